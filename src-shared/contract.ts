@@ -10,14 +10,7 @@
 export type Scale = 'smoke' | 'mini' | 'paper';
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type PipelineStep =
-  | 'questions'
-  | 'generate'
-  | 'audit'
-  | 'split'
-  | 'train'
-  | 'evaluate'
-  | 'savings'
-  | 'report';
+  'questions' | 'generate' | 'audit' | 'split' | 'train' | 'evaluate' | 'savings' | 'report';
 
 export interface ValidationIssue {
   /** 1-based line in the source text, when known. */
@@ -138,7 +131,10 @@ export interface EvaluationItemRow {
   question: string;
   answers: Record<ModelRole, string>;
   inCharacter: Record<ModelRole, number>;
-  similarityToTeacher: { student: { difflib: number; cosine: number }; base: { difflib: number; cosine: number } };
+  similarityToTeacher: {
+    student: { difflib: number; cosine: number };
+    base: { difflib: number; cosine: number };
+  };
 }
 
 export interface EvaluationSummary {
@@ -228,7 +224,10 @@ export interface ChatSession {
 
 /** Request/response channels: params and result of each. */
 export interface ApiContract {
-  'app:info': { params: void; result: { version: string; dataDir: string; engine: string; electron: boolean } };
+  'app:info': {
+    params: void;
+    result: { version: string; dataDir: string; engine: string; electron: boolean };
+  };
   'personas:list': { params: void; result: PersonaSummary[] };
   'personas:get': { params: { id: string }; result: PersonaDetail };
   'personas:validate': {
@@ -259,7 +258,10 @@ export interface ApiContract {
   'checkpoints:list': { params: { runId?: string }; result: CheckpointRow[] };
   'checkpoints:promote': { params: { id: string }; result: CheckpointRow };
   'checkpoints:rollback': { params: void; result: CheckpointRow | null };
-  'checkpoints:export': { params: { id: string; outputDir?: string }; result: { dir: string; files: string[] } };
+  'checkpoints:export': {
+    params: { id: string; outputDir?: string };
+    result: { dir: string; files: string[] };
+  };
   'evaluation:get': {
     params: { runId: string };
     result: { summary: EvaluationSummary; items: EvaluationItemRow[]; savings: SavingsSummary | null } | null;
@@ -289,7 +291,14 @@ export type ApiResult<C extends ApiChannel> = ApiContract[C]['result'];
 /** Events pushed from main to the renderer. */
 export interface EventContract {
   'run:status': RunSummary;
-  'job:progress': { runId: string; step: PipelineStep; done: number; total: number; fraction: number; message?: string };
+  'job:progress': {
+    runId: string;
+    step: PipelineStep;
+    done: number;
+    total: number;
+    fraction: number;
+    message?: string;
+  };
   'training:metric': { runId: string; point: MetricPoint };
   'training:checkpoint': { runId: string; checkpoint: CheckpointRow };
   'chat:token': { sessionId: string; role: 'student' | 'teacher'; text: string };
@@ -304,8 +313,92 @@ export interface ApiErrorPayload {
   detail?: Record<string, unknown>;
 }
 
-/** What the preload exposes as window.studio; the browser build gets the same shape over loopback. */
+/**
+ * The API the renderer codes against (src-renderer/src/api exports it as `api`): over Electron IPC
+ * (window.studio, see StudioBridge) or, in a plain browser, over the loopback bridge.
+ * invoke rejects with an error carrying the ApiErrorPayload's code.
+ */
 export interface StudioApi {
   invoke<C extends ApiChannel>(channel: C, params: ApiParams<C>): Promise<ApiResult<C>>;
+  on<E extends EventChannel>(event: E, listener: (payload: EventContract[E]) => void): () => void;
+}
+
+/**
+ * Every request channel at run time: the preload and the loopback bridge refuse anything else.
+ * The two checks below fail to compile when a channel is added to ApiContract but not here
+ * (or listed here but missing from ApiContract).
+ */
+export const API_CHANNELS = [
+  'app:info',
+  'personas:list',
+  'personas:get',
+  'personas:validate',
+  'personas:save',
+  'runs:list',
+  'runs:get',
+  'runs:create',
+  'runs:estimate',
+  'runs:step',
+  'runs:cancel',
+  'runs:resume',
+  'data:examples',
+  'data:audit',
+  'training:defaults',
+  'training:start',
+  'training:status',
+  'training:metrics',
+  'training:cancel',
+  'checkpoints:list',
+  'checkpoints:promote',
+  'checkpoints:rollback',
+  'checkpoints:export',
+  'evaluation:get',
+  'review:create',
+  'review:get',
+  'review:rate',
+  'review:note',
+  'review:summary',
+  'review:export',
+  'chat:start',
+  'chat:send',
+  'report:get',
+] as const satisfies readonly ApiChannel[];
+
+/** Every event name at run time (same compile-time coverage check as API_CHANNELS). */
+export const EVENT_CHANNELS = [
+  'run:status',
+  'job:progress',
+  'training:metric',
+  'training:checkpoint',
+  'chat:token',
+] as const satisfies readonly EventChannel[];
+
+type MissingApiChannel = Exclude<ApiChannel, (typeof API_CHANNELS)[number]>;
+type MissingEventChannel = Exclude<EventChannel, (typeof EVENT_CHANNELS)[number]>;
+export const API_CHANNELS_COMPLETE: [MissingApiChannel] extends [never] ? true : MissingApiChannel = true;
+export const EVENT_CHANNELS_COMPLETE: [MissingEventChannel] extends [never] ? true : MissingEventChannel =
+  true;
+
+export function isApiChannel(value: unknown): value is ApiChannel {
+  return typeof value === 'string' && (API_CHANNELS as readonly string[]).includes(value);
+}
+
+export function isEventChannel(value: unknown): value is EventChannel {
+  return typeof value === 'string' && (EVENT_CHANNELS as readonly string[]).includes(value);
+}
+
+/**
+ * One reply on the wire, for both transports (Electron IPC and the loopback bridge): errors
+ * travel as data because Electron's contextBridge drops an Error's custom fields (its code).
+ */
+export type ApiResponse<C extends ApiChannel> =
+  { ok: true; result: ApiResult<C> } | { ok: false; error: ApiErrorPayload };
+
+/**
+ * What the preload really exposes as window.studio: invoke resolves with the envelope above.
+ * src-renderer/src/api turns it into a StudioApi (results, or a thrown ApiError).
+ */
+export interface StudioBridge {
+  invoke<C extends ApiChannel>(channel: C, params: ApiParams<C>): Promise<ApiResponse<C>>;
   on<E extends EventChannel>(event: E, listener: (payload: EventContract[E]) => void): () => void;
 }
