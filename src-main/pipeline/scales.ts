@@ -1,0 +1,166 @@
+/**
+ * How big a run is. smoke: tests on a tiny random model; mini: the demo on SmolLM2-135M on two
+ * CPU cores (whole pipeline well under 15 minutes); paper: the research set-up (5000 questions).
+ */
+import type { Scale, TrainingConfig } from '../../src-shared/contract';
+import { ConfigError } from './errors';
+
+export interface GenerationSettings {
+  maxNewTokens: number;
+  /** Low temperature, as in tinker-cookbook prompt distillation (0.15). */
+  temperature: number;
+  topP: number;
+  /** Answers stored per batch: a crash loses at most the batch in flight. */
+  batchSize: number;
+  seed: number;
+}
+
+export interface EvaluationSettings {
+  maxNewTokens: number;
+  /** Greedy by default so the comparison is deterministic. */
+  temperature: number;
+  /** Training questions the base model answers without the prompt: the classifier's negatives. */
+  classifierNegatives: number;
+  /** Items of resources/questions/capability.json and safety.json used (0 = all). */
+  capabilityItems: number;
+  safetyItems: number;
+  /** Held-out questions timed for the savings measurement. */
+  savingsQuestions: number;
+  /** Validation examples scored for loss/perplexity (0 = all). */
+  valScoreItems: number;
+}
+
+export interface ScaleConfig {
+  scale: Scale;
+  /** Questions answered by the teacher (training + validation + held-out). */
+  questions: number;
+  /** Questions kept out of training and used only by evaluation. */
+  heldOut: number;
+  /** Share of the kept training examples put in val.jsonl. */
+  valFraction: number;
+  generation: GenerationSettings;
+  training: TrainingConfig;
+  evaluation: EvaluationSettings;
+}
+
+const QKVO = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+
+const SCALES: Record<Scale, ScaleConfig> = {
+  smoke: {
+    scale: 'smoke',
+    questions: 24,
+    heldOut: 8,
+    valFraction: 0.125,
+    generation: { maxNewTokens: 32, temperature: 0.15, topP: 0.95, batchSize: 8, seed: 7 },
+    training: {
+      baseModel: 'default',
+      loraR: 8,
+      loraAlpha: 16,
+      loraDropout: 0,
+      targetModules: QKVO,
+      learningRate: 1e-3,
+      warmupSteps: 1,
+      schedule: 'linear',
+      batchSize: 4,
+      gradAccum: 1,
+      maxSteps: 12,
+      maxLength: 128,
+      evalEvery: 6,
+      saveEvery: 6,
+      seed: 7,
+    },
+    evaluation: {
+      maxNewTokens: 24,
+      temperature: 0,
+      classifierNegatives: 12,
+      capabilityItems: 4,
+      safetyItems: 4,
+      savingsQuestions: 2,
+      valScoreItems: 0,
+    },
+  },
+  mini: {
+    scale: 'mini',
+    questions: 240,
+    heldOut: 40,
+    valFraction: 0.1,
+    generation: { maxNewTokens: 96, temperature: 0.15, topP: 0.95, batchSize: 16, seed: 7 },
+    training: {
+      baseModel: 'default',
+      loraR: 16,
+      loraAlpha: 32,
+      loraDropout: 0.05,
+      targetModules: QKVO,
+      learningRate: 3e-4,
+      warmupSteps: 5,
+      schedule: 'linear',
+      batchSize: 8,
+      gradAccum: 1,
+      maxSteps: 80,
+      maxLength: 256,
+      evalEvery: 20,
+      saveEvery: 40,
+      seed: 7,
+    },
+    evaluation: {
+      maxNewTokens: 64,
+      temperature: 0,
+      classifierNegatives: 64,
+      capabilityItems: 10,
+      safetyItems: 10,
+      savingsQuestions: 4,
+      valScoreItems: 0,
+    },
+  },
+  paper: {
+    scale: 'paper',
+    questions: 5500,
+    heldOut: 500,
+    valFraction: 0.1,
+    generation: { maxNewTokens: 512, temperature: 0.15, topP: 0.95, batchSize: 32, seed: 7 },
+    training: {
+      baseModel: 'default',
+      loraR: 32,
+      loraAlpha: 64,
+      loraDropout: 0.05,
+      targetModules: QKVO,
+      learningRate: 1e-4,
+      warmupSteps: 50,
+      schedule: 'linear',
+      batchSize: 32,
+      gradAccum: 1,
+      maxSteps: 1000,
+      maxLength: 1024,
+      evalEvery: 100,
+      saveEvery: 200,
+      seed: 7,
+    },
+    evaluation: {
+      maxNewTokens: 256,
+      temperature: 0,
+      classifierNegatives: 500,
+      capabilityItems: 0,
+      safetyItems: 0,
+      savingsQuestions: 16,
+      valScoreItems: 200,
+    },
+  },
+};
+
+export const SCALE_NAMES: readonly Scale[] = ['smoke', 'mini', 'paper'];
+
+export function isScale(value: string): value is Scale {
+  return (SCALE_NAMES as readonly string[]).includes(value);
+}
+
+/** A deep copy, so callers may adjust it without touching the table. */
+export function scaleConfig(scale: Scale): ScaleConfig {
+  const config = SCALES[scale];
+  if (!config) throw new ConfigError(`unknown scale "${String(scale)}": use smoke, mini or paper`, 'scale');
+  return structuredClone(config);
+}
+
+/** The training defaults of a scale (the `training:defaults` channel). */
+export function trainingDefaults(scale: Scale): TrainingConfig {
+  return scaleConfig(scale).training;
+}

@@ -1,0 +1,173 @@
+/**
+ * Settings behind an interface: the CLI and tests use the JSON-file store below, the Electron
+ * shell provides an electron-store one (importing electron here would break plain Node).
+ *
+ * The OpenAI-compatible API key lives only here; `redactSettings` is what may be logged or
+ * written anywhere else (DB, reports, exports).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { ModelSpec } from '../../src-shared/engine-protocol';
+import { ConfigError } from './errors';
+
+export interface EndpointSettings {
+  baseUrl: string;
+  model: string;
+  apiKey: string;
+}
+
+/** USD per million tokens, and per hour of training compute. */
+export interface PriceSettings {
+  teacherInputPerMillion: number;
+  teacherOutputPerMillion: number;
+  studentInputPerMillion: number;
+  studentOutputPerMillion: number;
+  trainingPerHour: number;
+}
+
+export interface StudioSettings {
+  dataDir: string;
+  teacherModel: ModelSpec;
+  studentModel: ModelSpec;
+  /** Which provider answers as the teacher: the local engine, or the OpenAI-compatible endpoint. */
+  teacherProvider: 'local' | 'openai';
+  openai: EndpointSettings | null;
+  /** An LLM judge for pairwise comparisons; evaluation skips the judge when null. */
+  judge: EndpointSettings | null;
+  prices: PriceSettings;
+  /** The checkpoint chat and `sample` use when none is named. */
+  activeCheckpointId: string | null;
+}
+
+export interface SettingsStore {
+  get<K extends keyof StudioSettings>(key: K): StudioSettings[K];
+  set<K extends keyof StudioSettings>(key: K, value: StudioSettings[K]): void;
+  all(): StudioSettings;
+}
+
+/** Where everything lives: $CHARACTER_STUDIO_HOME, else ~/.character-studio. */
+export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.CHARACTER_STUDIO_HOME;
+  return resolve(fromEnv && fromEnv.trim() !== '' ? fromEnv : join(homedir(), '.character-studio'));
+}
+
+/**
+ * Default prices: an API-hosted teacher at typical small-model list prices against a
+ * self-hosted student (USD per million tokens); change them in settings.
+ */
+export const DEFAULT_PRICES: PriceSettings = {
+  teacherInputPerMillion: 0.2,
+  teacherOutputPerMillion: 0.6,
+  studentInputPerMillion: 0.05,
+  studentOutputPerMillion: 0.15,
+  trainingPerHour: 0.5,
+};
+
+export function defaultSettings(dataDir: string = resolveDataDir()): StudioSettings {
+  return {
+    dataDir,
+    // The same embedded model is teacher (with the constitution) and student (without it).
+    teacherModel: { source: 'default' },
+    studentModel: { source: 'default' },
+    teacherProvider: 'local',
+    openai: null,
+    judge: null,
+    prices: { ...DEFAULT_PRICES },
+    activeCheckpointId: null,
+  };
+}
+
+/** Settings with every API key replaced, safe for logs, the DB, reports and exports. */
+export function redactSettings(settings: StudioSettings): StudioSettings {
+  const redact = (e: EndpointSettings | null): EndpointSettings | null =>
+    e ? { ...e, apiKey: e.apiKey ? '***' : '' } : null;
+  return { ...settings, openai: redact(settings.openai), judge: redact(settings.judge) };
+}
+
+/** Parse a CLI/model string: "default", "local:/dir", "gguf:/file.gguf", "hub:org/name". */
+export function parseModelSpec(text: string): ModelSpec {
+  if (text === 'default') return { source: 'default' };
+  const colon = text.indexOf(':');
+  const kind = colon > 0 ? text.slice(0, colon) : '';
+  const rest = colon > 0 ? text.slice(colon + 1) : '';
+  if (kind === 'local' && rest) return { source: 'local', path: resolve(rest) };
+  if (kind === 'gguf' && rest) return { source: 'gguf', path: resolve(rest) };
+  if (kind === 'hub' && rest) return { source: 'hub', repo_id: rest };
+  throw new ConfigError(
+    `cannot read model "${text}": use default, local:/path/to/folder, gguf:/path/to/file.gguf or hub:org/name`,
+    'model',
+  );
+}
+
+export function describeModel(spec: ModelSpec): string {
+  switch (spec.source) {
+    case 'default':
+      return 'SmolLM2-135M-Instruct (embedded)';
+    case 'local':
+      return `local:${spec.path}`;
+    case 'gguf':
+      return `gguf:${spec.path}`;
+    case 'hub':
+      return `hub:${spec.repo_id}`;
+  }
+}
+
+/** Settings in <dataDir>/settings.json, written atomically (temp file + rename). */
+export class JsonFileSettingsStore implements SettingsStore {
+  private data: StudioSettings;
+  readonly path: string;
+
+  constructor(dataDir: string = resolveDataDir()) {
+    this.path = join(dataDir, 'settings.json');
+    const defaults = defaultSettings(dataDir);
+    let stored: Partial<StudioSettings> = {};
+    if (existsSync(this.path)) {
+      try {
+        stored = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<StudioSettings>;
+      } catch (error) {
+        throw new ConfigError(`settings file ${this.path} is not valid JSON: ${String(error)}`, 'settings');
+      }
+    }
+    // The data dir always comes from where the file is (env or default), never from the file.
+    this.data = {
+      ...defaults,
+      ...stored,
+      prices: { ...defaults.prices, ...(stored.prices ?? {}) },
+      dataDir,
+    };
+  }
+
+  get<K extends keyof StudioSettings>(key: K): StudioSettings[K] {
+    return this.data[key];
+  }
+
+  set<K extends keyof StudioSettings>(key: K, value: StudioSettings[K]): void {
+    this.data = { ...this.data, [key]: value };
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.data, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+
+  all(): StudioSettings {
+    return { ...this.data };
+  }
+}
+
+/** In-memory settings for tests and one-off CLI invocations. */
+export class MemorySettingsStore implements SettingsStore {
+  private data: StudioSettings;
+  constructor(initial: Partial<StudioSettings> = {}) {
+    this.data = { ...defaultSettings(), ...initial };
+  }
+  get<K extends keyof StudioSettings>(key: K): StudioSettings[K] {
+    return this.data[key];
+  }
+  set<K extends keyof StudioSettings>(key: K, value: StudioSettings[K]): void {
+    this.data = { ...this.data, [key]: value };
+  }
+  all(): StudioSettings {
+    return { ...this.data };
+  }
+}
