@@ -1,0 +1,220 @@
+/**
+ * The pipeline runner: steps in order, honest run status, resume from the failed step, cancel.
+ *
+ * The runner knows nothing about what a step does; the step table (steps.ts) does the work.
+ * A run's progress lives in the store: `status`, `step` (the step running, or the last one
+ * tried), `error` (the failure message), `config.completedSteps` and `timings` (seconds per
+ * step). A run is `completed` only when every step has completed; any throw makes it
+ * `failed` with the message, and `resume` starts again at the first step not completed.
+ */
+import type { PipelineStep, RunStatus } from '../../src-shared/contract';
+import type { RunPatch, RunRecord } from '../store/repos/runs';
+import { CancelledError, PipelineError } from './errors';
+import type { PipelineEvents } from './events';
+import { appendRunLog, ensureRunDir, type RunPaths } from './run-dir';
+import { scaleConfig, type ScaleConfig } from './scales';
+
+export const PIPELINE_STEPS: readonly PipelineStep[] = [
+  'questions',
+  'generate',
+  'audit',
+  'split',
+  'train',
+  'evaluate',
+  'savings',
+  'report',
+];
+
+export function isPipelineStep(value: string): value is PipelineStep {
+  return (PIPELINE_STEPS as readonly string[]).includes(value);
+}
+
+/** What the runner needs of the runs table. */
+export interface RunStateStore {
+  get(id: string): RunRecord | null;
+  require(id: string): RunRecord;
+  update(id: string, patch: RunPatch): RunRecord;
+}
+
+export interface StepContext {
+  run: RunRecord;
+  paths: RunPaths;
+  scale: ScaleConfig;
+  signal: AbortSignal;
+  /** Emits 'job:progress' for this run and step. */
+  progress(done: number, total: number, message?: string): void;
+  /** One line to the run's log file (never secrets). */
+  log(message: string): void;
+}
+
+export type StepHandler = (ctx: StepContext) => Promise<void>;
+export type StepTable = Record<PipelineStep, StepHandler>;
+
+export interface RunnerDeps {
+  runs: RunStateStore;
+  dataDir: string;
+  events: PipelineEvents;
+  steps: StepTable;
+  /** Called after every status change (runs.csv, for example). Errors are logged, not thrown. */
+  onRunChanged?: (run: RunRecord) => void;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+export function completedSteps(run: RunRecord): PipelineStep[] {
+  const raw = run.config.completedSteps;
+  return Array.isArray(raw)
+    ? raw.filter((s): s is PipelineStep => typeof s === 'string' && isPipelineStep(s))
+    : [];
+}
+
+/** The steps still to do, in order: every step after the last completed one in sequence. */
+export function remainingSteps(run: RunRecord): PipelineStep[] {
+  const done = new Set(completedSteps(run));
+  return PIPELINE_STEPS.filter((s) => !done.has(s));
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.message;
+  return String(error);
+}
+
+export class PipelineRunner {
+  private readonly active = new Map<string, AbortController>();
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Abort the run's current step; the run ends `cancelled` and can be resumed. */
+  cancel(runId: string): boolean {
+    const controller = this.active.get(runId);
+    if (!controller) return false;
+    controller.abort(new CancelledError(`run ${runId} cancelled`));
+    return true;
+  }
+
+  /** Every step not yet completed, in order. */
+  async run(runId: string, opts: RunOptions = {}): Promise<RunRecord> {
+    const run = this.deps.runs.require(runId);
+    return this.runSteps(runId, remainingSteps(run), opts);
+  }
+
+  /** Continue a failed, cancelled or interrupted run from its first incomplete step. */
+  async resume(runId: string, opts: RunOptions = {}): Promise<RunRecord> {
+    const run = this.deps.runs.require(runId);
+    if (this.active.has(runId)) throw new PipelineError(`run ${runId} is already running`, { runId });
+    if (run.status === 'completed' && remainingSteps(run).length === 0) return run;
+    return this.runSteps(runId, remainingSteps(run), opts);
+  }
+
+  /** One step (the app's per-step buttons); earlier steps must have completed. */
+  async runStep(runId: string, step: PipelineStep, opts: RunOptions = {}): Promise<RunRecord> {
+    const run = this.deps.runs.require(runId);
+    const done = new Set(completedSteps(run));
+    const missing = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => !done.has(s));
+    if (missing.length > 0) {
+      throw new PipelineError(`step "${step}" needs ${missing.join(', ')} first`, { runId, step, missing });
+    }
+    // Re-running a step invalidates the steps after it.
+    const keep = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => done.has(s));
+    this.update(runId, { config: { ...run.config, completedSteps: keep } });
+    return this.runSteps(runId, [step], opts);
+  }
+
+  private update(runId: string, patch: RunPatch): RunRecord {
+    const run = this.deps.runs.update(runId, patch);
+    if (patch.status !== undefined || patch.step !== undefined) {
+      this.deps.events.emit('run:status', {
+        id: run.id,
+        personaId: run.personaId,
+        personaVersion: run.personaVersion,
+        scale: run.scale,
+        status: run.status,
+        step: run.step,
+        error: run.error,
+        createdAt: run.createdAt,
+        updatedAt: run.updatedAt,
+        dir: run.dir,
+      });
+      try {
+        this.deps.onRunChanged?.(run);
+      } catch (error) {
+        appendRunLog(ensureRunDir(this.deps.dataDir, runId), `onRunChanged failed: ${errorMessage(error)}`);
+      }
+    }
+    return run;
+  }
+
+  private async runSteps(
+    runId: string,
+    steps: readonly PipelineStep[],
+    opts: RunOptions,
+  ): Promise<RunRecord> {
+    if (this.active.has(runId)) throw new PipelineError(`run ${runId} is already running`, { runId });
+    const controller = new AbortController();
+    const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new CancelledError());
+    if (opts.signal?.aborted) onOuterAbort();
+    opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    this.active.set(runId, controller);
+    const paths = ensureRunDir(this.deps.dataDir, runId);
+    let current: PipelineStep | null = null;
+    try {
+      let run = this.update(runId, { status: 'running', error: null });
+      const scale = scaleConfig(run.scale);
+      for (const step of steps) {
+        current = step;
+        if (controller.signal.aborted) throw controller.signal.reason ?? new CancelledError();
+        run = this.update(runId, { status: 'running', step });
+        appendRunLog(paths, `step ${step} started`);
+        const started = performance.now();
+        const ctx: StepContext = {
+          run,
+          paths,
+          scale,
+          signal: controller.signal,
+          progress: (done, total, message) =>
+            this.deps.events.emit('job:progress', {
+              runId,
+              step,
+              done,
+              total,
+              fraction: total > 0 ? Math.min(1, done / total) : 1,
+              ...(message !== undefined ? { message } : {}),
+            }),
+          log: (message) => appendRunLog(paths, `[${step}] ${message}`),
+        };
+        await this.deps.steps[step](ctx);
+        const seconds = (performance.now() - started) / 1000;
+        const fresh = this.deps.runs.require(runId);
+        const done = [...completedSteps(fresh).filter((s) => s !== step), step];
+        run = this.deps.runs.update(runId, {
+          config: { ...fresh.config, completedSteps: PIPELINE_STEPS.filter((s) => done.includes(s)) },
+          timings: { ...fresh.timings, [step]: Math.round(seconds * 10) / 10 },
+        });
+        appendRunLog(paths, `step ${step} completed in ${seconds.toFixed(1)} s`);
+      }
+      const finished = this.deps.runs.require(runId);
+      const status: RunStatus = remainingSteps(finished).length === 0 ? 'completed' : 'pending';
+      return this.update(runId, { status, error: null });
+    } catch (error) {
+      const cancelled = error instanceof CancelledError || controller.signal.aborted || isCancelled(error);
+      const message = cancelled ? `cancelled during ${current ?? 'start'}` : errorMessage(error);
+      appendRunLog(paths, `step ${current ?? '?'} ${cancelled ? 'cancelled' : 'failed'}: ${message}`);
+      this.update(runId, { status: cancelled ? 'cancelled' : 'failed', step: current, error: message });
+      throw error;
+    } finally {
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+      this.active.delete(runId);
+    }
+  }
+}
+
+/** Engine and provider cancellations carry code 'cancelled'. */
+function isCancelled(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'cancelled';
+}
