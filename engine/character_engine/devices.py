@@ -1,0 +1,74 @@
+"""Pick the compute device and dtype once for the whole engine.
+
+cuda > mps > cpu. On CPU the engine always computes in float32: bf16 matmuls on
+CPUs without native support are many times slower and lose precision. torch uses
+one thread per core so a single request saturates the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # "cuda" | "mps" | "cpu"
+    dtype_name: str  # "float32" | "bfloat16" | "float16"
+    threads: int
+
+    @property
+    def dtype(self):  # torch.dtype, imported lazily so `health` stays cheap to import
+        import torch
+
+        return getattr(torch, self.dtype_name)
+
+
+def core_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@lru_cache(maxsize=1)
+def select_device() -> DeviceChoice:
+    """Choose the device (override with CHARACTER_ENGINE_DEVICE=cpu|cuda|mps)."""
+    import torch
+
+    forced = os.environ.get("CHARACTER_ENGINE_DEVICE", "").strip().lower()
+    threads = core_count()
+    torch.set_num_threads(threads)
+    if forced == "cpu":
+        return DeviceChoice("cpu", "float32", threads)
+    if (forced in ("", "cuda")) and torch.cuda.is_available():
+        dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        return DeviceChoice("cuda", dtype, threads)
+    mps = getattr(torch.backends, "mps", None)
+    if forced in ("", "mps") and mps is not None and mps.is_available():
+        # float32 on MPS: several ops still lack half-precision kernels.
+        return DeviceChoice("mps", "float32", threads)
+    return DeviceChoice("cpu", "float32", threads)
+
+
+def free_memory_bytes() -> int:
+    """Free memory on the selected device: GPU memory on CUDA, MemAvailable otherwise."""
+    choice = select_device()
+    if choice.device == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file reports kB
+    except OSError:
+        pass
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES")
+        return int(pages * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
