@@ -1,0 +1,153 @@
+/**
+ * The SQLite store: one database file per data folder, opened once by the main process or CLI.
+ * Repositories are small typed method groups by domain; every statement is prepared with bound
+ * values, and bulk writes run in one transaction.
+ */
+import Database from 'better-sqlite3';
+import { StoreError } from './errors';
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations';
+import {
+  auditRepo,
+  examplesRepo,
+  splitsRepo,
+  type AuditRepo,
+  type ExamplesRepo,
+  type SplitsRepo,
+} from './repos/examples';
+import { checkpointsRepo, type CheckpointsRepo } from './repos/checkpoints';
+import { evaluationsRepo, savingsRepo, type EvaluationsRepo, type SavingsRepo } from './repos/evaluations';
+import {
+  chatsRepo,
+  goodPairsRepo,
+  kvRepo,
+  type ChatsRepo,
+  type GoodPairsRepo,
+  type KvRepo,
+} from './repos/misc';
+import { personasRepo, type PersonasRepo } from './repos/personas';
+import { questionsRepo, type QuestionsRepo } from './repos/questions';
+import { reviewsRepo, type ReviewsRepo } from './repos/reviews';
+import { runsRepo, type RunsRepo } from './repos/runs';
+import { jobsRepo, metricsRepo, type JobsRepo, type MetricsRepo } from './repos/training';
+
+export { StoreError, NotFoundError } from './errors';
+export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Migration } from './migrations';
+export { newId, nowIso } from './util';
+export type { PersonaRecord, SavePersonaInput } from './repos/personas';
+export type { RunRecord, CreateRunInput, RunPatch } from './repos/runs';
+export type { QuestionRecord } from './repos/questions';
+export type { NewTeacherExample, ExampleQuery, AuditResult } from './repos/examples';
+export type {
+  TrainingJobRecord,
+  TrainingKind,
+  CreateJobInput,
+  JobPatch,
+  MetricInput,
+} from './repos/training';
+export type {
+  CheckpointRecord,
+  CheckpointState,
+  NewCheckpoint,
+  CheckpointPatch,
+  PromotionEvent,
+} from './repos/checkpoints';
+export type { EvaluationRecord, EvaluationItemRecord } from './repos/evaluations';
+export type { ReviewSheetRecord, NewReviewItem } from './repos/reviews';
+export type { ChatLane, GoodPair } from './repos/misc';
+export type {
+  PersonasRepo,
+  RunsRepo,
+  QuestionsRepo,
+  ExamplesRepo,
+  AuditRepo,
+  SplitsRepo,
+  JobsRepo,
+  MetricsRepo,
+  CheckpointsRepo,
+  EvaluationsRepo,
+  SavingsRepo,
+  ReviewsRepo,
+  ChatsRepo,
+  GoodPairsRepo,
+  KvRepo,
+};
+
+export interface Store {
+  readonly path: string;
+  readonly db: Database.Database;
+  readonly schemaVersion: number;
+  personas: PersonasRepo;
+  runs: RunsRepo;
+  questions: QuestionsRepo;
+  examples: ExamplesRepo;
+  audit: AuditRepo;
+  splits: SplitsRepo;
+  jobs: JobsRepo;
+  metrics: MetricsRepo;
+  checkpoints: CheckpointsRepo;
+  evaluations: EvaluationsRepo;
+  savings: SavingsRepo;
+  reviews: ReviewsRepo;
+  chats: ChatsRepo;
+  goodPairs: GoodPairsRepo;
+  kv: KvRepo;
+  /** Runs fn in one transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+/** Milliseconds a writer waits for another connection's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens (creating if needed) and migrates the database at `path`; ':memory:' gives a private
+ * in-memory database. Throws StoreError when the file cannot be opened or its schema is newer
+ * than this code.
+ */
+export function openStore(path: string): Store {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new StoreError(`Cannot open database ${path}: ${(err as Error).message}`, { path });
+  }
+  try {
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // WAL makes NORMAL durable against application crashes; only a power loss can drop the last commit.
+    db.pragma('synchronous = NORMAL');
+    migrate(db, undefined, path);
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`Cannot prepare database ${path}: ${(err as Error).message}`, { path });
+  }
+
+  return {
+    path,
+    db,
+    schemaVersion: schemaVersion(db),
+    personas: personasRepo(db),
+    runs: runsRepo(db),
+    questions: questionsRepo(db),
+    examples: examplesRepo(db),
+    audit: auditRepo(db),
+    splits: splitsRepo(db),
+    jobs: jobsRepo(db),
+    metrics: metricsRepo(db),
+    checkpoints: checkpointsRepo(db),
+    evaluations: evaluationsRepo(db),
+    savings: savingsRepo(db),
+    reviews: reviewsRepo(db),
+    chats: chatsRepo(db),
+    goodPairs: goodPairsRepo(db),
+    kv: kvRepo(db),
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+export { LATEST_SCHEMA_VERSION as SCHEMA_VERSION };

@@ -1,0 +1,55 @@
+import type Database from 'better-sqlite3';
+import { StoreError } from '../errors';
+import { up as initial } from './001-initial';
+
+export interface Migration {
+  /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
+  version: number;
+  name: string;
+  up: (db: Database.Database) => void;
+}
+
+/** Every migration, in order. Append only; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial }];
+
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database up to the latest schema, one transaction per migration, each bumping
+ * user_version. Refuses a database written by newer code rather than guessing at its shape.
+ */
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+  path = '',
+): { from: number; to: number } {
+  const from = schemaVersion(db);
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (from > latest) {
+    throw new StoreError(
+      `Database schema version ${from} is newer than this app knows (${latest}); update Character Studio to open it.`,
+      { path, found: from, known: latest },
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    const apply = db.transaction(() => {
+      m.up(db);
+      // PRAGMA cannot take a bound parameter; the value is a code constant integer.
+      db.pragma(`user_version = ${Math.trunc(m.version)}`);
+    });
+    try {
+      apply();
+    } catch (err) {
+      throw new StoreError(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+        path,
+        version: m.version,
+      });
+    }
+  }
+  return { from, to: schemaVersion(db) };
+}
