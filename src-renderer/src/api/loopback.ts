@@ -12,12 +12,20 @@ import { ApiError, toApiError } from './errors';
 /** Header the loopback bridge reads the session token from (EventSource sends it as ?token=). */
 export const TOKEN_HEADER = 'x-studio-token';
 
+/** The part of EventSource the client uses (typed here so the module also compiles for Node). */
+export interface EventSourceLike {
+  addEventListener(type: string, listener: (message: { data: string }) => void): void;
+  removeEventListener(type: string, listener: (message: { data: string }) => void): void;
+  close(): void;
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
 export interface LoopbackOptions {
   /** Origin of the bridge, e.g. "http://127.0.0.1:5174"; the page's own origin in the browser build. */
   baseUrl: string;
   token: string;
   fetch?: typeof fetch;
-  EventSource?: typeof EventSource;
+  EventSource?: EventSourceConstructor;
 }
 
 /**
@@ -27,8 +35,9 @@ export interface LoopbackOptions {
 export function createLoopbackApi(options: LoopbackOptions): StudioApi {
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
-  const EventSourceCtor = options.EventSource ?? (typeof EventSource === 'undefined' ? null : EventSource);
-  let source: EventSource | null = null;
+  const EventSourceCtor =
+    options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource ?? null;
+  let source: EventSourceLike | null = null;
   let subscribers = 0;
 
   async function invoke<C extends ApiChannel>(channel: C, params: ApiParams<C>): Promise<ApiResult<C>> {
@@ -61,16 +70,16 @@ export function createLoopbackApi(options: LoopbackOptions): StudioApi {
     if (!source)
       source = new EventSourceCtor(`${base}/api/events?token=${encodeURIComponent(options.token)}`);
     const current = source;
-    const handler = (message: MessageEvent<string>): void => {
+    const handler = (message: { data: string }): void => {
       listener(JSON.parse(message.data) as EventContract[E]);
     };
-    current.addEventListener(event, handler as EventListener);
+    current.addEventListener(event, handler);
     subscribers += 1;
     let active = true;
     return () => {
       if (!active) return;
       active = false;
-      current.removeEventListener(event, handler as EventListener);
+      current.removeEventListener(event, handler);
       subscribers -= 1;
       // Close the stream when nobody listens, so a page without subscriptions holds no connection.
       if (subscribers === 0 && source === current) {
