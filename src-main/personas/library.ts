@@ -1,0 +1,146 @@
+/**
+ * The persona library: built-ins shipped in resources/personas/ and user personas kept in the
+ * store. Built-ins are copied into the store (unchanged text does not make a new version), so a
+ * run's persona_version always names text the store holds.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PersonaDetail, PersonaSummary, ValidationIssue } from '../../src-shared/contract';
+import type { PersonaRecord, Store } from '../store';
+import { parsePersona, wordCount, type ParsedPersona, type PersonaFormat } from './parse';
+
+/** A persona that failed validation; `issues` carries each problem's line and field. */
+export class PersonaError extends Error {
+  constructor(
+    message: string,
+    readonly issues: ValidationIssue[],
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'PersonaError';
+  }
+}
+
+/** The shipped resources folder; CHARACTER_RESOURCES_DIR overrides it (e.g. a packaged app). */
+export function resourcesDir(): string {
+  return process.env.CHARACTER_RESOURCES_DIR ?? fileURLToPath(new URL('../../resources', import.meta.url));
+}
+
+export interface BuiltInPersona {
+  id: string;
+  format: PersonaFormat;
+  source: string;
+  file: string;
+  parsed: ParsedPersona;
+}
+
+/** Reads and validates resources/personas/*.yaml|*.txt; an invalid shipped file is an error. */
+export function loadBuiltInPersonas(dir: string = join(resourcesDir(), 'personas')): BuiltInPersona[] {
+  const out: BuiltInPersona[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    const ext = extname(file).toLowerCase();
+    const format: PersonaFormat | null =
+      ext === '.yaml' || ext === '.yml' ? 'yaml' : ext === '.txt' ? 'text' : null;
+    if (!format) continue;
+    const source = readFileSync(join(dir, file), 'utf8');
+    const fileId = basename(file, extname(file));
+    const { persona, issues } = parsePersona(source, format, fileId);
+    if (!persona) throw new PersonaError(`Built-in persona ${file} is invalid`, issues, { file });
+    out.push({ id: persona.id, format, source, file: join(dir, file), parsed: persona });
+  }
+  return out;
+}
+
+/** Copies built-ins into the store; returns their ids. Idempotent. */
+export function syncBuiltInPersonas(
+  store: Store,
+  builtIns: BuiltInPersona[] = loadBuiltInPersonas(),
+): string[] {
+  return store.transaction(() =>
+    builtIns.map((b) => {
+      store.personas.save({
+        id: b.id,
+        name: b.parsed.name,
+        format: b.format,
+        source: b.source,
+        description: b.parsed.description,
+      });
+      return b.id;
+    }),
+  );
+}
+
+function detailOf(rec: PersonaRecord, builtInIds: ReadonlySet<string>): PersonaDetail {
+  const { persona } = parsePersona(rec.source, rec.format, rec.id);
+  if (!persona)
+    throw new PersonaError(`Stored persona ${rec.id} v${rec.version} no longer validates`, [], {
+      id: rec.id,
+    });
+  return {
+    id: rec.id,
+    name: rec.name,
+    version: rec.version,
+    format: rec.format,
+    description: rec.description,
+    wordCount: wordCount(persona.systemPrompt),
+    builtIn: builtInIds.has(rec.id),
+    source: rec.source,
+    systemPrompt: persona.systemPrompt,
+    keywords: persona.keywords,
+  };
+}
+
+function summaryOf(d: PersonaDetail): PersonaSummary {
+  return {
+    id: d.id,
+    name: d.name,
+    version: d.version,
+    format: d.format,
+    description: d.description,
+    wordCount: d.wordCount,
+    builtIn: d.builtIn,
+  };
+}
+
+export interface PersonaLibrary {
+  list(): PersonaSummary[];
+  /** The latest version, or a given one (what a run used). Throws PersonaError when unknown. */
+  get(id: string, version?: number): PersonaDetail;
+  /** Validates and saves; unchanged text keeps its version, changed text gets version + 1. */
+  save(source: string, format: PersonaFormat, id?: string): PersonaSummary;
+}
+
+/** The library over a store; syncs built-ins once when created. */
+export function personaLibrary(
+  store: Store,
+  builtIns: BuiltInPersona[] = loadBuiltInPersonas(),
+): PersonaLibrary {
+  syncBuiltInPersonas(store, builtIns);
+  const builtInIds = new Set(builtIns.map((b) => b.id));
+  return {
+    list: () => store.personas.list().map((r) => summaryOf(detailOf(r, builtInIds))),
+    get: (id, version) => {
+      const rec = version === undefined ? store.personas.latest(id) : store.personas.get(id, version);
+      if (!rec) {
+        throw new PersonaError(`Unknown persona ${id}${version === undefined ? '' : ` v${version}`}`, [], {
+          id,
+          version,
+        });
+      }
+      return detailOf(rec, builtInIds);
+    },
+    save: (source, format, id) => {
+      const { persona, issues } = parsePersona(source, format, id);
+      if (!persona) throw new PersonaError(`Persona is invalid (${issues.length} problem(s))`, issues);
+      const { record } = store.personas.save({
+        id: id ?? persona.id,
+        name: persona.name,
+        format,
+        source,
+        description: persona.description,
+      });
+      return summaryOf(detailOf(record, builtInIds));
+    },
+  };
+}
