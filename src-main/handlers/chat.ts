@@ -1,0 +1,22 @@
+import { chatService } from '../pipeline/service';
+import type { HandlerServices } from './context';
+import { requireBoolean, requireString } from './params';
+import type { Handlers } from './types';
+
+export function chatHandlers(s: HandlerServices): Pick<Handlers, 'chat:start' | 'chat:send'> {
+  return {
+    'chat:start': async (params) => {
+      const raw = (params as { checkpointId?: unknown } | null)?.checkpointId;
+      const checkpointId = raw === null || raw === undefined ? null : requireString(params, 'checkpointId');
+      return chatService(s).start(checkpointId, requireBoolean(params, 'withTeacher'));
+    },
+    // Tokens stream as 'chat:token' events while this resolves with the finished turns.
+    'chat:send': async (params) => {
+      const reply = await chatService(s).send(
+        requireString(params, 'sessionId'),
+        requireString(params, 'text'),
+      );
+      return { student: reply.student, teacher: reply.teacher };
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { PipelineStep, RunSummary } from '../../src-shared/contract';
+import { PIPELINE_STEPS } from '../pipeline/runner';
+import { SCALE_NAMES } from '../pipeline/scales';
+import { createRun } from '../pipeline/service';
+import type { RunRecord } from '../store';
+import { startInBackground } from './background';
+import type { HandlerServices } from './context';
+import { requireOneOf, requireString } from './params';
+import type { Handlers } from './types';
+
+type RunChannels = 'runs:list' | 'runs:get' | 'runs:create' | 'runs:step' | 'runs:cancel' | 'runs:resume';
+
+/** The contract's RunSummary: a record without its stored config and timings. */
+export function toRunSummary(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    personaId: run.personaId,
+    personaVersion: run.personaVersion,
+    scale: run.scale,
+    status: run.status,
+    step: run.step,
+    error: run.error,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    dir: run.dir,
+  };
+}
+
+export function requireStep(params: unknown): PipelineStep {
+  return requireOneOf(params, 'step', PIPELINE_STEPS);
+}
+
+/** Logs a background failure: the run's status already says it failed, this keeps the stack. */
+export function logBackgroundFailure(what: string): (error: unknown) => void {
+  return (error) => {
+    process.stderr.write(`[handlers] ${what}: ${error instanceof Error ? error.message : String(error)}\n`);
+  };
+}
+
+export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
+  return {
+    'runs:list': async () => s.store.runs.list().map(toRunSummary),
+    'runs:get': async (params) => toRunSummary(s.store.runs.require(requireString(params, 'id'))),
+    'runs:create': async (params) => {
+      const personaId = requireString(params, 'personaId');
+      const scale = requireOneOf(params, 'scale', SCALE_NAMES);
+      return toRunSummary(createRun(s, { personaId, scale }));
+    },
+    'runs:step': async (params) => {
+      const runId = requireString(params, 'runId');
+      const step = requireStep(params);
+      s.store.runs.require(runId);
+      await startInBackground(
+        () => s.runner.runStep(runId, step),
+        logBackgroundFailure(`run ${runId} step ${step}`),
+      );
+      return toRunSummary(s.store.runs.require(runId));
+    },
+    'runs:cancel': async (params) => ({ cancelled: s.runner.cancel(requireString(params, 'runId')) }),
+    'runs:resume': async (params) => {
+      const runId = requireString(params, 'runId');
+      s.store.runs.require(runId);
+      await startInBackground(() => s.runner.resume(runId), logBackgroundFailure(`run ${runId} resume`));
+      return toRunSummary(s.store.runs.require(runId));
+    },
+  };
+}

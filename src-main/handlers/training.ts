@@ -1,0 +1,115 @@
+import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
+import { SCALE_NAMES, trainingDefaults } from '../pipeline/scales';
+import { runConfig } from '../pipeline/service';
+import { validateTrainingConfig } from '../pipeline/validate-config';
+import type { TrainingJobRecord } from '../store';
+import { startInBackground } from './background';
+import type { HandlerServices } from './context';
+import { HandlerError } from './errors';
+import { requireInt, requireOneOf, requireString } from './params';
+import { logBackgroundFailure } from './runs';
+import type { Handlers } from './types';
+
+type TrainingChannels =
+  'training:defaults' | 'training:start' | 'training:status' | 'training:metrics' | 'training:cancel';
+
+function requireConfig(params: unknown): TrainingConfig {
+  const config = (params as { config?: unknown } | null)?.config;
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new HandlerError('"config" must be a training configuration object', 'invalid_params', {
+      param: 'config',
+    });
+  }
+  return config as TrainingConfig;
+}
+
+function metricPoint(p: MetricPoint): MetricPoint {
+  const out: MetricPoint = { step: p.step, kind: p.kind, loss: p.loss };
+  if (p.lr !== undefined) out.lr = p.lr;
+  if (p.gradNorm !== undefined) out.gradNorm = p.gradNorm;
+  if (p.tokensPerS !== undefined) out.tokensPerS = p.tokensPerS;
+  return out;
+}
+
+export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingChannels> {
+  function jobSummary(job: TrainingJobRecord): TrainingJobSummary {
+    const last = s.store.metrics.last(job.id, 'train');
+    let etaSeconds: number | null = null;
+    if (job.status === 'running' && job.startedAt && job.step > 0 && job.totalSteps > job.step) {
+      const elapsedS = (Date.now() - Date.parse(job.startedAt)) / 1000;
+      etaSeconds = Math.round((elapsedS / job.step) * (job.totalSteps - job.step));
+    }
+    return {
+      id: job.id,
+      runId: job.runId,
+      status: job.status,
+      config: job.config,
+      step: job.step,
+      totalSteps: job.totalSteps,
+      tokensPerS: last?.tokensPerS ?? null,
+      etaSeconds,
+    };
+  }
+
+  return {
+    'training:defaults': async (params) => trainingDefaults(requireOneOf(params, 'scale', SCALE_NAMES)),
+
+    'training:start': async (params) => {
+      const runId = requireString(params, 'runId');
+      const run = s.store.runs.require(runId);
+      const stored = runConfig(run);
+      const requested = requireConfig(params);
+      // The wizard starts from the scale's defaults, whose base model is the generic one: keep
+      // the run's own student model unless the user typed a different one.
+      const genericBase = trainingDefaults(run.scale).baseModel;
+      const baseModel =
+        !requested.baseModel || requested.baseModel === genericBase
+          ? stored.scaleConfig.training.baseModel
+          : requested.baseModel;
+      const config: TrainingConfig = { ...requested, baseModel };
+      validateTrainingConfig(config, s.store.splits.counts(runId).train);
+      s.store.runs.update(runId, {
+        config: { ...run.config, scaleConfig: { ...stored.scaleConfig, training: config } },
+      });
+      const before = s.store.jobs.latestForRun(runId)?.id ?? null;
+      await startInBackground(
+        () => s.runner.runStep(runId, 'train'),
+        logBackgroundFailure(`run ${runId} training`),
+      );
+      const job = s.store.jobs.latestForRun(runId);
+      if (job && job.id !== before) return jobSummary(job);
+      // The train step has not created its job yet (it loads data first): report it as queued.
+      return {
+        id: '',
+        runId,
+        status: 'pending',
+        config,
+        step: 0,
+        totalSteps: config.maxSteps,
+        tokensPerS: null,
+        etaSeconds: null,
+      };
+    },
+
+    'training:status': async (params) => {
+      const runId = requireString(params, 'runId');
+      s.store.runs.require(runId);
+      const job = s.store.jobs.latestForRun(runId);
+      return job ? jobSummary(job) : null;
+    },
+
+    'training:metrics': async (params) => {
+      const runId = requireString(params, 'runId');
+      const sinceStep = requireInt(params, 'sinceStep', -1);
+      return s.store.metrics.sinceForRun(runId, sinceStep).map(metricPoint);
+    },
+
+    'training:cancel': async (params) => {
+      const runId = requireString(params, 'runId');
+      const run = s.store.runs.require(runId);
+      // Cancelling training cancels the run's current step only when that step is training.
+      if (run.step !== 'train' || !s.runner.isActive(runId)) return { cancelled: false };
+      return { cancelled: s.runner.cancel(runId) };
+    },
+  };
+}
