@@ -1,0 +1,177 @@
+import { useEffect, useRef, useState, type JSX } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { EmptyState } from '../components/EmptyState';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { formatNumber } from '../components/format';
+import {
+  selectChatMessages,
+  selectChatSession,
+  selectIsSending,
+  useChatStore,
+  type ChatMessage,
+} from '../stores/chat';
+import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
+
+const SPEAKER_LABELS: Record<ChatMessage['speaker'], string> = {
+  user: 'You',
+  student: 'Student (no prompt)',
+  teacher: 'Teacher (with prompt)',
+};
+
+function MessageView({ message }: { message: ChatMessage }): JSX.Element {
+  return (
+    <div
+      className="chat-message"
+      data-testid="chat-message"
+      data-speaker={message.speaker}
+      aria-busy={message.streaming}
+    >
+      <div className="small">
+        <b>{SPEAKER_LABELS[message.speaker]}</b>
+      </div>
+      <div data-testid="chat-message-text">
+        {message.content}
+        {message.streaming && <span className="muted"> ▍</span>}
+      </div>
+      {message.speaker !== 'user' && !message.streaming && message.latencyMs !== undefined && (
+        <div className="chat-meta" data-testid="chat-message-meta">
+          {formatNumber(message.promptTokens)} prompt + {formatNumber(message.completionTokens)} completion
+          tokens · {formatNumber(message.latencyMs)} ms
+          {message.ttftMs !== undefined && ` (first token ${formatNumber(message.ttftMs)} ms)`}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function ChatPage(): JSX.Element {
+  const checkpoints = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
+  const loadCheckpoints = useCheckpointsStore((s) => s.load);
+  const messages = useChatStore(selectChatMessages);
+  const session = useChatStore(selectChatSession);
+  const sending = useChatStore(selectIsSending);
+  const { checkpointId, withTeacher, starting, error } = useChatStore(
+    useShallow((s) => ({
+      checkpointId: s.checkpointId,
+      withTeacher: s.withTeacher,
+      starting: s.starting,
+      error: s.error,
+    })),
+  );
+  const { setCheckpoint, setWithTeacher, start, send } = useChatStore(
+    useShallow((s) => ({
+      setCheckpoint: s.setCheckpoint,
+      setWithTeacher: s.setWithTeacher,
+      start: s.start,
+      send: s.send,
+    })),
+  );
+  const [text, setText] = useState('');
+  const logRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    void loadCheckpoints(null);
+  }, [loadCheckpoints]);
+  useEffect(() => {
+    // Default to the promoted checkpoint (else the newest) the first time the list arrives.
+    if (checkpointId === null && checkpoints.length > 0 && !session) {
+      const preferred = checkpoints.find((c) => c.state === 'promoted') ?? checkpoints[0];
+      if (preferred) setCheckpoint(preferred.id);
+    }
+  }, [checkpoints, checkpointId, session, setCheckpoint]);
+  useEffect(() => {
+    const log = logRef.current;
+    if (log) log.scrollTop = log.scrollHeight;
+  }, [messages]);
+
+  const submit = (): void => {
+    if (!text.trim() || sending) return;
+    void send(text);
+    setText('');
+  };
+
+  return (
+    <section aria-labelledby="chat-title">
+      <h2 id="chat-title">Chat</h2>
+      <p className="muted">
+        The student answers with NO system prompt: whatever character it shows was distilled into its weights.
+        Turn on side by side to compare with the teacher reading the full persona prompt.
+      </p>
+      <div className="panel row">
+        <label htmlFor="chat-checkpoint">Checkpoint</label>
+        <select
+          id="chat-checkpoint"
+          data-testid="chat-checkpoint"
+          value={checkpointId ?? ''}
+          onChange={(e) => setCheckpoint(e.target.value || null)}
+        >
+          <option value="">Base model (no adapter)</option>
+          {checkpoints.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.lineage.personaId} · step {c.step} · {c.state} · {c.id}
+            </option>
+          ))}
+        </select>
+        <input
+          id="chat-with-teacher"
+          type="checkbox"
+          data-testid="chat-with-teacher"
+          checked={withTeacher}
+          onChange={(e) => setWithTeacher(e.target.checked)}
+        />
+        <label htmlFor="chat-with-teacher">Side by side with the teacher (+ prompt)</label>
+        <button type="button" data-testid="chat-new" disabled={starting} onClick={() => void start()}>
+          New conversation
+        </button>
+      </div>
+      {checkpoints.length === 0 && (
+        <p className="muted small">
+          No trained checkpoints yet: you can chat with the base model now, or train one on the Training page.
+        </p>
+      )}
+      <ErrorNotice error={error} testId="chat-error" />
+      <div
+        className="chat-log"
+        ref={logRef}
+        data-testid="chat-log"
+        aria-live="polite"
+        aria-label="Conversation"
+      >
+        {messages.length === 0 ? (
+          <EmptyState title="Say something">
+            <p>Try “What did you feel when you could no longer hear the orchestra?”</p>
+          </EmptyState>
+        ) : (
+          messages.map((m) => <MessageView key={m.id} message={m} />)
+        )}
+      </div>
+      <form
+        className="chat-input"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <label htmlFor="chat-text" className="small">
+          Message
+        </label>
+        <textarea
+          id="chat-text"
+          data-testid="chat-input"
+          value={text}
+          placeholder="Ask the character something (Enter sends, Shift+Enter for a new line)"
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey) {
+              e.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <button type="submit" className="primary" data-testid="chat-send" disabled={sending || !text.trim()}>
+          {sending ? 'Answering…' : 'Send'}
+        </button>
+      </form>
+    </section>
+  );
+}

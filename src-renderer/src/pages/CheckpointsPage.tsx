@@ -1,0 +1,152 @@
+import { useEffect, useState, type JSX } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { EmptyState } from '../components/EmptyState';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
+import { selectCurrentRunId, useRunsStore } from '../stores/runs';
+
+export function CheckpointsPage(): JSX.Element {
+  const runId = useRunsStore(selectCurrentRunId);
+  const rows = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
+  const { loading, error, busyId, message, exported } = useCheckpointsStore(
+    useShallow((s) => ({
+      loading: s.loading,
+      error: s.error,
+      busyId: s.busyId,
+      message: s.message,
+      exported: s.exported,
+    })),
+  );
+  const { load, promote, rollback, exportAdapter } = useCheckpointsStore(
+    useShallow((s) => ({
+      load: s.load,
+      promote: s.promote,
+      rollback: s.rollback,
+      exportAdapter: s.exportAdapter,
+    })),
+  );
+  const [onlyThisRun, setOnlyThisRun] = useState(false);
+  const [outputDir, setOutputDir] = useState('');
+  const filterRun = onlyThisRun ? runId : null;
+  useEffect(() => {
+    void load(filterRun);
+  }, [filterRun, load]);
+
+  return (
+    <section aria-labelledby="checkpoints-title">
+      <h2 id="checkpoints-title">Checkpoints</h2>
+      <p className="muted">
+        Every saved adapter with where it came from. Promote the one chat and export should use; roll back
+        returns to the previously promoted one; export writes a PEFT adapter folder (adapter_config.json +
+        adapter_model.safetensors).
+      </p>
+      <div className="panel row">
+        <input
+          id="checkpoints-only-run"
+          type="checkbox"
+          checked={onlyThisRun}
+          disabled={!runId}
+          onChange={(e) => setOnlyThisRun(e.target.checked)}
+        />
+        <label htmlFor="checkpoints-only-run">Only the current run</label>
+        <label htmlFor="checkpoints-output">Export folder (optional)</label>
+        <input
+          id="checkpoints-output"
+          value={outputDir}
+          placeholder="default: the run's export folder"
+          onChange={(e) => setOutputDir(e.target.value)}
+        />
+        <button
+          type="button"
+          data-testid="checkpoints-rollback"
+          disabled={busyId !== null}
+          onClick={() => void rollback()}
+        >
+          Roll back promotion
+        </button>
+      </div>
+      <ErrorNotice error={error} testId="checkpoints-error" />
+      {message && (
+        <p className="ok" role="status" data-testid="checkpoints-message">
+          {message}
+        </p>
+      )}
+      {exported && (
+        <p className="small" data-testid="checkpoints-exported">
+          {exported.dir}: {exported.files.join(', ')}
+        </p>
+      )}
+      {rows.length === 0 && !loading ? (
+        <EmptyState title="No checkpoints yet">
+          <p>
+            Train a student (Wizard → Train, or the Training page); each save writes a checkpoint listed here.
+          </p>
+        </EmptyState>
+      ) : (
+        <table data-testid="checkpoints-table">
+          <thead>
+            <tr>
+              <th scope="col">Checkpoint</th>
+              <th scope="col">State</th>
+              <th scope="col">Lineage</th>
+              <th scope="col">Metrics</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((c) => (
+              <tr key={c.id} data-testid="checkpoint-row">
+                <td>
+                  <code>{c.id}</code>
+                  <div className="small muted">
+                    run {c.runId} · step {c.step} · {new Date(c.createdAt).toLocaleString()}
+                  </div>
+                </td>
+                <td>
+                  <span className={`badge ${c.state}`}>{c.state}</span>
+                </td>
+                <td className="small">
+                  {c.lineage.personaId} v{c.lineage.personaVersion}
+                  <div className="muted">data {c.lineage.dataHash.slice(0, 12)}</div>
+                  <div className="muted">
+                    {c.lineage.config.baseModel} · r{c.lineage.config.loraR}/α{c.lineage.config.loraAlpha} ·
+                    lr {c.lineage.config.learningRate} · {c.lineage.config.maxSteps} steps
+                  </div>
+                </td>
+                <td className="small">
+                  {Object.keys(c.metrics).length === 0
+                    ? '—'
+                    : Object.entries(c.metrics).map(([k, v]) => (
+                        <div key={k}>
+                          {k}: {Number.isInteger(v) ? v : v.toFixed(4)}
+                        </div>
+                      ))}
+                </td>
+                <td>
+                  <div className="row">
+                    <button
+                      type="button"
+                      data-testid="checkpoint-promote"
+                      disabled={busyId !== null || c.state === 'promoted'}
+                      onClick={() => void promote(c.id)}
+                    >
+                      Promote
+                    </button>
+                    <button
+                      type="button"
+                      data-testid="checkpoint-export"
+                      disabled={busyId !== null}
+                      onClick={() => void exportAdapter(c.id, outputDir.trim() || undefined)}
+                    >
+                      {busyId === c.id ? 'Working…' : 'Export adapter'}
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

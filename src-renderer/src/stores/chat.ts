@@ -1,0 +1,155 @@
+import { create, type StateCreator } from 'zustand';
+import type { ApiErrorPayload, ChatSession, ChatTurn, EventContract } from '../../../src-shared/contract';
+import { api } from '../api';
+import { toErrorPayload } from './errors';
+
+export type ChatSpeaker = 'user' | 'student' | 'teacher';
+
+export interface ChatMessage {
+  id: number;
+  speaker: ChatSpeaker;
+  content: string;
+  /** True while tokens are still streaming in. */
+  streaming: boolean;
+  promptTokens?: number;
+  completionTokens?: number;
+  latencyMs?: number;
+  ttftMs?: number;
+}
+
+interface SessionSlice {
+  checkpointId: string | null;
+  withTeacher: boolean;
+  session: ChatSession | null;
+  starting: boolean;
+  error: ApiErrorPayload | null;
+  setCheckpoint: (checkpointId: string | null) => void;
+  setWithTeacher: (withTeacher: boolean) => void;
+  /** chat:start with the chosen checkpoint; the student gets NO system prompt. */
+  start: () => Promise<void>;
+}
+
+interface MessagesSlice {
+  messages: ChatMessage[];
+  sending: boolean;
+  send: (text: string) => Promise<void>;
+  receiveToken: (event: EventContract['chat:token']) => void;
+}
+
+export type ChatState = SessionSlice & MessagesSlice;
+
+let nextMessageId = 1;
+
+function finishTurn(message: ChatMessage, turn: ChatTurn): ChatMessage {
+  return {
+    ...message,
+    // The finished turn is the truth; streamed text is only a preview of it.
+    content: turn.content,
+    streaming: false,
+    ...(turn.promptTokens !== undefined ? { promptTokens: turn.promptTokens } : {}),
+    ...(turn.completionTokens !== undefined ? { completionTokens: turn.completionTokens } : {}),
+    ...(turn.latencyMs !== undefined ? { latencyMs: turn.latencyMs } : {}),
+    ...(turn.ttftMs !== undefined ? { ttftMs: turn.ttftMs } : {}),
+  };
+}
+
+const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, get) => ({
+  checkpointId: null,
+  withTeacher: false,
+  session: null,
+  starting: false,
+  error: null,
+  setCheckpoint(checkpointId) {
+    if (checkpointId !== get().checkpointId) set({ checkpointId, session: null, messages: [] });
+  },
+  setWithTeacher(withTeacher) {
+    if (withTeacher !== get().withTeacher) set({ withTeacher, session: null, messages: [] });
+  },
+  async start() {
+    const { checkpointId, withTeacher } = get();
+    set({ starting: true, error: null });
+    try {
+      const session = await api.invoke('chat:start', { checkpointId, withTeacher });
+      set({ session, starting: false, messages: [] });
+    } catch (error) {
+      set({ starting: false, error: toErrorPayload(error) });
+    }
+  },
+});
+
+const createMessagesSlice: StateCreator<ChatState, [], [], MessagesSlice> = (set, get) => ({
+  messages: [],
+  sending: false,
+  async send(text) {
+    const trimmed = text.trim();
+    if (!trimmed || get().sending) return;
+    if (!get().session) await get().start();
+    const session = get().session;
+    if (!session) return;
+    const user: ChatMessage = { id: nextMessageId++, speaker: 'user', content: trimmed, streaming: false };
+    const student: ChatMessage = { id: nextMessageId++, speaker: 'student', content: '', streaming: true };
+    const pending = [user, student];
+    if (session.withTeacher)
+      pending.push({ id: nextMessageId++, speaker: 'teacher', content: '', streaming: true });
+    set((s) => ({ messages: [...s.messages, ...pending], sending: true, error: null }));
+    try {
+      const result = await api.invoke('chat:send', { sessionId: session.id, text: trimmed });
+      set((s) => ({
+        sending: false,
+        messages: s.messages.map((m) => {
+          if (m.id === student.id) return finishTurn(m, result.student);
+          if (m.speaker === 'teacher' && m.streaming && result.teacher) return finishTurn(m, result.teacher);
+          return m.streaming ? { ...m, streaming: false } : m;
+        }),
+      }));
+    } catch (error) {
+      set((s) => ({
+        sending: false,
+        error: toErrorPayload(error),
+        messages: s.messages.map((m) => (m.streaming ? { ...m, streaming: false } : m)),
+      }));
+    }
+  },
+  receiveToken(event) {
+    const session = get().session;
+    if (!session || event.sessionId !== session.id) return;
+    set((s) => {
+      // Tokens go to the newest streaming message of that speaker.
+      for (let i = s.messages.length - 1; i >= 0; i -= 1) {
+        const m = s.messages[i] as ChatMessage;
+        if (m.speaker === event.role && m.streaming) {
+          const messages = s.messages.slice();
+          messages[i] = { ...m, content: m.content + event.text };
+          return { messages };
+        }
+      }
+      return {};
+    });
+  },
+});
+
+export const useChatStore = create<ChatState>()((...args) => ({
+  ...createSessionSlice(...args),
+  ...createMessagesSlice(...args),
+}));
+
+export function resetChatStore(): void {
+  useChatStore.setState({
+    checkpointId: null,
+    withTeacher: false,
+    session: null,
+    starting: false,
+    error: null,
+    messages: [],
+    sending: false,
+  });
+}
+
+export const selectChatMessages = (s: ChatState): ChatMessage[] => s.messages;
+/** One speaker's messages; a derived array: use with useShallow. */
+export const selectMessagesBy =
+  (speaker: ChatSpeaker) =>
+  (s: ChatState): ChatMessage[] =>
+    s.messages.filter((m) => m.speaker === speaker);
+export const selectChatSession = (s: ChatState): ChatSession | null => s.session;
+export const selectIsSending = (s: ChatState): boolean => s.sending;

@@ -1,0 +1,106 @@
+import { create, type StateCreator } from 'zustand';
+import type { ApiErrorPayload, AuditSummary, TeacherExampleRow } from '../../../src-shared/contract';
+import { api } from '../api';
+import { toErrorPayload } from './errors';
+
+export const PAGE_SIZE = 25;
+
+interface ExamplesSlice {
+  runId: string | null;
+  rows: TeacherExampleRow[];
+  total: number;
+  categories: string[];
+  flags: string[];
+  category: string;
+  flag: string;
+  offset: number;
+  loading: boolean;
+  error: ApiErrorPayload | null;
+  setFilter: (filter: { category?: string; flag?: string }) => void;
+  setOffset: (offset: number) => void;
+  loadExamples: (runId: string) => Promise<void>;
+}
+
+interface AuditSlice {
+  audit: AuditSummary | null;
+  loadAudit: (runId: string) => Promise<void>;
+}
+
+export type DataState = ExamplesSlice & AuditSlice;
+
+const createExamplesSlice: StateCreator<DataState, [], [], ExamplesSlice> = (set, get) => ({
+  runId: null,
+  rows: [],
+  total: 0,
+  categories: [],
+  flags: [],
+  category: '',
+  flag: '',
+  offset: 0,
+  loading: false,
+  error: null,
+  setFilter(filter) {
+    set({ ...filter, offset: 0 });
+  },
+  setOffset(offset) {
+    set({ offset: Math.max(0, offset) });
+  },
+  async loadExamples(runId) {
+    if (get().runId !== runId)
+      set({ runId, offset: 0, category: '', flag: '', rows: [], total: 0, audit: null });
+    const { category, flag, offset } = get();
+    set({ loading: true, error: null });
+    try {
+      const result = await api.invoke('data:examples', {
+        runId,
+        ...(category ? { category } : {}),
+        ...(flag ? { flag } : {}),
+        offset,
+        limit: PAGE_SIZE,
+      });
+      set({ ...result, loading: false });
+    } catch (error) {
+      set({ loading: false, error: toErrorPayload(error) });
+    }
+  },
+});
+
+const createAuditSlice: StateCreator<DataState, [], [], AuditSlice> = (set) => ({
+  audit: null,
+  async loadAudit(runId) {
+    try {
+      const audit = await api.invoke('data:audit', { runId });
+      set({ audit });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+});
+
+export const useDataStore = create<DataState>()((...args) => ({
+  ...createExamplesSlice(...args),
+  ...createAuditSlice(...args),
+}));
+
+export function resetDataStore(): void {
+  useDataStore.setState({
+    runId: null,
+    rows: [],
+    total: 0,
+    categories: [],
+    flags: [],
+    category: '',
+    flag: '',
+    offset: 0,
+    loading: false,
+    error: null,
+    audit: null,
+  });
+}
+
+export const selectExampleRows = (s: DataState): TeacherExampleRow[] => s.rows;
+export const selectAudit = (s: DataState): AuditSummary | null => s.audit;
+export const selectPage = (s: DataState): { page: number; pages: number } => ({
+  page: Math.floor(s.offset / PAGE_SIZE) + 1,
+  pages: Math.max(1, Math.ceil(s.total / PAGE_SIZE)),
+});

@@ -1,0 +1,180 @@
+import { create, type StateCreator } from 'zustand';
+import type {
+  ApiErrorPayload,
+  PersonaDetail,
+  PersonaSummary,
+  ValidationIssue,
+} from '../../../src-shared/contract';
+import { api } from '../api';
+import { toErrorPayload } from './errors';
+
+export type PersonaFormat = 'yaml' | 'text';
+
+export interface ValidationResult {
+  issues: ValidationIssue[];
+  wordCount: number;
+  tokenCount: number | null;
+}
+
+/** Starting point for a new persona, so the editor never opens blank. */
+export const NEW_PERSONA_TEMPLATES: Record<PersonaFormat, string> = {
+  yaml: `name: New character
+version: 1
+description: One line about who this is.
+system_prompt: |
+  You are ... Describe the character's history, personality, beliefs,
+  relationships and the way they speak.
+keywords:
+  - keyword
+`,
+  text: `You are ... Describe the character's history, personality, beliefs, relationships
+and the way they speak. A good constitution is 450-600 words.
+`,
+};
+
+interface ListSlice {
+  personas: PersonaSummary[];
+  loading: boolean;
+  error: ApiErrorPayload | null;
+  load: () => Promise<void>;
+}
+
+interface EditorSlice {
+  selectedId: string | null;
+  detail: PersonaDetail | null;
+  draft: string;
+  format: PersonaFormat;
+  dirty: boolean;
+  validation: ValidationResult | null;
+  validating: boolean;
+  saving: boolean;
+  savedMessage: string | null;
+  select: (id: string) => Promise<void>;
+  startNew: (format: PersonaFormat) => void;
+  setDraft: (source: string) => void;
+  setFormat: (format: PersonaFormat) => void;
+  validate: () => Promise<void>;
+  save: () => Promise<PersonaSummary | null>;
+}
+
+export type PersonasState = ListSlice & EditorSlice;
+
+/** Words as the editor counts them while typing (the main side's count arrives with validation). */
+export function countWords(text: string): number {
+  const words = text.trim().split(/\s+/);
+  return words[0] === '' ? 0 : words.length;
+}
+
+const createListSlice: StateCreator<PersonasState, [], [], ListSlice> = (set) => ({
+  personas: [],
+  loading: false,
+  error: null,
+  async load() {
+    set({ loading: true, error: null });
+    try {
+      const personas = await api.invoke('personas:list', undefined);
+      set({ personas, loading: false });
+    } catch (error) {
+      set({ loading: false, error: toErrorPayload(error) });
+    }
+  },
+});
+
+const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set, get) => ({
+  selectedId: null,
+  detail: null,
+  draft: '',
+  format: 'yaml',
+  dirty: false,
+  validation: null,
+  validating: false,
+  saving: false,
+  savedMessage: null,
+  async select(id) {
+    set({ selectedId: id, error: null, savedMessage: null });
+    try {
+      const detail = await api.invoke('personas:get', { id });
+      if (get().selectedId !== id) return;
+      set({ detail, draft: detail.source, format: detail.format, dirty: false, validation: null });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+  startNew(format) {
+    set({
+      selectedId: null,
+      detail: null,
+      draft: NEW_PERSONA_TEMPLATES[format],
+      format,
+      dirty: true,
+      validation: null,
+      savedMessage: null,
+    });
+  },
+  setDraft(source) {
+    set({ draft: source, dirty: true, savedMessage: null });
+  },
+  setFormat(format) {
+    set({ format, dirty: true });
+  },
+  async validate() {
+    const { draft, format } = get();
+    set({ validating: true });
+    try {
+      const validation = await api.invoke('personas:validate', { source: draft, format });
+      // A slow answer for text that has changed since is stale: drop it.
+      if (get().draft !== draft || get().format !== format) return;
+      set({ validation, validating: false });
+    } catch (error) {
+      set({ validating: false, error: toErrorPayload(error) });
+    }
+  },
+  async save() {
+    const { draft, format } = get();
+    set({ saving: true, error: null, savedMessage: null });
+    try {
+      const saved = await api.invoke('personas:save', { source: draft, format });
+      set((s) => ({
+        saving: false,
+        dirty: false,
+        selectedId: saved.id,
+        savedMessage: `Saved ${saved.name} as version ${saved.version}`,
+        personas: [...s.personas.filter((p) => p.id !== saved.id), saved],
+      }));
+      return saved;
+    } catch (error) {
+      set({ saving: false, error: toErrorPayload(error) });
+      return null;
+    }
+  },
+});
+
+export const usePersonasStore = create<PersonasState>()((...args) => ({
+  ...createListSlice(...args),
+  ...createEditorSlice(...args),
+}));
+
+export function resetPersonasStore(): void {
+  usePersonasStore.setState({
+    personas: [],
+    loading: false,
+    error: null,
+    selectedId: null,
+    detail: null,
+    draft: '',
+    format: 'yaml',
+    dirty: false,
+    validation: null,
+    validating: false,
+    saving: false,
+    savedMessage: null,
+  });
+}
+
+export const selectPersonas = (s: PersonasState): PersonaSummary[] => s.personas;
+export const selectBuiltInPersonas = (s: PersonasState): PersonaSummary[] =>
+  s.personas.filter((p) => p.builtIn);
+export const selectValidationIssues = (s: PersonasState): ValidationIssue[] => s.validation?.issues ?? [];
+export const selectDraftWordCount = (s: PersonasState): number => countWords(s.draft);
+export const selectCanSave = (s: PersonasState): boolean =>
+  !s.saving && s.draft.trim().length > 0 && (s.validation?.issues.length ?? 0) === 0;

@@ -1,0 +1,235 @@
+import { create, type StateCreator } from 'zustand';
+import type {
+  ApiErrorPayload,
+  CheckpointRow,
+  EventContract,
+  MetricPoint,
+  Scale,
+  TrainingConfig,
+  TrainingJobSummary,
+} from '../../../src-shared/contract';
+import { api } from '../api';
+import { toErrorPayload } from './errors';
+
+/**
+ * Merges metric points into a list sorted by step, one point per (kind, step); a later copy of a
+ * point replaces the earlier one. Appending in order (the live case) keeps the earlier objects and
+ * costs one copy; out-of-order points (a catch-up racing live events) fall back to a sort.
+ */
+export function mergePoints(
+  existing: readonly MetricPoint[],
+  incoming: readonly MetricPoint[],
+): MetricPoint[] {
+  if (incoming.length === 0) return existing as MetricPoint[];
+  const last = existing[existing.length - 1];
+  let previous = last === undefined ? -Infinity : orderKey(last);
+  let inOrder = true;
+  for (const p of incoming) {
+    const key = orderKey(p);
+    if (key <= previous) {
+      inOrder = false;
+      break;
+    }
+    previous = key;
+  }
+  if (inOrder) return existing.concat(incoming);
+  const byKey = new Map<number, MetricPoint>();
+  for (const p of existing) byKey.set(orderKey(p), p);
+  for (const p of incoming) byKey.set(orderKey(p), p);
+  return [...byKey.values()].sort((a, b) => orderKey(a) - orderKey(b));
+}
+
+/** Sort key: by step, the training point before the evaluation point of the same step. */
+function orderKey(p: MetricPoint): number {
+  return p.step * 2 + (p.kind === 'eval' ? 1 : 0);
+}
+
+interface MetricsSlice {
+  runId: string | null;
+  points: MetricPoint[];
+  catchingUp: boolean;
+  /** Switches the store to a run; clears what belonged to another run. */
+  setRun: (runId: string | null) => void;
+  /** training:metrics since the last step already held, so a reload shows the whole curve. */
+  catchUp: (runId: string) => Promise<void>;
+  receiveMetric: (event: EventContract['training:metric']) => void;
+}
+
+interface JobSlice {
+  job: TrainingJobSummary | null;
+  checkpoints: CheckpointRow[];
+  defaults: TrainingConfig | null;
+  config: TrainingConfig | null;
+  starting: boolean;
+  error: ApiErrorPayload | null;
+  loadDefaults: (scale: Scale) => Promise<void>;
+  setConfigField: <K extends keyof TrainingConfig>(key: K, value: TrainingConfig[K]) => void;
+  resetConfig: () => void;
+  loadStatus: (runId: string) => Promise<void>;
+  loadCheckpoints: (runId: string) => Promise<void>;
+  start: (runId: string) => Promise<void>;
+  cancel: (runId: string) => Promise<void>;
+  receiveCheckpoint: (event: EventContract['training:checkpoint']) => void;
+}
+
+export type TrainingState = MetricsSlice & JobSlice;
+
+const createMetricsSlice: StateCreator<TrainingState, [], [], MetricsSlice> = (set, get) => ({
+  runId: null,
+  points: [],
+  catchingUp: false,
+  setRun(runId) {
+    if (get().runId === runId) return;
+    set({ runId, points: [], job: null, checkpoints: [], error: null });
+  },
+  async catchUp(runId) {
+    get().setRun(runId);
+    const points = get().points;
+    // -1 asks for everything, a step-0 evaluation included.
+    const sinceStep = points.length ? (points[points.length - 1] as MetricPoint).step : -1;
+    set({ catchingUp: true });
+    try {
+      const fresh = await api.invoke('training:metrics', { runId, sinceStep });
+      if (get().runId !== runId) return;
+      set((s) => ({ points: mergePoints(s.points, fresh), catchingUp: false }));
+    } catch (error) {
+      set({ catchingUp: false, error: toErrorPayload(error) });
+    }
+  },
+  receiveMetric(event) {
+    if (event.runId !== get().runId) return;
+    set((s) => {
+      const job =
+        s.job && event.point.step > s.job.step
+          ? {
+              ...s.job,
+              step: event.point.step,
+              tokensPerS: event.point.tokensPerS ?? s.job.tokensPerS,
+            }
+          : s.job;
+      return { points: mergePoints(s.points, [event.point]), job };
+    });
+  },
+});
+
+const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get) => ({
+  job: null,
+  checkpoints: [],
+  defaults: null,
+  config: null,
+  starting: false,
+  error: null,
+  async loadDefaults(scale) {
+    try {
+      const defaults = await api.invoke('training:defaults', { scale });
+      set((s) => ({ defaults, config: s.config ?? defaults }));
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+  setConfigField(key, value) {
+    const config = get().config;
+    if (!config) return;
+    set({ config: { ...config, [key]: value } });
+  },
+  resetConfig() {
+    set((s) => ({ config: s.defaults }));
+  },
+  async loadStatus(runId) {
+    try {
+      const job = await api.invoke('training:status', { runId });
+      if (get().runId !== runId) return;
+      set({ job });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+  async loadCheckpoints(runId) {
+    try {
+      const checkpoints = await api.invoke('checkpoints:list', { runId });
+      if (get().runId !== runId) return;
+      set({ checkpoints });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+  async start(runId) {
+    const config = get().config;
+    if (!config) return;
+    get().setRun(runId);
+    set({ starting: true, error: null, points: [] });
+    try {
+      const job = await api.invoke('training:start', { runId, config });
+      set({ job, starting: false });
+    } catch (error) {
+      set({ starting: false, error: toErrorPayload(error) });
+    }
+  },
+  async cancel(runId) {
+    try {
+      await api.invoke('training:cancel', { runId });
+      const job = get().job;
+      if (job) set({ job: { ...job, status: 'cancelled' } });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+  receiveCheckpoint(event) {
+    if (event.runId !== get().runId) return;
+    set((s) => ({
+      checkpoints: [...s.checkpoints.filter((c) => c.id !== event.checkpoint.id), event.checkpoint],
+    }));
+  },
+});
+
+export const useTrainingStore = create<TrainingState>()((...args) => ({
+  ...createMetricsSlice(...args),
+  ...createJobSlice(...args),
+}));
+
+export function resetTrainingStore(): void {
+  useTrainingStore.setState({
+    runId: null,
+    points: [],
+    catchingUp: false,
+    job: null,
+    checkpoints: [],
+    defaults: null,
+    config: null,
+    starting: false,
+    error: null,
+  });
+}
+
+export const selectLossPoints = (s: TrainingState): MetricPoint[] => s.points;
+/** Derived arrays: use with useShallow. */
+export const selectTrainLoss = (s: TrainingState): MetricPoint[] =>
+  s.points.filter((p) => p.kind === 'train');
+export const selectEvalLoss = (s: TrainingState): MetricPoint[] => s.points.filter((p) => p.kind === 'eval');
+export const selectTrainingJob = (s: TrainingState): TrainingJobSummary | null => s.job;
+export const selectTrainingConfig = (s: TrainingState): TrainingConfig | null => s.config;
+export const selectSavedCheckpoints = (s: TrainingState): CheckpointRow[] => s.checkpoints;
+export const selectTrainingError = (s: TrainingState): ApiErrorPayload | null => s.error;
+export const selectIsTraining = (s: TrainingState): boolean =>
+  s.starting || s.job?.status === 'running' || s.job?.status === 'pending';
+
+/** Latest throughput: the job's figure, else the last point that reported one. */
+export const selectTokensPerS = (s: TrainingState): number | null => {
+  if (s.job?.tokensPerS != null) return s.job.tokensPerS;
+  for (let i = s.points.length - 1; i >= 0; i -= 1) {
+    const p = s.points[i] as MetricPoint;
+    if (p.tokensPerS !== undefined) return p.tokensPerS;
+  }
+  return null;
+};
+
+export const selectLatestLoss = (s: TrainingState): { train: number | null; eval: number | null } => {
+  let train: number | null = null;
+  let evalLoss: number | null = null;
+  for (let i = s.points.length - 1; i >= 0 && (train === null || evalLoss === null); i -= 1) {
+    const p = s.points[i] as MetricPoint;
+    if (p.kind === 'train' && train === null) train = p.loss;
+    if (p.kind === 'eval' && evalLoss === null) evalLoss = p.loss;
+  }
+  return { train, eval: evalLoss };
+};
