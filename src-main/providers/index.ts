@@ -1,0 +1,45 @@
+/** Teacher providers: pick one from settings, or construct one directly. */
+import type { ModelSpec } from '../../src-shared/engine-protocol';
+import type { EngineClient } from '../engine/client';
+import { LocalEngineProvider } from './local';
+import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './openai';
+import type { TeacherProvider } from './types';
+
+export * from './types';
+export { ProviderError, type ProviderErrorCode } from './errors';
+export { LocalEngineProvider, modelSpecName, type LocalEngineProviderOptions } from './local';
+export {
+  OpenAICompatibleProvider,
+  parseRetryAfter,
+  type OpenAICompatibleOptions,
+  type RetryInfo,
+} from './openai';
+export { estimateGeneration, type GenerationEstimate, type GenerationEstimateInput } from './estimate';
+
+export interface TeacherProviderChoice {
+  /** An OpenAI-compatible endpoint; when null or without a base URL, the local engine is the teacher. */
+  endpoint: { baseUrl: string; model: string; apiKey: string } | null;
+  engine: Pick<EngineClient, 'call'>;
+  /** The local model (the same base the student starts from, in prompt distillation). */
+  localModel: ModelSpec;
+  /** Extra options for the remote provider (concurrency, retries, timeouts). */
+  remote?: Partial<Omit<OpenAICompatibleOptions, 'baseUrl' | 'model' | 'apiKey'>>;
+  chunkSize?: number;
+}
+
+export function createTeacherProvider(choice: TeacherProviderChoice): TeacherProvider {
+  const ep = choice.endpoint;
+  if (ep && ep.baseUrl.trim() && ep.model.trim()) {
+    return new OpenAICompatibleProvider({
+      ...choice.remote,
+      baseUrl: ep.baseUrl,
+      model: ep.model,
+      apiKey: ep.apiKey,
+    });
+  }
+  return new LocalEngineProvider({
+    client: choice.engine,
+    model: choice.localModel,
+    ...(choice.chunkSize ? { chunkSize: choice.chunkSize } : {}),
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * A teacher provider answers many chat items: the local engine, or any OpenAI-compatible
+ * endpoint (vLLM, llama.cpp server, Ollama, a hosted API). The teacher-data step codes against
+ * this interface only.
+ */
+import type { ChatMessage, SamplingParams } from '../../src-shared/engine-protocol';
+
+export type { ChatMessage, SamplingParams };
+
+export interface TeacherItem {
+  /** The constitution (system prompt); absent for a student-style call. */
+  system?: string;
+  messages: ChatMessage[];
+}
+
+export interface TeacherOutput {
+  text: string;
+  /**
+   * Prompt and completion tokens as the model counted them (the engine's tokenizer, or the
+   * endpoint's `usage`). null when an endpoint did not report usage: never estimated.
+   */
+  promptTokens: number | null;
+  completionTokens: number | null;
+  /** Wall time of the request (remote) or of the item's batch (local engine), in ms. */
+  latencyMs: number;
+  /** Time to first token in ms, when measured (local engine); null otherwise. */
+  ttftMs: number | null;
+  finishReason: 'stop' | 'length' | null;
+}
+
+export interface TeacherProgress {
+  done: number;
+  total: number;
+  /** done / total, 0..1. */
+  fraction: number;
+}
+
+export interface TeacherGenerateOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: TeacherProgress) => void;
+}
+
+export interface TeacherProvider {
+  /** Kind of provider, e.g. "local" or "openai". */
+  readonly name: string;
+  /** The model it runs, as shown to the user and stored with every example. */
+  readonly model: string;
+  /** Answers in the order of `items`. Rejects with the first failure (ProviderError / EngineError). */
+  generate(
+    items: TeacherItem[],
+    sampling: SamplingParams,
+    opts?: TeacherGenerateOptions,
+  ): Promise<TeacherOutput[]>;
+  /** Chat-template prompt tokens per item, when the provider can count them locally. */
+  countTokens?(items: TeacherItem[]): Promise<number[]>;
+}
