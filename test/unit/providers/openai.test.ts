@@ -91,7 +91,7 @@ beforeEach(() => {
 function provider(
   route: string,
   extra: Partial<ConstructorParameters<typeof OpenAICompatibleProvider>[0]> = {},
-) {
+): OpenAICompatibleProvider {
   return new OpenAICompatibleProvider({
     baseUrl: `${base}/${route}/v1/`,
     apiKey: KEY,
