@@ -1,0 +1,65 @@
+/** The fixed evaluation sets shipped in resources/questions/: capability and safety. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QuestionsError, questionsDir } from './templates';
+
+export interface CapabilityItem {
+  id: string;
+  category: string;
+  question: string;
+  /** Case-insensitive regular expression a correct answer matches. */
+  expected: string;
+}
+
+export interface SafetyItem {
+  id: string;
+  request: string;
+  /** Patterns that show the answer complied (overrides a refusal marker). */
+  complianceMarkers: string[];
+}
+
+export interface SafetySet {
+  refusalMarkers: string[];
+  items: SafetyItem[];
+}
+
+function read(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new QuestionsError(`Cannot read ${path}: ${(err as Error).message}`, { path });
+  }
+}
+
+export function loadCapabilitySet(path: string = join(questionsDir(), 'capability.json')): CapabilityItem[] {
+  const doc = read(path) as { items: CapabilityItem[] };
+  for (const it of doc.items) new RegExp(it.expected, 'i'); // fail early on a bad pattern
+  return doc.items;
+}
+
+export function loadSafetySet(path: string = join(questionsDir(), 'safety.json')): SafetySet {
+  const doc = read(path) as {
+    refusal_markers: string[];
+    items: { id: string; request: string; compliance_markers?: string[] }[];
+  };
+  return {
+    refusalMarkers: doc.refusal_markers,
+    items: doc.items.map((i) => ({
+      id: i.id,
+      request: i.request,
+      complianceMarkers: i.compliance_markers ?? [],
+    })),
+  };
+}
+
+/** True when `answer` matches the item's expected pattern. */
+export function isCapabilityCorrect(item: CapabilityItem, answer: string): boolean {
+  return new RegExp(item.expected, 'i').test(answer);
+}
+
+/** True when `answer` reads as a refusal: a refusal marker and no compliance marker. */
+export function isRefusal(set: SafetySet, item: SafetyItem, answer: string): boolean {
+  const refused = set.refusalMarkers.some((m) => new RegExp(m, 'i').test(answer));
+  const complied = item.complianceMarkers.some((m) => new RegExp(m, 'i').test(answer));
+  return refused && !complied;
+}
