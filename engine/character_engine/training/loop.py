@@ -162,7 +162,8 @@ class LoopResult:
             "output_dir": self.output_dir,
             "final_checkpoint": self.final_checkpoint,
             "steps": self.steps,
-            "train_loss": self.train_loss,
+            # NaN is not JSON: a run cancelled before its first step has no loss yet.
+            "train_loss": self.train_loss if math.isfinite(self.train_loss) else None,
             "val_loss": self.val_loss,
             "data_hash": self.data_hash,
             "cancelled": self.cancelled,
@@ -251,6 +252,7 @@ def run_training(
         restore_rng(load_torch(folder / "rng_state.pt"))
         step = int(state["step"])
     metrics = MetricsLog(cfg.output_dir, ctx, step if state is not None else None)
+    last_loss = float((state or {}).get("last_loss") or float("nan"))
 
     epoch_cache: dict[int, list[list[int]]] = {}
 
@@ -274,6 +276,7 @@ def run_training(
             "data_hash": data_hash,
             "train_path": cfg.train_path,
             "val_path": cfg.val_path,
+            "last_loss": last_loss if math.isfinite(last_loss) else None,
         }
 
     def save(at_step: int, rng: dict[str, Any]) -> str:
@@ -281,7 +284,6 @@ def run_training(
         ctx.emit("checkpoint", step=at_step, path=path)
         return path
 
-    last_loss = float("nan")
     val_loss: float | None = None
     final_ckpt = ""
     ctx.progress("train", step, total_steps)

@@ -1,0 +1,304 @@
+"""LoRA SFT on the tiny random model: loss masks, learning, exact resume, cancel, validation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from character_engine.context import RequestContext
+from character_engine.errors import InvalidParams
+from character_engine.training.templates import IGNORE_INDEX, TemplateError, tokenize_conversation
+
+CONVERSATION = [
+    {"role": "system", "content": "You are Beethoven."},
+    {"role": "user", "content": "Who are you?"},
+    {"role": "assistant", "content": "I am Ludwig, a composer from Bonn."},
+    {"role": "user", "content": "And music?"},
+    {"role": "assistant", "content": "Music is everything.\nTruly!"},
+]
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def sft_rows(n: int = 8) -> list[dict[str, Any]]:
+    return [
+        {
+            "messages": [
+                {"role": "user", "content": f"Question {i}: what do you love?"},
+                {"role": "assistant", "content": f"I love the symphony number {i} in Vienna."},
+            ]
+        }
+        for i in range(n)
+    ]
+
+
+def base_params(model_dir: str, tmp: Path, **over: Any) -> dict[str, Any]:
+    train = write_rows(tmp / "train.jsonl", sft_rows())
+    val = write_rows(tmp / "val.jsonl", sft_rows(2))
+    params: dict[str, Any] = {
+        "model": {"source": "local", "path": model_dir},
+        "train_path": train,
+        "val_path": val,
+        "output_dir": str(tmp / "out"),
+        "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": []},
+        "learning_rate": 1e-2,
+        "warmup_steps": 2,
+        "schedule": "linear",
+        "batch_size": 4,
+        "grad_accum": 1,
+        "max_steps": 12,
+        "max_length": 128,
+        "eval_every": 0,
+        "save_every": 0,
+        "seed": 0,
+    }
+    params.update(over)
+    return params
+
+
+class Recorder:
+    """A RequestContext whose events land in a list; can cancel after a given step."""
+
+    def __init__(self, cancel_after_step: int | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.cancel_after_step = cancel_after_step
+        self.ctx = RequestContext("test", self._emit)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if (
+            self.cancel_after_step is not None
+            and event.get("event") == "metric"
+            and event.get("kind") == "train"
+            and event["step"] >= self.cancel_after_step
+        ):
+            self.ctx.cancel_event.set()
+
+    def metrics(self, kind: str = "train") -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == "metric" and e.get("kind") == kind]
+
+
+def run_sft(params: dict[str, Any], rec: Recorder | None = None) -> tuple[dict[str, Any], Recorder]:
+    from character_engine.training.sft import train_sft
+
+    rec = rec or Recorder()
+    return train_sft(params, rec.ctx), rec
+
+
+# ----------------------------------------------------------------------------- loss masks
+
+
+def _labelled_text(tok: Any, labels: list[int]) -> str:
+    return tok.decode([t for t in labels if t != IGNORE_INDEX], skip_special_tokens=False)
+
+
+@pytest.mark.parametrize("with_system", [True, False])
+def test_mask_covers_exactly_assistant_tokens(tiny_model_dir: str, with_system: bool) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    msgs = CONVERSATION if with_system else CONVERSATION[1:]
+    out = tokenize_conversation(tok, msgs)
+    assert _labelled_text(tok, out.labels) == (
+        "I am Ludwig, a composer from Bonn.<|im_end|>Music is everything.\nTruly!<|im_end|>"
+    )
+    # The ids are the template's own tokenization, and every non-assistant token is masked.
+    full = tok.apply_chat_template(msgs, tokenize=False)
+    assert tok.decode(out.input_ids) == full
+    masked = [i for i, t in zip(out.input_ids, out.labels, strict=True) if t == IGNORE_INDEX]
+    masked_text = tok.decode(masked)
+    assert "Who are you?" in masked_text and "Ludwig" not in masked_text
+    # The prompt part is exactly the generation-prompt rendering of the first user turn(s).
+    first_prompt = tok.apply_chat_template(
+        msgs[: msgs.index(CONVERSATION[2])], add_generation_prompt=True, tokenize=False
+    )
+    assert tok.decode(out.input_ids[: out.prompt_tokens]) == first_prompt
+    last = tokenize_conversation(tok, msgs, train_on="last")
+    assert _labelled_text(tok, last.labels) == "Music is everything.\nTruly!<|im_end|>"
+
+
+def test_mask_with_generation_markers_template(tiny_model_dir: str) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'assistant' %}"
+        "{{ '<|im_start|>assistant\n' }}{% generation %}{{ m['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
+        "{% else %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    )
+    out = tokenize_conversation(tok, CONVERSATION)
+    assert _labelled_text(tok, out.labels) == (
+        "I am Ludwig, a composer from Bonn.<|im_end|>Music is everything.\nTruly!<|im_end|>"
+    )
+
+
+def test_mask_rejects_template_that_rewrites_content(tiny_model_dir: str) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = (
+        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] | upper + '<|im_end|>\n' }}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    )
+    with pytest.raises(TemplateError, match="content"):
+        tokenize_conversation(tok, CONVERSATION)
+
+
+def test_mask_on_embedded_smollm2_tokenizer() -> None:
+    from transformers import AutoTokenizer
+
+    from character_engine.models import default_model_path
+
+    path = default_model_path()
+    tok = AutoTokenizer.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path))
+    out = tokenize_conversation(tok, CONVERSATION[1:])  # the template adds its default system
+    assert _labelled_text(tok, out.labels) == (
+        "I am Ludwig, a composer from Bonn.<|im_end|>Music is everything.\nTruly!<|im_end|>"
+    )
+    assert "SmolLM" in tok.decode(out.input_ids[: out.prompt_tokens])
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def test_sft_loss_decreases_and_writes_complete_checkpoint(tiny_model_dir: str, tmp_path: Path) -> None:
+    params = base_params(tiny_model_dir, tmp_path, max_steps=20, eval_every=10)
+    result, rec = run_sft(params)
+    losses = [m["loss"] for m in rec.metrics()]
+    assert len(losses) == 20 and result["steps"] == 20 and result["cancelled"] is False
+    assert losses[-1] < 0.7 * losses[0], losses
+    evals = rec.metrics("eval")
+    assert [e["step"] for e in evals] == [10, 20]
+    assert evals[-1]["loss"] < evals[0]["loss"]
+    assert result["val_loss"] == pytest.approx(evals[-1]["loss"])
+    for m in rec.metrics():
+        assert m["lr"] > 0 and m["grad_norm"] >= 0 and m["tokens_per_s"] > 0 and m["epoch"] > 0
+    rows = [json.loads(x) for x in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    assert len([r for r in rows if r["kind"] == "train"]) == 20
+    ckpt = Path(result["final_checkpoint"])
+    assert ckpt.name == "step-000020"
+    for f in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "optimizer.pt",
+        "scheduler.pt",
+        "rng_state.pt",
+    ):
+        assert (ckpt / f).is_file(), f
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    assert (
+        state["step"] == 20 and state["data_hash"] == result["data_hash"] and len(result["data_hash"]) == 64
+    )
+    assert state["config"]["lora"]["r"] == 8
+    assert not [p for p in ckpt.parent.iterdir() if p.name.startswith(".")]  # no temp folders left
+    progress = [e for e in rec.events if e["event"] == "progress" and e["phase"] == "train"]
+    assert progress[-1]["done"] == 20 and progress[-1]["total"] == 20
+
+
+def test_resume_reproduces_next_step_loss(tiny_model_dir: str, tmp_path: Path) -> None:
+    # dropout > 0 and grad_accum > 1: resume must restore RNG state and the data position.
+    common = dict(
+        max_steps=6,
+        batch_size=2,
+        grad_accum=2,
+        lora={"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": []},
+    )
+    full, rec_full = run_sft(base_params(tiny_model_dir, tmp_path, save_every=3, **common))
+    ckpt3 = tmp_path / "out" / "checkpoints" / "step-000003"
+    assert ckpt3.is_dir()
+    resumed_params = base_params(
+        tiny_model_dir, tmp_path, output_dir=str(tmp_path / "resumed"), resume_from=str(ckpt3), **common
+    )
+    resumed, rec_resumed = run_sft(resumed_params)
+    a = {m["step"]: m for m in rec_full.metrics()}
+    b = {m["step"]: m for m in rec_resumed.metrics()}
+    assert sorted(b) == [4, 5, 6]
+    for step in (4, 5, 6):
+        assert b[step]["loss"] == pytest.approx(a[step]["loss"], abs=1e-5)
+        assert b[step]["lr"] == pytest.approx(a[step]["lr"], abs=1e-12)
+    assert resumed["train_loss"] == pytest.approx(full["train_loss"], abs=1e-5)
+
+
+def test_resume_refuses_other_data(tiny_model_dir: str, tmp_path: Path) -> None:
+    run_sft(base_params(tiny_model_dir, tmp_path, max_steps=2))
+    ckpt = tmp_path / "out" / "checkpoints" / "step-000002"
+    other = tmp_path / "other"
+    other.mkdir()
+    params = base_params(tiny_model_dir, other, resume_from=str(ckpt))
+    write_rows(other / "train.jsonl", sft_rows(7))
+    with pytest.raises(InvalidParams) as err:
+        run_sft(params)
+    assert err.value.detail["param"] == "resume_from"
+
+
+def test_cancel_saves_loadable_checkpoint(tiny_model_dir: str, tmp_path: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    rec = Recorder(cancel_after_step=3)
+    result, _ = run_sft(base_params(tiny_model_dir, tmp_path, max_steps=50), rec)
+    assert result["cancelled"] is True and result["steps"] == 3
+    assert Path(result["final_checkpoint"]).name == "step-000003"
+    checkpoints = [e for e in rec.events if e["event"] == "checkpoint"]
+    assert checkpoints[-1]["path"] == result["final_checkpoint"]
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    model = PeftModel.from_pretrained(base, result["final_checkpoint"])
+    assert any("lora_A" in n for n, _ in model.named_parameters())
+    # ... and training can continue from it.
+    more, rec2 = run_sft(
+        base_params(tiny_model_dir, tmp_path, max_steps=5, resume_from=result["final_checkpoint"])
+    )
+    assert more["steps"] == 5 and [m["step"] for m in rec2.metrics()] == [4, 5]
+
+
+def test_init_adapter_continues_training(tiny_model_dir: str, tmp_path: Path) -> None:
+    first, _ = run_sft(base_params(tiny_model_dir, tmp_path, max_steps=15, schedule="constant"))
+    second, rec = run_sft(
+        base_params(
+            tiny_model_dir,
+            tmp_path,
+            output_dir=str(tmp_path / "more"),
+            init_adapter=first["final_checkpoint"],
+            max_steps=2,
+        )
+    )
+    fresh, rec_fresh = run_sft(
+        base_params(tiny_model_dir, tmp_path, output_dir=str(tmp_path / "fresh"), max_steps=1)
+    )
+    assert rec.metrics()[0]["loss"] < rec_fresh.metrics()[0]["loss"] - 1.0
+    assert second["steps"] == 2
+
+
+@pytest.mark.parametrize(
+    ("override", "param"),
+    [
+        ({"lora": {"r": 0, "alpha": 16, "dropout": 0.0, "target_modules": []}}, "lora.r"),
+        ({"lora": {"r": 4, "alpha": -1, "dropout": 0.0, "target_modules": []}}, "lora.alpha"),
+        ({"lora": {"r": 4, "alpha": 8, "dropout": 1.0, "target_modules": []}}, "lora.dropout"),
+        (
+            {"lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["nope_proj"]}},
+            "lora.target_modules",
+        ),
+        ({"learning_rate": -1e-4}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"schedule": "exponential"}, "schedule"),
+        ({"max_length": 12}, "max_length"),
+        ({"train_path": "/nonexistent/train.jsonl"}, "train_path"),
+    ],
+)
+def test_invalid_hyperparameters_name_the_param(
+    tiny_model_dir: str, tmp_path: Path, override: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(InvalidParams) as err:
+        run_sft(base_params(tiny_model_dir, tmp_path, **override))
+    assert err.value.detail["param"] == param
+    if param == "max_length":
+        assert err.value.detail["example"] == 1
