@@ -52,7 +52,13 @@ export function toErrorPayload(error: unknown): ApiErrorPayload {
         ? 'internal'
         : codeFromClassName(error.name);
   const rawDetail = (error as { detail?: unknown }).detail;
-  const detail = jsonSafe({ ...(isRecord(rawDetail) ? rawDetail : {}), errorClass: error.name });
+  // Validation errors (PersonaError) carry their problems apart from `detail`: keep them.
+  const issues = (error as { issues?: unknown }).issues;
+  const detail = jsonSafe({
+    ...(isRecord(rawDetail) ? rawDetail : {}),
+    ...(Array.isArray(issues) ? { issues } : {}),
+    errorClass: error.name,
+  });
   return detail ? { code, message: error.message, detail } : { code, message: error.message };
 }
 
@@ -67,6 +73,8 @@ export function httpStatusFor(payload: ApiErrorPayload): number {
     code === 'bad_request' ||
     code === 'invalid_params' ||
     code === 'config' ||
+    code === 'persona' ||
+    code === 'metric_input' ||
     code === 'validation' ||
     code.startsWith('invalid') ||
     code.endsWith('_validation')

@@ -1,4 +1,5 @@
 import type { PipelineStep, RunSummary } from '../../src-shared/contract';
+import { NotFoundError } from '../pipeline/errors';
 import { PIPELINE_STEPS } from '../pipeline/runner';
 import { SCALE_NAMES } from '../pipeline/scales';
 import { createRun } from '../pipeline/service';
@@ -44,6 +45,7 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
     'runs:create': async (params) => {
       const personaId = requireString(params, 'personaId');
       const scale = requireOneOf(params, 'scale', SCALE_NAMES);
+      if (!s.store.personas.latest(personaId)) throw new NotFoundError('persona', personaId);
       return toRunSummary(createRun(s, { personaId, scale }));
     },
     'runs:step': async (params) => {

@@ -1,6 +1,7 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
 import { SCALE_NAMES, trainingDefaults } from '../pipeline/scales';
 import { runConfig } from '../pipeline/service';
+import { formatModelSpec } from '../pipeline/settings';
 import { validateTrainingConfig } from '../pipeline/validate-config';
 import type { TrainingJobRecord } from '../store';
 import { startInBackground } from './background';
@@ -59,14 +60,8 @@ export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingCha
       const run = s.store.runs.require(runId);
       const stored = runConfig(run);
       const requested = requireConfig(params);
-      // The wizard starts from the scale's defaults, whose base model is the generic one: keep
-      // the run's own student model unless the user typed a different one.
-      const genericBase = trainingDefaults(run.scale).baseModel;
-      const baseModel =
-        !requested.baseModel || requested.baseModel === genericBase
-          ? stored.scaleConfig.training.baseModel
-          : requested.baseModel;
-      const config: TrainingConfig = { ...requested, baseModel };
+      // The student model is the run's (chosen when it was created); the train step uses it.
+      const config: TrainingConfig = { ...requested, baseModel: formatModelSpec(stored.studentModel) };
       validateTrainingConfig(config, s.store.splits.counts(runId).train);
       s.store.runs.update(runId, {
         config: { ...run.config, scaleConfig: { ...stored.scaleConfig, training: config } },

@@ -1,0 +1,47 @@
+/**
+ * createHandlers: one small async function per contract channel, grouped by domain. Both
+ * transports call these (Electron IPC through src-main/electron/ipc.ts, the loopback bridge
+ * through src-main/bridge/server.ts); dispatch() turns their typed errors into payloads.
+ */
+import { personas } from '../pipeline/service';
+import { appHandlers } from './app';
+import { chatHandlers } from './chat';
+import { checkpointHandlers } from './checkpoints';
+import type { HandlerServices } from './context';
+import { dataHandlers } from './data';
+import { estimateStep } from './estimate';
+import { evaluationHandlers } from './evaluation';
+import { requireString } from './params';
+import { personaHandlers } from './personas';
+import { reviewHandlers } from './review';
+import { requireStep, runHandlers } from './runs';
+import { trainingHandlers } from './training';
+import type { Handlers } from './types';
+
+export type { HandlerServices } from './context';
+export type { Handlers, EventFeed } from './types';
+export { dispatch } from './dispatch';
+export { toErrorPayload, httpStatusFor, HandlerError } from './errors';
+
+export function createHandlers(services: HandlerServices): Handlers {
+  // The library syncs the built-in personas into the store: do it once, up front, so every
+  // channel (runs:create included) sees them.
+  const library = personas(services);
+  return {
+    ...appHandlers(services),
+    ...personaHandlers(services, library),
+    ...runHandlers(services),
+    'runs:estimate': async (params) =>
+      estimateStep(
+        services,
+        services.store.runs.require(requireString(params, 'runId')),
+        requireStep(params),
+      ),
+    ...dataHandlers(services),
+    ...trainingHandlers(services),
+    ...checkpointHandlers(services),
+    ...evaluationHandlers(services),
+    ...reviewHandlers(services),
+    ...chatHandlers(services),
+  };
+}

@@ -1,0 +1,345 @@
+/**
+ * The handlers over a real in-memory store, the real persona library and the real pipeline
+ * runner. The runner's step table here is made of small local functions (the real steps need
+ * the Python engine and minutes); they let the tests hold a step open and check what the
+ * handlers answer meanwhile. The engine client is real but never started.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  ApiChannel,
+  ApiResponse,
+  EventChannel,
+  RunSummary,
+  TrainingConfig,
+} from '../../../src-shared/contract';
+import { EngineClient } from '../../../src-main/engine/client';
+import type { HandlerServices } from '../../../src-main/handlers/context';
+import { dispatch } from '../../../src-main/handlers/dispatch';
+import { createHandlers } from '../../../src-main/handlers';
+import type { Handlers } from '../../../src-main/handlers/types';
+import { PipelineEvents } from '../../../src-main/pipeline/events';
+import {
+  PIPELINE_STEPS,
+  PipelineRunner,
+  type StepHandler,
+  type StepTable,
+} from '../../../src-main/pipeline/runner';
+import { trainingDefaults } from '../../../src-main/pipeline/scales';
+import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
+import { openStore, type Store } from '../../../src-main/store';
+
+/** A step that stays open until the test releases it. */
+function gate(): {
+  step: StepHandler;
+  release: () => void;
+  failWith: (e: Error) => void;
+  started: Promise<void>;
+} {
+  let release!: () => void;
+  let failWith!: (e: Error) => void;
+  let markStarted!: () => void;
+  const started = new Promise<void>((r) => (markStarted = r));
+  const done = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    failWith = reject;
+  });
+  return {
+    step: async (ctx) => {
+      markStarted();
+      ctx.progress(1, 2, 'half way');
+      await done;
+    },
+    release,
+    failWith,
+    started,
+  };
+}
+
+let dataDir: string;
+let store: Store;
+let events: PipelineEvents;
+let engine: EngineClient;
+let steps: StepTable;
+let handlers: Handlers;
+let seen: { event: EventChannel; payload: unknown }[];
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'handlers-'));
+  store = openStore(':memory:');
+  events = new PipelineEvents();
+  seen = [];
+  events.onAny((event, payload) => seen.push({ event, payload }));
+  engine = new EngineClient({ python: '/nonexistent/python-never-started' });
+  const noop: StepHandler = async () => undefined;
+  steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
+  const runner = new PipelineRunner({ runs: store.runs, dataDir, events, steps });
+  const settings = new MemorySettingsStore({ dataDir });
+  const services: HandlerServices = {
+    dataDir,
+    settings,
+    store,
+    engine,
+    events,
+    runner,
+    app: { version: '9.9.9', electron: false },
+  };
+  handlers = createHandlers(services);
+});
+
+afterEach(async () => {
+  await engine.close();
+  store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function call(channel: string, params: unknown): Promise<ApiResponse<ApiChannel>> {
+  return dispatch(handlers, channel, params, () => undefined);
+}
+
+async function errorOf(
+  channel: string,
+  params: unknown,
+): Promise<{ code: string; message: string; detail?: unknown }> {
+  const reply = await call(channel, params);
+  if (reply.ok) throw new Error(`${channel} unexpectedly succeeded`);
+  return reply.error;
+}
+
+async function newRun(): Promise<RunSummary> {
+  return handlers['runs:create']({ personaId: 'beethoven', scale: 'smoke' });
+}
+
+describe('app and personas', () => {
+  it('reports the app facts it was built with', async () => {
+    const info = await handlers['app:info'](undefined);
+    expect(info).toMatchObject({ version: '9.9.9', dataDir, electron: false });
+    expect(info.engine).toContain('SmolLM2');
+  });
+
+  it('lists the built-in personas, Beethoven included', async () => {
+    const list = await handlers['personas:list'](undefined);
+    const beethoven = list.find((p) => p.id === 'beethoven');
+    expect(beethoven).toMatchObject({ builtIn: true, format: 'yaml', version: 1 });
+    expect(beethoven!.wordCount).toBeGreaterThan(400);
+  });
+
+  it('returns a persona with its system prompt, and not_found for an unknown id', async () => {
+    const detail = await handlers['personas:get']({ id: 'beethoven' });
+    expect(detail.systemPrompt).toMatch(/Beethoven/);
+    expect(detail.keywords.length).toBeGreaterThan(0);
+    expect(await errorOf('personas:get', { id: 'mozart' })).toMatchObject({ code: 'not_found' });
+  });
+
+  it('validates without the engine: issues with lines, words, no token count', async () => {
+    const bad = await handlers['personas:validate']({
+      source: 'meta:\n  name: 5\npersona: [',
+      format: 'yaml',
+    });
+    expect(bad.issues.length).toBeGreaterThan(0);
+    expect(bad.tokenCount).toBeNull();
+    const text = 'You are Captain Nemo. '.repeat(10);
+    const good = await handlers['personas:validate']({ source: `# Nemo\n${text}`, format: 'text' });
+    expect(good.issues).toEqual([]);
+    expect(good.wordCount).toBeGreaterThanOrEqual(40);
+    expect(engine.running).toBe(false);
+  });
+
+  it('saves a new persona once; the same text keeps its version, new text bumps it', async () => {
+    const body = 'You are Captain Nemo, a reclusive engineer of the deep sea. '.repeat(3);
+    const first = await handlers['personas:save']({ source: `# Nemo\n${body}`, format: 'text' });
+    expect(first).toMatchObject({ id: 'nemo', version: 1, builtIn: false });
+    const again = await handlers['personas:save']({ source: `# Nemo\n${body}`, format: 'text' });
+    expect(again.version).toBe(1);
+    const changed = await handlers['personas:save']({
+      source: `# Nemo\n${body} He loves the organ.`,
+      format: 'text',
+    });
+    expect(changed.version).toBe(2);
+    const listed = await handlers['personas:list'](undefined);
+    expect(listed.filter((p) => p.id === 'nemo')).toHaveLength(1);
+  });
+
+  it('refuses an invalid persona with its issues and a 4xx-class code', async () => {
+    const error = await errorOf('personas:save', { source: 'meta: [', format: 'yaml' });
+    expect(error.code).toBe('persona');
+    expect((error.detail as { issues: unknown[] }).issues.length).toBeGreaterThan(0);
+  });
+
+  it('checks params crossing the boundary', async () => {
+    expect(await errorOf('personas:get', {})).toMatchObject({
+      code: 'invalid_params',
+      detail: { param: 'id' },
+    });
+    expect(await errorOf('personas:validate', { source: 'x', format: 'docx' })).toMatchObject({
+      code: 'invalid_params',
+    });
+  });
+});
+
+describe('runs', () => {
+  it('creates, lists and gets runs (summaries without stored config)', async () => {
+    const run = await newRun();
+    expect(run).toMatchObject({ personaId: 'beethoven', scale: 'smoke', status: 'pending', step: null });
+    expect(Object.keys(run).sort()).toEqual(
+      [
+        'createdAt',
+        'dir',
+        'error',
+        'id',
+        'personaId',
+        'personaVersion',
+        'scale',
+        'status',
+        'step',
+        'updatedAt',
+      ].sort(),
+    );
+    expect((await handlers['runs:list'](undefined)).map((r) => r.id)).toEqual([run.id]);
+    expect(await handlers['runs:get']({ id: run.id })).toEqual(run);
+    expect(await errorOf('runs:get', { id: 'nope' })).toMatchObject({ code: 'not_found' });
+    expect(await errorOf('runs:create', { personaId: 'mozart', scale: 'smoke' })).toMatchObject({
+      code: 'not_found',
+    });
+    expect(await errorOf('runs:create', { personaId: 'beethoven', scale: 'huge' })).toMatchObject({
+      code: 'invalid_params',
+    });
+  });
+
+  it('answers runs:step at once while the step runs in the background, then reports the outcome', async () => {
+    const run = await newRun();
+    const questions = gate();
+    steps.questions = questions.step;
+    const started = await handlers['runs:step']({ runId: run.id, step: 'questions' });
+    expect(started).toMatchObject({ status: 'running', step: 'questions' });
+    await questions.started;
+    expect(seen.some((e) => e.event === 'job:progress')).toBe(true);
+    questions.release();
+    await new Promise((r) => setTimeout(r, 20));
+    const after = await handlers['runs:get']({ id: run.id });
+    expect(after.status).toBe('pending'); // one step done, the others still to run
+    expect(
+      seen.filter((e) => e.event === 'run:status').map((e) => (e.payload as RunSummary).status),
+    ).toContain('running');
+  });
+
+  it('throws a step-order error to the caller instead of starting', async () => {
+    const run = await newRun();
+    const error = await errorOf('runs:step', { runId: run.id, step: 'train' });
+    expect(error.message).toMatch(/needs questions/);
+    expect((await handlers['runs:get']({ id: run.id })).status).toBe('pending');
+  });
+
+  it('records a late failure in the run, and cancel stops a running step', async () => {
+    const run = await newRun();
+    const failing = gate();
+    steps.questions = failing.step;
+    await handlers['runs:step']({ runId: run.id, step: 'questions' });
+    await failing.started;
+    failing.failWith(new Error('teacher unreachable'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await handlers['runs:get']({ id: run.id })).toMatchObject({
+      status: 'failed',
+      error: 'teacher unreachable',
+    });
+
+    const slow = gate();
+    steps.questions = async (ctx) => {
+      await Promise.race([
+        slow.step(ctx),
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      ]);
+    };
+    await handlers['runs:resume']({ runId: run.id });
+    await slow.started;
+    expect(await handlers['runs:cancel']({ runId: run.id })).toEqual({ cancelled: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await handlers['runs:get']({ id: run.id })).status).toBe('cancelled');
+    expect(await handlers['runs:cancel']({ runId: run.id })).toEqual({ cancelled: false });
+  });
+});
+
+describe('data, training, evaluation', () => {
+  it('pages examples with totals, categories and flags', async () => {
+    const run = await newRun();
+    store.questions.insertMany(
+      run.id,
+      Array.from({ length: 7 }, (_, i) => ({
+        id: i + 1,
+        category: i % 2 ? 'music' : 'life',
+        text: `question ${i + 1}?`,
+        heldout: false,
+        template: null,
+      })),
+    );
+    store.examples.insertMany(
+      run.id,
+      Array.from({ length: 7 }, (_, i) => ({
+        questionId: i + 1,
+        answer: `answer ${i + 1}`,
+        promptTokens: 10,
+        completionTokens: 5,
+        provider: 'local',
+        model: 'tiny',
+        latencyMs: 1,
+      })),
+    );
+    const page = await handlers['data:examples']({ runId: run.id, offset: 2, limit: 3 });
+    expect(page.total).toBe(7);
+    expect(page.rows).toHaveLength(3);
+    expect(page.categories.sort()).toEqual(['life', 'music']);
+    const music = await handlers['data:examples']({ runId: run.id, category: 'music', offset: 0, limit: 50 });
+    expect(music.total).toBe(3);
+    expect(music.rows.every((r) => r.category === 'music')).toBe(true);
+    expect(await errorOf('data:examples', { runId: run.id, offset: 0, limit: 100000 })).toMatchObject({
+      code: 'invalid_params',
+    });
+    expect(await handlers['data:audit']({ runId: run.id })).toBeNull();
+  });
+
+  it('gives the scale defaults and refuses a bad training config before starting', async () => {
+    expect(await handlers['training:defaults']({ scale: 'smoke' })).toEqual(trainingDefaults('smoke'));
+    const run = await newRun();
+    const config: TrainingConfig = { ...trainingDefaults('smoke'), learningRate: 5 };
+    const error = await errorOf('training:start', { runId: run.id, config });
+    expect(error).toMatchObject({ code: 'config', detail: { field: 'learningRate' } });
+    expect(await handlers['training:status']({ runId: run.id })).toBeNull();
+  });
+
+  it('reports training status and metrics from the store', async () => {
+    const run = await newRun();
+    const config = trainingDefaults('smoke');
+    const job = store.jobs.create({ runId: run.id, kind: 'sft', config, totalSteps: 12, status: 'running' });
+    store.jobs.update(job.id, { step: 4, startedAt: new Date(Date.now() - 8000).toISOString() });
+    store.metrics.append(job.id, [
+      { step: 1, kind: 'train', loss: 3.2, tokensPerS: 100, extra: { epoch: 0.1 } },
+      { step: 2, kind: 'train', loss: 2.9, tokensPerS: 120 },
+      { step: 2, kind: 'eval', loss: 3.0 },
+    ]);
+    const status = await handlers['training:status']({ runId: run.id });
+    expect(status).toMatchObject({ id: job.id, status: 'running', step: 4, totalSteps: 12, tokensPerS: 120 });
+    // 8 s for 4 steps, 8 to go: about 16 s.
+    expect(status!.etaSeconds).toBeGreaterThanOrEqual(15);
+    expect(status!.etaSeconds).toBeLessThanOrEqual(18);
+    const points = await handlers['training:metrics']({ runId: run.id, sinceStep: 1 });
+    expect(points).toEqual([
+      { step: 2, kind: 'eval', loss: 3.0 },
+      { step: 2, kind: 'train', loss: 2.9, tokensPerS: 120 },
+    ]);
+    expect(await handlers['training:cancel']({ runId: run.id })).toEqual({ cancelled: false });
+  });
+
+  it('has no evaluation or report before the run made them', async () => {
+    const run = await newRun();
+    expect(await handlers['evaluation:get']({ runId: run.id })).toBeNull();
+    expect(await handlers['report:get']({ runId: run.id })).toBeNull();
+  });
+
+  it('refuses a chat on an unknown checkpoint', async () => {
+    expect(await errorOf('chat:start', { checkpointId: 'cp-missing', withTeacher: false })).toMatchObject({
+      code: 'not_found',
+    });
+  });
+});
