@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // React 19's automatic JSX runtime for test/renderer/*.test.tsx and the components they render
+  // (no root tsconfig.json tells esbuild so; tsconfig.web.json says react-jsx for tsc).
+  esbuild: { jsx: 'automatic' },
   test: {
     include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/renderer/**/*.test.tsx'],
     // Integration tests spawn the Python engine and train tiny models: give them room.

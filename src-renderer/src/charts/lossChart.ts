@@ -20,6 +20,13 @@ export type FrameCanceller = (handle: number) => void;
 /** Above this many points per dataset chart.js draws a min/max-decimated copy (4 px per point at 250). */
 const DECIMATION_SAMPLES = 1000;
 
+/** One frame at 60 Hz (ms), for environments without requestAnimationFrame. */
+const FRAME_MS = 16;
+const defaultSchedule: FrameScheduler = (cb) =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(cb) : Number(setTimeout(cb, FRAME_MS));
+const defaultCancel: FrameCanceller = (h) =>
+  typeof cancelAnimationFrame === 'function' ? cancelAnimationFrame(h) : clearTimeout(h);
+
 /** A line chart of train and validation loss by step, built once; animation off, decimated. */
 export const createLossChart: ChartFactory = (canvas, train, validation) => {
   const context = canvasContext(canvas);
@@ -89,8 +96,8 @@ export class LossChartController {
   constructor(
     canvas: HTMLCanvasElement | null,
     private readonly factory: ChartFactory = createLossChart,
-    private readonly schedule: FrameScheduler = (cb) => requestAnimationFrame(cb),
-    private readonly cancelFrame: FrameCanceller = (h) => cancelAnimationFrame(h),
+    private readonly schedule: FrameScheduler = defaultSchedule,
+    private readonly cancelFrame: FrameCanceller = defaultCancel,
   ) {
     this.chart = canvas ? this.factory(canvas, this.train, this.validation) : null;
   }

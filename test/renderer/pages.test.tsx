@@ -1,0 +1,295 @@
+// @vitest-environment jsdom
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CheckpointRow, EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
+import { callsTo, emit, fakeApi, handle, resetFakeApi } from './fakeApi';
+import { configFixture, runFixture } from './fixtures';
+
+vi.mock('../../src-renderer/src/api', () => ({ api: fakeApi }));
+
+const { App } = await import('../../src-renderer/src/App');
+const { ROUTES, parseHash } = await import('../../src-renderer/src/router');
+const { resetRunsStore } = await import('../../src-renderer/src/stores/runs');
+const { resetTrainingStore } = await import('../../src-renderer/src/stores/training');
+const { resetChatStore } = await import('../../src-renderer/src/stores/chat');
+const { resetEvaluationStore } = await import('../../src-renderer/src/stores/evaluation');
+const { resetPersonasStore } = await import('../../src-renderer/src/stores/personas');
+const { resetCheckpointsStore } = await import('../../src-renderer/src/stores/checkpoints');
+const { resetDataStore } = await import('../../src-renderer/src/stores/data');
+const { resetReviewStore } = await import('../../src-renderer/src/stores/review');
+
+const checkpoint: CheckpointRow = {
+  id: 'ckpt-20',
+  runId: 'run-1',
+  step: 20,
+  path: '/runs/run-1/checkpoints/step-20',
+  createdAt: '2026-11-21T20:30:00Z',
+  state: 'promoted',
+  metrics: { valLoss: 1.234 },
+  lineage: { personaId: 'beethoven', personaVersion: 1, dataHash: 'abcdef0123456789', config: configFixture },
+};
+
+const summary: EvaluationSummary = {
+  runId: 'run-1',
+  checkpointId: 'ckpt-20',
+  n: 2,
+  inCharacterShare: { base: 0, teacher: 1, student: 0.5 },
+  difflib: { student: 0.3, base: 0.1 },
+  cosine: { student: 0.7, base: 0.4 },
+  keywordPresence: { base: 0, teacher: 1, student: 0.5 },
+  valLoss: 1.23,
+  perplexity: 3.42,
+  capability: { base: 1, teacher: 1, student: 1 },
+  safety: { base: 1, teacher: 1, student: 1 },
+  elo: null,
+  gate: { passed: true, score: '+0.50', student: 0.5, base: 0, reasons: [] },
+};
+
+const evalItem: EvaluationItemRow = {
+  questionId: 7,
+  category: 'music',
+  question: 'What is your Ninth about?',
+  answers: { student: 'Joy, my friend!', teacher: 'Joy, brotherhood of all men.', base: 'It is a symphony.' },
+  inCharacter: { student: 1, teacher: 1, base: 0 },
+  similarityToTeacher: { student: { difflib: 0.4, cosine: 0.8 }, base: { difflib: 0.1, cosine: 0.3 } },
+};
+
+async function settle(): Promise<void> {
+  await act(async () => {
+    for (let i = 0; i < 5; i += 1) await Promise.resolve();
+  });
+}
+
+function go(hash: string): void {
+  act(() => {
+    window.location.hash = hash;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+}
+
+beforeAll(() => {
+  // jsdom has no canvas: charts skip drawing and the tables beside them carry the numbers.
+  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(null);
+});
+
+beforeEach(() => {
+  resetFakeApi();
+  localStorage.clear();
+  for (const reset of [
+    resetRunsStore,
+    resetTrainingStore,
+    resetChatStore,
+    resetEvaluationStore,
+    resetPersonasStore,
+    resetCheckpointsStore,
+    resetDataStore,
+    resetReviewStore,
+  ])
+    reset();
+  handle('runs:list', () => [runFixture({ status: 'completed', step: 'questions' })]);
+  handle('personas:list', () => [
+    {
+      id: 'beethoven',
+      name: 'Ludwig van Beethoven',
+      version: 1,
+      format: 'yaml',
+      description: 'Composer',
+      wordCount: 540,
+      builtIn: true,
+    },
+  ]);
+  handle('runs:estimate', ({ step }) => ({
+    seconds: 90,
+    tokens: 12000,
+    costUsd: 0,
+    explanation: `local ${step}`,
+  }));
+  handle('data:examples', () => ({
+    rows: [
+      {
+        id: 1,
+        questionId: 7,
+        category: 'music',
+        question: 'What is your Ninth about?',
+        answer: 'Joy, brotherhood of all men.',
+        promptTokens: 700,
+        completionTokens: 40,
+        flags: [],
+        split: 'train',
+      },
+    ],
+    total: 1,
+    categories: ['music'],
+    flags: ['too_short'],
+  }));
+  handle('data:audit', () => null);
+  handle('evaluation:get', () => ({ summary, items: [evalItem], savings: null }));
+  handle('training:defaults', () => configFixture);
+  handle('training:status', () => null);
+  handle('training:metrics', () => [{ step: 1, kind: 'train', loss: 3.2 }]);
+  handle('checkpoints:list', () => [checkpoint]);
+  handle('chat:start', ({ checkpointId, withTeacher }) => ({
+    id: 'sess-1',
+    checkpointId,
+    withTeacher,
+    turns: [],
+  }));
+});
+afterEach(() => {
+  cleanup();
+  window.location.hash = '';
+});
+
+describe('app shell', () => {
+  it('parses hashes into routes, unknown ones to the wizard', () => {
+    expect(parseHash('#/review')).toBe('review');
+    expect(parseHash('#/nope')).toBe('wizard');
+    expect(parseHash('')).toBe('wizard');
+  });
+
+  it('renders every page from the navigation without errors', async () => {
+    render(<App />);
+    await settle();
+    for (const route of ROUTES) {
+      fireEvent.click(screen.getByTestId(`nav-${route.name}`));
+      go(`#/${route.name}`);
+      await settle();
+      expect(screen.getByTestId(`page-${route.name}`)).toBeTruthy();
+      expect(screen.getByTestId(`nav-${route.name}`).getAttribute('aria-current')).toBe('page');
+    }
+  });
+
+  it('labels every form control', async () => {
+    render(<App />);
+    await settle();
+    for (const route of ROUTES) {
+      go(`#/${route.name}`);
+      await settle();
+      for (const control of document.querySelectorAll('input, select, textarea')) {
+        const labelled =
+          control.getAttribute('aria-label') ||
+          (control.id && document.querySelector(`label[for="${control.id}"]`)) ||
+          control.closest('label');
+        expect(labelled, `${route.name}: ${control.outerHTML.slice(0, 80)}`).toBeTruthy();
+      }
+    }
+  });
+});
+
+describe('wizard', () => {
+  it('shows each step’s estimate, runs it and shows progress from job events', async () => {
+    let finish: (v: ReturnType<typeof runFixture>) => void = () => undefined;
+    handle('runs:step', () => new Promise((resolve) => (finish = resolve)));
+    render(<App />);
+    await settle();
+    const step = screen.getByTestId('wizard-step-teacher-data');
+    expect(within(step).getByTestId('wizard-estimate-teacher-data').textContent).toContain('12,000 tokens');
+    expect(screen.getByTestId('wizard-step-questions').getAttribute('data-state')).toBe('done');
+    fireEvent.click(within(step).getByTestId('wizard-run-teacher-data'));
+    await settle();
+    expect(callsTo('runs:step')).toEqual([{ runId: 'run-1', step: 'generate' }]);
+    expect(step.getAttribute('data-state')).toBe('running');
+    act(() => emit('job:progress', { runId: 'run-1', step: 'generate', done: 5, total: 20, fraction: 0.25 }));
+    expect(within(step).getByTestId('wizard-progress-teacher-data').textContent).toContain('25%');
+    finish(runFixture({ status: 'completed', step: 'generate' }));
+    await settle();
+    expect(step.getAttribute('data-state')).toBe('done');
+  });
+});
+
+describe('training page', () => {
+  it('catches up on the curve, explains each field and starts with the form’s config', async () => {
+    handle('training:start', ({ runId, config }) => ({
+      id: 'job-1',
+      runId,
+      status: 'running',
+      config,
+      step: 0,
+      totalSteps: config.maxSteps,
+      tokensPerS: null,
+      etaSeconds: 120,
+    }));
+    go('#/training');
+    render(<App />);
+    await settle();
+    expect(callsTo('training:metrics')).toEqual([{ runId: 'run-1', sinceStep: -1 }]);
+    const lr = screen.getByLabelText('Learning rate') as HTMLInputElement;
+    expect(Number(lr.value)).toBe(1e-4);
+    fireEvent.change(screen.getByLabelText('Max steps'), { target: { value: '40' } });
+    fireEvent.click(screen.getByTestId('training-start'));
+    await settle();
+    expect(callsTo('training:start')).toEqual([
+      { runId: 'run-1', config: { ...configFixture, maxSteps: 40 } },
+    ]);
+    expect(screen.getByTestId('training-eta').textContent).toBe('2 min 0 s');
+    act(() =>
+      emit('training:metric', {
+        runId: 'run-1',
+        point: { step: 3, kind: 'train', loss: 2.5, tokensPerS: 321 },
+      }),
+    );
+    expect(screen.getByTestId('training-step').textContent).toBe('3 / 40');
+    expect(screen.getByTestId('training-tokens-per-s').textContent).toBe('321.0');
+    act(() =>
+      emit('training:checkpoint', { runId: 'run-1', checkpoint: { ...checkpoint, state: 'candidate' } }),
+    );
+    expect(screen.getAllByTestId('training-checkpoint')).toHaveLength(1);
+  });
+});
+
+describe('chat page', () => {
+  it('defaults to the promoted checkpoint and streams the answer as tokens arrive', async () => {
+    let finish: (v: {
+      student: { role: 'assistant'; content: string; latencyMs: number };
+      teacher: null;
+    }) => void = () => undefined;
+    handle('chat:send', () => new Promise((resolve) => (finish = resolve)));
+    go('#/chat');
+    render(<App />);
+    await settle();
+    expect((screen.getByTestId('chat-checkpoint') as HTMLSelectElement).value).toBe('ckpt-20');
+    fireEvent.change(screen.getByTestId('chat-input'), { target: { value: 'Who are you?' } });
+    fireEvent.click(screen.getByTestId('chat-send'));
+    await settle();
+    expect(callsTo('chat:start')).toEqual([{ checkpointId: 'ckpt-20', withTeacher: false }]);
+    act(() => emit('chat:token', { sessionId: 'sess-1', role: 'student', text: 'I am ' }));
+    act(() => emit('chat:token', { sessionId: 'sess-1', role: 'student', text: 'Beethoven' }));
+    const messages = screen.getAllByTestId('chat-message');
+    expect(messages).toHaveLength(2);
+    expect(messages[1]?.textContent).toContain('I am Beethoven');
+    finish({ student: { role: 'assistant', content: 'I am Beethoven.', latencyMs: 640 }, teacher: null });
+    await settle();
+    expect(screen.getByTestId('chat-message-meta').textContent).toContain('640 ms');
+  });
+});
+
+describe('evaluation and data pages', () => {
+  it('shows the gate, the in-character shares and similarity histograms', async () => {
+    go('#/evaluation');
+    render(<App />);
+    await settle();
+    expect(screen.getByTestId('evaluation-gate').textContent).toContain('passed');
+    expect(within(screen.getByTestId('in-character-chart')).getByText('50.0%')).toBeTruthy();
+    const cosineRows = within(screen.getByTestId('similarity-cosine')).getAllByRole('row');
+    // header + student + base; the student's single answer (cosine 0.8) sits in the 0.8–0.9 bin.
+    expect(cosineRows).toHaveLength(3);
+    expect(cosineRows[1]?.textContent).toBe('student0000000010');
+  });
+
+  it('puts the student answer beside the teacher answer once evaluation items exist', async () => {
+    go('#/data');
+    render(<App />);
+    await settle();
+    const row = screen.getAllByTestId('data-row')[0] as HTMLElement;
+    expect(row.textContent).toContain('Joy, brotherhood of all men.');
+    expect(row.textContent).toContain('Joy, my friend!');
+    fireEvent.change(screen.getByLabelText('Audit flag'), { target: { value: 'too_short' } });
+    await settle();
+    expect(callsTo('data:examples').at(-1)).toEqual({
+      runId: 'run-1',
+      flag: 'too_short',
+      offset: 0,
+      limit: 25,
+    });
+  });
+});
