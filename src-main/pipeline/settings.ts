@@ -100,6 +100,20 @@ export function parseModelSpec(text: string): ModelSpec {
   );
 }
 
+/** The inverse of parseModelSpec: what TrainingConfig.baseModel and the CLI store. */
+export function formatModelSpec(spec: ModelSpec): string {
+  switch (spec.source) {
+    case 'default':
+      return 'default';
+    case 'local':
+      return `local:${spec.path}`;
+    case 'gguf':
+      return `gguf:${spec.path}`;
+    case 'hub':
+      return `hub:${spec.repo_id}`;
+  }
+}
+
 export function describeModel(spec: ModelSpec): string {
   switch (spec.source) {
     case 'default':

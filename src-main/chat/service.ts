@@ -1,0 +1,166 @@
+/**
+ * Chat with a checkpoint: the student answers WITHOUT any system prompt (the character lives
+ * in the adapter); optionally the teacher (base model WITH the constitution) answers the same
+ * message side by side. Tokens stream as 'chat:token' events; each finished turn carries its
+ * prompt tokens, latency and time to first token, and the transcript is saved in the store.
+ */
+import type { ChatSession, ChatTurn } from '../../src-shared/contract';
+import type {
+  ChatMessage,
+  GenerateOutput,
+  ModelSpec,
+  SamplingParams,
+} from '../../src-shared/engine-protocol';
+import type { EngineClient } from '../engine/client';
+import type { PipelineEvents } from '../pipeline/events';
+import { NotFoundError, PipelineError } from '../pipeline/errors';
+import { parseModelSpec } from '../pipeline/settings';
+import type { CheckpointRecord, Store } from '../store';
+
+export interface ChatDeps {
+  store: Store;
+  engine: EngineClient;
+  events: PipelineEvents;
+  /** The model chats use when a session has no checkpoint (the untrained base). */
+  defaultModel: ModelSpec;
+  /** The constitution of a persona version, for the teacher lane. */
+  systemPromptFor(personaId: string, version: number | null): string;
+}
+
+/** Sampling for chat: a little temperature so replies are not canned; 160 new tokens. */
+export const CHAT_SAMPLING: SamplingParams = { temperature: 0.7, top_p: 0.9, max_new_tokens: 160, seed: 0 };
+/** How many earlier messages a turn sees (the tiny models have short contexts). */
+const HISTORY_MESSAGES = 8;
+
+export interface ChatReply {
+  student: ChatTurn;
+  teacher: ChatTurn | null;
+  /** Prompt tokens the teacher needs for this message minus the student's (the system prompt). */
+  tokensSaved: number | null;
+}
+
+export class ChatService {
+  constructor(private readonly deps: ChatDeps) {}
+
+  private checkpoint(id: string | null): CheckpointRecord | null {
+    if (id === null) return null;
+    const cp = this.deps.store.checkpoints.get(id);
+    if (!cp) throw new NotFoundError('checkpoint', id);
+    return cp;
+  }
+
+  /** The base model a checkpoint was trained from (lineage), else the default. */
+  modelFor(cp: CheckpointRecord | null): ModelSpec {
+    const base = cp?.lineage?.config?.baseModel;
+    return base ? parseModelSpec(base) : this.deps.defaultModel;
+  }
+
+  start(checkpointId: string | null, withTeacher: boolean): ChatSession {
+    const cp = this.checkpoint(checkpointId);
+    if (withTeacher && !cp) {
+      throw new PipelineError(
+        'a side-by-side chat needs a checkpoint: its lineage names the persona the teacher plays',
+      );
+    }
+    return this.deps.store.chats.create({
+      checkpointId,
+      withTeacher,
+      personaId: cp?.lineage.personaId ?? null,
+    });
+  }
+
+  async send(sessionId: string, text: string, signal?: AbortSignal): Promise<ChatReply> {
+    const session = this.deps.store.chats.get(sessionId);
+    if (!session) throw new NotFoundError('chat session', sessionId);
+    if (text.trim() === '') throw new PipelineError('empty message');
+    const cp = this.checkpoint(session.checkpointId);
+    const model = this.modelFor(cp);
+    const user: ChatTurn = { role: 'user', content: text };
+
+    const history = (lane: 'student' | 'teacher'): ChatMessage[] =>
+      this.deps.store.chats
+        .turns(sessionId, lane)
+        .slice(-HISTORY_MESSAGES)
+        .map((t) => ({ role: t.role, content: t.content }));
+
+    const studentMessages = [...history('student'), { role: 'user' as const, content: text }];
+    const student = await this.generate(
+      sessionId,
+      'student',
+      model,
+      cp?.path,
+      undefined,
+      studentMessages,
+      signal,
+    );
+    this.deps.store.chats.addTurn(sessionId, 'student', user);
+    this.deps.store.chats.addTurn(sessionId, 'student', student);
+
+    let teacher: ChatTurn | null = null;
+    let system: string | undefined;
+    if (cp) system = this.deps.systemPromptFor(cp.lineage.personaId, cp.lineage.personaVersion);
+    if (session.withTeacher && system !== undefined) {
+      const teacherMessages = [...history('teacher'), { role: 'user' as const, content: text }];
+      teacher = await this.generate(sessionId, 'teacher', model, undefined, system, teacherMessages, signal);
+      this.deps.store.chats.addTurn(sessionId, 'teacher', user);
+      this.deps.store.chats.addTurn(sessionId, 'teacher', teacher);
+    }
+    let tokensSaved: number | null = null;
+    if (system !== undefined) {
+      const teacherPrompt =
+        teacher?.promptTokens ??
+        (
+          await this.deps.engine.call(
+            'count_tokens',
+            { model, chats: [{ system, messages: studentMessages }] },
+            { signal },
+          )
+        ).counts[0];
+      if (teacherPrompt !== undefined && student.promptTokens !== undefined)
+        tokensSaved = teacherPrompt - student.promptTokens;
+    }
+    return { student, teacher, tokensSaved };
+  }
+
+  private async generate(
+    sessionId: string,
+    role: 'student' | 'teacher',
+    model: ModelSpec,
+    adapter: string | undefined,
+    system: string | undefined,
+    messages: ChatMessage[],
+    signal?: AbortSignal,
+  ): Promise<ChatTurn> {
+    const started = performance.now();
+    let firstTokenMs: number | null = null;
+    const result = await this.deps.engine.call(
+      'generate',
+      {
+        model,
+        ...(adapter ? { adapter } : {}),
+        items: [{ ...(system !== undefined ? { system } : {}), messages }],
+        sampling: { ...CHAT_SAMPLING, seed: Math.floor(Math.random() * 1_000_000) },
+        stream: true,
+      },
+      {
+        signal,
+        onEvent: (e) => {
+          if (e.event === 'token') {
+            if (firstTokenMs === null) firstTokenMs = performance.now() - started;
+            this.deps.events.emit('chat:token', { sessionId, role, text: e.text });
+          }
+        },
+      },
+    );
+    const out: GenerateOutput | undefined = result.outputs[0];
+    if (!out) throw new PipelineError('the engine returned no output for the chat message');
+    return {
+      role: 'assistant',
+      content: out.text.trim(),
+      promptTokens: out.prompt_tokens,
+      completionTokens: out.completion_tokens,
+      latencyMs: Math.round(performance.now() - started),
+      ttftMs: Math.round(firstTokenMs ?? out.ttft_ms),
+    };
+  }
+}

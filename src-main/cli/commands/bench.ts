@@ -1,0 +1,59 @@
+/** `character bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import {
+  benchEngine,
+  benchGeneration,
+  benchStore,
+  formatBenchTable,
+  writeBenchReport,
+  type BenchRow,
+} from '../../bench/bench';
+import { repoRoot } from '../../engine/client';
+import { parseModelSpec } from '../../pipeline/settings';
+import type { CommandFn } from '../context';
+import { parseCommandArgs } from '../main';
+
+export const benchCommand: CommandFn = async (args, ctx) => {
+  const { values } = parseCommandArgs('bench', args, {
+    model: { type: 'string', default: 'default' },
+    items: { type: 'string', default: '32' },
+    'max-new-tokens': { type: 'string', default: '32' },
+    batch: { type: 'string', default: '16' },
+    'no-engine-bench': { type: 'boolean' },
+    out: { type: 'string' },
+  });
+  const outDir = values.out ?? join(repoRoot(), 'bench', 'results');
+  const rows: BenchRow[] = [];
+  ctx.note('bench: store (5000 examples)');
+  rows.push(...benchStore());
+  const studio = await ctx.open();
+  ctx.note(`bench: generation through the pipeline vs the engine (${values.model})`);
+  rows.push(
+    ...(await benchGeneration(studio.engine, {
+      model: parseModelSpec(values.model ?? 'default'),
+      items: Number(values.items),
+      maxNewTokens: Number(values['max-new-tokens']),
+      batchSize: Number(values.batch),
+    })),
+  );
+  let engine: unknown = null;
+  if (!values['no-engine-bench']) {
+    ctx.note('bench: engine (python -m character_engine.bench)');
+    const r = await benchEngine(join(outDir, 'engine-bench.json'));
+    engine = r.ran ? r.result : { skipped: r.note };
+    if (!r.ran) ctx.note(`engine bench skipped: ${r.note}`);
+  }
+  const report = {
+    createdAt: new Date().toISOString(),
+    host: { cpus: cpus().length, node: process.version },
+    rows,
+    engine,
+  };
+  const path = join(outDir, 'bench.json');
+  writeBenchReport(path, report);
+  ctx.result({ path, ...report });
+  ctx.print(formatBenchTable(rows));
+  ctx.print(`written to ${path}`);
+  return rows.every((r) => r.passed !== false) ? 0 : 1;
+};

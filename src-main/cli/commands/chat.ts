@@ -1,0 +1,73 @@
+/** `character sample "<text>"` and `character chat`: the student with NO system prompt. */
+import { createInterface } from 'node:readline/promises';
+import { chatService, resolveCheckpointId } from '../../pipeline/service';
+import type { CommandFn } from '../context';
+import { parseCommandArgs } from '../main';
+import type { ChatReply } from '../../chat/service';
+
+function describeTurn(r: ChatReply): string {
+  const s = r.student;
+  const saved = r.tokensSaved !== null ? `, ${r.tokensSaved} prompt tokens saved vs the teacher` : '';
+  return `(${s.completionTokens ?? '?'} tokens, first token ${s.ttftMs ?? '?'} ms, total ${s.latencyMs ?? '?'} ms${saved})`;
+}
+
+export const sampleCommand: CommandFn = async (args, ctx) => {
+  const { values, positionals } = parseCommandArgs('sample', args, {
+    checkpoint: { type: 'string', short: 'c' },
+    teacher: { type: 'boolean' },
+  });
+  const text = positionals.join(' ').trim();
+  if (!text) throw new Error('sample: give the text to answer, e.g. character sample "Who are you?"');
+  const studio = await ctx.open();
+  const checkpointId = resolveCheckpointId(studio, values.checkpoint ?? null);
+  const chat = chatService(studio);
+  const session = chat.start(checkpointId, values.teacher === true);
+  const reply = await chat.send(session.id, text, ctx.abort.signal);
+  ctx.result({ checkpointId, sessionId: session.id, ...reply });
+  ctx.print(
+    `student${checkpointId ? ` [${checkpointId}]` : ' [base model, no checkpoint]'}: ${reply.student.content}`,
+  );
+  ctx.print(describeTurn(reply));
+  if (reply.teacher) ctx.print(`teacher [with constitution]: ${reply.teacher.content}`);
+  return 0;
+};
+
+export const chatCommand: CommandFn = async (args, ctx) => {
+  const { values } = parseCommandArgs('chat', args, {
+    checkpoint: { type: 'string', short: 'c' },
+    teacher: { type: 'boolean' },
+  });
+  const studio = await ctx.open();
+  const checkpointId = resolveCheckpointId(studio, values.checkpoint ?? null);
+  const chat = chatService(studio);
+  const session = chat.start(checkpointId, values.teacher === true);
+  ctx.note(
+    `chat with ${checkpointId ?? 'the base model (no checkpoint yet)'}; no system prompt${values.teacher ? ', teacher side by side' : ''}. Empty line or Ctrl-D ends.`,
+  );
+  const off = studio.events.on('chat:token', (t) => {
+    if (t.role === 'student' && !ctx.json) ctx.io.stdout.write(t.text);
+  });
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  try {
+    for (;;) {
+      let line: string;
+      try {
+        line = await rl.question('you> ');
+      } catch {
+        break; // stdin closed
+      }
+      if (line.trim() === '') break;
+      if (!ctx.json) ctx.io.stdout.write('student> ');
+      const reply = await chat.send(session.id, line, ctx.abort.signal);
+      if (!ctx.json) ctx.io.stdout.write('\n');
+      ctx.note(describeTurn(reply));
+      if (reply.teacher) ctx.print(`teacher> ${reply.teacher.content}`);
+      ctx.result(reply);
+    }
+  } finally {
+    off();
+    rl.close();
+  }
+  ctx.note(`transcript saved as chat session ${session.id}`);
+  return 0;
+};

@@ -1,0 +1,75 @@
+/** `character constitution list | show <id> | validate <file>`. */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import {
+  countPromptTokens,
+  validatePersona,
+  wordCount,
+  parsePersona,
+  type PersonaFormat,
+} from '../../personas';
+import { personas } from '../../pipeline/service';
+import { CliUsageError, type CommandFn } from '../context';
+import { parseCommandArgs } from '../main';
+
+export const constitutionCommand: CommandFn = async (args, ctx) => {
+  const { positionals, values } = parseCommandArgs('constitution', args, {
+    version: { type: 'string' },
+    format: { type: 'string' },
+  });
+  const [sub, target] = positionals;
+  if (sub === 'validate') {
+    if (!target) throw new CliUsageError('constitution validate: give a file (.yaml, .yml or .txt)');
+    const source = readFileSync(target, 'utf8');
+    const ext = extname(target).toLowerCase();
+    const format: PersonaFormat =
+      (values.format as PersonaFormat | undefined) ?? (ext === '.txt' ? 'text' : 'yaml');
+    const issues = validatePersona(source, format);
+    const parsed = parsePersona(source, format).persona;
+    const words = parsed ? wordCount(parsed.systemPrompt) : 0;
+    ctx.result({ file: target, format, valid: issues.length === 0, issues, wordCount: words });
+    if (issues.length === 0)
+      ctx.print(`${target}: valid ${format} constitution, ${words} words in the system prompt`);
+    for (const i of issues)
+      ctx.print(`${target}:${i.line ?? '?'}: ${i.field ? `${i.field}: ` : ''}${i.message}`);
+    return issues.length === 0 ? 0 : 1;
+  }
+  const studio = await ctx.open();
+  const lib = personas(studio);
+  if (sub === 'list' || sub === undefined) {
+    const list = lib.list();
+    ctx.result(list);
+    for (const p of list)
+      ctx.print(
+        `${p.id.padEnd(18)} v${p.version}  ${p.format.padEnd(4)} ${String(p.wordCount).padStart(4)} words  ${p.builtIn ? 'built-in ' : 'user     '} ${p.description}`,
+      );
+    return 0;
+  }
+  if (sub === 'show') {
+    if (!target)
+      throw new CliUsageError('constitution show: name a persona id (see character constitution list)');
+    const p = lib.get(target, values.version !== undefined ? Number(values.version) : undefined);
+    let tokens: number | null = null;
+    try {
+      tokens = await countPromptTokens(
+        p.systemPrompt,
+        async (texts) =>
+          (await studio.engine.call('count_tokens', { model: studio.settings.get('studentModel'), texts }))
+            .counts,
+      );
+    } catch {
+      tokens = null;
+    }
+    ctx.result({ ...p, tokenCount: tokens });
+    ctx.print(
+      `# ${p.name} (${p.id} v${p.version}, ${p.wordCount} words${tokens !== null ? `, ${tokens} tokens` : ''})`,
+    );
+    ctx.print(`keywords: ${p.keywords.join(', ')}`);
+    ctx.print('');
+    ctx.print(p.systemPrompt);
+    return 0;
+  }
+  throw new CliUsageError(
+    `constitution: unknown subcommand "${sub}": use list, show <id> or validate <file>`,
+  );
+};

@@ -1,0 +1,158 @@
+/** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
+import { existsSync, readFileSync } from 'node:fs';
+import type { EvaluationSummary, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
+import { NotFoundError } from '../../pipeline/errors';
+import { runPaths } from '../../pipeline/run-dir';
+import { completedSteps } from '../../pipeline/runner';
+import { isScale } from '../../pipeline/scales';
+import { createRun } from '../../pipeline/service';
+import { parseModelSpec } from '../../pipeline/settings';
+import type { Studio } from '../../pipeline/studio';
+import type { RunRecord } from '../../store';
+import { CliUsageError, type CliContext, type CommandFn } from '../context';
+import { parseCommandArgs } from '../main';
+
+export interface RunOutcome {
+  run: RunRecord;
+  paths: ReturnType<typeof runPaths>;
+  evaluation: EvaluationSummary | null;
+  savings: SavingsSummary | null;
+  wallSeconds: number;
+}
+
+export function runOutcome(studio: Studio, run: RunRecord, wallSeconds: number): RunOutcome {
+  const evaluation = studio.store.evaluations.latest(run.id)?.summary ?? null;
+  const savings = studio.store.savings.latest(run.id);
+  return { run, paths: runPaths(studio.dataDir, run.id), evaluation, savings, wallSeconds };
+}
+
+const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`;
+const num = (x: number | null | undefined, digits = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+
+/** The key numbers, as the CLI and the demo print them. */
+export function keyNumbers(o: RunOutcome): string[] {
+  const lines = [
+    `run         ${o.run.id} (${o.run.personaId} v${o.run.personaVersion}, ${o.run.scale}) ${o.run.status}`,
+    `folder      ${o.paths.dir}`,
+    `report      ${o.paths.resultsReport}`,
+  ];
+  const e = o.evaluation;
+  if (e) {
+    lines.push(
+      `in character (classifier, n=${e.n}): student ${pct(e.inCharacterShare.student)}, teacher ${pct(e.inCharacterShare.teacher)}, base ${pct(e.inCharacterShare.base)}`,
+      `similarity to teacher: difflib student ${num(e.difflib.student)} vs base ${num(e.difflib.base)}; cosine student ${num(e.cosine.student)} vs base ${num(e.cosine.base)}`,
+      `keyword presence: student ${pct(e.keywordPresence.student)}, teacher ${pct(e.keywordPresence.teacher)}, base ${pct(e.keywordPresence.base)}`,
+      `validation loss ${num(e.valLoss)}, perplexity ${num(e.perplexity, 2)}`,
+      `promotion gate: ${e.gate.passed ? 'PASSED' : 'not passed'} (${e.gate.score})${e.gate.reasons.length ? `: ${e.gate.reasons.join('; ')}` : ''}`,
+    );
+  }
+  const s = o.savings;
+  if (s) {
+    lines.push(
+      `prompt tokens per query: teacher ${s.promptTokensTeacher.toFixed(0)} -> student ${s.promptTokensStudent.toFixed(0)} (${pct(s.tokenReduction)} fewer)`,
+      `latency: teacher ${s.latencyMsTeacher.toFixed(0)} ms -> student ${s.latencyMsStudent.toFixed(0)} ms (x${num(s.latencyRatio, 2)}); time to first token ${s.ttftMsTeacher.toFixed(0)} -> ${s.ttftMsStudent.toFixed(0)} ms`,
+    );
+  }
+  lines.push(`wall time   ${o.wallSeconds.toFixed(1)} s`);
+  return lines;
+}
+
+function requireRun(studio: Studio, id: string | undefined, command: string): RunRecord {
+  if (!id) throw new CliUsageError(`${command}: name a run id (see character runs)`, command);
+  const run = studio.store.runs.get(id);
+  if (!run) throw new NotFoundError('run', id);
+  return run;
+}
+
+export const pipelineCommand: CommandFn = async (args, ctx) => {
+  const { values, positionals } = parseCommandArgs('pipeline', args, {
+    scale: { type: 'string', default: 'mini' },
+    model: { type: 'string' },
+    teacher: { type: 'string' },
+    resume: { type: 'string' },
+    steps: { type: 'string' },
+    'max-steps': { type: 'string' },
+  });
+  const started = performance.now();
+  const studio = await ctx.open();
+  let run: RunRecord;
+  if (values.resume) {
+    run = requireRun(studio, values.resume, 'pipeline');
+    ctx.note(`resuming ${run.id} (done: ${completedSteps(run).join(', ') || 'nothing'})`);
+    run = await studio.runner.resume(run.id, { signal: ctx.abort.signal });
+  } else {
+    const persona = positionals[0];
+    if (!persona)
+      throw new CliUsageError('pipeline: name a persona, e.g. character pipeline beethoven --scale mini');
+    const scale = values.scale ?? 'mini';
+    if (!isScale(scale))
+      throw new CliUsageError(`pipeline: unknown scale "${scale}": use smoke, mini or paper`);
+    const studentModel = values.model ? parseModelSpec(values.model) : undefined;
+    const teacherModel = values.teacher ? parseModelSpec(values.teacher) : studentModel;
+    const maxSteps = values['max-steps'] !== undefined ? Number(values['max-steps']) : undefined;
+    run = createRun(studio, {
+      personaId: persona,
+      scale,
+      teacherModel,
+      studentModel,
+      training: maxSteps !== undefined ? { maxSteps } : undefined,
+    });
+    ctx.note(`run ${run.id}: ${run.dir}`);
+    run = await studio.runner.run(run.id, { signal: ctx.abort.signal });
+  }
+  const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
+  ctx.result(outcome);
+  for (const line of keyNumbers(outcome)) ctx.print(line);
+  return run.status === 'completed' ? 0 : 1;
+};
+
+/** One step of an existing run: `character train <run>` etc. */
+export function stepCommand(step: PipelineStep): CommandFn {
+  return async (args, ctx) => {
+    const { positionals } = parseCommandArgs(step, args, {});
+    const studio = await ctx.open();
+    const run0 = requireRun(studio, positionals[0], step);
+    const started = performance.now();
+    const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
+    const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
+    ctx.result(outcome);
+    ctx.print(
+      `${step} done for ${run.id}: status ${run.status}; completed steps: ${completedSteps(run).join(', ')}`,
+    );
+    if (step === 'evaluate') for (const line of keyNumbers(outcome)) ctx.print(line);
+    return 0;
+  };
+}
+
+export const runsCommand: CommandFn = async (args, ctx) => {
+  parseCommandArgs('runs', args, {});
+  const studio = await ctx.open();
+  const runs = studio.store.runs.list();
+  ctx.result(runs);
+  if (runs.length === 0) ctx.print('no runs yet: character pipeline beethoven --scale mini');
+  for (const r of runs) {
+    ctx.print(
+      `${r.id}  ${r.status.padEnd(9)} ${(r.step ?? '').padEnd(8)} ${r.error ? `error: ${r.error}` : ''}`,
+    );
+  }
+  return 0;
+};
+
+export const reportCommand: CommandFn = async (args, ctx: CliContext) => {
+  const { values, positionals } = parseCommandArgs('report', args, { print: { type: 'boolean' } });
+  const studio = await ctx.open();
+  const run = requireRun(studio, positionals[0], 'report');
+  const outcome = runOutcome(
+    studio,
+    run,
+    Object.values(run.timings).reduce((a, b) => a + b, 0),
+  );
+  const exists = existsSync(outcome.paths.resultsReport);
+  ctx.result({ ...outcome, reportExists: exists });
+  if (values.print && exists) ctx.print(readFileSync(outcome.paths.resultsReport, 'utf8'));
+  else for (const line of keyNumbers(outcome)) ctx.print(line);
+  if (!exists) ctx.note(`no RESULTS_REPORT.md yet for ${run.id} (the report step has not run)`);
+  return exists ? 0 : 1;
+};

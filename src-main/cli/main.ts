@@ -1,0 +1,140 @@
+/**
+ * The `character` CLI: argument parsing (node:util parseArgs), command dispatch and the one
+ * place where errors become a single line on stderr and exit code 1.
+ */
+import { parseArgs } from 'node:util';
+import { CliContext, CliUsageError, type CliIO, type CommandFn } from './context';
+import { formatError } from './format-error';
+
+export const USAGE = `character — distil a character constitution into a small model
+
+usage: character <command> [options]
+
+pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--resume RUN]
+                          run every step: questions, generate, audit, split, train, evaluate, savings, report
+generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run)
+runs                      list runs
+report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
+sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)
+chat [--checkpoint ID] [--teacher]              interactive chat (readline)
+constitution list|show <id>|validate <file>
+checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
+import-characterllm <file> --character Beethoven [--out FILE]
+info                      engine health, data folder, runs
+demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
+bench                     pipeline and engine benchmarks -> bench/results/bench.json
+
+models (M): default (embedded SmolLM2-135M-Instruct) | local:/hf/folder | gguf:/file.gguf
+global options: --json (machine-readable stdout), --verbose, --help
+environment: CHARACTER_STUDIO_HOME (data folder, default ~/.character-studio)`;
+
+type Loader = () => Promise<CommandFn>;
+
+const COMMANDS: Record<string, Loader> = {
+  pipeline: async () => (await import('./commands/pipeline')).pipelineCommand,
+  generate: async () => (await import('./commands/pipeline')).stepCommand('generate'),
+  audit: async () => (await import('./commands/pipeline')).stepCommand('audit'),
+  train: async () => (await import('./commands/pipeline')).stepCommand('train'),
+  eval: async () => (await import('./commands/pipeline')).stepCommand('evaluate'),
+  runs: async () => (await import('./commands/pipeline')).runsCommand,
+  report: async () => (await import('./commands/pipeline')).reportCommand,
+  info: async () => (await import('./commands/info')).infoCommand,
+  sample: async () => (await import('./commands/chat')).sampleCommand,
+  chat: async () => (await import('./commands/chat')).chatCommand,
+  constitution: async () => (await import('./commands/constitution')).constitutionCommand,
+  checkpoint: async () => (await import('./commands/checkpoint')).checkpointCommand,
+  'import-characterllm': async () => (await import('./commands/import')).importCommand,
+  demo: async () => (await import('./commands/demo')).demoCommand,
+  bench: async () => (await import('./commands/bench')).benchCommand,
+};
+
+/** Pulls the global flags out wherever they appear; the rest goes to the command. */
+export function splitGlobal(argv: string[]): {
+  json: boolean;
+  verbose: boolean;
+  help: boolean;
+  rest: string[];
+} {
+  let json = false;
+  let verbose = false;
+  let help = false;
+  const rest: string[] = [];
+  for (const a of argv) {
+    if (a === '--json') json = true;
+    else if (a === '--verbose' || a === '-v') verbose = true;
+    else if (a === '--help' || a === '-h') help = true;
+    else rest.push(a);
+  }
+  return { json, verbose, help, rest };
+}
+
+export async function main(
+  argv: string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const { json, verbose, help, rest } = splitGlobal(argv);
+  const [name, ...args] = rest;
+  if (!name || name === 'help' || (help && !name)) {
+    io.stdout.write(`${USAGE}\n`);
+    return name || help ? 0 : 1;
+  }
+  if (help) {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`character: unknown command "${name}" (see character --help)\n`);
+    return 1;
+  }
+  const ctx = new CliContext(io, json, verbose);
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      ctx.note('interrupted: stopping after the work in flight (Ctrl-C again to quit now)');
+      ctx.abort.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const fn = await load();
+    return await fn(args, ctx);
+  } catch (error) {
+    ctx.progress.finish();
+    io.stderr.write(`${formatError(error, verbose)}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: errorJson(error) })}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await ctx.close();
+  }
+}
+
+function errorJson(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { message: String(error) };
+}
+
+/** parseArgs with the CLI's conventions: strict, positionals allowed, usage errors typed. */
+export function parseCommandArgs<
+  T extends Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }
+  >,
+>(
+  command: string,
+  args: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliUsageError(`${command}: ${(error as Error).message}`, command);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Pipeline services built on an opened studio: creating runs (with their full, key-free
+ * configuration), reading a run's configuration back, personas, checkpoints for chat.
+ */
+import type { Scale, TrainingConfig } from '../../src-shared/contract';
+import type { ModelSpec } from '../../src-shared/engine-protocol';
+import { ChatService } from '../chat/service';
+import { personaLibrary, type PersonaLibrary } from '../personas';
+import type { RunRecord } from '../store';
+import { NotFoundError, PipelineError } from './errors';
+import { ensureRunDir, newRunId } from './run-dir';
+import { scaleConfig, type ScaleConfig } from './scales';
+import { formatModelSpec, parseModelSpec } from './settings';
+import type { Studio } from './studio';
+import { validateTrainingConfig } from './validate-config';
+
+export type StudioServices = Omit<Studio, 'runner' | 'close'>;
+
+/** Everything a run needs to be repeated, stored in runs.config (no API keys). */
+export interface RunConfig {
+  recipe: 'distill';
+  personaName: string;
+  teacherModel: ModelSpec;
+  studentModel: ModelSpec;
+  teacherProvider: 'local' | 'openai';
+  /** The endpoint's address and model when the teacher is remote (never its key). */
+  teacherEndpoint: { baseUrl: string; model: string } | null;
+  scaleConfig: ScaleConfig;
+  completedSteps: string[];
+}
+
+export interface CreateRunOptions {
+  personaId: string;
+  scale: Scale;
+  teacherModel?: ModelSpec;
+  studentModel?: ModelSpec;
+  training?: Partial<TrainingConfig>;
+}
+
+const libraries = new WeakMap<object, PersonaLibrary>();
+
+/** The persona library of a studio (built-ins synced into the store once per studio). */
+export function personas(studio: Pick<StudioServices, 'store'>): PersonaLibrary {
+  let lib = libraries.get(studio.store);
+  if (!lib) {
+    lib = personaLibrary(studio.store);
+    libraries.set(studio.store, lib);
+  }
+  return lib;
+}
+
+export function createRun(studio: StudioServices, opts: CreateRunOptions): RunRecord {
+  const persona = personas(studio).get(opts.personaId);
+  const settings = studio.settings.all();
+  const studentModel = opts.studentModel ?? settings.studentModel;
+  const teacherModel = opts.teacherModel ?? opts.studentModel ?? settings.teacherModel;
+  const sc = scaleConfig(opts.scale);
+  sc.training = { ...sc.training, ...opts.training, baseModel: formatModelSpec(studentModel) };
+  validateTrainingConfig(sc.training);
+  const teacherProvider = settings.teacherProvider === 'openai' && settings.openai ? 'openai' : 'local';
+  const config: RunConfig = {
+    recipe: 'distill',
+    personaName: persona.name,
+    teacherModel,
+    studentModel,
+    teacherProvider,
+    teacherEndpoint:
+      teacherProvider === 'openai' && settings.openai
+        ? { baseUrl: settings.openai.baseUrl, model: settings.openai.model }
+        : null,
+    scaleConfig: sc,
+    completedSteps: [],
+  };
+  const id = newRunId(persona.id, opts.scale);
+  const paths = ensureRunDir(studio.dataDir, id);
+  return studio.store.runs.create({
+    id,
+    personaId: persona.id,
+    personaVersion: persona.version,
+    scale: opts.scale,
+    dir: paths.dir,
+    config: config as unknown as Record<string, unknown>,
+  });
+}
+
+/** A run's stored configuration, with defaults for runs created by other code paths. */
+export function runConfig(run: RunRecord): RunConfig {
+  const c = run.config as Partial<RunConfig>;
+  const sc = c.scaleConfig ?? scaleConfig(run.scale);
+  const studentModel = c.studentModel ?? parseModelSpec(sc.training.baseModel || 'default');
+  return {
+    recipe: 'distill',
+    personaName: c.personaName ?? run.personaId,
+    teacherModel: c.teacherModel ?? studentModel,
+    studentModel,
+    teacherProvider: c.teacherProvider ?? 'local',
+    teacherEndpoint: c.teacherEndpoint ?? null,
+    scaleConfig: sc,
+    completedSteps: c.completedSteps ?? [],
+  };
+}
+
+/** An explicit id, else the active checkpoint from settings, else the newest promoted/candidate. */
+export function resolveCheckpointId(studio: StudioServices, id: string | null): string | null {
+  if (id) {
+    if (!studio.store.checkpoints.get(id)) throw new NotFoundError('checkpoint', id);
+    return id;
+  }
+  const active = studio.settings.get('activeCheckpointId');
+  if (active && studio.store.checkpoints.get(active)) return active;
+  const all = studio.store.checkpoints.list();
+  const promoted = all.filter((c) => c.state === 'promoted');
+  const pick = (promoted.length ? promoted : all).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  return pick?.id ?? null;
+}
+
+const chats = new WeakMap<object, ChatService>();
+
+export function chatService(studio: StudioServices): ChatService {
+  let svc = chats.get(studio.store);
+  if (!svc) {
+    svc = new ChatService({
+      store: studio.store,
+      engine: studio.engine,
+      events: studio.events,
+      defaultModel: studio.settings.get('studentModel'),
+      systemPromptFor: (personaId, version) => {
+        try {
+          return personas(studio).get(personaId, version ?? undefined).systemPrompt;
+        } catch (error) {
+          throw new PipelineError(
+            `cannot load persona ${personaId} for the teacher: ${(error as Error).message}`,
+          );
+        }
+      },
+    });
+    chats.set(studio.store, svc);
+  }
+  return svc;
+}

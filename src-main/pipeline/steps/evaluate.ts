@@ -1,0 +1,126 @@
+/**
+ * The evaluate and savings steps: gather the run's held-out questions, stored teacher answers,
+ * training pairs and final checkpoint, and hand them to the evaluation orchestrator; then
+ * measure what the distilled student saves against the teacher-with-prompt on the same engine.
+ */
+import type { SavingsSummary } from '../../../src-shared/contract';
+import { evaluateRun, loadEvalSets, type HeldOutQuestion } from '../../evaluation/evaluate';
+import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
+import { resourcesDir } from '../../personas';
+import { PipelineError, StepOrderError } from '../errors';
+import type { StepContext } from '../runner';
+import { personas, runConfig, type StudioServices } from '../service';
+import { countJsonlRows, finalCheckpoint } from './train';
+
+export async function evaluateStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+  const { store } = studio;
+  const runId = ctx.run.id;
+  const cfg = runConfig(ctx.run);
+  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const cp = finalCheckpoint(studio, runId);
+  if (!cp) throw new StepOrderError('evaluate', 'a trained checkpoint (run the train step)');
+  const questions = store.questions.listByRun(runId);
+  const examples = store.examples.listByRun(runId);
+  const answerOf = new Map(examples.map((e) => [e.questionId, e]));
+  const heldOut: HeldOutQuestion[] = questions
+    .filter((q) => q.heldout)
+    .map((q) => ({
+      questionId: q.id,
+      category: q.category,
+      question: q.text,
+      teacherAnswer: answerOf.get(q.id)?.answer ?? null,
+    }));
+  if (heldOut.length === 0)
+    throw new PipelineError('the run has no held-out questions to evaluate on', { runId });
+  // Classifier data: training questions only (kept by the audit, in the train split).
+  const train = store.examples.listByRun(runId, { split: 'train' });
+  const trainPairs = train.map((e) => ({ question: e.question, answer: e.answer }));
+  if (trainPairs.length < 4)
+    throw new PipelineError(
+      `too few training examples (${trainPairs.length}) to fit the in-character classifier`,
+    );
+  const sets = loadEvalSets(resourcesDir());
+  const result = await evaluateRun(studio.engine, {
+    runId,
+    checkpointId: cp.id,
+    adapterPath: cp.path,
+    model: cfg.studentModel,
+    systemPrompt: persona.systemPrompt,
+    characterName: persona.name,
+    keywords: persona.keywords,
+    heldOut,
+    trainPairs,
+    valPath: countJsonlRows(ctx.paths.val) > 0 ? ctx.paths.val : null,
+    capability: sets.capability,
+    safety: sets.safety,
+    settings: ctx.scale.evaluation,
+    teacherMaxNewTokens: ctx.scale.generation.maxNewTokens,
+    judge: studio.settings.get('judge'),
+    classifierPath: ctx.paths.classifier,
+    resultsPath: ctx.paths.evaluationResults,
+    signal: ctx.signal,
+    progress: (done, total, message) => ctx.progress(done, total, message),
+  });
+  store.evaluations.save({ runId, checkpointId: cp.id, summary: result.summary, items: result.items });
+  const s = result.summary;
+  const finite = (x: number | null): x is number => x !== null && Number.isFinite(x);
+  const metrics: Record<string, number> = { ...cp.metrics };
+  if (finite(s.inCharacterShare.student)) metrics.inCharacter = s.inCharacterShare.student;
+  if (finite(s.difflib.student)) metrics.difflib = s.difflib.student;
+  if (finite(s.cosine.student)) metrics.cosine = s.cosine.student;
+  if (finite(s.valLoss)) metrics.valLoss = s.valLoss;
+  if (finite(s.perplexity)) metrics.perplexity = s.perplexity;
+  store.checkpoints.update(cp.id, { metrics });
+  for (const note of result.notes) ctx.log(`note: ${note}`);
+}
+
+/** Prompt tokens, time to first token and latency: student (no prompt) vs teacher (with prompt). */
+export async function savingsStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+  const { store, engine } = studio;
+  const runId = ctx.run.id;
+  const cfg = runConfig(ctx.run);
+  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const cp = finalCheckpoint(studio, runId);
+  if (!cp) throw new StepOrderError('savings', 'a trained checkpoint (run the train step)');
+  const heldOut = store.questions.listByRun(runId, { heldout: true });
+  const n = Math.min(ctx.scale.evaluation.savingsQuestions, heldOut.length);
+  if (n === 0) throw new PipelineError('no held-out questions to time', { runId });
+  const measured = await measureSavings(engine, {
+    model: cfg.studentModel,
+    adapter: cp.path,
+    systemPrompt: persona.systemPrompt,
+    questions: heldOut.slice(0, n).map((q) => q.text),
+    sampling: { temperature: 0, top_p: 1, max_new_tokens: ctx.scale.evaluation.maxNewTokens, seed: 0 },
+    signal: ctx.signal,
+    onProgress: (done, total) =>
+      ctx.progress(done, total, 'timing teacher (with prompt) vs student (no prompt)'),
+  });
+  const prices = studio.settings.get('prices');
+  const result = computeSavings({
+    promptTokensTeacher: measured.teacher.promptTokens,
+    promptTokensStudent: measured.student.promptTokens,
+    completionTokensTeacher: measured.teacher.completionTokens,
+    completionTokensStudent: measured.student.completionTokens,
+    ttftMsTeacher: measured.teacher.ttftMs,
+    ttftMsStudent: measured.student.ttftMs,
+    latencyMsTeacher: measured.teacher.latencyMs,
+    latencyMsStudent: measured.student.latencyMs,
+    prices,
+    trainingCostUsd: trainingCostUsd(ctx.run.timings.train ?? 0, prices.trainingPerHour),
+  });
+  const summary: SavingsSummary = {
+    promptTokensTeacher: result.promptTokensTeacher,
+    promptTokensStudent: result.promptTokensStudent,
+    tokenReduction: result.tokenReduction,
+    ttftMsTeacher: result.ttftMsTeacher,
+    ttftMsStudent: result.ttftMsStudent,
+    latencyMsTeacher: result.latencyMsTeacher,
+    latencyMsStudent: result.latencyMsStudent,
+    latencyRatio: result.latencyRatio,
+    costPerMillionTeacher: result.costPerMillionTeacher,
+    costPerMillionStudent: result.costPerMillionStudent,
+    paybackQueries: result.paybackQueries,
+  };
+  store.savings.save(runId, cp.id, summary);
+  ctx.log(`savings over ${n} queries: ${JSON.stringify({ ...result, measured })}`);
+}

@@ -1,0 +1,22 @@
+/**
+ * The distillation recipe's step table: what the runner calls for each PipelineStep.
+ */
+import type { StepTable } from '../runner';
+import type { StudioServices } from '../service';
+import { auditStep, reportStep, splitStep } from './data';
+import { evaluateStep, savingsStep } from './evaluate';
+import { generateStep, questionsStep } from './generate';
+import { trainStep } from './train';
+
+export function distillationSteps(studio: StudioServices): StepTable {
+  return {
+    questions: (ctx) => questionsStep(studio, ctx),
+    generate: (ctx) => generateStep(studio, ctx),
+    audit: (ctx) => auditStep(studio, ctx),
+    split: (ctx) => splitStep(studio, ctx),
+    train: (ctx) => trainStep(studio, ctx),
+    evaluate: (ctx) => evaluateStep(studio, ctx),
+    savings: (ctx) => savingsStep(studio, ctx),
+    report: (ctx) => reportStep(studio, ctx),
+  };
+}

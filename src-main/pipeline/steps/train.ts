@@ -1,0 +1,257 @@
+/**
+ * The train step: validate hyperparameters, write training_config.yaml, run the engine's
+ * train_sft on train.jsonl/val.jsonl with the run folder as output_dir (the engine writes
+ * metrics.jsonl and checkpoints/step-NNNNNN there), store every metric in step_metrics and
+ * emit it, register every checkpoint with its lineage (persona version, data hash, config).
+ * A failed or cancelled training resumes from its last complete checkpoint.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../../src-shared/contract';
+import type { EngineEvent, TrainSftParams } from '../../../src-shared/engine-protocol';
+import type { CheckpointRecord } from '../../store';
+import { CancelledError, StepOrderError } from '../errors';
+import type { StepContext } from '../runner';
+import { runConfig, type StudioServices } from '../service';
+import { formatModelSpec } from '../settings';
+import { validateTrainingConfig } from '../validate-config';
+
+export function countJsonlRows(path: string): number {
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
+}
+
+/** The engine's parameters for a TrainingConfig (camelCase -> the wire's snake_case). */
+export function trainSftParams(
+  config: TrainingConfig,
+  io: {
+    model: TrainSftParams['model'];
+    trainPath: string;
+    valPath: string | null;
+    outputDir: string;
+    resumeFrom?: string;
+  },
+): TrainSftParams {
+  return {
+    model: io.model,
+    train_path: io.trainPath,
+    ...(io.valPath ? { val_path: io.valPath } : {}),
+    output_dir: io.outputDir,
+    lora: {
+      r: config.loraR,
+      alpha: config.loraAlpha,
+      dropout: config.loraDropout,
+      target_modules: config.targetModules,
+    },
+    learning_rate: config.learningRate,
+    warmup_steps: config.warmupSteps,
+    schedule: config.schedule,
+    batch_size: config.batchSize,
+    grad_accum: config.gradAccum,
+    max_steps: config.maxSteps,
+    max_length: config.maxLength,
+    eval_every: config.evalEvery,
+    save_every: config.saveEvery,
+    seed: config.seed,
+    ...(io.resumeFrom ? { resume_from: io.resumeFrom } : {}),
+  };
+}
+
+/** training_config.yaml: the spec's hyperparameter file, readable by a person. */
+export function trainingConfigYaml(config: TrainingConfig, extra: Record<string, unknown>): string {
+  return stringify({
+    base_model: config.baseModel,
+    lora: {
+      r: config.loraR,
+      alpha: config.loraAlpha,
+      dropout: config.loraDropout,
+      target_modules: config.targetModules,
+    },
+    optimizer: {
+      learning_rate: config.learningRate,
+      warmup_steps: config.warmupSteps,
+      schedule: config.schedule,
+    },
+    batch_size: config.batchSize,
+    grad_accum: config.gradAccum,
+    max_steps: config.maxSteps,
+    max_length: config.maxLength,
+    eval_every: config.evalEvery,
+    save_every: config.saveEvery,
+    seed: config.seed,
+    loss: 'cross-entropy on assistant tokens only',
+    ...extra,
+  });
+}
+
+function readDataHash(checkpointPath: string): string {
+  try {
+    const state = JSON.parse(readFileSync(join(checkpointPath, 'trainer_state.json'), 'utf8')) as {
+      data_hash?: string;
+    };
+    return state.data_hash ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export async function trainStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+  const { store, engine, events } = studio;
+  const run = ctx.run;
+  const cfg = runConfig(run);
+  const config: TrainingConfig = {
+    ...cfg.scaleConfig.training,
+    baseModel: formatModelSpec(cfg.studentModel),
+  };
+  const trainRows = countJsonlRows(ctx.paths.train);
+  if (trainRows === 0) throw new StepOrderError('train', `${ctx.paths.train} (run the split step)`);
+  validateTrainingConfig(config, trainRows);
+  const valRows = countJsonlRows(ctx.paths.val);
+  writeFileSync(
+    ctx.paths.trainingConfig,
+    trainingConfigYaml(config, {
+      run_id: run.id,
+      persona: `${run.personaId} v${run.personaVersion}`,
+      train_path: ctx.paths.train,
+      val_path: valRows > 0 ? ctx.paths.val : null,
+      train_examples: trainRows,
+      val_examples: valRows,
+    }),
+  );
+
+  // Resume: the newest complete checkpoint of an unfinished earlier job of this run.
+  const previous = store.jobs.latestForRun(run.id, 'sft');
+  const resumable =
+    previous && previous.status !== 'completed'
+      ? store.checkpoints
+          .list({ runId: run.id })
+          .filter((c) => c.jobId === previous.id && existsSync(join(c.path, 'trainer_state.json')))
+          .sort((a, b) => b.step - a.step)[0]
+      : undefined;
+  const resumeFrom = resumable?.path;
+  const job =
+    previous && resumeFrom
+      ? store.jobs.update(previous.id, { status: 'running', error: null })
+      : store.jobs.create({
+          runId: run.id,
+          kind: 'sft',
+          config,
+          totalSteps: config.maxSteps,
+          status: 'running',
+        });
+  store.jobs.update(job.id, { startedAt: new Date().toISOString() });
+  if (resumeFrom) ctx.log(`resuming training from ${resumeFrom}`);
+
+  const registered = new Map<string, CheckpointRecord>();
+  for (const c of store.checkpoints.list({ runId: run.id })) registered.set(c.path, c);
+  let dataHash = '';
+  const lineage = (): CheckpointRow['lineage'] => ({
+    personaId: run.personaId,
+    personaVersion: run.personaVersion,
+    dataHash,
+    config,
+  });
+  const pending: { step: number; path: string }[] = [];
+  const register = (step: number, path: string, metrics: Record<string, number> = {}): CheckpointRecord => {
+    const known = registered.get(path);
+    if (known) {
+      if (Object.keys(metrics).length > 0) return store.checkpoints.update(known.id, { metrics });
+      return known;
+    }
+    const cp = store.checkpoints.insert({
+      runId: run.id,
+      jobId: job.id,
+      step,
+      path,
+      metrics,
+      lineage: lineage(),
+    });
+    registered.set(path, cp);
+    events.emit('training:checkpoint', { runId: run.id, checkpoint: cp });
+    return cp;
+  };
+
+  const onEvent = (e: EngineEvent): void => {
+    if (e.event === 'metric') {
+      const point: MetricPoint = {
+        step: e.step,
+        kind: e.kind,
+        loss: e.loss,
+        ...(e.lr !== undefined ? { lr: e.lr } : {}),
+        ...(e.grad_norm !== undefined ? { gradNorm: e.grad_norm } : {}),
+        ...(e.tokens_per_s !== undefined ? { tokensPerS: e.tokens_per_s } : {}),
+      };
+      store.metrics.append(job.id, [
+        { ...point, ...(e.epoch !== undefined ? { extra: { epoch: e.epoch } } : {}) },
+      ]);
+      if (e.kind === 'train') store.jobs.update(job.id, { step: e.step });
+      events.emit('training:metric', { runId: run.id, point });
+    } else if (e.event === 'progress') {
+      ctx.progress(e.done, e.total, e.message ?? `step ${e.done}/${e.total}`);
+    } else if (e.event === 'checkpoint') {
+      // Lineage needs the data hash, which every checkpoint's trainer_state.json carries.
+      dataHash = dataHash || readDataHash(e.path);
+      pending.push({ step: e.step, path: e.path });
+      if (dataHash) for (const p of pending.splice(0)) register(p.step, p.path);
+    } else if (e.event === 'log' && (e.level === 'warning' || e.level === 'error')) {
+      ctx.log(`engine ${e.level}: ${e.message}`);
+    }
+  };
+
+  try {
+    const result = await engine.call(
+      'train_sft',
+      trainSftParams(config, {
+        model: cfg.studentModel,
+        trainPath: ctx.paths.train,
+        valPath: valRows > 0 ? ctx.paths.val : null,
+        outputDir: ctx.paths.dir,
+        resumeFrom,
+      }),
+      { onEvent, signal: ctx.signal },
+    );
+    dataHash = result.data_hash;
+    for (const p of pending.splice(0)) register(p.step, p.path);
+    const lastTrain = store.metrics.last(job.id, 'train');
+    const final = register(result.steps, result.final_checkpoint, {
+      trainLoss: result.train_loss,
+      ...(result.val_loss !== null ? { valLoss: result.val_loss } : {}),
+      ...(lastTrain?.tokensPerS !== undefined ? { tokensPerS: lastTrain.tokensPerS } : {}),
+    });
+    if (result.cancelled) {
+      store.jobs.update(job.id, { status: 'cancelled', step: result.steps });
+      throw new CancelledError(
+        `training cancelled at step ${result.steps}; resume continues from ${final.path}`,
+      );
+    }
+    store.jobs.update(job.id, {
+      status: 'completed',
+      step: result.steps,
+      finishedAt: new Date().toISOString(),
+    });
+    ctx.log(
+      `trained ${result.steps} steps: train loss ${result.train_loss.toFixed(4)}, val loss ${result.val_loss?.toFixed(4) ?? 'n/a'}`,
+    );
+  } catch (error) {
+    if (!(error instanceof CancelledError)) {
+      store.jobs.update(job.id, {
+        status: ctx.signal.aborted ? 'cancelled' : 'failed',
+        error: (error as Error).message.split('\n')[0] ?? String(error),
+      });
+    }
+    throw error;
+  }
+}
+
+/** The checkpoint a run's evaluation uses: the final one of its latest completed training job. */
+export function finalCheckpoint(studio: StudioServices, runId: string): CheckpointRecord | null {
+  const job = studio.store.jobs.latestForRun(runId, 'sft');
+  const cps = studio.store.checkpoints
+    .list({ runId })
+    .filter((c) => !job || c.jobId === job.id)
+    .sort((a, b) => b.step - a.step);
+  return cps[0] ?? null;
+}
