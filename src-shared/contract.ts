@@ -242,8 +242,13 @@ export interface ApiContract {
     params: { runId: string; step: PipelineStep };
     result: { seconds: number; tokens: number; costUsd: number; explanation: string };
   };
+  /**
+   * Resolves when the step has finished (job:progress / run:status events meanwhile); rejects
+   * when it failed. After a step a run is 'pending' (more steps to do) or 'completed'.
+   */
   'runs:step': { params: { runId: string; step: PipelineStep }; result: RunSummary };
   'runs:cancel': { params: { runId: string }; result: { cancelled: boolean } };
+  /** Resolves once the remaining steps have started ('running'); the outcome arrives as run:status. */
   'runs:resume': { params: { runId: string }; result: RunSummary };
   'data:examples': {
     params: { runId: string; category?: string; flag?: string; offset: number; limit: number };
@@ -251,6 +256,10 @@ export interface ApiContract {
   };
   'data:audit': { params: { runId: string }; result: AuditSummary | null };
   'training:defaults': { params: { scale: Scale }; result: TrainingConfig };
+  /**
+   * Saves the config in the run and starts its train step in the background; resolves at once
+   * with the job (status 'pending' and an empty id until the step has created it).
+   */
   'training:start': { params: { runId: string; config: TrainingConfig }; result: TrainingJobSummary };
   'training:status': { params: { runId: string }; result: TrainingJobSummary | null };
   'training:metrics': { params: { runId: string; sinceStep: number }; result: MetricPoint[] };

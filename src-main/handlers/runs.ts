@@ -48,17 +48,17 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
       if (!s.store.personas.latest(personaId)) throw new NotFoundError('persona', personaId);
       return toRunSummary(createRun(s, { personaId, scale }));
     },
+    // Resolves when the step has finished (progress arrives meanwhile as events). The work runs
+    // in this process, so a closed window or dropped connection does not stop it; a failure is
+    // recorded in the run (status failed, with the message) and also thrown to the caller.
     'runs:step': async (params) => {
       const runId = requireString(params, 'runId');
       const step = requireStep(params);
       s.store.runs.require(runId);
-      await startInBackground(
-        () => s.runner.runStep(runId, step),
-        logBackgroundFailure(`run ${runId} step ${step}`),
-      );
-      return toRunSummary(s.store.runs.require(runId));
+      return toRunSummary(await s.runner.runStep(runId, step));
     },
     'runs:cancel': async (params) => ({ cancelled: s.runner.cancel(requireString(params, 'runId')) }),
+    // Resolves once the remaining steps have started; their progress and outcome arrive as events.
     'runs:resume': async (params) => {
       const runId = requireString(params, 'runId');
       s.store.runs.require(runId);

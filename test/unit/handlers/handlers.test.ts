@@ -208,21 +208,21 @@ describe('runs', () => {
     });
   });
 
-  it('answers runs:step at once while the step runs in the background, then reports the outcome', async () => {
+  it('resolves runs:step when the step is done, with events meanwhile', async () => {
     const run = await newRun();
     const questions = gate();
     steps.questions = questions.step;
-    const started = await handlers['runs:step']({ runId: run.id, step: 'questions' });
-    expect(started).toMatchObject({ status: 'running', step: 'questions' });
+    const pending = handlers['runs:step']({ runId: run.id, step: 'questions' });
     await questions.started;
+    expect((await handlers['runs:get']({ id: run.id })).status).toBe('running');
     expect(seen.some((e) => e.event === 'job:progress')).toBe(true);
     questions.release();
-    await new Promise((r) => setTimeout(r, 20));
-    const after = await handlers['runs:get']({ id: run.id });
-    expect(after.status).toBe('pending'); // one step done, the others still to run
-    expect(
-      seen.filter((e) => e.event === 'run:status').map((e) => (e.payload as RunSummary).status),
-    ).toContain('running');
+    const done = await pending;
+    // One step done, others still to run: the runner reports the run as pending again.
+    expect(done).toMatchObject({ status: 'pending', step: 'questions', error: null });
+    expect(seen.filter((e) => e.event === 'run:status').map((e) => (e.payload as RunSummary).status)).toEqual(
+      expect.arrayContaining(['running', 'pending']),
+    );
   });
 
   it('throws a step-order error to the caller instead of starting', async () => {
@@ -232,14 +232,15 @@ describe('runs', () => {
     expect((await handlers['runs:get']({ id: run.id })).status).toBe('pending');
   });
 
-  it('records a late failure in the run, and cancel stops a running step', async () => {
+  it('records a failed step in the run and throws it; resume starts in the background and cancel stops it', async () => {
     const run = await newRun();
-    const failing = gate();
-    steps.questions = failing.step;
-    await handlers['runs:step']({ runId: run.id, step: 'questions' });
-    await failing.started;
-    failing.failWith(new Error('teacher unreachable'));
-    await new Promise((r) => setTimeout(r, 20));
+    steps.questions = async () => {
+      throw new Error('teacher unreachable');
+    };
+    expect(await errorOf('runs:step', { runId: run.id, step: 'questions' })).toMatchObject({
+      code: 'internal',
+      message: 'teacher unreachable',
+    });
     expect(await handlers['runs:get']({ id: run.id })).toMatchObject({
       status: 'failed',
       error: 'teacher unreachable',
@@ -252,7 +253,8 @@ describe('runs', () => {
         new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
       ]);
     };
-    await handlers['runs:resume']({ runId: run.id });
+    const resumed = await handlers['runs:resume']({ runId: run.id });
+    expect(resumed.status).toBe('running');
     await slow.started;
     expect(await handlers['runs:cancel']({ runId: run.id })).toEqual({ cancelled: true });
     await new Promise((r) => setTimeout(r, 20));
