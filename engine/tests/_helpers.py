@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parents[1]
+# Tests share a small machine with other work; one torch thread avoids spin-wait
+# contention (tiny models run many times faster). See devices.select_device.
+os.environ.setdefault("CHARACTER_ENGINE_THREADS", "1")
 
 
 class EngineProcess:

@@ -1,0 +1,148 @@
+"""Generation: the prefix KV cache gives the same greedy output as no cache, streaming
+decodes multi-byte text correctly, sampling is seeded, limits are honoured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _helpers import make_sharp_model
+
+from character_engine import generation, models
+from character_engine.generation import Sampling, generate_items
+
+SYSTEM = "You are Beethoven, the composer. You love music, the piano and long walks in Vienna. " * 4
+QUESTIONS = [
+    "Hello!",
+    "What is your favourite piece of music?",
+    "Do you ever feel lonely?",
+    "Tell me about your life in Vienna.",
+    "Who?",
+]
+
+
+@pytest.fixture(scope="module")
+def sharp(tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory) -> models.LoadedModel:
+    path = make_sharp_model(tiny_model_dir, tmp_path_factory.mktemp("sharp") / "model")
+    return models.load_model({"source": "local", "path": path})
+
+
+def items(system: str | None = SYSTEM) -> list[dict]:
+    return [{"system": system, "messages": [{"role": "user", "content": q}]} for q in QUESTIONS]
+
+
+def test_prefix_cache_matches_uncached_greedy(sharp: models.LoadedModel) -> None:
+    greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=16, seed=0)
+    generation.prefix_store.clear()
+    cached, stats = generate_items(sharp, items(), greedy, batch_size=3, prefix_cache=True)
+    assert stats["prefix_tokens"] > 40  # the shared system prompt really was cached
+    plain, plain_stats = generate_items(sharp, items(), greedy, batch_size=3, prefix_cache=False)
+    assert plain_stats["prefix_tokens"] == 0
+    single, _ = generate_items(sharp, items(), greedy, batch_size=1, prefix_cache=False)
+    texts = [o.text for o in cached]
+    assert texts == [o.text for o in plain] == [o.text for o in single]
+    assert len(set(texts)) > 1 and all(len(t) > 0 for t in texts)  # a real, varied comparison
+    # a second call reuses the stored prefix and still agrees
+    again, again_stats = generate_items(sharp, items()[:2], greedy, batch_size=2, prefix_cache=True)
+    assert [o.text for o in again] == texts[:2] and again_stats["prefix_tokens"] == stats["prefix_tokens"]
+
+
+def test_chat_with_history_uses_the_system_prefix(sharp: models.LoadedModel) -> None:
+    greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=8, seed=0)
+    chat = [
+        {
+            "system": SYSTEM,
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Good day."},
+                {"role": "user", "content": "Play something."},
+            ],
+        }
+    ]
+    generation.prefix_store.clear()
+    a, stats = generate_items(sharp, chat, greedy, prefix_cache=True)
+    b, _ = generate_items(sharp, chat, greedy, prefix_cache=False)
+    assert stats["prefix_tokens"] > 40 and a[0].text == b[0].text
+
+
+def test_token_counts_timings_and_length_limit(sharp: models.LoadedModel) -> None:
+    out, stats = generate_items(sharp, items(None), Sampling(0.0, 1.0, 6, 0), batch_size=2)
+    tok = sharp.tokenizer
+    for it, o in zip(items(None), out, strict=True):
+        assert o.prompt_tokens == len(generation.prompt_ids(tok, None, it["messages"]))
+        assert o.completion_tokens <= 6
+        if o.finish_reason == "length":
+            assert o.completion_tokens == 6
+        assert 0 < o.ttft_ms <= o.total_ms
+    assert stats["tokens_per_s"] > 0 and stats["wall_ms"] > 0
+
+
+def test_sampling_is_seeded(sharp: models.LoadedModel) -> None:
+    hot = Sampling(temperature=1.2, top_p=0.9, max_new_tokens=12, seed=7)
+    a, _ = generate_items(sharp, items(), hot, batch_size=5)
+    b, _ = generate_items(sharp, items(), hot, batch_size=5)
+    c, _ = generate_items(sharp, items(), Sampling(1.2, 0.9, 12, 8), batch_size=5)
+    assert [o.text for o in a] == [o.text for o in b]
+    assert [o.text for o in a] != [o.text for o in c]
+
+
+def test_stream_events_concatenate_to_the_text(sharp: models.LoadedModel) -> None:
+    pieces: list[tuple[int, str]] = []
+    out, _ = generate_items(
+        sharp, items()[:2], Sampling(0.9, 1.0, 10, 1), on_token=lambda i, t: pieces.append((i, t))
+    )
+    for i in range(2):
+        assert "".join(t for j, t in pieces if j == i) == out[i].text
+
+
+def test_incremental_decoding_never_splits_a_character(tiny_model_dir: str) -> None:
+    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
+    tok = loaded.tokenizer
+    text = "Grüße aus Wien 🎹 — für Elise"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) > len(text) // 2  # byte-level pieces: some characters span several tokens
+    got: list[str] = []
+    stream = generation._Stream(tok, 0, lambda _i, t: got.append(t))
+    for n in range(1, len(ids) + 1):
+        stream.update(ids[:n])
+    stream.update(ids, final=True)
+    assert "".join(got) == text and not any("\ufffd" in g for g in got)
+
+
+def test_stop_tokens_include_im_end(tiny_model_dir: str) -> None:
+    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
+    stops = generation.stop_token_ids(loaded.model, loaded.tokenizer)
+    assert loaded.tokenizer.convert_tokens_to_ids("<|im_end|>") in stops
+
+
+def test_common_prefix_len() -> None:
+    assert generation.common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
+    assert generation.common_prefix_len([[1], [2]]) == 0
+    assert generation.common_prefix_len([[1, 2]]) == 2
+
+
+def test_cancel_stops_generation(sharp: models.LoadedModel) -> None:
+    import threading
+
+    from character_engine.errors import Cancelled
+
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(Cancelled):
+        generate_items(sharp, items(), Sampling(0.0, 1.0, 50, 0), cancel=ev)
+
+
+def test_generate_handler_validates(tmp_path: Path, tiny_model_dir: str) -> None:
+    from character_engine.context import RequestContext
+    from character_engine.errors import InvalidParams
+
+    ctx = RequestContext("t", lambda _m: None)
+    spec = {"source": "local", "path": tiny_model_dir}
+    with pytest.raises(InvalidParams) as info:
+        generation.handle_generate(
+            {"model": spec, "items": [{"messages": [{"role": "robot", "content": "x"}]}]}, ctx
+        )
+    assert info.value.detail["param"] == "items[0].messages[0]"
+    with pytest.raises(InvalidParams) as info:
+        generation.handle_generate({"model": spec, "items": [], "batch_size": 0}, ctx)
+    assert info.value.detail["param"] == "batch_size"
