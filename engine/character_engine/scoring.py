@@ -147,7 +147,8 @@ def embed_texts(texts: list[str], model_path: str | None = None, ctx: Any = None
     import numpy as np
 
     model = get_embedder(model_path)
-    dim = int(model.get_sentence_embedding_dimension())
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = int(get_dim())
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     chunks = []
