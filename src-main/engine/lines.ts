@@ -8,36 +8,50 @@ import type { EngineErrorPayload, EngineEvent } from '../../src-shared/engine-pr
 /** Longest garbage text kept in errors and logs (characters). */
 export const GARBAGE_SNIPPET_CHARS = 300;
 
-/** Accumulates text chunks and yields complete lines (without the newline; `\r\n` tolerated). */
+/**
+ * Accumulates text chunks and yields complete lines (without the newline; `\r\n` tolerated).
+ * Only the new chunk is scanned for newlines, so a multi-megabyte reply (embedding vectors)
+ * arriving in thousands of chunks costs linear time.
+ */
 export class LineSplitter {
-  private buffer = '';
+  private parts: string[] = [];
+  private partsLength = 0;
 
   /** Feed one chunk; returns the lines it completed, in order. */
   push(chunk: string): string[] {
-    this.buffer += chunk;
     const lines: string[] = [];
     let start = 0;
     for (;;) {
-      const nl = this.buffer.indexOf('\n', start);
+      const nl = chunk.indexOf('\n', start);
       if (nl < 0) break;
-      const end = nl > start && this.buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      lines.push(this.buffer.slice(start, end));
+      let line = chunk.slice(start, nl);
+      if (this.parts.length > 0) {
+        line = this.parts.join('') + line;
+        this.parts = [];
+        this.partsLength = 0;
+      }
+      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
       start = nl + 1;
     }
-    this.buffer = this.buffer.slice(start);
+    if (start < chunk.length) {
+      this.parts.push(chunk.slice(start));
+      this.partsLength += chunk.length - start;
+    }
     return lines;
   }
 
   /** The unterminated rest (when the stream ends), or null when there is none. */
   flush(): string | null {
-    const rest = this.buffer.endsWith('\r') ? this.buffer.slice(0, -1) : this.buffer;
-    this.buffer = '';
+    const joined = this.parts.join('');
+    this.parts = [];
+    this.partsLength = 0;
+    const rest = joined.endsWith('\r') ? joined.slice(0, -1) : joined;
     return rest.length > 0 ? rest : null;
   }
 
   /** Characters waiting for a newline. */
   get pending(): number {
-    return this.buffer.length;
+    return this.partsLength;
   }
 }
 
@@ -82,7 +96,12 @@ export function parseEngineLine(line: string): ParsedLine {
   }
   if (!isRecord(value)) return garbage(text, 'not a JSON object', null);
   const id = value.id;
-  if (typeof id !== 'string' || id.length === 0) return garbage(text, 'no request id', null);
+  if (typeof id !== 'string' || id.length === 0) {
+    // The engine answers a line it could not read with an error whose id is null.
+    const err = value.error;
+    const why = isRecord(err) && typeof err.message === 'string' ? `engine error without request id: ${err.message}` : 'no request id';
+    return garbage(text, why, null);
+  }
   if ('result' in value) return { kind: 'result', id, result: value.result };
   if ('error' in value) {
     const err = value.error;

@@ -80,3 +80,23 @@ describe('parseEngineLine', () => {
     if (parsed.kind === 'garbage') expect(parsed.line.length).toBeLessThan(400);
   });
 });
+
+describe('LineSplitter on large replies', () => {
+  it('reassembles a 20 MB line from 64 KiB chunks in linear time', () => {
+    const s = new LineSplitter();
+    const big = `{"id":"r1","result":{"v":"${'x'.repeat(20 * 1024 * 1024)}"}}\n`;
+    const started = performance.now();
+    const lines: string[] = [];
+    for (let i = 0; i < big.length; i += 65536) lines.push(...s.push(big.slice(i, i + 65536)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.length).toBe(big.length - 1);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('names an engine error that has no request id', () => {
+    expect(parseEngineLine('{"id":null,"error":{"code":"bad_request","message":"line is not valid JSON"}}')).toMatchObject({
+      kind: 'garbage',
+      reason: 'engine error without request id: line is not valid JSON',
+    });
+  });
+});
