@@ -85,13 +85,12 @@ export function generateQuestionSet(opts: GenerateQuestionsOptions): {
       }
       const text = q.items[q.next++] as string;
       state.turn++;
-      const dup = index.check(text);
+      const dup = index.addIfNew(text);
       if (dup) {
         if (dup.kind === 'exact') skippedExact++;
         else skippedNear++;
         continue;
       }
-      index.add(text);
       return { text, template: q.template };
     }
     return null;

@@ -50,23 +50,56 @@ export class DuplicateIndex {
   private readonly sets: Set<string>[] = [];
   private readonly postings = new Map<string, number[]>();
 
-  constructor(readonly threshold: number = NEAR_DUPLICATE_THRESHOLD) {}
+  /**
+   * @param maxPostings a shingle already seen in more entries than this ("i have always") is too
+   *   common to find candidates by; near duplicates share >= 80% of their shingles, so their rarer
+   *   shared shingles still find them, and the check stays near-linear on large, repetitive sets.
+   */
+  constructor(
+    readonly threshold: number = NEAR_DUPLICATE_THRESHOLD,
+    readonly maxPostings = 256,
+  ) {}
 
   /** The earlier entry this text duplicates, without adding it. */
   check(text: string): { kind: DuplicateKind; of: number; similarity: number } | null {
+    return this.checkPrepared(normalizeText(text), shingles(text));
+  }
+
+  /** Adds the text unless it duplicates an earlier entry; returns that duplicate, or null when added. */
+  addIfNew(text: string): { kind: DuplicateKind; of: number; similarity: number } | null {
     const norm = normalizeText(text);
+    const sh = shingles(text);
+    const dup = this.checkPrepared(norm, sh);
+    if (!dup) this.addPrepared(norm, sh);
+    return dup;
+  }
+
+  private checkPrepared(
+    norm: string,
+    sh: Set<string>,
+  ): { kind: DuplicateKind; of: number; similarity: number } | null {
     const ex = this.exact.get(norm);
     if (ex !== undefined) return { kind: 'exact', of: ex, similarity: 1 };
-    const sh = shingles(text);
     if (sh.size === 0) return null;
     const shared = new Map<number, number>();
+    let skipped = 0;
     for (const s of sh) {
-      for (const id of this.postings.get(s) ?? []) shared.set(id, (shared.get(id) ?? 0) + 1);
+      const list = this.postings.get(s);
+      if (!list) continue;
+      if (list.length > this.maxPostings) {
+        skipped++;
+        continue;
+      }
+      for (const id of list) shared.set(id, (shared.get(id) ?? 0) + 1);
     }
+    // Jaccard >= t needs an intersection of at least t * |sh|; the counted shingles plus every
+    // skipped common one bound the intersection from above, so weaker candidates cannot qualify.
+    const need = this.threshold * sh.size - 1e-9;
     let best: { kind: DuplicateKind; of: number; similarity: number } | null = null;
-    for (const [id, inter] of shared) {
+    for (const [id, count] of shared) {
+      if (count + skipped < need) continue;
       const other = this.sets[id] as Set<string>;
-      const sim = inter / (sh.size + other.size - inter);
+      const sim = jaccard(sh, other);
       if (sim >= this.threshold && (!best || sim > best.similarity))
         best = { kind: 'near', of: id, similarity: sim };
     }
@@ -75,10 +108,12 @@ export class DuplicateIndex {
 
   /** Adds the text; returns its entry number. */
   add(text: string): number {
+    return this.addPrepared(normalizeText(text), shingles(text));
+  }
+
+  private addPrepared(norm: string, sh: Set<string>): number {
     const id = this.sets.length;
-    const norm = normalizeText(text);
     if (!this.exact.has(norm)) this.exact.set(norm, id);
-    const sh = shingles(text);
     this.sets.push(sh);
     for (const s of sh) {
       const list = this.postings.get(s);

@@ -1,0 +1,201 @@
+/**
+ * Dataset audit: length distribution, keyword presence, duplicates, category balance, and
+ * quality filters. A filtered example is kept in the store with its reasons (flags) and
+ * excluded from the split; nothing is deleted.
+ */
+import type { AuditSummary } from '../../src-shared/contract';
+import { DuplicateIndex, NEAR_DUPLICATE_THRESHOLD } from '../questions/similarity';
+import type { AuditResult, Store } from '../store';
+
+export const AUDIT_FLAGS = [
+  'empty',
+  'too_short',
+  'too_long',
+  'repetition_loop',
+  'role_contamination',
+  'json_wrapped',
+  'out_of_character_refusal',
+  'duplicate',
+  'near_duplicate',
+] as const;
+export type AuditFlag = (typeof AUDIT_FLAGS)[number];
+
+export interface AuditOptions {
+  /** The persona's keywords; presence is a case-insensitive word-prefix match ("compose" matches "composer"). */
+  keywords: string[];
+  /** Fewer words than this is too_short (default 20). */
+  minWords?: number;
+  /** More words than this is too_long (default 400). */
+  maxWords?: number;
+  /** Share of an answer's words covered by its most repeated word 3-gram that marks a loop (default 0.3). */
+  repetitionShare?: number;
+  nearDuplicateThreshold?: number;
+}
+
+export interface AuditInput {
+  id: number;
+  category: string;
+  answer: string;
+}
+
+const ROLE_MARKERS = [
+  /(^|\n)\s*(user|assistant|human|system|ai)\s*:/i,
+  // A capitalised speaker tag mid-line: the model went on to write the next turn itself.
+  /\b(User|Assistant|Human):/,
+  /<\|im_(start|end)\|>/,
+  /<\|(eot|eot_id|endoftext|end_of_text|start_header_id|end_header_id)\|>/,
+  /\[\/?INST\]/,
+  /<\/?s>/,
+];
+
+const OOC_MARKERS = [
+  /\bas an ai\b/i,
+  /\bi('| a)m (just |only )?an? (ai|artificial intelligence|language model|large language model|virtual assistant|ai assistant|chatbot)\b/i,
+  /\bas a (large )?language model\b/i,
+  /\bi (cannot|can't|can not|am unable to|won't) (role-?play|pretend to be|impersonate)\b/i,
+  /\bi('| a)m not able to (role-?play|pretend)\b/i,
+  /\b(openai|chatgpt|anthropic)\b/i,
+  /\bi don'?t have (personal )?(feelings|emotions|a body|personal experiences)\b/i,
+];
+
+export function words(text: string): string[] {
+  const t = text.trim();
+  return t === '' ? [] : t.split(/\s+/);
+}
+
+/** Share of words covered by the most frequent word 3-gram, when it occurs at least 3 times. */
+export function repetitionShare(text: string): number {
+  const ws = words(text.toLowerCase().replace(/[^\p{L}\p{N}\s']/gu, ' '));
+  if (ws.length < 9) return 0;
+  const counts = new Map<string, number>();
+  let best = 0;
+  for (let i = 0; i + 3 <= ws.length; i++) {
+    const k = `${ws[i]} ${ws[i + 1]} ${ws[i + 2]}`;
+    const c = (counts.get(k) ?? 0) + 1;
+    counts.set(k, c);
+    if (c > best) best = c;
+  }
+  return best >= 3 ? Math.min(1, (best * 3) / ws.length) : 0;
+}
+
+export function isJsonWrapped(text: string): boolean {
+  const t = text.trim();
+  if (/^```(json)?\s*[{[]/i.test(t)) return true;
+  if (!((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']')))) return false;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function hasKeyword(text: string, keywords: readonly string[]): boolean {
+  const lower = text.toLowerCase();
+  return keywords.some((k) => {
+    const kw = k.toLowerCase().trim();
+    if (!kw) return false;
+    const esc = kw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`(^|[^\\p{L}])${esc}`, 'u').test(lower);
+  });
+}
+
+/** Flags of one answer, without the duplicate checks (which need the whole set). */
+export function flagAnswer(answer: string, opts: AuditOptions): AuditFlag[] {
+  const flags: AuditFlag[] = [];
+  const n = words(answer).length;
+  if (answer.trim() === '') return ['empty'];
+  if (n < (opts.minWords ?? 20)) flags.push('too_short');
+  if (n > (opts.maxWords ?? 400)) flags.push('too_long');
+  if (repetitionShare(answer) >= (opts.repetitionShare ?? 0.3)) flags.push('repetition_loop');
+  if (ROLE_MARKERS.some((r) => r.test(answer))) flags.push('role_contamination');
+  if (isJsonWrapped(answer)) flags.push('json_wrapped');
+  if (OOC_MARKERS.some((r) => r.test(answer))) flags.push('out_of_character_refusal');
+  return flags;
+}
+
+function round(x: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Mean, median, population std, min and max; zeros for an empty list. */
+export function distribution(xs: readonly number[]): AuditSummary['length'] {
+  if (xs.length === 0) return { mean: 0, median: 0, std: 0, min: 0, max: 0 };
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mid = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+  return {
+    mean: round(mean),
+    median,
+    std: round(std),
+    min: sorted[0] as number,
+    max: sorted[sorted.length - 1] as number,
+  };
+}
+
+/**
+ * Audits examples in order: the first of a duplicate group stays, later ones are flagged.
+ * Summary: `length` covers every example (words); `keywordPresence` and `categories` cover the
+ * kept examples, i.e. what the student will learn from.
+ */
+export function auditExamples(
+  examples: readonly AuditInput[],
+  opts: AuditOptions,
+): { results: AuditResult[]; summary: AuditSummary } {
+  const index = new DuplicateIndex(opts.nearDuplicateThreshold ?? NEAR_DUPLICATE_THRESHOLD);
+  let exactDuplicates = 0;
+  let nearDuplicates = 0;
+  const results: AuditResult[] = examples.map((ex) => {
+    const flags: string[] = flagAnswer(ex.answer, opts);
+    if (ex.answer.trim() !== '') {
+      // Only originals enter the index: a duplicate adds nothing new to compare against.
+      const dup = index.addIfNew(ex.answer);
+      if (dup?.kind === 'exact') {
+        flags.push('duplicate');
+        exactDuplicates++;
+      } else if (dup?.kind === 'near') {
+        flags.push('near_duplicate');
+        nearDuplicates++;
+      }
+    }
+    return { exampleId: ex.id, flags, kept: flags.length === 0 };
+  });
+  const flagged: Record<string, number> = {};
+  for (const r of results) for (const f of r.flags) flagged[f] = (flagged[f] ?? 0) + 1;
+  const keptIdx = results.map((r, i) => (r.kept ? i : -1)).filter((i) => i >= 0);
+  const categories: Record<string, number> = {};
+  let withKeyword = 0;
+  for (const i of keptIdx) {
+    const ex = examples[i] as AuditInput;
+    categories[ex.category] = (categories[ex.category] ?? 0) + 1;
+    if (hasKeyword(ex.answer, opts.keywords)) withKeyword++;
+  }
+  return {
+    results,
+    summary: {
+      total: examples.length,
+      kept: keptIdx.length,
+      flagged,
+      length: distribution(examples.map((e) => words(e.answer).length)),
+      keywordPresence: keptIdx.length ? round(withKeyword / keptIdx.length) : 0,
+      exactDuplicates,
+      nearDuplicates,
+      categories,
+    },
+  };
+}
+
+/** Audits a run's teacher examples and saves results and summary in the store. */
+export function auditRun(store: Store, runId: string, opts: AuditOptions): AuditSummary {
+  const rows = store.examples.listByRun(runId);
+  const { results, summary } = auditExamples(
+    rows.map((r) => ({ id: r.id, category: r.category, answer: r.answer })),
+    opts,
+  );
+  store.audit.save(runId, results, summary);
+  return summary;
+}

@@ -1,0 +1,39 @@
+export {
+  parseJsonl,
+  readJsonl,
+  writeJsonl,
+  JsonlError,
+  type JsonlLineError,
+  type JsonlResult,
+} from './jsonl';
+export { csvField, parseCsv, toCsv, type CsvValue } from './csv';
+export {
+  AUDIT_FLAGS,
+  auditExamples,
+  auditRun,
+  distribution,
+  flagAnswer,
+  hasKeyword,
+  isJsonWrapped,
+  repetitionShare,
+  words,
+  type AuditFlag,
+  type AuditInput,
+  type AuditOptions,
+} from './audit';
+export { splitExamples, splitRun, type SplitAssignment, type SplitOptions } from './split';
+export {
+  exportRunData,
+  runsCsv,
+  RUNS_CSV_HEADER,
+  teacherDataRow,
+  toChatRow,
+  trainingConfigYaml,
+  writeRunsCsv,
+  writeSplitFiles,
+  writeTeacherData,
+  writeTrainingConfig,
+  type ChatRow,
+  type SplitFiles,
+} from './files';
+export { writeExamplesBench, type ExamplesBenchResult } from './bench';

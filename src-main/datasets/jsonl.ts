@@ -1,0 +1,76 @@
+/** JSON Lines reading and writing. A broken line is reported by number; the other lines are kept. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export class JsonlError extends Error {
+  constructor(
+    message: string,
+    readonly detail: { path?: string; line: number },
+  ) {
+    super(message);
+    this.name = 'JsonlError';
+  }
+}
+
+export interface JsonlLineError {
+  /** 1-based line number. */
+  line: number;
+  message: string;
+}
+
+export interface JsonlResult<T> {
+  rows: T[];
+  errors: JsonlLineError[];
+}
+
+/**
+ * Parses JSON Lines text. Blank lines are skipped. In lenient mode (default) every bad line is
+ * listed in `errors`; with strict: true the first bad line throws a JsonlError naming it.
+ * `validate` may reject a parsed value by returning a message.
+ */
+export function parseJsonl<T = unknown>(
+  text: string,
+  opts: { strict?: boolean; path?: string; validate?: (value: unknown) => string | null } = {},
+): JsonlResult<T> {
+  const rows: T[] = [];
+  const errors: JsonlLineError[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = (lines[i] as string).replace(/\r$/, '');
+    if (raw.trim() === '') continue;
+    let message: string | null = null;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+      message = opts.validate ? opts.validate(value) : null;
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    if (message === null) {
+      rows.push(value as T);
+      continue;
+    }
+    const where = opts.path ? `${opts.path}:${i + 1}` : `line ${i + 1}`;
+    if (opts.strict)
+      throw new JsonlError(`Invalid JSON at ${where}: ${message}`, { path: opts.path, line: i + 1 });
+    errors.push({ line: i + 1, message });
+  }
+  return { rows, errors };
+}
+
+export function readJsonl<T = unknown>(
+  path: string,
+  opts: { strict?: boolean; validate?: (value: unknown) => string | null } = {},
+): JsonlResult<T> {
+  return parseJsonl<T>(readFileSync(path, 'utf8'), { ...opts, path });
+}
+
+/** Writes one JSON object a line (creating the folder); returns bytes written. */
+export function writeJsonl(path: string, rows: Iterable<unknown>): number {
+  const parts: string[] = [];
+  for (const r of rows) parts.push(JSON.stringify(r));
+  const text = parts.length ? `${parts.join('\n')}\n` : '';
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  return Buffer.byteLength(text);
+}
