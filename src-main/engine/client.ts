@@ -84,6 +84,8 @@ interface Pending {
   cleanup: () => void;
   /** Internal calls (cancel) whose outcome nobody waits for. */
   internal: boolean;
+  /** The process the request was written to; only its exit rejects the request. */
+  proc: Proc;
 }
 
 interface Proc {
@@ -171,7 +173,8 @@ export class EngineClient {
 
   /** Whether an engine process is running now. */
   get running(): boolean {
-    return this.proc !== null && !this.proc.finished;
+    const p = this.proc;
+    return p !== null && !p.finished && p.child.exitCode === null && p.child.signalCode === null;
   }
 
   /**
@@ -216,6 +219,7 @@ export class EngineClient {
         resolve,
         reject,
         internal,
+        proc,
         cleanup: () => {
           if (timer) clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
@@ -237,8 +241,7 @@ export class EngineClient {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.settle(id)?.reject(err);
-    const proc = this.proc;
-    if (proc && !proc.finished) {
+    if (entry.proc === this.proc && this.running) {
       // Fire and forget: the engine answers the cancelled request with a `cancelled` error,
       // which arrives after the caller was already rejected and is dropped.
       this.send('cancel', { target: id }, {}, true).catch(() => undefined);
@@ -263,7 +266,11 @@ export class EngineClient {
   }
 
   private ensureProcess(): Proc {
-    if (this.proc && !this.proc.finished) return this.proc;
+    const current = this.proc;
+    // A child that has exited but whose pipes have not closed yet is as good as gone.
+    if (current && !current.finished && current.child.exitCode === null && current.child.signalCode === null) {
+      return current;
+    }
     if (!existsSync(this.engineDir)) {
       throw new EngineSpawnError(this.python, new Error(`engine folder ${this.engineDir} does not exist`));
     }
@@ -306,7 +313,8 @@ export class EngineClient {
       const restErr = err.flush();
       if (restErr !== null) this.onStderrLine(restErr);
       if (this.proc === proc) this.proc = null;
-      for (const id of [...this.pending.keys()]) {
+      for (const [id, pending] of [...this.pending]) {
+        if (pending.proc !== proc) continue;
         const entry = this.settle(id);
         if (!entry) continue;
         entry.reject(

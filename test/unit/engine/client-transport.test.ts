@@ -121,6 +121,20 @@ describe('EngineClient transport (fake engine)', () => {
     expect(c.stats().starts).toBe(2);
   });
 
+  it('a call made after the engine exited but before its pipes closed goes to a new engine', async () => {
+    const c = fakeClient();
+    const orphaned = c.call('health', mode('orphan')).catch((e: unknown) => e);
+    const oldPid = c.stats().pid;
+    await new Promise((r) => setTimeout(r, 400)); // exited; a grandchild still holds the pipes
+    expect(c.running).toBe(false);
+    const fresh = (await c.call('health', mode('x'))) as unknown as { pid: number };
+    expect(fresh.pid).not.toBe(oldPid);
+    expect(await orphaned).toMatchObject({ code: 'engine_exited', exitCode: 5 });
+    // The old engine's late exit handling did not touch the new engine's calls.
+    await expect(c.call('health', mode('y'))).resolves.toMatchObject({ echo: { mode: 'y' } });
+    expect(c.stats().starts).toBe(2);
+  });
+
   it('close() shuts the engine down; a stubborn engine is killed after the grace period', async () => {
     const c = fakeClient();
     await c.call('health', mode('x'));
