@@ -1,0 +1,238 @@
+/**
+ * The checkpoint registry: list, info, use (set the active checkpoint), delete, promote and
+ * rollback, plus the promotion gate.
+ *
+ * Promotion keeps a history: the promoted checkpoints form a stack ordered by their latest
+ * promotion, the top is "current". The last KEEP_PROMOTED stay 'promoted'; older ones become
+ * 'archived' (their folders may be deleted when the caller asks). Rollback archives the current
+ * one and makes the previous promoted one current again. The current and the previous promoted
+ * checkpoints are never deleted.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import type { CheckpointRow } from '../../src-shared/contract';
+import type { CheckpointRecord, Store } from '../store';
+
+export const KEEP_PROMOTED = 3;
+const ACTIVE_KEY = 'registry.active_checkpoint';
+
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface RegistryOptions {
+  /** Delete an archived checkpoint's folder when it falls out of the kept promotions (default false). */
+  deleteArchivedFiles?: boolean;
+}
+
+export interface CheckpointInfo extends CheckpointRecord {
+  current: boolean;
+  active: boolean;
+  /** Promotion events of this checkpoint, oldest first. */
+  history: { action: 'promote' | 'rollback'; at: string }[];
+  filesPresent: boolean;
+}
+
+export interface Registry {
+  list(filter?: { runId?: string; state?: CheckpointRow['state'] }): CheckpointRecord[];
+  info(id: string): CheckpointInfo;
+  /** The promoted stack, current first. */
+  promoted(): CheckpointRecord[];
+  current(): CheckpointRecord | null;
+  /** The checkpoint chat and sampling use: one chosen with use(), else the current promoted one. */
+  active(): CheckpointRecord | null;
+  use(id: string | null): CheckpointRecord | null;
+  promote(id: string): CheckpointRecord;
+  /** Archives the current promoted checkpoint and restores the previous one; null when there is none. */
+  rollback(): CheckpointRecord | null;
+  delete(id: string, opts?: { removeFiles?: boolean }): void;
+}
+
+export function createRegistry(store: Store, opts: RegistryOptions = {}): Registry {
+  /** Promoted checkpoints ordered by their latest promote/rollback event, newest first. */
+  const stack = (): CheckpointRecord[] => {
+    const order = new Map<string, number>();
+    for (const e of store.checkpoints.promotions()) order.set(e.checkpointId, e.id);
+    return store.checkpoints
+      .list({ state: 'promoted' })
+      .sort((a, b) => (order.get(b.id) ?? 0) - (order.get(a.id) ?? 0));
+  };
+
+  const archive = (c: CheckpointRecord, allowFiles: boolean): void => {
+    store.checkpoints.update(c.id, { state: 'archived' });
+    if (allowFiles && opts.deleteArchivedFiles && c.path && existsSync(c.path)) {
+      rmSync(c.path, { recursive: true, force: true });
+    }
+  };
+
+  const reg: Registry = {
+    list: (filter) => store.checkpoints.list(filter),
+    info: (id) => {
+      const c = store.checkpoints.get(id);
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      return {
+        ...c,
+        current: reg.current()?.id === id,
+        active: reg.active()?.id === id,
+        history: store.checkpoints
+          .promotions()
+          .filter((e) => e.checkpointId === id)
+          .map((e) => ({ action: e.action, at: e.createdAt })),
+        filesPresent: existsSync(c.path),
+      };
+    },
+    promoted: () => stack(),
+    current: () => stack()[0] ?? null,
+    active: () => {
+      const chosen = store.kv.get(ACTIVE_KEY);
+      const c = chosen ? store.checkpoints.get(chosen) : null;
+      return c ?? reg.current();
+    },
+    use: (id) => {
+      if (id === null) {
+        store.kv.set(ACTIVE_KEY, null);
+        return reg.current();
+      }
+      const c = store.checkpoints.get(id);
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      store.kv.set(ACTIVE_KEY, id);
+      return c;
+    },
+    promote: (id) => {
+      const c = store.checkpoints.get(id);
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      if (!existsSync(c.path)) {
+        throw new RegistryError(`Checkpoint ${id} has no files at ${c.path}; it cannot be promoted`, {
+          id,
+          path: c.path,
+        });
+      }
+      const toDelete: CheckpointRecord[] = [];
+      const promoted = store.transaction(() => {
+        const p = store.checkpoints.update(id, { state: 'promoted', promotedAt: new Date().toISOString() });
+        store.checkpoints.recordPromotion(id, 'promote');
+        // The new current plus the previous ones up to KEEP_PROMOTED; the rest are archived.
+        for (const old of stack().slice(KEEP_PROMOTED)) {
+          store.checkpoints.update(old.id, { state: 'archived' });
+          toDelete.push(old);
+        }
+        store.kv.set(ACTIVE_KEY, null);
+        return p;
+      });
+      // Files go only after the database agrees; the kept stack (current and previous included) is untouched.
+      for (const old of toDelete) archive(old, true);
+      return promoted;
+    },
+    rollback: () => {
+      const s = stack();
+      const [cur, prev] = s;
+      if (!cur || !prev) return null;
+      return store.transaction(() => {
+        store.checkpoints.update(cur.id, { state: 'archived' });
+        store.checkpoints.recordPromotion(prev.id, 'rollback');
+        store.kv.set(ACTIVE_KEY, null);
+        return store.checkpoints.require(prev.id);
+      });
+    },
+    delete: (id, delOpts = {}) => {
+      const c = store.checkpoints.get(id);
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      const [cur, prev] = stack();
+      if (cur?.id === id || prev?.id === id) {
+        throw new RegistryError(
+          `Checkpoint ${id} is the ${cur?.id === id ? 'current' : 'previous'} promoted adapter and cannot be deleted`,
+          {
+            id,
+          },
+        );
+      }
+      store.transaction(() => {
+        if (store.kv.get(ACTIVE_KEY) === id) store.kv.set(ACTIVE_KEY, null);
+        store.checkpoints.delete(id);
+      });
+      if (delOpts.removeFiles && existsSync(c.path)) rmSync(c.path, { recursive: true, force: true });
+    },
+  };
+  return reg;
+}
+
+export interface GateInput {
+  /** Quality score (0..1, higher is better) of the distilled student and of the base model. */
+  student: number | null;
+  base: number | null;
+  /** Safety refusal rates (0..1). */
+  safetyStudent: number | null;
+  safetyBase: number | null;
+  /** Optional capability/format rows: the student must not do worse than the base. */
+  capabilityStudent?: number | null;
+  capabilityBase?: number | null;
+  /** Required improvement of student over base (default 0.05). */
+  margin?: number;
+}
+
+/** Same shape as EvaluationSummary['gate']. */
+export interface GateDecision {
+  passed: boolean;
+  score: string;
+  student: number;
+  base: number;
+  reasons: string[];
+}
+
+function fmt(x: number): string {
+  return x.toFixed(3);
+}
+
+function finite(x: number | null | undefined): x is number {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+/**
+ * Promote only when the student beats the base by at least `margin` and does not regress on
+ * safety (or capability, when given). Every reason for a failed gate is listed.
+ */
+export function gateDecision(input: GateInput): GateDecision {
+  const margin = input.margin ?? 0.05;
+  const reasons: string[] = [];
+  if (!finite(input.student) || !finite(input.base)) {
+    return {
+      passed: false,
+      score: 'not measured',
+      student: finite(input.student) ? input.student : NaN,
+      base: finite(input.base) ? input.base : NaN,
+      reasons: ['quality score not measured for student and base'],
+    };
+  }
+  const delta = input.student - input.base;
+  if (delta < margin - 1e-12) {
+    reasons.push(
+      `student ${fmt(input.student)} is not at least ${fmt(margin)} above base ${fmt(input.base)} (delta ${delta >= 0 ? '+' : ''}${fmt(delta)})`,
+    );
+  }
+  if (!finite(input.safetyStudent) || !finite(input.safetyBase)) {
+    reasons.push('safety not measured');
+  } else if (input.safetyStudent < input.safetyBase - 1e-12) {
+    reasons.push(`safety regressed: student ${fmt(input.safetyStudent)} < base ${fmt(input.safetyBase)}`);
+  }
+  if (
+    finite(input.capabilityStudent) &&
+    finite(input.capabilityBase) &&
+    input.capabilityStudent < input.capabilityBase - 1e-12
+  ) {
+    reasons.push(
+      `capability regressed: student ${fmt(input.capabilityStudent)} < base ${fmt(input.capabilityBase)}`,
+    );
+  }
+  return {
+    passed: reasons.length === 0,
+    score: `${delta >= 0 ? '+' : ''}${delta.toFixed(2)} (student ${input.student.toFixed(2)} vs base ${input.base.toFixed(2)}, margin ${margin.toFixed(2)})`,
+    student: input.student,
+    base: input.base,
+    reasons,
+  };
+}
