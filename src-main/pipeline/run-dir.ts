@@ -105,11 +105,9 @@ export function writeRunsCsvRow(dataDir: string, row: RunsCsvRow): string {
     writeFileSync(path, `${header}\n${line}\n`);
     return path;
   }
-  const lines = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '');
   const id = String(row.run_id);
-  const body = lines.slice(1).filter((l) => !(l.startsWith(`${id},`) || l.startsWith(`"${id}",`)));
+  const [, ...rows] = parseCsv(readFileSync(path, 'utf8'));
+  const body = rows.filter((cells) => cells[0] !== id).map((cells) => cells.map(csvCell).join(','));
   body.push(line);
   writeFileSync(path, `${header}\n${body.join('\n')}\n`);
   return path;
@@ -119,4 +117,46 @@ export function writeRunsCsvRow(dataDir: string, row: RunsCsvRow): string {
 export function appendRunLog(paths: RunPaths, message: string): void {
   mkdirSync(paths.dir, { recursive: true });
   appendFileSync(paths.log, `${new Date().toISOString()} ${message}\n`);
+}
+
+/** Splits CSV text into rows of cells (RFC 4180: quoted cells may hold commas, quotes, newlines). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i += 1;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i += 1;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** runs.csv as objects keyed by column name (empty when the file does not exist). */
+export function readRunsCsv(dataDir: string): Record<string, string>[] {
+  const path = join(dataDir, 'runs.csv');
+  if (!existsSync(path)) return [];
+  const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'));
+  if (!header) return [];
+  return rows.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ''])));
 }
