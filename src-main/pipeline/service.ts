@@ -6,6 +6,7 @@ import type { Scale, TrainingConfig } from '../../src-shared/contract';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { ChatService } from '../chat/service';
 import { personaLibrary, type PersonaLibrary } from '../personas';
+import { createRegistry, type Registry } from '../registry';
 import type { RunRecord } from '../store';
 import { NotFoundError, PipelineError } from './errors';
 import { ensureRunDir, newRunId } from './run-dir';
@@ -100,18 +101,21 @@ export function runConfig(run: RunRecord): RunConfig {
   };
 }
 
-/** An explicit id, else the active checkpoint from settings, else the newest promoted/candidate. */
+/** The checkpoint registry of a studio (promote, rollback, the active checkpoint). */
+export function registry(studio: Pick<StudioServices, 'store'>): Registry {
+  return createRegistry(studio.store);
+}
+
+/** An explicit id, else the registry's active checkpoint, else the newest checkpoint, else none. */
 export function resolveCheckpointId(studio: StudioServices, id: string | null): string | null {
   if (id) {
     if (!studio.store.checkpoints.get(id)) throw new NotFoundError('checkpoint', id);
     return id;
   }
-  const active = studio.settings.get('activeCheckpointId');
-  if (active && studio.store.checkpoints.get(active)) return active;
-  const all = studio.store.checkpoints.list();
-  const promoted = all.filter((c) => c.state === 'promoted');
-  const pick = (promoted.length ? promoted : all).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-  return pick?.id ?? null;
+  const active = registry(studio).active();
+  if (active) return active.id;
+  const newest = studio.store.checkpoints.list().sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  return newest?.id ?? null;
 }
 
 const chats = new WeakMap<object, ChatService>();

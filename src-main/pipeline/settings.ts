@@ -36,8 +36,6 @@ export interface StudioSettings {
   /** An LLM judge for pairwise comparisons; evaluation skips the judge when null. */
   judge: EndpointSettings | null;
   prices: PriceSettings;
-  /** The checkpoint chat and `sample` use when none is named. */
-  activeCheckpointId: string | null;
 }
 
 export interface SettingsStore {
@@ -74,7 +72,6 @@ export function defaultSettings(dataDir: string = resolveDataDir()): StudioSetti
     openai: null,
     judge: null,
     prices: { ...DEFAULT_PRICES },
-    activeCheckpointId: null,
   };
 }
 

@@ -1,7 +1,6 @@
 /** `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> | rollback`. */
 import type { CheckpointRecord } from '../../store';
-import { NotFoundError, PipelineError } from '../../pipeline/errors';
-import { chatService } from '../../pipeline/service';
+import { chatService, registry } from '../../pipeline/service';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../main';
 
@@ -14,45 +13,48 @@ function line(c: CheckpointRecord, active: string | null): string {
 }
 
 export const checkpointCommand: CommandFn = async (args, ctx) => {
-  const { positionals, values } = parseCommandArgs('checkpoint', args, { run: { type: 'string' } });
+  const { positionals, values } = parseCommandArgs('checkpoint', args, {
+    run: { type: 'string' },
+    'remove-files': { type: 'boolean' },
+  });
   const [sub, id, ...rest] = positionals;
   const studio = await ctx.open();
-  const { store, settings } = studio;
-  const need = (): CheckpointRecord => {
+  const reg = registry(studio);
+  const need = (): string => {
     if (!id)
       throw new CliUsageError(
         `checkpoint ${sub ?? ''}: name a checkpoint id (see character checkpoint list)`,
       );
-    const c = store.checkpoints.get(id);
-    if (!c) throw new NotFoundError('checkpoint', id);
-    return c;
+    return id;
   };
-  const active = settings.get('activeCheckpointId');
+  const active = reg.active()?.id ?? null;
   switch (sub ?? 'list') {
     case 'list': {
-      const list = store.checkpoints.list(values.run ? { runId: values.run } : undefined);
-      ctx.result(list);
+      const list = reg.list(values.run ? { runId: values.run } : undefined);
+      ctx.result({ active, checkpoints: list });
       if (list.length === 0) ctx.print('no checkpoints yet: character pipeline beethoven --scale mini');
       for (const c of list) ctx.print(line(c, active));
       return 0;
     }
     case 'info': {
-      const c = need();
+      const c = reg.info(need());
       ctx.result(c);
       ctx.print(line(c, active));
-      ctx.print(`path      ${c.path}`);
+      ctx.print(`path      ${c.path}${c.filesPresent ? '' : '  (files missing)'}`);
       ctx.print(`run       ${c.runId}`);
+      ctx.print(
+        `current   ${c.current ? 'yes' : 'no'}; history ${c.history.map((h) => `${h.action}@${h.at}`).join(', ') || 'none'}`,
+      );
       ctx.print(`data hash ${c.lineage.dataHash}`);
       ctx.print(`config    ${JSON.stringify(c.lineage.config)}`);
       return 0;
     }
     case 'use': {
-      const c = need();
-      settings.set('activeCheckpointId', c.id);
+      const c = reg.use(need());
       const text = rest.join(' ').trim();
-      if (!text) {
-        ctx.result({ active: c.id });
-        ctx.print(`active checkpoint: ${c.id} (chat and sample use it)`);
+      if (!c || !text) {
+        ctx.result({ active: c?.id ?? null });
+        ctx.print(`active checkpoint: ${c?.id ?? 'none'} (chat and sample use it)`);
         return 0;
       }
       const chat = chatService(studio);
@@ -62,10 +64,28 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
       ctx.print(reply.student.content);
       return 0;
     }
-    case 'delete':
-    case 'promote':
+    case 'promote': {
+      const c = reg.promote(need());
+      ctx.result(c);
+      ctx.print(
+        `promoted ${c.id}; promoted stack: ${reg
+          .promoted()
+          .map((p) => p.id)
+          .join(' <- ')}`,
+      );
+      return 0;
+    }
     case 'rollback': {
-      throw new PipelineError(`checkpoint ${sub}: the registry (src-main/registry) has not landed yet`);
+      const c = reg.rollback();
+      ctx.result(c);
+      ctx.print(c ? `rolled back: current is now ${c.id}` : 'nothing to roll back to');
+      return c ? 0 : 1;
+    }
+    case 'delete': {
+      reg.delete(need(), { removeFiles: values['remove-files'] === true });
+      ctx.result({ deleted: id });
+      ctx.print(`deleted ${id}${values['remove-files'] ? ' and its files' : ''}`);
+      return 0;
     }
     default:
       throw new CliUsageError(

@@ -1,6 +1,7 @@
 /** `character info`: engine health, data folder, settings (keys redacted), runs. */
 import { describeModel, redactSettings } from '../../pipeline/settings';
 import { databasePath, engineLogPath } from '../../pipeline/studio';
+import { registry } from '../../pipeline/service';
 import type { CliContext } from '../context';
 import { parseCommandArgs } from '../main';
 
@@ -35,7 +36,7 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
       error: r.error,
     })),
     checkpoints: checkpoints.length,
-    activeCheckpoint: settings.activeCheckpointId,
+    activeCheckpoint: registry(studio).active()?.id ?? null,
   };
   ctx.result(info);
   ctx.print(`data folder   ${info.dataDir}`);
@@ -53,7 +54,7 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
       `engine        ${String(engine.engine_version)} python ${String(engine.python)} on ${String(engine.device)} (${String(engine.dtype)}, ${String(engine.threads)} threads)`,
     );
   ctx.print(
-    `runs          ${runs.length}; checkpoints ${checkpoints.length}; active ${settings.activeCheckpointId ?? 'none'}`,
+    `runs          ${runs.length}; checkpoints ${checkpoints.length}; active ${info.activeCheckpoint ?? 'none'}`,
   );
   for (const r of runs.slice(0, 10)) {
     ctx.print(`  ${r.id}  ${r.status.padEnd(9)} ${r.step ?? ''}${r.error ? `  error: ${r.error}` : ''}`);
