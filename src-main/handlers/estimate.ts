@@ -91,11 +91,14 @@ export function estimateStep(s: HandlerServices, run: RunRecord, step: PipelineS
         pricePerMillionInput: remote ? prices.teacherInputPerMillion : 0,
         pricePerMillionOutput: remote ? prices.teacherOutputPerMillion : 0,
       });
+      const seconds = e.seconds ?? e.outputTokens / gen.tps;
+      const time =
+        e.seconds === null ? `; about ${Math.round(seconds)} s at ${describe(gen, 'generated')}` : '';
       return {
-        seconds: Math.round(e.seconds ?? e.outputTokens / gen.tps),
+        seconds: Math.round(seconds),
         tokens: e.tokens,
         costUsd: e.costUsd,
-        explanation: `${e.explanation}. Prompt size ${prompt.measured ? 'measured' : 'estimated from the persona'}; time from ${describe(gen, 'generated')}.`,
+        explanation: `${e.explanation}${time}. Prompt size ${prompt.measured ? 'measured' : 'estimated from the persona'}.`,
       };
     }
     case 'train': {

@@ -333,6 +333,45 @@ describe('data, training, evaluation', () => {
     expect(await handlers['training:cancel']({ runId: run.id })).toEqual({ cancelled: false });
   });
 
+  it('estimates from an assumption first, then from what this data folder measured', async () => {
+    const run = await newRun();
+    const before = await handlers['runs:estimate']({ runId: run.id, step: 'generate' });
+    expect(before.explanation).toMatch(/assumed/);
+    expect(before.seconds).toBeGreaterThan(0);
+    expect(before.costUsd).toBe(0); // a local teacher bills nothing
+    // A finished generate step: 24 answers of 50 tokens in 12 s is 100 tokens/s.
+    store.questions.insertMany(
+      run.id,
+      Array.from({ length: 24 }, (_, i) => ({
+        id: i + 1,
+        category: 'c',
+        text: `q${i}?`,
+        heldout: false,
+        template: null,
+      })),
+    );
+    store.examples.insertMany(
+      run.id,
+      Array.from({ length: 24 }, (_, i) => ({
+        questionId: i + 1,
+        answer: 'a',
+        promptTokens: 300,
+        completionTokens: 50,
+        provider: 'local',
+        model: 'tiny',
+        latencyMs: 1,
+      })),
+    );
+    store.runs.update(run.id, { timings: { generate: 12 } });
+    const next = await newRun();
+    const after = await handlers['runs:estimate']({ runId: next.id, step: 'generate' });
+    expect(after.explanation).toMatch(/100 generated tokens\/s measured/);
+    // 24 questions x 32 new tokens at 100 tokens/s.
+    expect(after.seconds).toBe(Math.round((24 * 32) / 100));
+    const train = await handlers['runs:estimate']({ runId: next.id, step: 'train' });
+    expect(train.tokens).toBe(12 * 4 * 1 * 128);
+  });
+
   it('has no evaluation or report before the run made them', async () => {
     const run = await newRun();
     expect(await handlers['evaluation:get']({ runId: run.id })).toBeNull();

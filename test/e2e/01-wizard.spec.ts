@@ -1,0 +1,88 @@
+/// <reference lib="dom" />
+// (page.evaluate callbacks run in the browser: they use DOM types.)
+/**
+ * The main path, in the real UI against the real pipeline (tiny local model, smoke scale):
+ * create a run in the wizard, run questions, teacher data, audit + split and training, watch
+ * the loss chart on the Training page (a second tab) receive points while the wizard trains,
+ * then evaluate. Later specs use the run this one leaves behind.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { callApi, openPage, screenshot, trackConsole } from './support/app';
+
+test.describe.configure({ mode: 'serial' });
+
+/** Presses a wizard step's Run button and waits until that step shows as done. */
+async function runWizardStep(page: Page, name: string, timeoutMs: number): Promise<void> {
+  await page.getByTestId(`wizard-run-${name}`).click();
+  await expect(page.getByTestId(`wizard-state-${name}`)).toHaveText('done', { timeout: timeoutMs });
+  await expect(page.getByTestId(`wizard-error-${name}`)).toHaveCount(0);
+}
+
+/** How many pixels of the chart's canvas are not blank: grows as lines are drawn. */
+async function inkedPixels(page: Page): Promise<number> {
+  return page
+    .getByTestId('loss-chart')
+    .locator('canvas')
+    .evaluate((canvas: HTMLCanvasElement) => {
+      const ctx = canvas.getContext('2d');
+      if (!ctx) return 0;
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      let inked = 0;
+      for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) inked += 1;
+      return inked;
+    });
+}
+
+test('walks the wizard from a persona to a trained, evaluated checkpoint', async ({
+  page,
+  context,
+  request,
+}) => {
+  test.setTimeout(420_000);
+  const errors = trackConsole(page);
+  await openPage(page, 'wizard');
+  await screenshot(page, 'wizard-empty');
+
+  await page.getByLabel('Persona').selectOption('beethoven');
+  await page.getByLabel('Scale').selectOption('smoke');
+  await page.getByTestId('wizard-create-run').click();
+  await expect(page.getByTestId('wizard-current-run')).toContainText('beethoven');
+  // Estimates come from the real handler before anything runs.
+  await expect(page.getByTestId('wizard-estimate-teacher-data')).toContainText('tokens');
+
+  await runWizardStep(page, 'questions', 60_000);
+  await runWizardStep(page, 'teacher-data', 180_000);
+  await runWizardStep(page, 'audit', 180_000);
+  await expect(page.getByTestId('wizard-result-audit')).toContainText('Kept');
+
+  // The Training page in a second tab, open before training starts: its chart must fill
+  // from the live training:metric events, without a reload.
+  const trainingTab = await context.newPage();
+  const trainingErrors = trackConsole(trainingTab);
+  await openPage(trainingTab, 'training');
+  await expect(trainingTab.getByTestId('loss-empty')).toBeVisible();
+  const inkBefore = await inkedPixels(trainingTab);
+
+  await runWizardStep(page, 'train', 240_000);
+  await expect(trainingTab.getByTestId('loss-empty')).toHaveCount(0, { timeout: 30_000 });
+  await expect.poll(() => inkedPixels(trainingTab), { timeout: 15_000 }).toBeGreaterThan(inkBefore);
+  await expect(trainingTab.getByTestId('training-checkpoint').first()).toBeVisible({ timeout: 30_000 });
+  await screenshot(trainingTab, 'training-live');
+
+  const runs = await callApi(request, 'runs:list', undefined);
+  const run = runs[0]!;
+  const checkpoints = await callApi(request, 'checkpoints:list', { runId: run.id });
+  expect(checkpoints.length).toBeGreaterThan(0);
+  const metrics = await callApi(request, 'training:metrics', { runId: run.id, sinceStep: -1 });
+  expect(metrics.filter((m) => m.kind === 'train').length).toBeGreaterThanOrEqual(2);
+  expect(metrics.every((m) => Number.isFinite(m.loss))).toBe(true);
+
+  await runWizardStep(page, 'evaluate', 300_000);
+  await expect(page.getByTestId('wizard-result-evaluate')).toContainText('in character');
+  await screenshot(page, 'wizard-done');
+  expect((await callApi(request, 'runs:get', { id: run.id })).status).toBe('completed');
+
+  await trainingTab.close();
+  expect(errors).toEqual([]);
+  expect(trainingErrors).toEqual([]);
+});

@@ -1,0 +1,34 @@
+/// <reference lib="dom" />
+// (page.evaluate callbacks run in the browser: they use DOM types.)
+/** Chatting with the trained checkpoint: tokens stream in before the reply is finished. */
+import { expect, test } from '@playwright/test';
+import { openPage, screenshot, trackConsole } from './support/app';
+
+test('chats with the student and sees the tokens stream', async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = trackConsole(page);
+  await openPage(page, 'chat');
+  // Count chat:token events as the page receives them from the bridge's event stream.
+  await page.evaluate(() => {
+    const w = window as unknown as { __tokens: number };
+    w.__tokens = 0;
+    const url = new URL(location.href);
+    const token = document.querySelector<HTMLMetaElement>('meta[name="studio-token"]')?.content ?? '';
+    const source = new EventSource(`${url.origin}/api/events?token=${encodeURIComponent(token)}`);
+    source.addEventListener('chat:token', () => {
+      w.__tokens += 1;
+    });
+  });
+  await page.getByTestId('chat-new').click();
+  const input = page.getByTestId('chat-input');
+  await input.fill('What do you think of Vienna?');
+  await input.press('Enter');
+  const messages = page.getByTestId('chat-message');
+  await expect(messages).toHaveCount(2, { timeout: 120_000 });
+  await expect(page.getByTestId('chat-message-meta').last()).toBeVisible({ timeout: 120_000 });
+  const streamed = await page.evaluate(() => (window as unknown as { __tokens: number }).__tokens);
+  expect(streamed).toBeGreaterThan(0);
+  await expect(page.getByTestId('chat-message-text').last()).not.toBeEmpty();
+  await screenshot(page, 'chat');
+  expect(errors).toEqual([]);
+});
