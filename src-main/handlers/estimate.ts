@@ -86,7 +86,8 @@ export function estimateStep(s: HandlerServices, run: RunRecord, step: PipelineS
         count,
         promptTokens: prompt.tokens,
         maxNewTokens: sc.generation.maxNewTokens,
-        tokensPerSecond: remote ? null : gen.tps,
+        // Only a measured throughput goes in; an assumed one is applied below and said so.
+        tokensPerSecond: !remote && gen.measured ? gen.tps : null,
         // A local teacher costs nothing but time; an endpoint bills tokens.
         pricePerMillionInput: remote ? prices.teacherInputPerMillion : 0,
         pricePerMillionOutput: remote ? prices.teacherOutputPerMillion : 0,

@@ -365,7 +365,7 @@ describe('data, training, evaluation', () => {
     store.runs.update(run.id, { timings: { generate: 12 } });
     const next = await newRun();
     const after = await handlers['runs:estimate']({ runId: next.id, step: 'generate' });
-    expect(after.explanation).toMatch(/100 generated tokens\/s measured/);
+    expect(after.explanation).toMatch(/measured 100 tokens\/s/);
     // 24 questions x 32 new tokens at 100 tokens/s.
     expect(after.seconds).toBe(Math.round((24 * 32) / 100));
     const train = await handlers['runs:estimate']({ runId: next.id, step: 'train' });
