@@ -185,7 +185,8 @@ export class EngineClient {
     const proc = this.proc;
     if (!proc || proc.finished) return;
     try {
-      this.send('shutdown', {}, {}, true).catch(() => undefined);
+      // Only a live engine is asked: send() would start a new one to replace an exited one.
+      if (this.running) this.send('shutdown', {}, {}, true).catch(() => undefined);
       proc.child.stdin.end();
     } catch {
       // stdin already closed: the process is on its way out.
