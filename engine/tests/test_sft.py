@@ -302,3 +302,38 @@ def test_invalid_hyperparameters_name_the_param(
     assert err.value.detail["param"] == param
     if param == "max_length":
         assert err.value.detail["example"] == 1
+
+
+def test_kill_mid_training_leaves_last_checkpoint_loadable(tiny_model_dir: str, tmp_path: Path) -> None:
+    import signal
+
+    from _helpers import EngineProcess
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from character_engine.training.checkpoints import REQUIRED_FILES, latest_checkpoint
+
+    engine = EngineProcess()
+    try:
+        rid = engine.send("train_sft", base_params(tiny_model_dir, tmp_path, max_steps=100_000, save_every=2))
+        while True:
+            msg = engine.next(timeout=180)
+            assert "error" not in msg and "result" not in msg, msg
+            if msg.get("id") == rid and msg.get("event") == "checkpoint" and msg["step"] >= 4:
+                break
+        engine.proc.send_signal(signal.SIGKILL)  # possibly mid-save of the next checkpoint
+        engine.proc.wait(timeout=30)
+    finally:
+        if engine.proc.poll() is None:
+            engine.proc.kill()
+            engine.proc.wait()
+    last = latest_checkpoint(str(tmp_path / "out"))
+    assert last is not None
+    for name in REQUIRED_FILES:
+        assert Path(last, name).is_file(), name
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), last)
+    assert any("lora_B" in n for n, _ in model.named_parameters())
+    # Every step-* folder is complete; half-written saves only ever live under hidden temp names.
+    for folder in (tmp_path / "out" / "checkpoints").iterdir():
+        if folder.name.startswith("step-"):
+            assert all((folder / f).is_file() for f in REQUIRED_FILES), folder

@@ -127,6 +127,15 @@ def load_torch(path: Path) -> Any:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def remove_stale_temp_folders(output_dir: str) -> None:
+    """Half-written saves of a killed run (hidden .tmp-*/.old-* folders) are garbage."""
+    root = Path(output_dir) / "checkpoints"
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.is_dir() and (p.name.startswith(".tmp-") or p.name.startswith(".old-")):
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def latest_checkpoint(output_dir: str) -> str | None:
     root = Path(output_dir) / "checkpoints"
     if not root.is_dir():

@@ -27,7 +27,14 @@ from typing import Any, Protocol
 
 from ..context import RequestContext
 from ..errors import InvalidParams
-from .checkpoints import capture_rng, load_torch, read_state, restore_rng, save_checkpoint
+from .checkpoints import (
+    capture_rng,
+    load_torch,
+    read_state,
+    remove_stale_temp_folders,
+    restore_rng,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .data import epoch_batches
 from .lora import attach_lora
@@ -156,6 +163,8 @@ class LoopResult:
     val_loss: float | None
     data_hash: str
     cancelled: bool
+    # The trained PeftModel (in memory, for callers such as the benchmark; not on the wire).
+    model: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,6 +219,7 @@ def run_training(
     import torch
 
     os.makedirs(cfg.output_dir, exist_ok=True)
+    remove_stale_temp_folders(cfg.output_dir)
     state: dict[str, Any] | None = None
     if cfg.resume_from:
         state = read_state(cfg.resume_from)
@@ -309,7 +319,7 @@ def run_training(
         if cancelled:
             optimizer.zero_grad(set_to_none=True)
             final_ckpt = save(step, rng_at_start)
-            return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, True)
+            return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, True, model)
         grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, cfg.max_grad_norm))
         lr = float(scheduler.get_last_lr()[0])
         optimizer.step()
@@ -336,7 +346,7 @@ def run_training(
     if val:
         val_loss = metrics_eval(metrics, model, objective, val, cfg, device, step)
     final_ckpt = save(step, capture_rng())
-    return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, False)
+    return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, False, model)
 
 
 def metrics_eval(
