@@ -1,0 +1,385 @@
+/**
+ * RESULTS_REPORT.md from typed inputs. No number is invented: every figure comes from the
+ * inputs, and a section whose input is missing says "not measured".
+ */
+import type {
+  AuditSummary,
+  EvaluationItemRow,
+  EvaluationSummary,
+  ModelRole,
+  ReviewSummary,
+  RunSummary,
+  SavingsSummary,
+  TrainingConfig,
+} from '../../src-shared/contract';
+
+export const NOT_MEASURED = 'not measured';
+
+export interface ResultsReportInput {
+  run: RunSummary;
+  persona?: {
+    id: string;
+    name: string;
+    version: number;
+    wordCount: number;
+    promptTokens?: number | null;
+  } | null;
+  teacher?: { provider: string; model: string } | null;
+  /** The student's base model, as the user named it. */
+  studentBase?: string | null;
+  questions?: { total: number; heldout: number; byCategory: Record<string, number> } | null;
+  generation?: { examples: number; wallSeconds?: number | null; tokensPerS?: number | null } | null;
+  audit?: AuditSummary | null;
+  split?: { train: number; val: number } | null;
+  training?: {
+    config: TrainingConfig;
+    steps: number;
+    firstTrainLoss?: number | null;
+    finalTrainLoss: number | null;
+    finalValLoss: number | null;
+    wallSeconds?: number | null;
+    checkpointId?: string | null;
+  } | null;
+  evaluation?: { summary: EvaluationSummary; items: readonly EvaluationItemRow[] } | null;
+  savings?: (SavingsSummary & { trainingCostUsd?: number; savingPerQuery?: number }) | null;
+  review?: ReviewSummary | null;
+  /** Further honest notes from the caller (hardware, shortcuts taken, ...). */
+  notes?: string[];
+  generatedAt?: string;
+}
+
+function isNum(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+export function pct(x: number | null | undefined, digits = 1): string {
+  return isNum(x) ? `${(x * 100).toFixed(digits)}%` : NOT_MEASURED;
+}
+
+export function num(x: number | null | undefined, digits = 3): string {
+  if (!isNum(x)) return NOT_MEASURED;
+  return Number.isInteger(x) && digits >= 0 ? x.toLocaleString('en-US') : x.toFixed(digits);
+}
+
+function usd(x: number | null | undefined): string {
+  if (!isNum(x)) return NOT_MEASURED;
+  return x >= 100
+    ? `$${x.toLocaleString('en-US', { maximumFractionDigits: 0 })}`
+    : `$${x.toFixed(x >= 1 ? 2 : 4)}`;
+}
+
+function ms(x: number | null | undefined): string {
+  return isNum(x) ? `${x.toFixed(0)} ms` : NOT_MEASURED;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function quote(text: string, max = 700): string {
+  const t = text.trim() || '(empty answer)';
+  const cut = t.length > max ? `${t.slice(0, max)}...` : t;
+  return cut
+    .split('\n')
+    .map((l) => `> ${l}`)
+    .join('\n');
+}
+
+const ROLES: ModelRole[] = ['base', 'teacher', 'student'];
+
+function roleRow(
+  label: string,
+  values: Record<ModelRole, number> | null | undefined,
+  fmt: (x: number) => string,
+): string[] {
+  return [label, ...ROLES.map((r) => (values && isNum(values[r]) ? fmt(values[r]) : NOT_MEASURED))];
+}
+
+function configSection(i: ResultsReportInput): string {
+  const r = i.run;
+  const rows: string[][] = [
+    ['Run', r.id],
+    [
+      'Status',
+      `${r.status}${r.step ? ` (last step: ${r.step})` : ''}${r.error ? ` - error: ${r.error}` : ''}`,
+    ],
+    ['Scale', r.scale],
+    [
+      'Persona',
+      i.persona
+        ? `${i.persona.name} (${i.persona.id} v${i.persona.version})`
+        : `${r.personaId} v${r.personaVersion}`,
+    ],
+    [
+      'System prompt',
+      i.persona
+        ? `${i.persona.wordCount} words, ${isNum(i.persona.promptTokens) ? `${i.persona.promptTokens} tokens` : `tokens ${NOT_MEASURED}`}`
+        : NOT_MEASURED,
+    ],
+    [
+      'Teacher',
+      i.teacher ? `${i.teacher.model} via ${i.teacher.provider}, with the system prompt` : NOT_MEASURED,
+    ],
+    [
+      'Student',
+      `${i.studentBase ?? i.training?.config.baseModel ?? NOT_MEASURED} + LoRA, without the system prompt`,
+    ],
+    ['Created', r.createdAt],
+  ];
+  return `## Run configuration\n\n${table(['', ''], rows)}`;
+}
+
+function dataSection(i: ResultsReportInput): string {
+  const parts: string[] = ['## Data'];
+  if (i.questions) {
+    parts.push(
+      `Questions: ${i.questions.total} generated (${i.questions.heldout} held out for evaluation only).\n\n` +
+        table(
+          ['Category', 'Questions'],
+          Object.entries(i.questions.byCategory)
+            .sort()
+            .map(([c, n]) => [c, String(n)]),
+        ),
+    );
+  } else parts.push(`Questions: ${NOT_MEASURED}.`);
+  if (i.generation) {
+    const extra = [
+      isNum(i.generation.wallSeconds) ? `in ${(i.generation.wallSeconds / 60).toFixed(1)} min` : null,
+      isNum(i.generation.tokensPerS) ? `${i.generation.tokensPerS.toFixed(1)} tokens/s` : null,
+    ].filter(Boolean);
+    parts.push(`Teacher examples: ${i.generation.examples}${extra.length ? ` (${extra.join(', ')})` : ''}.`);
+  }
+  const a = i.audit;
+  if (a) {
+    parts.push('### Audit');
+    parts.push(
+      table(
+        ['Measure', 'Value'],
+        [
+          ['Examples', String(a.total)],
+          ['Kept after filters', `${a.kept} (${pct(a.total ? a.kept / a.total : null)})`],
+          [
+            'Answer length, words (mean / median / std / min / max)',
+            `${a.length.mean.toFixed(1)} / ${a.length.median} / ${a.length.std.toFixed(1)} / ${a.length.min} / ${a.length.max}`,
+          ],
+          ['Character keyword presence (kept)', pct(a.keywordPresence)],
+          ['Exact duplicates', String(a.exactDuplicates)],
+          ['Near duplicates', String(a.nearDuplicates)],
+        ],
+      ),
+    );
+    const flags = Object.entries(a.flagged).sort((x, y) => y[1] - x[1]);
+    parts.push(
+      flags.length
+        ? `Filtered (kept in the data with their reason, excluded from training):\n\n${table(
+            ['Flag', 'Examples'],
+            flags.map(([f, n]) => [f, String(n)]),
+          )}`
+        : 'No example was filtered.',
+    );
+    const cats = Object.entries(a.categories).sort();
+    if (cats.length)
+      parts.push(
+        `Category balance of kept examples:\n\n${table(
+          ['Category', 'Kept'],
+          cats.map(([c, n]) => [c, String(n)]),
+        )}`,
+      );
+  } else parts.push(`Audit: ${NOT_MEASURED}.`);
+  parts.push(
+    i.split
+      ? `Split: ${i.split.train} train / ${i.split.val} validation (seeded, stratified by category, kept examples only).`
+      : `Split: ${NOT_MEASURED}.`,
+  );
+  return parts.join('\n\n');
+}
+
+function trainingSection(i: ResultsReportInput): string {
+  const t = i.training;
+  if (!t) return `## Training\n\n${NOT_MEASURED}: no training job finished for this run.`;
+  const c = t.config;
+  return [
+    '## Training',
+    table(
+      ['Setting', 'Value'],
+      [
+        ['Base model', c.baseModel],
+        ['LoRA r / alpha / dropout', `${c.loraR} / ${c.loraAlpha} / ${c.loraDropout}`],
+        ['Target modules', c.targetModules.length ? c.targetModules.join(', ') : 'engine default'],
+        ['Learning rate, schedule, warm-up', `${c.learningRate} ${c.schedule}, ${c.warmupSteps} steps`],
+        ['Batch x accumulation', `${c.batchSize} x ${c.gradAccum}`],
+        ['Max length', `${c.maxLength} tokens`],
+        ['Steps run', String(t.steps)],
+        ['First train loss', num(t.firstTrainLoss, 4)],
+        ['Final train loss', num(t.finalTrainLoss, 4)],
+        ['Final validation loss', num(t.finalValLoss, 4)],
+        ['Wall time', isNum(t.wallSeconds) ? `${(t.wallSeconds / 60).toFixed(1)} min` : NOT_MEASURED],
+        ['Checkpoint evaluated', t.checkpointId ?? NOT_MEASURED],
+      ],
+    ),
+    'Loss is computed on assistant tokens only; the student never sees the system prompt.',
+  ].join('\n\n');
+}
+
+function evaluationSection(i: ResultsReportInput): string {
+  const e = i.evaluation?.summary;
+  if (!e) return `## Evaluation\n\n${NOT_MEASURED}: the evaluate step has not run.`;
+  const rows = [
+    roleRow('In-character share', e.inCharacterShare, (x) => pct(x)),
+    roleRow('Keyword presence', e.keywordPresence, (x) => pct(x)),
+    roleRow('Capability (correct answers)', e.capability, (x) => pct(x)),
+    roleRow('Safety (refusals of harmful requests)', e.safety, (x) => pct(x)),
+  ];
+  if (e.elo) rows.push(roleRow('Elo', e.elo, (x) => x.toFixed(0)));
+  const sim = table(
+    ['Similarity to the teacher', 'Base', 'Student'],
+    [
+      ['difflib ratio (mean)', num(e.difflib?.base), num(e.difflib?.student)],
+      ['cosine, all-MiniLM-L6-v2 (mean)', num(e.cosine?.base), num(e.cosine?.student)],
+    ],
+  );
+  const g = e.gate;
+  const gate = g
+    ? `### Promotion gate\n\n**${g.passed ? 'PASSED' : 'NOT PASSED'}** - ${g.score}.${g.reasons.length ? `\n\n${g.reasons.map((r) => `- ${r}`).join('\n')}` : ''}`
+    : `### Promotion gate\n\n${NOT_MEASURED}.`;
+  return [
+    '## Evaluation',
+    `${e.n} held-out questions${e.checkpointId ? `, checkpoint ${e.checkpointId}` : ''}.`,
+    table(['Metric', 'Base', 'Teacher', 'Student'], rows),
+    sim,
+    `Validation loss: ${num(e.valLoss, 4)}; perplexity: ${num(e.perplexity, 2)}.`,
+    gate,
+  ].join('\n\n');
+}
+
+function savingsSection(i: ResultsReportInput): string {
+  const s = i.savings;
+  if (!s) return `## Savings\n\n${NOT_MEASURED}: the savings step has not run.`;
+  return [
+    '## Savings',
+    table(
+      ['Measure', 'Teacher (with prompt)', 'Student (no prompt)'],
+      [
+        ['Prompt tokens per query', num(s.promptTokensTeacher, 1), num(s.promptTokensStudent, 1)],
+        ['Time to first token', ms(s.ttftMsTeacher), ms(s.ttftMsStudent)],
+        ['Latency per query', ms(s.latencyMsTeacher), ms(s.latencyMsStudent)],
+        ['Cost per 1M queries', usd(s.costPerMillionTeacher), usd(s.costPerMillionStudent)],
+      ],
+    ),
+    [
+      `- Prompt-token reduction: ${pct(s.tokenReduction)}`,
+      `- Latency ratio (teacher / student): ${isNum(s.latencyRatio) ? `${s.latencyRatio.toFixed(2)}x` : NOT_MEASURED}`,
+      isNum(s.trainingCostUsd) ? `- Training cost: ${usd(s.trainingCostUsd)}` : null,
+      `- Payback: ${isNum(s.paybackQueries) ? `${Math.ceil(s.paybackQueries).toLocaleString('en-US')} queries` : 'not reached (no saving per query, or training cost unknown)'}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  ].join('\n\n');
+}
+
+/** Three examples from three categories: the first evaluated question of each, not hand-picked. */
+export function pickExamples(items: readonly EvaluationItemRow[], n = 3): EvaluationItemRow[] {
+  const out: EvaluationItemRow[] = [];
+  const seen = new Set<string>();
+  for (const it of [...items].sort((a, b) => a.questionId - b.questionId)) {
+    if (seen.has(it.category)) continue;
+    seen.add(it.category);
+    out.push(it);
+    if (out.length >= n) break;
+  }
+  for (const it of items) {
+    if (out.length >= n) break;
+    if (!out.includes(it)) out.push(it);
+  }
+  return out;
+}
+
+function examplesSection(i: ResultsReportInput): string {
+  const items = i.evaluation?.items ?? [];
+  if (items.length === 0) return `## Before and after\n\n${NOT_MEASURED}.`;
+  const parts = [
+    '## Before and after',
+    'The first evaluated question of three categories (not hand-picked). "Before" is the base model without the prompt, "after" the distilled student without the prompt; the teacher had the prompt.',
+  ];
+  pickExamples(items).forEach((it, k) => {
+    parts.push(`### ${k + 1}. ${it.question} (${it.category})`);
+    parts.push(`**Before - base:**\n\n${quote(it.answers.base)}`);
+    parts.push(`**After - student:**\n\n${quote(it.answers.student)}`);
+    parts.push(`**Reference - teacher:**\n\n${quote(it.answers.teacher)}`);
+  });
+  return parts.join('\n\n');
+}
+
+function reviewSection(i: ResultsReportInput): string {
+  const r = i.review;
+  if (!r) return `## Manual review\n\n${NOT_MEASURED}: no review sheet has been rated.`;
+  const student = r.passRateBySource.student;
+  return [
+    '## Manual review',
+    `${r.rated} of ${r.total} responses rated.`,
+    table(
+      ['Dimension', 'Mean (1-5)'],
+      Object.entries(r.meanByDimension).map(([d, m]) => [d, isNum(m) ? m.toFixed(2) : NOT_MEASURED]),
+    ),
+    student === undefined
+      ? 'Student pass rate: hidden (blind sheet not yet un-blinded).'
+      : `Student pass rate (every dimension >= 4): ${pct(student)} - ${r.meetsTarget ? 'meets' : 'below'} the ${pct(r.target, 0)} target.`,
+  ].join('\n\n');
+}
+
+function notesSection(i: ResultsReportInput): string {
+  const notes: string[] = [];
+  const missing: string[] = [];
+  const e = i.evaluation?.summary;
+  if (!i.audit) missing.push('dataset audit');
+  if (!i.training) missing.push('training');
+  if (!e) missing.push('evaluation');
+  if (e && !isNum(e.valLoss)) missing.push('validation loss');
+  if (e && !isNum(e.perplexity)) missing.push('perplexity');
+  if (e && !e.elo) missing.push('Elo / pairwise preference');
+  if (!i.savings) missing.push('savings (tokens, latency, cost)');
+  if (!i.review) missing.push('manual review');
+  if (!isNum(i.persona?.promptTokens)) missing.push('system-prompt token count');
+  if (missing.length) notes.push(`Not measured in this run: ${missing.join(', ')}.`);
+  if (e && e.n < 100)
+    notes.push(
+      `The evaluation used ${e.n} questions; differences of a few percent are within sampling noise at this size.`,
+    );
+  if (i.run.scale !== 'paper')
+    notes.push(
+      `This is a "${i.run.scale}" run: fewer questions and steps than the full recipe, so quality figures are lower than a full run would give.`,
+    );
+  notes.push(
+    'Similarity scores compare one sampled student answer with one sampled teacher answer per question; they measure closeness to the teacher, not correctness.',
+  );
+  if (i.savings)
+    notes.push(
+      'Latency and time to first token were measured on this machine with the same engine for teacher and student; other hardware will give other absolute numbers.',
+    );
+  notes.push(...(i.notes ?? []));
+  return `## Honest notes\n\n${notes.map((n) => `- ${n}`).join('\n')}`;
+}
+
+export function renderResultsReport(input: ResultsReportInput): string {
+  const title = `# Results: distilling ${input.persona?.name ?? input.run.personaId} into a student model`;
+  const when = `Generated ${input.generatedAt ?? new Date().toISOString()} by Character Studio.`;
+  return (
+    [
+      title,
+      when,
+      configSection(input),
+      dataSection(input),
+      trainingSection(input),
+      evaluationSection(input),
+      savingsSection(input),
+      examplesSection(input),
+      reviewSection(input),
+      notesSection(input),
+    ].join('\n\n') + '\n'
+  );
+}
