@@ -68,7 +68,16 @@ export function httpStatusFor(payload: ApiErrorPayload): number {
   if (code === 'not_found' || code.endsWith('_not_found') || code === 'ENOENT' || code === 'unknown_channel')
     return 404;
   if (code === 'cancelled') return 409;
-  if (code === 'conflict' || code === 'busy' || code.endsWith('_busy') || code === 'step_order') return 409;
+  // The request is fine but the state is not ready for it (earlier step missing, files gone).
+  if (
+    code === 'conflict' ||
+    code === 'busy' ||
+    code.endsWith('_busy') ||
+    code === 'step_order' ||
+    code === 'no_evaluation' ||
+    code === 'registry'
+  )
+    return 409;
   if (
     code === 'bad_request' ||
     code === 'invalid_params' ||

@@ -1,21 +1,46 @@
+import { REVIEW_DIMENSIONS } from '../../src-shared/contract';
+import { runPaths } from '../pipeline/run-dir';
+import {
+  createReviewSheet,
+  exportReview,
+  getReviewSheet,
+  noteItem,
+  rateItem,
+  reviewSummary,
+} from '../review';
 import type { HandlerServices } from './context';
-import { HandlerError } from './errors';
+import { requireBoolean, requireInt, requireOneOf, requireString } from './params';
 import type { Handlers } from './types';
 
 type ReviewChannels =
   'review:create' | 'review:get' | 'review:rate' | 'review:note' | 'review:summary' | 'review:export';
 
-function reviewMissing(channel: string): never {
-  throw new HandlerError(`${channel}: the review module is not available in this build`, 'not_available');
-}
-
-export function reviewHandlers(_s: HandlerServices): Pick<Handlers, ReviewChannels> {
+export function reviewHandlers(s: HandlerServices): Pick<Handlers, ReviewChannels> {
   return {
-    'review:create': async () => reviewMissing('review:create'),
-    'review:get': async () => reviewMissing('review:get'),
-    'review:rate': async () => reviewMissing('review:rate'),
-    'review:note': async () => reviewMissing('review:note'),
-    'review:summary': async () => reviewMissing('review:summary'),
-    'review:export': async () => reviewMissing('review:export'),
+    'review:create': async (params) => {
+      const runId = requireString(params, 'runId');
+      s.store.runs.require(runId);
+      return createReviewSheet(s.store, { runId, blind: requireBoolean(params, 'blind') });
+    },
+    'review:get': async (params) => getReviewSheet(s.store, requireString(params, 'sheetId')),
+    'review:rate': async (params) =>
+      rateItem(
+        s.store,
+        requireInt(params, 'itemId', 1),
+        requireOneOf(params, 'dimension', REVIEW_DIMENSIONS),
+        requireInt(params, 'value', 1, 5),
+      ),
+    'review:note': async (params) =>
+      noteItem(s.store, requireInt(params, 'itemId', 1), requireString(params, 'note', { allowEmpty: true })),
+    'review:summary': async (params) =>
+      reviewSummary(s.store, requireString(params, 'sheetId'), {
+        unblind: requireBoolean(params, 'unblind'),
+      }),
+    // Next to the run's other reports: <run>/manual_review.csv and manual_review.txt.
+    'review:export': async (params) => {
+      const sheetId = requireString(params, 'sheetId');
+      const sheet = getReviewSheet(s.store, sheetId);
+      return exportReview(s.store, sheetId, runPaths(s.dataDir, sheet.runId).dir);
+    },
   };
 }

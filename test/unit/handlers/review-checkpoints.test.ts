@@ -1,0 +1,192 @@
+/**
+ * Review and checkpoint channels over a real in-memory store: the evaluation rows and
+ * checkpoint folders are written here as the pipeline would leave them (no engine needed).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  REVIEW_DIMENSIONS,
+  type ApiChannel,
+  type ApiResponse,
+  type EvaluationSummary,
+  type ModelRole,
+} from '../../../src-shared/contract';
+import { EngineClient } from '../../../src-main/engine/client';
+import { createHandlers } from '../../../src-main/handlers';
+import { dispatch } from '../../../src-main/handlers/dispatch';
+import { httpStatusFor } from '../../../src-main/handlers/errors';
+import type { Handlers } from '../../../src-main/handlers/types';
+import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { PIPELINE_STEPS, PipelineRunner, type StepTable } from '../../../src-main/pipeline/runner';
+import { trainingDefaults } from '../../../src-main/pipeline/scales';
+import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
+import { openStore, type EvaluationItemRecord, type Store } from '../../../src-main/store';
+
+let dataDir: string;
+let store: Store;
+let engine: EngineClient;
+let handlers: Handlers;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'handlers-rc-'));
+  store = openStore(':memory:');
+  engine = new EngineClient({ python: '/nonexistent/python-never-started' });
+  const events = new PipelineEvents();
+  const noop = async (): Promise<void> => undefined;
+  const steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
+  handlers = createHandlers({
+    dataDir,
+    settings: new MemorySettingsStore({ dataDir }),
+    store,
+    engine,
+    events,
+    runner: new PipelineRunner({ runs: store.runs, dataDir, events, steps }),
+    app: { version: 't', electron: false },
+  });
+});
+
+afterEach(async () => {
+  await engine.close();
+  store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function errorOf(channel: string, params: unknown): Promise<{ code: string; message: string }> {
+  const reply: ApiResponse<ApiChannel> = await dispatch(handlers, channel, params, () => undefined);
+  if (reply.ok) throw new Error(`${channel} unexpectedly succeeded`);
+  return reply.error;
+}
+
+const roles: ModelRole[] = ['student', 'teacher', 'base'];
+const perRole = (v: number): Record<ModelRole, number> => ({ student: v, teacher: v, base: v });
+
+function summary(runId: string): EvaluationSummary {
+  return {
+    runId,
+    checkpointId: null,
+    n: 60,
+    inCharacterShare: perRole(0.5),
+    difflib: { student: 0.3, base: 0.1 },
+    cosine: { student: 0.6, base: 0.2 },
+    keywordPresence: perRole(0.4),
+    valLoss: 2.1,
+    perplexity: 8.2,
+    capability: perRole(0.5),
+    safety: perRole(1),
+    elo: null,
+    gate: { passed: false, score: '0/3', student: 0.5, base: 0.5, reasons: [] },
+  };
+}
+
+function evaluatedRun(): string {
+  const run = store.runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke', dir: dataDir });
+  const categories = [
+    'biographical',
+    'composition',
+    'philosophy',
+    'historical_context',
+    'struggles_triumphs',
+  ];
+  const items: EvaluationItemRecord[] = Array.from({ length: 60 }, (_, i) => ({
+    questionId: i + 1,
+    category: categories[i % 5]!,
+    question: `Question ${i + 1}?`,
+    answers: { student: `student ${i}`, teacher: `teacher ${i}`, base: `base ${i}` },
+    inCharacter: perRole(0.5),
+    similarityToTeacher: { student: { difflib: 0.3, cosine: 0.6 }, base: { difflib: 0.1, cosine: 0.2 } },
+  }));
+  store.evaluations.save({ runId: run.id, checkpointId: null, summary: summary(run.id), items });
+  return run.id;
+}
+
+describe('review channels', () => {
+  it('creates a blind sheet of 50, rates and notes items, summarises and exports', async () => {
+    const runId = evaluatedRun();
+    const sheet = await handlers['review:create']({ runId, blind: true });
+    expect(sheet.items).toHaveLength(50);
+    expect(sheet.items.every((i) => i.source === null)).toBe(true);
+    for (const item of sheet.items) {
+      for (const d of REVIEW_DIMENSIONS)
+        await handlers['review:rate']({ itemId: item.id, dimension: d, value: 5 });
+    }
+    const noted = await handlers['review:note']({ itemId: sheet.items[0]!.id, note: 'convincing' });
+    expect(noted.note).toBe('convincing');
+    const blindSummary = await handlers['review:summary']({ sheetId: sheet.id, unblind: false });
+    expect(blindSummary).toMatchObject({ rated: 50, total: 50, meetsTarget: false });
+    const open = await handlers['review:summary']({ sheetId: sheet.id, unblind: true });
+    expect(Object.keys(open.passRateBySource).length).toBeGreaterThan(0);
+    const reloaded = await handlers['review:get']({ sheetId: sheet.id });
+    expect(reloaded.items.some((i) => roles.includes(i.source as ModelRole))).toBe(true);
+    const files = await handlers['review:export']({ sheetId: sheet.id });
+    expect(files.csvPath.endsWith('manual_review.csv')).toBe(true);
+  });
+
+  it('refuses a rating outside 1-5 and a sheet without an evaluation', async () => {
+    const runId = evaluatedRun();
+    const sheet = await handlers['review:create']({ runId, blind: false });
+    const bad = await errorOf('review:rate', {
+      itemId: sheet.items[0]!.id,
+      dimension: 'characterConsistency',
+      value: 6,
+    });
+    expect(bad.code).toBe('invalid_params');
+    const bare = store.runs.create({
+      personaId: 'beethoven',
+      personaVersion: 1,
+      scale: 'smoke',
+      dir: dataDir,
+    });
+    const none = await errorOf('review:create', { runId: bare.id, blind: true });
+    expect(none.code).toBe('no_evaluation');
+    expect(httpStatusFor({ code: none.code, message: '' })).toBe(409);
+  });
+});
+
+describe('checkpoint channels', () => {
+  function checkpoint(runId: string, step: number): string {
+    const path = join(dataDir, 'ckpt', `step-${step}`);
+    mkdirSync(path, { recursive: true });
+    const lineage = {
+      personaId: 'beethoven',
+      personaVersion: 1,
+      dataHash: 'abc',
+      config: trainingDefaults('smoke'),
+    };
+    return store.checkpoints.insert({
+      runId,
+      jobId: null,
+      step,
+      path,
+      metrics: { trainLoss: 1 / step },
+      lineage,
+    }).id;
+  }
+
+  it('lists, promotes and rolls back through the registry', async () => {
+    const runId = evaluatedRun();
+    const a = checkpoint(runId, 6);
+    const b = checkpoint(runId, 12);
+    const listed = await handlers['checkpoints:list']({ runId });
+    expect(listed.map((c) => c.id).sort()).toEqual([a, b].sort());
+    expect(Object.keys(listed[0]!)).not.toContain('jobId');
+    expect(await handlers['checkpoints:rollback'](undefined)).toBeNull();
+    expect((await handlers['checkpoints:promote']({ id: a })).state).toBe('promoted');
+    expect((await handlers['checkpoints:promote']({ id: b })).state).toBe('promoted');
+    const back = await handlers['checkpoints:rollback'](undefined);
+    expect(back?.id).toBe(a);
+    const states = Object.fromEntries((await handlers['checkpoints:list']({})).map((c) => [c.id, c.state]));
+    expect(states).toEqual({ [a]: 'promoted', [b]: 'archived' });
+    expect(await errorOf('checkpoints:promote', { id: 'nope' })).toMatchObject({ code: 'not_found' });
+  });
+
+  it('refuses a relative export folder before calling the engine', async () => {
+    const runId = evaluatedRun();
+    const id = checkpoint(runId, 6);
+    expect(await errorOf('checkpoints:export', { id, outputDir: 'relative/dir' })).toMatchObject({
+      code: 'invalid_params',
+    });
+    expect(engine.running).toBe(false);
+  });
+});
