@@ -37,3 +37,4 @@ export {
   type SplitFiles,
 } from './files';
 export { writeExamplesBench, type ExamplesBenchResult } from './bench';
+export { collectGoodPairs, writeDistillDataset, GOOD_PAIR_MIN_SCORE } from './good-pairs';
