@@ -87,6 +87,10 @@ export interface ModelInfo {
   has_chat_template: boolean;
   device: string;
   dtype: string;
+  /** The file or folder the weights were read from (the downloaded folder for 'hub'). */
+  path?: string;
+  /** The adapter folder applied on top, when one was requested. */
+  adapter?: string;
 }
 
 export interface TrainSftParams {
@@ -166,7 +170,13 @@ export interface EngineMethods {
       /** Emit `token` events (chat streaming). */
       stream?: boolean;
     };
-    result: { outputs: GenerateOutput[]; tokens_per_s: number; wall_ms: number };
+    result: {
+      outputs: GenerateOutput[];
+      tokens_per_s: number;
+      wall_ms: number;
+      /** Tokens of the shared prompt prefix computed once and reused (0 when none was cached). */
+      prefix_tokens?: number;
+    };
   };
   train_sft: { params: TrainSftParams; result: TrainResult };
   train_dpo: { params: TrainDpoParams; result: TrainResult };
@@ -221,6 +231,7 @@ export type EngineEvent =
       reward_margin?: number;
     }
   | { event: 'checkpoint'; step: number; path: string }
+  /** index: which item of the request the text belongs to; text: newly decoded characters. */
   | { event: 'token'; index: number; text: string }
   | { event: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string };
 
