@@ -19,7 +19,7 @@ import { dispatch } from '../../../src-main/handlers/dispatch';
 import { httpStatusFor } from '../../../src-main/handlers/errors';
 import type { Handlers } from '../../../src-main/handlers/types';
 import { PipelineEvents } from '../../../src-main/pipeline/events';
-import { PIPELINE_STEPS, PipelineRunner, type StepTable } from '../../../src-main/pipeline/runner';
+import { PIPELINE_STEPS, PipelineRunner, type StepHandler, type StepTable } from '../../../src-main/pipeline/runner';
 import { trainingDefaults } from '../../../src-main/pipeline/scales';
 import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
 import { openStore, type EvaluationItemRecord, type Store } from '../../../src-main/store';
@@ -34,7 +34,7 @@ beforeEach(() => {
   store = openStore(':memory:');
   engine = new EngineClient({ python: '/nonexistent/python-never-started' });
   const events = new PipelineEvents();
-  const noop = async (): Promise<void> => undefined;
+  const noop: StepHandler = async () => undefined;
   const steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
   handlers = createHandlers({
     dataDir,
