@@ -1,0 +1,35 @@
+/**
+ * `character serve [--port N] [--no-build]`: the app on a loopback URL over the data folder
+ * (CHARACTER_STUDIO_HOME), until Ctrl-C. Registered in src-main/cli/main.ts's command table as
+ * `serve: async () => (await import('../bridge/serve-command')).serveCommand`.
+ */
+import type { CommandFn } from '../cli/context';
+import { parseCommandArgs } from '../cli/main';
+import { serveApp } from './serve';
+
+export const serveCommand: CommandFn = async (args, ctx) => {
+  const { values } = parseCommandArgs('serve', args, {
+    port: { type: 'string' },
+    'no-build': { type: 'boolean' },
+  });
+  const port = values.port !== undefined ? Number(values.port) : undefined;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new Error(`serve: --port must be an integer from 0 to 65535 (got ${values.port})`);
+  }
+  const studio = await ctx.open();
+  const app = await serveApp({
+    studio,
+    ...(port !== undefined ? { port } : {}),
+    build: !values['no-build'],
+    log: (line) => ctx.note(line),
+  });
+  ctx.result({ url: app.url });
+  ctx.print(`Character Studio is served at ${app.url}`);
+  ctx.print('Open that address in a browser (it carries the session token). Ctrl-C stops the server.');
+  await new Promise<void>((resolve) => {
+    if (ctx.abort.signal.aborted) resolve();
+    ctx.abort.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await app.close();
+  return 0;
+};
