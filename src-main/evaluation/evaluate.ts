@@ -13,16 +13,16 @@
  * it is NaN/null with a note saying why.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { EvaluationItemRow, EvaluationSummary, ModelRole } from '../../src-shared/contract';
 import type { ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import { generateAll } from '../pipeline/generation';
 import type { EvaluationSettings } from '../pipeline/scales';
 import type { EndpointSettings } from '../pipeline/settings';
+import { isCapabilityCorrect, isRefusal, type CapabilityItem, type SafetySet } from '../questions/eval-sets';
 import type { EvaluationItemRecord } from '../store';
 import {
-  capabilityScore,
   cosineSimilarity,
   difflibRatio,
   keywordHits,
@@ -33,7 +33,6 @@ import {
   parseJudgeVerdict,
   promotionGate,
   reconcileSwappedVerdicts,
-  safetyScore,
   verdictToJudgement,
   type JudgeVerdict,
   type PairwiseJudgement,
@@ -45,18 +44,6 @@ export interface HeldOutQuestion {
   category: string;
   question: string;
   teacherAnswer: string | null;
-}
-
-export interface CapabilityResource {
-  prompt: string;
-  expected: string | string[];
-  category?: string;
-}
-
-export interface SafetyResource {
-  prompt: string;
-  shouldRefuse: boolean;
-  category?: string;
 }
 
 export interface EvaluateInput {
@@ -74,8 +61,10 @@ export interface EvaluateInput {
   trainPairs: readonly { question: string; answer: string }[];
   /** val.jsonl ({"messages": [user, assistant]}) scored with the adapter; null skips. */
   valPath: string | null;
-  capability: readonly CapabilityResource[];
-  safety: readonly SafetyResource[];
+  /** resources/questions/capability.json (loadCapabilitySet). */
+  capability: readonly CapabilityItem[];
+  /** resources/questions/safety.json (loadSafetySet): every request should be refused. */
+  safety: SafetySet;
   settings: EvaluationSettings;
   /** Max new tokens of the teacher answers (for teacher answers the run has to generate). */
   teacherMaxNewTokens: number;
@@ -88,8 +77,8 @@ export interface EvaluateInput {
 }
 
 export interface RoleScores {
-  capability: { prompt: string; answer: string; passed: boolean }[];
-  safety: { prompt: string; answer: string; shouldRefuse: boolean; refused: boolean }[];
+  capability: { id: string; question: string; answer: string; passed: boolean }[];
+  safety: { id: string; request: string; answer: string; refused: boolean }[];
 }
 
 export interface EvaluationResult {
@@ -220,7 +209,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const n = questions.length;
   const negN = Math.min(s.classifierNegatives, input.trainPairs.length);
   const cap = s.capabilityItems > 0 ? input.capability.slice(0, s.capabilityItems) : [...input.capability];
-  const saf = s.safetyItems > 0 ? input.safety.slice(0, s.safetyItems) : [...input.safety];
+  const saf = s.safetyItems > 0 ? input.safety.items.slice(0, s.safetyItems) : [...input.safety.items];
   const missingTeacher = input.heldOut.filter((q) => !q.teacherAnswer);
   // Work units for the progress bar: one per generated answer, plus the scoring phases.
   const total = 2 * n + missingTeacher.length + negN + 2 * cap.length + 2 * saf.length + 3;
@@ -401,7 +390,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
       const outs = await generateAll(engine, {
         model: input.model,
         adapter: roleAdapter,
-        prompts: cap.map((c) => c.prompt),
+        prompts: cap.map((c) => c.question),
         sampling: greedy(s),
         chunkSize: chunk,
         signal,
@@ -410,18 +399,14 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
       done += cap.length;
       capabilityDetail[role] = cap.map((c, i) => {
         const answer = outs[i]?.text.trim() ?? '';
-        return {
-          prompt: c.prompt,
-          answer,
-          passed: capabilityScore([{ answer, expected: c.expected }]) === 1,
-        };
+        return { id: c.id, question: c.question, answer, passed: isCapabilityCorrect(c, answer) };
       });
     }
     if (saf.length > 0) {
       const outs = await generateAll(engine, {
         model: input.model,
         adapter: roleAdapter,
-        prompts: saf.map((c) => c.prompt),
+        prompts: saf.map((c) => c.request),
         sampling: greedy(s),
         chunkSize: chunk,
         signal,
@@ -430,27 +415,16 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
       done += saf.length;
       safetyDetail[role] = saf.map((c, i) => {
         const answer = outs[i]?.text.trim() ?? '';
-        const correct = safetyScore([{ answer, shouldRefuse: c.shouldRefuse }]) === 1;
-        return {
-          prompt: c.prompt,
-          answer,
-          shouldRefuse: c.shouldRefuse,
-          refused: correct === c.shouldRefuse,
-        };
+        return { id: c.id, request: c.request, answer, refused: isRefusal(input.safety, c, answer) };
       });
     }
   }
   if (cap.length === 0) notes.push('no capability set found: capability not measured');
   if (saf.length === 0) notes.push('no safety set found: safety not measured');
-  const capScore = (role: 'student' | 'base'): number =>
-    capabilityScore(
-      capabilityDetail[role].map((d) => ({
-        answer: d.answer,
-        expected: cap.find((c) => c.prompt === d.prompt)?.expected ?? [],
-      })),
-    );
-  const safScore = (role: 'student' | 'base'): number =>
-    safetyScore(safetyDetail[role].map((d) => ({ answer: d.answer, shouldRefuse: d.shouldRefuse })));
+  const shareOf = (xs: readonly boolean[]): number =>
+    xs.length ? xs.filter(Boolean).length / xs.length : NaN;
+  const capScore = (role: 'student' | 'base'): number => shareOf(capabilityDetail[role].map((d) => d.passed));
+  const safScore = (role: 'student' | 'base'): number => shareOf(safetyDetail[role].map((d) => d.refused));
 
   // 6. Optional LLM judge.
   let judge: JudgeOutcome | null = null;
@@ -524,34 +498,4 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
 /** NaN and Infinity are not JSON: write them as null. */
 function jsonNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? null : value;
-}
-
-/** The capability and safety sets shipped in resources/questions (missing files give empty sets). */
-export function loadEvalSets(resourcesDir: string): {
-  capability: CapabilityResource[];
-  safety: SafetyResource[];
-} {
-  const read = (name: string): unknown[] => {
-    const path = join(resourcesDir, 'questions', name);
-    if (!existsSync(path)) return [];
-    const data = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    if (Array.isArray(data)) return data;
-    const items = (data as { items?: unknown }).items;
-    return Array.isArray(items) ? items : [];
-  };
-  const text = (o: Record<string, unknown>): string => String(o.prompt ?? o.question ?? o.text ?? '');
-  const capability = read('capability.json').map((x) => {
-    const o = x as Record<string, unknown>;
-    const expected = (o.expected ?? o.answer ?? o.pattern ?? '') as string | string[];
-    return { prompt: text(o), expected, category: typeof o.category === 'string' ? o.category : undefined };
-  });
-  const safety = read('safety.json').map((x) => {
-    const o = x as Record<string, unknown>;
-    return {
-      prompt: text(o),
-      shouldRefuse: o.shouldRefuse !== false && o.should_refuse !== false,
-      category: typeof o.category === 'string' ? o.category : undefined,
-    };
-  });
-  return { capability: capability.filter((c) => c.prompt), safety: safety.filter((c) => c.prompt) };
 }

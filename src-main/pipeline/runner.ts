@@ -165,7 +165,9 @@ export class PipelineRunner {
     let current: PipelineStep | null = null;
     try {
       let run = this.update(runId, { status: 'running', error: null });
-      const scale = scaleConfig(run.scale);
+      // The run's own copy (with any overrides made at creation), over the scale's defaults.
+      const stored = run.config.scaleConfig as Partial<ScaleConfig> | undefined;
+      const scale: ScaleConfig = { ...scaleConfig(run.scale), ...stored };
       for (const step of steps) {
         current = step;
         if (controller.signal.aborted) throw controller.signal.reason ?? new CancelledError();

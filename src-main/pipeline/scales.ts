@@ -30,6 +30,12 @@ export interface EvaluationSettings {
   valScoreItems: number;
 }
 
+export interface AuditSettings {
+  /** Answers with fewer words are flagged too_short (the smoke scale's 32 tokens allow fewer). */
+  minWords: number;
+  maxWords: number;
+}
+
 export interface ScaleConfig {
   scale: Scale;
   /** Questions answered by the teacher (training + validation + held-out). */
@@ -39,6 +45,7 @@ export interface ScaleConfig {
   /** Share of the kept training examples put in val.jsonl. */
   valFraction: number;
   generation: GenerationSettings;
+  audit: AuditSettings;
   training: TrainingConfig;
   evaluation: EvaluationSettings;
 }
@@ -52,6 +59,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     heldOut: 8,
     valFraction: 0.125,
     generation: { maxNewTokens: 32, temperature: 0.15, topP: 0.95, batchSize: 8, seed: 7 },
+    audit: { minWords: 1, maxWords: 400 },
     training: {
       baseModel: 'default',
       loraR: 8,
@@ -85,6 +93,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     heldOut: 40,
     valFraction: 0.1,
     generation: { maxNewTokens: 96, temperature: 0.15, topP: 0.95, batchSize: 16, seed: 7 },
+    audit: { minWords: 12, maxWords: 400 },
     training: {
       baseModel: 'default',
       loraR: 16,
@@ -118,6 +127,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     heldOut: 500,
     valFraction: 0.1,
     generation: { maxNewTokens: 512, temperature: 0.15, topP: 0.95, batchSize: 32, seed: 7 },
+    audit: { minWords: 20, maxWords: 400 },
     training: {
       baseModel: 'default',
       loraR: 32,

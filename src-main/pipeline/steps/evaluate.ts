@@ -4,9 +4,9 @@
  * measure what the distilled student saves against the teacher-with-prompt on the same engine.
  */
 import type { SavingsSummary } from '../../../src-shared/contract';
-import { evaluateRun, loadEvalSets, type HeldOutQuestion } from '../../evaluation/evaluate';
+import { evaluateRun, type HeldOutQuestion } from '../../evaluation/evaluate';
+import { loadCapabilitySet, loadSafetySet } from '../../questions/eval-sets';
 import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
-import { resourcesDir } from '../../personas';
 import { PipelineError, StepOrderError } from '../errors';
 import type { StepContext } from '../runner';
 import { personas, runConfig, type StudioServices } from '../service';
@@ -39,7 +39,6 @@ export async function evaluateStep(studio: StudioServices, ctx: StepContext): Pr
     throw new PipelineError(
       `too few training examples (${trainPairs.length}) to fit the in-character classifier`,
     );
-  const sets = loadEvalSets(resourcesDir());
   const result = await evaluateRun(studio.engine, {
     runId,
     checkpointId: cp.id,
@@ -51,8 +50,8 @@ export async function evaluateStep(studio: StudioServices, ctx: StepContext): Pr
     heldOut,
     trainPairs,
     valPath: countJsonlRows(ctx.paths.val) > 0 ? ctx.paths.val : null,
-    capability: sets.capability,
-    safety: sets.safety,
+    capability: loadCapabilitySet(),
+    safety: loadSafetySet(),
     settings: ctx.scale.evaluation,
     teacherMaxNewTokens: ctx.scale.generation.maxNewTokens,
     judge: studio.settings.get('judge'),

@@ -10,6 +10,7 @@
  * (the store's UNIQUE(run, question) makes a duplicate impossible even if a batch is replayed).
  */
 import { writeFileSync } from 'node:fs';
+import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../errors';
@@ -111,5 +112,6 @@ export async function generateStep(studio: StudioServices, ctx: StepContext): Pr
     done += added;
     ctx.progress(done, total, `teacher ${provider.model}`);
   }
+  writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));
   ctx.log(`generated ${todo.length} answers (${total} in all)`);
 }

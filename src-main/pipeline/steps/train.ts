@@ -5,9 +5,9 @@
  * emit it, register every checkpoint with its lineage (persona version, data hash, config).
  * A failed or cancelled training resumes from its last complete checkpoint.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeTrainingConfig } from '../../datasets';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../../src-shared/contract';
 import type { EngineEvent, TrainSftParams } from '../../../src-shared/engine-protocol';
 import type { CheckpointRecord } from '../../store';
@@ -60,33 +60,6 @@ export function trainSftParams(
   };
 }
 
-/** training_config.yaml: the spec's hyperparameter file, readable by a person. */
-export function trainingConfigYaml(config: TrainingConfig, extra: Record<string, unknown>): string {
-  return stringify({
-    base_model: config.baseModel,
-    lora: {
-      r: config.loraR,
-      alpha: config.loraAlpha,
-      dropout: config.loraDropout,
-      target_modules: config.targetModules,
-    },
-    optimizer: {
-      learning_rate: config.learningRate,
-      warmup_steps: config.warmupSteps,
-      schedule: config.schedule,
-    },
-    batch_size: config.batchSize,
-    grad_accum: config.gradAccum,
-    max_steps: config.maxSteps,
-    max_length: config.maxLength,
-    eval_every: config.evalEvery,
-    save_every: config.saveEvery,
-    seed: config.seed,
-    loss: 'cross-entropy on assistant tokens only',
-    ...extra,
-  });
-}
-
 function readDataHash(checkpointPath: string): string {
   try {
     const state = JSON.parse(readFileSync(join(checkpointPath, 'trainer_state.json'), 'utf8')) as {
@@ -110,17 +83,11 @@ export async function trainStep(studio: StudioServices, ctx: StepContext): Promi
   if (trainRows === 0) throw new StepOrderError('train', `${ctx.paths.train} (run the split step)`);
   validateTrainingConfig(config, trainRows);
   const valRows = countJsonlRows(ctx.paths.val);
-  writeFileSync(
-    ctx.paths.trainingConfig,
-    trainingConfigYaml(config, {
-      run_id: run.id,
-      persona: `${run.personaId} v${run.personaVersion}`,
-      train_path: ctx.paths.train,
-      val_path: valRows > 0 ? ctx.paths.val : null,
-      train_examples: trainRows,
-      val_examples: valRows,
-    }),
-  );
+  writeTrainingConfig(ctx.paths.trainingConfig, config, {
+    trainFile: ctx.paths.train,
+    valFile: ctx.paths.val,
+    outputDir: ctx.paths.checkpoints,
+  });
 
   // Resume: the newest complete checkpoint of an unfinished earlier job of this run.
   const previous = store.jobs.latestForRun(run.id, 'sft');

@@ -1,0 +1,266 @@
+/**
+ * The whole pipeline end to end through the real CLI entry (`node bin/character.mjs`), on a
+ * tiny randomly initialised model built locally by the engine (its answers are gibberish: this
+ * checks mechanics and honesty of the numbers, not quality). Plus a crash in the middle of
+ * teacher generation: the CLI is killed, resumed, and no question is lost or answered twice.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
+import { difflibRatio } from '../../src-main/evaluation/metrics';
+import { readRunsCsv } from '../../src-main/pipeline/run-dir';
+import { databasePath } from '../../src-main/pipeline/studio';
+
+const ROOT = resolve(__dirname, '..', '..');
+const PYTHON = join(ROOT, 'engine', '.venv', 'bin', 'python');
+const CLI = join(ROOT, 'bin', 'character.mjs');
+
+let work: string;
+let modelDir: string;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], home: string, onStart?: (child: ChildProcess) => void): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CHARACTER_STUDIO_HOME: home, CI: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    onStart?.(child);
+  });
+}
+
+function jsonOut<T>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`CLI stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+function readJsonl(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'cs-smoke-'));
+  modelDir = join(work, 'tiny-model');
+  const built = spawnSync(PYTHON, ['-m', 'character_engine.tiny', modelDir], {
+    cwd: join(ROOT, 'engine'),
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) throw new Error(`tiny model build failed: ${built.stderr}`);
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface Outcome {
+  run: { id: string; status: string; dir: string; personaId: string };
+  evaluation: EvaluationSummary | null;
+}
+
+describe('character pipeline --scale smoke (tiny random model)', () => {
+  it('runs every step through the CLI and leaves every artifact with numbers from real outputs', async () => {
+    const home = join(work, 'home-full');
+    const started = Date.now();
+    const r = await cli(
+      ['pipeline', 'beethoven', '--scale', 'smoke', '--model', `local:${modelDir}`, '--json'],
+      home,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    const out = jsonOut<Outcome>(r);
+    expect(out.run.status).toBe('completed');
+    const dir = out.run.dir;
+    expect(dir).toBe(join(home, 'runs', out.run.id));
+
+    // Files of the run folder.
+    for (const f of [
+      'teacher_data.jsonl',
+      'train.jsonl',
+      'val.jsonl',
+      'training_config.yaml',
+      'metrics.jsonl',
+      'evaluation_results.json',
+      'RESULTS_REPORT.md',
+      'DEPLOYMENT.md',
+    ]) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const teacher = readJsonl(join(dir, 'teacher_data.jsonl'));
+    expect(teacher).toHaveLength(24);
+    const train = readJsonl(join(dir, 'train.jsonl'));
+    expect(train.length).toBeGreaterThan(0);
+    const heldOutQuestions = new Set(readJsonl(join(dir, 'heldout.jsonl')).map((q) => q.question));
+    expect(heldOutQuestions.size).toBe(8);
+    for (const row of train) {
+      const messages = row.messages as { role: string; content: string }[];
+      // The student never sees the constitution, and never trains on a held-out question.
+      expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+      expect(heldOutQuestions.has(messages[0]!.content)).toBe(false);
+    }
+    const metrics = readJsonl(join(dir, 'metrics.jsonl'));
+    expect(metrics.filter((m) => m.kind === 'train')).toHaveLength(12);
+    expect(readFileSync(join(dir, 'training_config.yaml'), 'utf8')).toMatch(/lora_rank: 8/);
+
+    // A checkpoint with its adapter files.
+    const ckptDirs = readdirSync(join(dir, 'checkpoints'));
+    expect(ckptDirs).toContain('step-000012');
+    const final = join(dir, 'checkpoints', 'step-000012');
+    expect(existsSync(join(final, 'adapter_config.json'))).toBe(true);
+    expect(existsSync(join(final, 'adapter_model.safetensors'))).toBe(true);
+
+    // Evaluation numbers recomputed from the stored answers.
+    const results = JSON.parse(readFileSync(join(dir, 'evaluation_results.json'), 'utf8')) as {
+      summary: EvaluationSummary;
+      items: EvaluationItemRow[];
+    };
+    expect(results.items).toHaveLength(8);
+    const teacherAnswerOf = new Map(teacher.map((t) => [t.question as string, t.answer as string]));
+    let sum = 0;
+    for (const item of results.items) {
+      // The teacher column is the answer the generate step stored for that held-out question.
+      expect(item.answers.teacher).toBe(teacherAnswerOf.get(item.question));
+      const recomputed = difflibRatio(item.answers.student, item.answers.teacher);
+      expect(item.similarityToTeacher.student.difflib).toBeCloseTo(recomputed, 10);
+      expect(item.similarityToTeacher.base.difflib).toBeCloseTo(
+        difflibRatio(item.answers.base, item.answers.teacher),
+        10,
+      );
+      sum += recomputed;
+      for (const role of ['student', 'teacher', 'base'] as const) {
+        expect(item.inCharacter[role]).toBeGreaterThanOrEqual(0);
+        expect(item.inCharacter[role]).toBeLessThanOrEqual(1);
+      }
+    }
+    expect(results.summary.difflib.student).toBeCloseTo(sum / results.items.length, 10);
+    const share = results.items.filter((i) => i.inCharacter.student >= 0.5).length / results.items.length;
+    expect(results.summary.inCharacterShare.student).toBeCloseTo(share, 10);
+    expect(results.summary.valLoss).toBeGreaterThan(0);
+    expect(results.summary.perplexity).toBeCloseTo(Math.exp(results.summary.valLoss ?? NaN), 6);
+    expect(typeof results.summary.gate.passed).toBe('boolean');
+
+    // runs.csv and the database.
+    const csv = readRunsCsv(home);
+    expect(csv.find((row) => row.run_id === out.run.id)?.status).toBe('completed');
+    const db = new Database(databasePath(home), { readonly: true });
+    try {
+      const run = db.prepare('SELECT status, error FROM runs WHERE id = ?').get(out.run.id) as {
+        status: string;
+        error: string | null;
+      };
+      expect(run).toEqual({ status: 'completed', error: null });
+      const count = (sql: string): number => (db.prepare(sql).get(out.run.id) as { n: number }).n;
+      expect(count('SELECT COUNT(*) AS n FROM questions WHERE run_id = ?')).toBe(24);
+      expect(count('SELECT COUNT(*) AS n FROM questions WHERE run_id = ? AND heldout = 1')).toBe(8);
+      expect(count('SELECT COUNT(DISTINCT question_id) AS n FROM teacher_examples WHERE run_id = ?')).toBe(
+        24,
+      );
+      expect(
+        count(
+          `SELECT COUNT(*) AS n FROM step_metrics m JOIN training_jobs j ON j.id = m.job_id WHERE j.run_id = ? AND m.kind = 'train'`,
+        ),
+      ).toBe(12);
+      const cps = db
+        .prepare('SELECT path, lineage FROM checkpoints WHERE run_id = ? ORDER BY step')
+        .all(out.run.id) as {
+        path: string;
+        lineage: string;
+      }[];
+      expect(cps.length).toBeGreaterThanOrEqual(1);
+      const lineage = JSON.parse(cps.at(-1)!.lineage) as {
+        personaId: string;
+        personaVersion: number;
+        dataHash: string;
+      };
+      expect(lineage.personaId).toBe('beethoven');
+      expect(lineage.personaVersion).toBeGreaterThanOrEqual(1);
+      expect(lineage.dataHash).toMatch(/^[0-9a-f]{16,}$/);
+      expect(count('SELECT COUNT(*) AS n FROM evaluations WHERE run_id = ?')).toBe(1);
+      expect(count('SELECT COUNT(*) AS n FROM savings WHERE run_id = ?')).toBe(1);
+    } finally {
+      db.close();
+    }
+    // Two cores: the smoke pipeline should stay well under a few minutes.
+    expect(seconds).toBeLessThan(400);
+  });
+
+  it('survives a kill during generation: resume loses and duplicates nothing', async () => {
+    const home = join(work, 'home-crash');
+    const dbPath = databasePath(home);
+    let runId = '';
+    let answeredAtKill = 0;
+    const killed = await cli(
+      ['pipeline', 'beethoven', '--scale', 'smoke', '--model', `local:${modelDir}`],
+      home,
+      (child) => {
+        // Poll the store; kill the CLI (and so its engine) once a batch is stored but not all.
+        const timer = setInterval(() => {
+          if (!existsSync(dbPath)) return;
+          try {
+            const db = new Database(dbPath, { readonly: true, timeout: 1000 });
+            try {
+              const row = db
+                .prepare('SELECT run_id, COUNT(*) AS n FROM teacher_examples GROUP BY run_id')
+                .get() as { run_id: string; n: number } | undefined;
+              if (row && row.n > 0 && row.n < 24) {
+                runId = row.run_id;
+                answeredAtKill = row.n;
+                clearInterval(timer);
+                child.kill('SIGKILL');
+              }
+            } finally {
+              db.close();
+            }
+          } catch {
+            /* the database is being created */
+          }
+        }, 100);
+        child.on('close', () => clearInterval(timer));
+      },
+    );
+    expect(killed.code).not.toBe(0);
+    expect(runId, 'the CLI finished before it could be killed mid-generation').not.toBe('');
+    expect(answeredAtKill).toBeGreaterThan(0);
+    expect(answeredAtKill).toBeLessThan(24);
+
+    const resumed = await cli(['generate', runId, '--json'], home);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT question_id FROM teacher_examples WHERE run_id = ?').all(runId) as {
+        question_id: number;
+      }[];
+      const ids = rows.map((r) => r.question_id);
+      const questions = (
+        db.prepare('SELECT id FROM questions WHERE run_id = ? ORDER BY id').all(runId) as { id: number }[]
+      ).map((q) => q.id);
+      expect(questions).toHaveLength(24);
+      expect(new Set(ids).size).toBe(ids.length); // no duplicates
+      expect([...ids].sort((a, b) => a - b)).toEqual(questions); // none lost
+    } finally {
+      db.close();
+    }
+    const teacherFile = readJsonl(join(home, 'runs', runId, 'teacher_data.jsonl'));
+    expect(teacherFile).toHaveLength(24);
+  });
+});
