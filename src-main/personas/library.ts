@@ -3,6 +3,7 @@
  * store. Built-ins are copied into the store (unchanged text does not make a new version), so a
  * run's persona_version always names text the store holds.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,23 +53,33 @@ export function loadBuiltInPersonas(dir: string = join(resourcesDir(), 'personas
   return out;
 }
 
-/** Copies built-ins into the store; returns their ids. Idempotent. */
+/**
+ * Copies built-ins into the store; returns the ids that got a new version. A shipped text is
+ * stored when the persona is new or when the shipped file changed since the last sync, so a
+ * user's edit of a built-in is not overwritten on every start. Idempotent.
+ */
 export function syncBuiltInPersonas(
   store: Store,
   builtIns: BuiltInPersona[] = loadBuiltInPersonas(),
 ): string[] {
-  return store.transaction(() =>
-    builtIns.map((b) => {
-      store.personas.save({
+  return store.transaction(() => {
+    const synced: string[] = [];
+    for (const b of builtIns) {
+      const key = `personas.builtin_sha256.${b.id}`;
+      const hash = createHash('sha256').update(`${b.format}\n${b.source}`).digest('hex');
+      if (store.kv.get(key) === hash && store.personas.latest(b.id)) continue;
+      const { changed } = store.personas.save({
         id: b.id,
         name: b.parsed.name,
         format: b.format,
         source: b.source,
         description: b.parsed.description,
       });
-      return b.id;
-    }),
-  );
+      store.kv.set(key, hash);
+      if (changed) synced.push(b.id);
+    }
+    return synced;
+  });
 }
 
 function detailOf(rec: PersonaRecord, builtInIds: ReadonlySet<string>): PersonaDetail {

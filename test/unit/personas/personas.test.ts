@@ -8,6 +8,7 @@ import {
   PersonaError,
   personaLibrary,
   renderSystemPrompt,
+  syncBuiltInPersonas,
   validatePersona,
   wordCount,
 } from '../../../src-main/personas';
@@ -184,6 +185,14 @@ describe('persona library over the store', () => {
     expect(lib.get('pirate').systemPrompt).toContain('gruff cheer');
     expect(lib.get('pirate', 1).systemPrompt).not.toContain('gruff cheer');
     expect(lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml').version).toBe(2);
+    // A restart does not overwrite the user's edit of a built-in with the shipped text...
+    expect(personaLibrary(store).get('pirate').version).toBe(2);
+    // ...but a changed shipped file is stored as a new version.
+    const shipped = loadBuiltInPersonas().map((b) =>
+      b.id === 'pirate' ? { ...b, source: b.source.replace('rowdy optimism', 'salty optimism') } : b,
+    );
+    expect(syncBuiltInPersonas(store, shipped)).toEqual(['pirate']);
+    expect(lib.get('pirate').version).toBe(3);
   });
 
   it('refuses to save an invalid persona, carrying the issues', () => {
