@@ -2,10 +2,16 @@
  * The audit, split and report steps: thin calls into datasets/ and reports/, plus the files
  * of the run folder (teacher_data.jsonl with flags and split, train.jsonl, val.jsonl).
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { auditRun, exportRunData, splitRun, writeTeacherData } from '../../datasets';
+import { modelSpecName } from '../../providers';
+import { collectReportInput, writeReports, type BaseModelRef, type DeploymentInput } from '../../reports';
 import { PipelineError, StepOrderError } from '../errors';
 import type { StepContext } from '../runner';
-import { personas, type StudioServices } from '../service';
+import { personas, runConfig, type StudioServices } from '../service';
+import { formatModelSpec } from '../settings';
+import { finalCheckpoint } from './train';
 
 export async function auditStep(studio: StudioServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -45,6 +51,109 @@ export async function splitStep(studio: StudioServices, ctx: StepContext): Promi
   );
 }
 
-export async function reportStep(_studio: StudioServices, _ctx: StepContext): Promise<void> {
-  throw new PipelineError('the report step is not available yet (src-main/reports has not landed)');
+/** Where the exported adapter of a run goes (PEFT folder + card + deploy example). */
+export function exportDir(runDir: string): string {
+  return join(runDir, 'export');
+}
+
+/** How DEPLOYMENT.md loads the base model, from the card the engine's export wrote. */
+function baseModelRef(cardPath: string, fallback: string): BaseModelRef {
+  try {
+    const card = JSON.parse(readFileSync(cardPath, 'utf8')) as {
+      base?: {
+        format?: string;
+        folder?: string;
+        gguf_file?: string | null;
+        hub_repo?: string;
+        source?: string;
+        name?: string;
+      };
+    };
+    const b = card.base;
+    if (b?.format === 'gguf' && b.folder && b.gguf_file)
+      return { kind: 'gguf', dir: b.folder, file: b.gguf_file };
+    if (b?.folder) return { kind: 'hf', id: b.folder };
+    if (b?.name) return { kind: 'hf', id: b.name };
+  } catch {
+    /* fall through */
+  }
+  return { kind: 'hf', id: fallback };
+}
+
+export async function reportStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+  const { store, engine } = studio;
+  const runId = ctx.run.id;
+  const cfg = runConfig(ctx.run);
+  const cp = finalCheckpoint(studio, runId);
+  const evaluation = store.evaluations.latest(runId);
+  const savings = store.savings.latest(runId);
+  ctx.progress(0, 3, 'exporting the adapter');
+
+  // The adapter in PEFT format with its model card: what DEPLOYMENT.md tells the reader to load.
+  let deployment: DeploymentInput | null = null;
+  if (cp) {
+    const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+    const out = exportDir(ctx.paths.dir);
+    const exported = await engine.call(
+      'export_adapter',
+      {
+        model: cfg.studentModel,
+        adapter: cp.path,
+        output_dir: out,
+        merged: false,
+        card: {
+          persona: persona.name,
+          persona_id: persona.id,
+          persona_version: persona.version,
+          checkpoint_id: cp.id,
+          run_id: runId,
+          data_hash: cp.lineage.dataHash,
+          metrics: cp.metrics,
+          in_character_share: evaluation?.summary.inCharacterShare ?? null,
+          gate: evaluation?.summary.gate ?? null,
+        },
+      },
+      { signal: ctx.signal },
+    );
+    deployment = {
+      personaName: persona.name,
+      checkpointId: cp.id,
+      adapterDir: exported.output_dir,
+      baseModel: baseModelRef(join(exported.output_dir, 'card.json'), formatModelSpec(cfg.studentModel)),
+      mergedDir: exported.merged_dir,
+      files: exported.files,
+    };
+  }
+  ctx.progress(1, 3, 'writing the reports');
+
+  // evaluation_results.json gains the savings measured after evaluation.
+  if (existsSync(ctx.paths.evaluationResults)) {
+    const data = JSON.parse(readFileSync(ctx.paths.evaluationResults, 'utf8')) as Record<string, unknown>;
+    writeFileSync(ctx.paths.evaluationResults, `${JSON.stringify({ ...data, savings }, null, 2)}\n`);
+  }
+  const settings = studio.settings.all();
+  const notes = [
+    `Generated on this machine by \`character pipeline ${ctx.run.personaId} --scale ${ctx.run.scale}\`; teacher and student ran on the local engine.`,
+    ...(cfg.teacherModel.source === cfg.studentModel.source &&
+    formatModelSpec(cfg.teacherModel) === formatModelSpec(cfg.studentModel)
+      ? [
+          'Teacher and student are the same base model: the teacher has the constitution in its prompt, the student does not (prompt distillation).',
+        ]
+      : []),
+    ...(settings.judge ? [] : ['No LLM judge endpoint was configured, so no Elo ratings.']),
+  ];
+  const timings = store.runs.require(runId).timings;
+  const input = collectReportInput(store, runId, {
+    teacher: {
+      provider: cfg.teacherProvider,
+      model: cfg.teacherEndpoint ? cfg.teacherEndpoint.model : modelSpecName(cfg.teacherModel),
+    },
+    studentBase: modelSpecName(cfg.studentModel),
+    generation: { examples: store.examples.countByRun(runId), wallSeconds: timings.generate ?? null },
+    notes,
+  });
+  const written = writeReports(ctx.paths.dir, input, deployment);
+  if (!deployment) ctx.log('no checkpoint: DEPLOYMENT.md not written');
+  ctx.progress(3, 3, 'reports written');
+  ctx.log(`reports: ${written.resultsPath}${written.deploymentPath ? `, ${written.deploymentPath}` : ''}`);
 }
