@@ -112,6 +112,9 @@ describe('runs store', () => {
     expect(stepState(run, 'train')).toBe('todo');
     expect(stepState({ ...run, status: 'failed' }, 'audit')).toBe('failed');
     expect(stepState({ ...run, status: 'completed' }, 'audit')).toBe('done');
+    // The runner marks a run 'pending' between steps: the last step it names is done.
+    expect(stepState({ ...run, status: 'pending' }, 'audit')).toBe('done');
+    expect(stepState({ ...run, status: 'cancelled' }, 'audit')).toBe('todo');
     expect(stepState(null, 'questions')).toBe('todo');
   });
 });

@@ -4,7 +4,8 @@ import { Chart, canvasContext } from './setup';
 export interface BarSeries {
   label: string;
   values: number[];
-  color: string;
+  /** One color, or one per bar. */
+  color: string | string[];
 }
 
 /** Bar chart config shared by the evaluation charts: no animation, y from 0 (to yMax when given). */

@@ -207,7 +207,13 @@ export function EvaluationPage(): JSX.Element {
     if (runId) void load(runId);
   }, [runId, load]);
   const shareSeries = useMemo(
-    () => [{ label: 'in-character share', values: shares.map((v) => v * 100), color: ROLE_COLORS.student }],
+    () => [
+      {
+        label: 'in-character share',
+        values: shares.map((v) => v * 100),
+        color: MODEL_ROLES.map((role) => ROLE_COLORS[role]),
+      },
+    ],
     [shares],
   );
   const roleLabels = useMemo(() => [...MODEL_ROLES], []);

@@ -18,12 +18,33 @@ export interface ValidationResult {
 
 /** Starting point for a new persona, so the editor never opens blank. */
 export const NEW_PERSONA_TEMPLATES: Record<PersonaFormat, string> = {
-  yaml: `name: New character
-version: 1
-description: One line about who this is.
-system_prompt: |
-  You are ... Describe the character's history, personality, beliefs,
-  relationships and the way they speak.
+  yaml: `meta:
+  id: new-character
+  name: New character
+  version: 1
+  description: One line about who this is.
+
+persona:
+  identity: |
+    You are ... Say who the character is, where and when they speak from, and what shaped them.
+
+directives:
+  personality:
+    - A trait, and how it shows.
+  behavior:
+    - What the character does in a conversation.
+  speech_patterns:
+    - How the character talks - address, vocabulary, rhythm.
+  constraints:
+    - Stay in character; you know nothing after your own time.
+
+safety:
+  refusals:
+    - Refuse harmful requests, in character.
+
+signoffs:
+  - "A typical closing line."
+
 keywords:
   - keyword
 `,

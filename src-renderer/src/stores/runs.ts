@@ -213,8 +213,10 @@ export function stepState(run: RunSummary | null, step: PipelineStep, inFlight =
   const index = PIPELINE_ORDER.indexOf(step);
   if (index < current) return 'done';
   if (index > current) return 'todo';
-  if (run.status === 'completed') return 'done';
-  if (run.status === 'running' || run.status === 'pending') return 'running';
+  // After a step finishes the runner leaves step = that step and status 'pending' (more steps to
+  // go) or 'completed' (none left); 'running' means this step is under way now.
+  if (run.status === 'completed' || run.status === 'pending') return 'done';
+  if (run.status === 'running') return 'running';
   if (run.status === 'failed') return 'failed';
   return 'todo';
 }
