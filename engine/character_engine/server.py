@@ -120,6 +120,26 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     ).to_payload()
 
 
+class _RequestLogHandler(logging.Handler):
+    """Forwards warnings logged while a request runs (by us or a library) as `log` events."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.current = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = getattr(self.current, "ctx", None)
+        if ctx is None:
+            return
+        level = {logging.WARNING: "warning", logging.ERROR: "error", logging.CRITICAL: "error"}.get(
+            record.levelno, "info"
+        )
+        try:
+            ctx.log(record.getMessage()[:2000], level=level)
+        except Exception:  # noqa: BLE001 - logging must never break a request
+            pass
+
+
 class Server:
     def __init__(self, out: IO[str], inp: IO[bytes]) -> None:
         self._out = out
@@ -130,6 +150,8 @@ class Server:
         self._pending_lock = threading.Lock()
         self._worker = threading.Thread(target=self._work, name="engine-worker", daemon=True)
         self._stopping = threading.Event()
+        self._log_handler = _RequestLogHandler()
+        logging.getLogger().addHandler(self._log_handler)
 
     # -- output
     def send(self, message: dict[str, Any]) -> None:
@@ -239,6 +261,7 @@ class Server:
             if job is None:
                 return
             req_id, method, params, ctx = job
+            self._log_handler.current.ctx = ctx
             try:
                 if ctx.cancelled:
                     raise Cancelled("request was cancelled before it started", request=req_id)
@@ -252,6 +275,7 @@ class Server:
                     log.exception("request %s (%s) failed", req_id, method)
                 self.fail(req_id, error_payload(exc))
             finally:
+                self._log_handler.current.ctx = None
                 with self._pending_lock:
                     self._pending.pop(req_id, None)
 

@@ -24,10 +24,10 @@ os.environ.setdefault("CHARACTER_ENGINE_THREADS", "1")
 class EngineProcess:
     """`python -m character_engine` as a child; every stdout line must be protocol JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, argv: list[str] | None = None) -> None:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "character_engine"],
+            [sys.executable, *(argv or ["-m", "character_engine"])],
             cwd=ENGINE_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -236,3 +236,38 @@ def test_shutdown_and_eof_exit_cleanly() -> None:
     proc2 = EngineProcess()
     assert proc2.close() == 0  # EOF on stdin
     assert proc2.raw_stdout == []
+
+
+NOISY_ENGINE = """
+import logging, sys
+from character_engine import server
+
+def noisy(params, ctx):
+    print("a library printing to stdout")
+    sys.stdout.write("more noise\\n")
+    logging.getLogger("some.library").warning("careful: %s", params.get("what"))
+    return {"ok": True}
+
+def boom(params, ctx):
+    raise KeyError("nothing here")
+
+server.METHODS["noisy"] = "__main__:noisy"
+server.METHODS["boom"] = "__main__:boom"
+sys.exit(server.run_protocol_server())
+"""
+
+
+def test_prints_never_reach_the_protocol_channel_and_warnings_become_log_events() -> None:
+    proc = EngineProcess(["-c", NOISY_ENGINE])
+    reply, events = proc.call("noisy", {"what": "the cliff"})
+    assert reply["result"] == {"ok": True}
+    assert any(
+        e["event"] == "log" and e["level"] == "warning" and "the cliff" in e["message"] for e in events
+    )
+    reply, _ = proc.call("boom")
+    assert reply["error"]["code"] == "internal" and reply["error"]["detail"]["exception"] == "KeyError"
+    reply, _ = proc.call("health")
+    assert "result" in reply
+    assert proc.close() == 0
+    assert all(line.startswith(b"{") for line in proc.raw_stdout)  # every stdout line was protocol JSON
+    assert b"a library printing to stdout" in b"".join(proc.stderr)
