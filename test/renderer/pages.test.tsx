@@ -185,15 +185,20 @@ describe('wizard', () => {
     const step = screen.getByTestId('wizard-step-teacher-data');
     expect(within(step).getByTestId('wizard-estimate-teacher-data').textContent).toContain('12,000 tokens');
     expect(screen.getByTestId('wizard-step-questions').getAttribute('data-state')).toBe('done');
+    // The audit needs the teacher data first: its Run button waits.
+    expect((screen.getByTestId('wizard-run-audit') as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByTestId('wizard-run-teacher-data') as HTMLButtonElement).disabled).toBe(false);
     fireEvent.click(within(step).getByTestId('wizard-run-teacher-data'));
     await settle();
     expect(callsTo('runs:step')).toEqual([{ runId: 'run-1', step: 'generate' }]);
     expect(step.getAttribute('data-state')).toBe('running');
     act(() => emit('job:progress', { runId: 'run-1', step: 'generate', done: 5, total: 20, fraction: 0.25 }));
     expect(within(step).getByTestId('wizard-progress-teacher-data').textContent).toContain('25%');
-    finish(runFixture({ status: 'completed', step: 'generate' }));
+    finish(runFixture({ status: 'pending', step: 'generate' }));
     await settle();
     expect(step.getAttribute('data-state')).toBe('done');
+    expect((screen.getByTestId('wizard-run-audit') as HTMLButtonElement).disabled).toBe(false);
+    expect(screen.getByTestId('wizard-resume').textContent).toBe('Run the remaining steps');
   });
 });
 

@@ -1,4 +1,5 @@
 import { useEffect, useState, type JSX } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { PipelineStep, RunSummary, Scale } from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -8,7 +9,9 @@ import { hrefFor, type RouteName } from '../router';
 import { selectAudit, useDataStore } from '../stores/data';
 import { selectEvaluationSummary, useEvaluationStore } from '../stores/evaluation';
 import { selectPersonas, usePersonasStore } from '../stores/personas';
+import { selectLatestLoss, useTrainingStore } from '../stores/training';
 import {
+  PIPELINE_ORDER,
   selectCurrentRun,
   selectRuns,
   selectRunsError,
@@ -87,6 +90,14 @@ const STEPS: WizardStep[] = [
   },
 ];
 
+/** Whether the runner will accept the step: every pipeline step before its first one is done. */
+function isReady(run: RunSummary | null, step: WizardStep): boolean {
+  const first = step.pipeline[0];
+  if (!run || !first) return false;
+  const before = PIPELINE_ORDER.slice(0, PIPELINE_ORDER.indexOf(first));
+  return before.every((p) => stepState(run, p) === 'done');
+}
+
 /** Combined state of a wizard step's pipeline steps. */
 function combinedState(
   run: RunSummary | null,
@@ -125,9 +136,16 @@ function PersonaStep(): JSX.Element {
     void loadPersonas();
   }, [loadPersonas]);
   const chosen = personaId || personas.find((p) => p.id === 'beethoven')?.id || personas[0]?.id || '';
-  const resumable =
-    current &&
-    (current.status === 'failed' || current.status === 'cancelled' || current.status === 'pending');
+  // runs:resume runs every step not completed yet, in the background (progress arrives as events).
+  const resumeLabel = !current
+    ? null
+    : current.status === 'failed' || current.status === 'cancelled'
+      ? 'Resume this run'
+      : current.status === 'pending'
+        ? current.step === null
+          ? 'Run all steps'
+          : 'Run the remaining steps'
+        : null;
   return (
     <li className="panel step" data-testid="wizard-step-persona" data-state={current ? 'done' : 'todo'}>
       <h3>
@@ -175,11 +193,11 @@ function PersonaStep(): JSX.Element {
           {current.scale}, <b>{current.status}</b>
           {current.step ? ` at ${current.step}` : ''}.{' '}
           {runs.length > 1 && 'Switch runs with the Run menu above.'}
-          {resumable && (
+          {resumeLabel && (
             <>
               {' '}
               <button type="button" data-testid="wizard-resume" onClick={() => void resumeRun(current.id)}>
-                Resume this run
+                {resumeLabel}
               </button>
             </>
           )}
@@ -195,12 +213,31 @@ function PersonaStep(): JSX.Element {
 function StepResult({ step, run }: { step: WizardStep; run: RunSummary }): JSX.Element | null {
   const audit = useDataStore(selectAudit);
   const loadAudit = useDataStore((s) => s.loadAudit);
+  const examplesTotal = useDataStore((s) => (s.runId === run.id ? s.total : null));
+  const loadExamples = useDataStore((s) => s.loadExamples);
   const summary = useEvaluationStore(selectEvaluationSummary);
   const loadEvaluation = useEvaluationStore((s) => s.load);
+  const latest = useTrainingStore(useShallow(selectLatestLoss));
+  const catchUp = useTrainingStore((s) => s.catchUp);
   useEffect(() => {
+    if (step.name === 'teacher-data') void loadExamples(run.id);
     if (step.name === 'audit') void loadAudit(run.id);
+    if (step.name === 'train') void catchUp(run.id);
     if (step.name === 'evaluate') void loadEvaluation(run.id);
-  }, [step.name, run.id, loadAudit, loadEvaluation]);
+  }, [step.name, run.id, loadAudit, loadEvaluation, loadExamples, catchUp]);
+  if (step.name === 'teacher-data' && examplesTotal !== null) {
+    return (
+      <p data-testid="wizard-result-teacher-data">{formatNumber(examplesTotal)} teacher answers collected.</p>
+    );
+  }
+  if (step.name === 'train' && latest.train !== null) {
+    return (
+      <p data-testid="wizard-result-train">
+        Final train loss {latest.train.toFixed(4)}
+        {latest.eval !== null && `, validation loss ${latest.eval.toFixed(4)}`}.
+      </p>
+    );
+  }
   if (step.name === 'audit' && audit) {
     return (
       <p data-testid="wizard-result-audit">
@@ -227,10 +264,13 @@ function PipelineStepCard({
   index,
   step,
   run,
+  ready,
 }: {
   index: number;
   step: WizardStep;
   run: RunSummary | null;
+  /** The steps before this one are done, so the runner will accept it. */
+  ready: boolean;
 }): JSX.Element {
   const running = useRunsStore((s) => s.running);
   const estimates = useRunsStore((s) => s.estimates);
@@ -274,7 +314,7 @@ function PipelineStepCard({
             type="button"
             className="primary"
             data-testid={`wizard-run-${step.name}`}
-            disabled={!run || state === 'running'}
+            disabled={!run || !ready || state === 'running'}
             onClick={() => void onRun()}
           >
             {state === 'done' ? 'Run again' : state === 'failed' ? 'Retry' : 'Run'}
@@ -291,6 +331,9 @@ function PipelineStepCard({
           </a>
         )}
       </div>
+      {run && !ready && state === 'todo' && step.pipeline.length > 0 && (
+        <p className="small muted">Run the step above first.</p>
+      )}
       {activeProgress && (
         <ProgressBar
           fraction={activeProgress.fraction}
@@ -326,7 +369,7 @@ export function WizardPage(): JSX.Element {
       <ol className="steps">
         <PersonaStep />
         {STEPS.map((step, i) => (
-          <PipelineStepCard key={step.name} index={i + 2} step={step} run={run} />
+          <PipelineStepCard key={step.name} index={i + 2} step={step} run={run} ready={isReady(run, step)} />
         ))}
       </ol>
       {!run && (
