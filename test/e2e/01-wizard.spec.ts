@@ -14,7 +14,13 @@ test.describe.configure({ mode: 'serial' });
 /** Presses a wizard step's Run button and waits until that step shows as done. */
 async function runWizardStep(page: Page, name: string, timeoutMs: number): Promise<void> {
   await page.getByTestId(`wizard-run-${name}`).click();
-  await expect(page.getByTestId(`wizard-state-${name}`)).toHaveText('done', { timeout: timeoutMs });
+  const state = page.getByTestId(`wizard-state-${name}`);
+  await expect(state).toHaveText(/^(done|failed)$/, { timeout: timeoutMs });
+  if ((await state.textContent()) !== 'done') {
+    // Fail at once with the app's own message instead of waiting out the timeout.
+    const step = await page.getByTestId(`wizard-step-${name}`).innerText();
+    throw new Error(`wizard step ${name} failed:\n${step}`);
+  }
   await expect(page.getByTestId(`wizard-error-${name}`)).toHaveCount(0);
 }
 
