@@ -22,6 +22,7 @@ checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 import-characterllm <file> --character Beethoven [--out FILE]
 info                      engine health, data folder, runs
 demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
+serve [--port N]          the app on a loopback URL (Electron cannot start here)
 bench                     pipeline and engine benchmarks -> bench/results/bench.json
 
 models (M): default (embedded SmolLM2-135M-Instruct) | local:/hf/folder | gguf:/file.gguf
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Loader> = {
   'import-characterllm': async () => (await import('./commands/import')).importCommand,
   demo: async () => (await import('./commands/demo')).demoCommand,
   bench: async () => (await import('./commands/bench')).benchCommand,
+  serve: async () => (await import('../bridge/serve-command')).serveCommand,
 };
 
 /** Pulls the global flags out wherever they appear; the rest goes to the command. */
