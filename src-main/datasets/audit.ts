@@ -67,10 +67,18 @@ export function words(text: string): string[] {
 export function repetitionShare(text: string): number {
   const ws = words(text.toLowerCase().replace(/[^\p{L}\p{N}\s']/gu, ' '));
   if (ws.length < 9) return 0;
-  const counts = new Map<string, number>();
+  // Words as small integers, a 3-gram as one exact number (v < ws.length, so v^3 < 2^53).
+  const ids = new Map<string, number>();
+  const seq = ws.map((w) => {
+    let id = ids.get(w);
+    if (id === undefined) ids.set(w, (id = ids.size));
+    return id;
+  });
+  const v = ids.size;
+  const counts = new Map<number, number>();
   let best = 0;
-  for (let i = 0; i + 3 <= ws.length; i++) {
-    const k = `${ws[i]} ${ws[i + 1]} ${ws[i + 2]}`;
+  for (let i = 0; i + 3 <= seq.length; i++) {
+    const k = ((seq[i] as number) * v + (seq[i + 1] as number)) * v + (seq[i + 2] as number);
     const c = (counts.get(k) ?? 0) + 1;
     counts.set(k, c);
     if (c > best) best = c;

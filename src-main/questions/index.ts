@@ -21,6 +21,7 @@ export {
 export { mulberry32, shuffled } from './prng';
 export {
   DuplicateIndex,
+  type DuplicateMatch,
   jaccard,
   normalizeText,
   shingles,
