@@ -174,6 +174,29 @@ describe('training store', () => {
     expect(selectLatestLoss(state)).toEqual({ train: 3, eval: 2.9 });
   });
 
+  it('shows the running job’s settings in the form unless the form was edited', async () => {
+    const jobConfig = { ...configFixture, maxSteps: 400, learningRate: 5e-5 };
+    handle('training:defaults', () => configFixture);
+    handle('training:status', ({ runId }) => ({
+      id: 'job-1',
+      runId,
+      status: 'running',
+      config: jobConfig,
+      step: 10,
+      totalSteps: 400,
+      tokensPerS: 300,
+      etaSeconds: 600,
+    }));
+    useTrainingStore.getState().setRun('run-1');
+    await useTrainingStore.getState().loadDefaults('smoke');
+    await useTrainingStore.getState().loadStatus('run-1');
+    expect(useTrainingStore.getState().config).toEqual(jobConfig);
+    useTrainingStore.getState().resetConfig();
+    useTrainingStore.getState().setConfigField('seed', 3);
+    await useTrainingStore.getState().loadStatus('run-1');
+    expect(useTrainingStore.getState().config).toEqual({ ...configFixture, seed: 3 });
+  });
+
   it('starts training with the edited config and reports a refusal', async () => {
     handle('training:defaults', () => configFixture);
     await useTrainingStore.getState().loadDefaults('smoke');
@@ -186,6 +209,7 @@ describe('training store', () => {
       { runId: 'run-1', config: { ...configFixture, maxSteps: 50 } },
     ]);
     expect(useTrainingStore.getState().error?.code).toBe('not_ready');
+    expect(useTrainingStore.getState().config?.maxSteps).toBe(50);
     expect(useTrainingStore.getState().starting).toBe(false);
   });
 });

@@ -18,6 +18,17 @@ const SPEAKER_LABELS: Record<ChatMessage['speaker'], string> = {
   teacher: 'Teacher (with prompt)',
 };
 
+/** Puts a student answer and the teacher answer to the same message side by side. */
+function groupTurns(messages: ChatMessage[]): ChatMessage[][] {
+  const groups: ChatMessage[][] = [];
+  for (const m of messages) {
+    const last = groups[groups.length - 1];
+    if (m.speaker === 'teacher' && last?.length === 1 && last[0]?.speaker === 'student') last.push(m);
+    else groups.push([m]);
+  }
+  return groups;
+}
+
 function MessageView({ message }: { message: ChatMessage }): JSX.Element {
   return (
     <div
@@ -142,7 +153,17 @@ export function ChatPage(): JSX.Element {
             <p>Try “What did you feel when you could no longer hear the orchestra?”</p>
           </EmptyState>
         ) : (
-          messages.map((m) => <MessageView key={m.id} message={m} />)
+          groupTurns(messages).map((group) =>
+            group.length === 1 ? (
+              <MessageView key={group[0]?.id} message={group[0] as ChatMessage} />
+            ) : (
+              <div key={group[0]?.id} className="chat-pair" data-testid="chat-pair">
+                {group.map((m) => (
+                  <MessageView key={m.id} message={m} />
+                ))}
+              </div>
+            ),
+          )
         )}
       </div>
       <form

@@ -80,7 +80,7 @@ const createMetricsSlice: StateCreator<TrainingState, [], [], MetricsSlice> = (s
   catchingUp: false,
   setRun(runId) {
     if (get().runId === runId) return;
-    set({ runId, points: [], job: null, checkpoints: [], error: null });
+    set((s) => ({ runId, points: [], job: null, checkpoints: [], error: null, config: s.defaults }));
   },
   async catchUp(runId) {
     get().setRun(runId);
@@ -122,7 +122,10 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
   async loadDefaults(scale) {
     try {
       const defaults = await api.invoke('training:defaults', { scale });
-      set((s) => ({ defaults, config: s.config ?? defaults }));
+      set((s) => ({
+        defaults,
+        config: s.config === null || s.config === s.defaults ? (s.job?.config ?? defaults) : s.config,
+      }));
     } catch (error) {
       set({ error: toErrorPayload(error) });
     }
@@ -139,7 +142,11 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
     try {
       const job = await api.invoke('training:status', { runId });
       if (get().runId !== runId) return;
-      set({ job });
+      // Show the settings the job ran with, unless the form has been edited since the defaults.
+      set((s) => ({
+        job,
+        config: job && (s.config === null || s.config === s.defaults) ? job.config : s.config,
+      }));
     } catch (error) {
       set({ error: toErrorPayload(error) });
     }
@@ -157,7 +164,7 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
     const config = get().config;
     if (!config) return;
     get().setRun(runId);
-    set({ starting: true, error: null, points: [] });
+    set({ starting: true, error: null, points: [], config });
     try {
       const job = await api.invoke('training:start', { runId, config });
       set({ job, starting: false });
