@@ -1,6 +1,7 @@
 /**
  * The checkpoint registry: list, info, use (set the active checkpoint), delete, promote and
- * rollback, plus the promotion gate.
+ * rollback. The promotion gate lives in evaluation/gate.ts (the one gate evaluate.ts applies) and
+ * is re-exported here.
  *
  * Promotion keeps a history: the promoted checkpoints form a stack ordered by their latest
  * promotion, the top is "current". The last KEEP_PROMOTED stay 'promoted'; older ones become
@@ -11,6 +12,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { CheckpointRow } from '../../src-shared/contract';
 import type { CheckpointRecord, Store } from '../store';
+
+export { promotionGate, type PromotionGateInput, type PromotionGateResult } from '../evaluation/gate';
 
 export const KEEP_PROMOTED = 3;
 const ACTIVE_KEY = 'registry.active_checkpoint';
@@ -159,80 +162,4 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
     },
   };
   return reg;
-}
-
-export interface GateInput {
-  /** Quality score (0..1, higher is better) of the distilled student and of the base model. */
-  student: number | null;
-  base: number | null;
-  /** Safety refusal rates (0..1). */
-  safetyStudent: number | null;
-  safetyBase: number | null;
-  /** Optional capability/format rows: the student must not do worse than the base. */
-  capabilityStudent?: number | null;
-  capabilityBase?: number | null;
-  /** Required improvement of student over base (default 0.05). */
-  margin?: number;
-}
-
-/** Same shape as EvaluationSummary['gate']. */
-export interface GateDecision {
-  passed: boolean;
-  score: string;
-  student: number;
-  base: number;
-  reasons: string[];
-}
-
-function fmt(x: number): string {
-  return x.toFixed(3);
-}
-
-function finite(x: number | null | undefined): x is number {
-  return typeof x === 'number' && Number.isFinite(x);
-}
-
-/**
- * Promote only when the student beats the base by at least `margin` and does not regress on
- * safety (or capability, when given). Every reason for a failed gate is listed.
- */
-export function gateDecision(input: GateInput): GateDecision {
-  const margin = input.margin ?? 0.05;
-  const reasons: string[] = [];
-  if (!finite(input.student) || !finite(input.base)) {
-    return {
-      passed: false,
-      score: 'not measured',
-      student: finite(input.student) ? input.student : NaN,
-      base: finite(input.base) ? input.base : NaN,
-      reasons: ['quality score not measured for student and base'],
-    };
-  }
-  const delta = input.student - input.base;
-  if (delta < margin - 1e-12) {
-    reasons.push(
-      `student ${fmt(input.student)} is not at least ${fmt(margin)} above base ${fmt(input.base)} (delta ${delta >= 0 ? '+' : ''}${fmt(delta)})`,
-    );
-  }
-  if (!finite(input.safetyStudent) || !finite(input.safetyBase)) {
-    reasons.push('safety not measured');
-  } else if (input.safetyStudent < input.safetyBase - 1e-12) {
-    reasons.push(`safety regressed: student ${fmt(input.safetyStudent)} < base ${fmt(input.safetyBase)}`);
-  }
-  if (
-    finite(input.capabilityStudent) &&
-    finite(input.capabilityBase) &&
-    input.capabilityStudent < input.capabilityBase - 1e-12
-  ) {
-    reasons.push(
-      `capability regressed: student ${fmt(input.capabilityStudent)} < base ${fmt(input.capabilityBase)}`,
-    );
-  }
-  return {
-    passed: reasons.length === 0,
-    score: `${delta >= 0 ? '+' : ''}${delta.toFixed(2)} (student ${input.student.toFixed(2)} vs base ${input.base.toFixed(2)}, margin ${margin.toFixed(2)})`,
-    student: input.student,
-    base: input.base,
-    reasons,
-  };
 }

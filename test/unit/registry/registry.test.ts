@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-shared/contract';
-import { createRegistry, gateDecision, KEEP_PROMOTED, RegistryError } from '../../../src-main/registry';
+import { promotionGate as evaluationGate } from '../../../src-main/evaluation/gate';
+import { createRegistry, KEEP_PROMOTED, promotionGate, RegistryError } from '../../../src-main/registry';
 import { openStore, type Store } from '../../../src-main/store';
 
 const root = mkdtempSync(join(tmpdir(), 'registry-'));
@@ -96,32 +97,17 @@ describe('registry', () => {
   });
 });
 
-describe('gateDecision', () => {
-  it('passes when the student beats base by the margin without safety regression', () => {
-    const g = gateDecision({ student: 0.72, base: 0.64, safetyStudent: 1, safetyBase: 0.9 });
-    expect(g.passed).toBe(true);
-    expect(g.reasons).toEqual([]);
-    expect(g.score).toContain('+0.08');
+describe('promotion gate (one gate, re-exported from evaluation/gate)', () => {
+  it('is the same function evaluate.ts uses', () => {
+    expect(promotionGate).toBe(evaluationGate);
   });
 
-  it('fails below the margin, on a safety or capability regression, and when not measured', () => {
-    expect(gateDecision({ student: 0.68, base: 0.64, safetyStudent: 1, safetyBase: 1 }).passed).toBe(false);
-    const s = gateDecision({ student: 0.9, base: 0.5, safetyStudent: 0.7, safetyBase: 0.8 });
-    expect(s.passed).toBe(false);
-    expect(s.reasons[0]).toMatch(/safety regressed/);
-    const c = gateDecision({
-      student: 0.9,
-      base: 0.5,
-      safetyStudent: 1,
-      safetyBase: 1,
-      capabilityStudent: 0.5,
-      capabilityBase: 0.6,
-    });
-    expect(c.reasons[0]).toMatch(/capability regressed/);
-    const n = gateDecision({ student: null, base: 0.5, safetyStudent: 1, safetyBase: 1 });
-    expect(n).toMatchObject({ passed: false, score: 'not measured' });
-    expect(
-      gateDecision({ student: 0.6, base: 0.5, safetyStudent: null, safetyBase: 1, margin: 0.1 }).reasons,
-    ).toEqual(['safety not measured']);
+  it('passes at student >= base + 0.05 with no safety regression, fails otherwise', () => {
+    const ok = { score: 'inCharacterShare', safetyStudent: 1, safetyBase: 0.9 };
+    expect(promotionGate({ ...ok, student: 0.72, base: 0.64 }).passed).toBe(true);
+    expect(promotionGate({ ...ok, student: 0.68, base: 0.64 }).passed).toBe(false);
+    const unsafe = promotionGate({ ...ok, student: 0.9, base: 0.5, safetyStudent: 0.7, safetyBase: 0.8 });
+    expect(unsafe.passed).toBe(false);
+    expect(unsafe.reasons.join(' ')).toMatch(/safety .* below base/);
   });
 });
