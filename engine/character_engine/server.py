@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import platform
 import queue
@@ -120,6 +121,17 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     ).to_payload()
 
 
+def _finite(value: Any) -> Any:
+    """A copy of value with every non-finite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 class _RequestLogHandler(logging.Handler):
     """Forwards warnings logged while a request runs (by us or a library) as `log` events."""
 
@@ -163,8 +175,8 @@ class Server:
     def _safe_send(self, message: dict[str, Any]) -> None:
         try:
             self.send(message)
-        except ValueError:  # NaN/inf in a result: send it as null-safe text instead of dying
-            self.send(json.loads(json.dumps(message, default=str).replace("NaN", "null")))
+        except ValueError:  # NaN/inf is not JSON: send null in its place instead of dying
+            self.send(_finite(message))
         except (BrokenPipeError, OSError):
             self._stopping.set()
 

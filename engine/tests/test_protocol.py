@@ -271,3 +271,19 @@ def test_prints_never_reach_the_protocol_channel_and_warnings_become_log_events(
     assert proc.close() == 0
     assert all(line.startswith(b"{") for line in proc.raw_stdout)  # every stdout line was protocol JSON
     assert b"a library printing to stdout" in b"".join(proc.stderr)
+
+
+def test_non_finite_numbers_are_sent_as_null() -> None:
+    import io
+    import json
+
+    from character_engine.server import Server
+
+    out = io.StringIO()
+    Server(out, io.BytesIO()).reply(
+        "x", {"loss": float("nan"), "xs": [1.0, float("inf")], "text": "NaN stays"}
+    )
+    assert json.loads(out.getvalue()) == {
+        "id": "x",
+        "result": {"loss": None, "xs": [1.0, None], "text": "NaN stays"},
+    }
