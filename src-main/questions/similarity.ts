@@ -222,7 +222,9 @@ export class DuplicateIndex {
     const count = (list: readonly number[]): void => {
       for (let i = 0; i < list.length; i++) {
         const id = list[i] as number;
-        if (counts[id]++ === 0) touched.push(id);
+        const c = counts[id] as number;
+        counts[id] = c + 1;
+        if (c === 0) touched.push(id);
       }
     };
     for (let i = 0; i < keys.length; i++) {
