@@ -327,11 +327,14 @@ def generate_items(
             model_key = (loaded.key, loaded.adapter_name)
             prefix = prefix_store.find(model_key, prompts)
             if prefix is None:
-                if len(items) > 1:
-                    n = common_prefix_len(prompts)
-                else:
+                systems = {it.get("system") for it in items}
+                if len(systems) == 1:
+                    # Stop at the end of the system part, not at whatever else these items happen
+                    # to share: the next call (next chunk, next chat turn) then finds it stored.
                     sys_ids = system_prefix(tok, items[0].get("system"))
-                    n = common_prefix_len([sys_ids, prompts[0]])
+                    n = common_prefix_len([sys_ids, *prompts])
+                else:
+                    n = common_prefix_len(prompts)
                 n = min(n, min(len(p) for p in prompts) - 1)  # every item keeps >= 1 suffix token
                 if n >= MIN_PREFIX_TOKENS:
                     ids = prompts[0][:n]

@@ -47,6 +47,20 @@ def test_prefix_cache_matches_uncached_greedy(sharp: models.LoadedModel) -> None
     assert [o.text for o in again] == texts[:2] and again_stats["prefix_tokens"] == stats["prefix_tokens"]
 
 
+def test_successive_calls_reuse_the_stored_system_prefix(sharp: models.LoadedModel) -> None:
+    greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=4, seed=0)
+    generation.prefix_store.clear()
+    # both items of the first chunk start with "What", which the second chunk does not share
+    _, first = generate_items(
+        sharp,
+        items()[1:2] + [{"system": SYSTEM, "messages": [{"role": "user", "content": "What now?"}]}],
+        greedy,
+    )
+    _, second = generate_items(sharp, items()[2:4], greedy)
+    assert first["prefix_tokens"] == second["prefix_tokens"] > 40
+    assert len(generation.prefix_store._items) == 1  # computed once, found the second time
+
+
 def test_chat_with_history_uses_the_system_prefix(sharp: models.LoadedModel) -> None:
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=8, seed=0)
     chat = [
