@@ -338,6 +338,21 @@ describe('chat store', () => {
   });
 });
 
+describe('chat store without a session', () => {
+  it('reports a message it could not send, and drops the teacher side without a checkpoint', async () => {
+    handle('chat:start', () => {
+      throw apiError('pipeline', 'a side-by-side chat needs a checkpoint');
+    });
+    useChatStore.getState().setCheckpoint('ckpt-1');
+    useChatStore.getState().setWithTeacher(true);
+    expect(await useChatStore.getState().send('Hello')).toBe(false);
+    expect(useChatStore.getState().messages).toHaveLength(0);
+    expect(useChatStore.getState().error?.code).toBe('pipeline');
+    useChatStore.getState().setCheckpoint(null);
+    expect(useChatStore.getState().withTeacher).toBe(false);
+  });
+});
+
 describe('personas store', () => {
   it('drops a validation answer for text that changed meanwhile', async () => {
     let answer: (v: { issues: never[]; wordCount: number; tokenCount: number }) => void = () => undefined;

@@ -97,8 +97,11 @@ export function ChatPage(): JSX.Element {
 
   const submit = (): void => {
     if (!text.trim() || sending) return;
-    void send(text);
+    const sent = text;
     setText('');
+    void send(sent).then((accepted) => {
+      if (!accepted) setText(sent);
+    });
   };
 
   return (
@@ -128,9 +131,12 @@ export function ChatPage(): JSX.Element {
           type="checkbox"
           data-testid="chat-with-teacher"
           checked={withTeacher}
+          disabled={checkpointId === null}
           onChange={(e) => setWithTeacher(e.target.checked)}
         />
-        <label htmlFor="chat-with-teacher">Side by side with the teacher (+ prompt)</label>
+        <label htmlFor="chat-with-teacher">
+          Side by side with the teacher (+ prompt){checkpointId === null && ' — pick a checkpoint first'}
+        </label>
         <button type="button" data-testid="chat-new" disabled={starting} onClick={() => void start()}>
           New conversation
         </button>

@@ -32,7 +32,8 @@ interface SessionSlice {
 interface MessagesSlice {
   messages: ChatMessage[];
   sending: boolean;
-  send: (text: string) => Promise<void>;
+  /** Resolves false when the message could not be sent at all (no session), so the text can stay. */
+  send: (text: string) => Promise<boolean>;
   receiveToken: (event: EventContract['chat:token']) => void;
 }
 
@@ -60,7 +61,14 @@ const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, 
   starting: false,
   error: null,
   setCheckpoint(checkpointId) {
-    if (checkpointId !== get().checkpointId) set({ checkpointId, session: null, messages: [] });
+    // The teacher side needs a checkpoint (its lineage names the persona the teacher plays).
+    if (checkpointId !== get().checkpointId)
+      set((s) => ({
+        checkpointId,
+        session: null,
+        messages: [],
+        withTeacher: checkpointId ? s.withTeacher : false,
+      }));
   },
   setWithTeacher(withTeacher) {
     if (withTeacher !== get().withTeacher) set({ withTeacher, session: null, messages: [] });
@@ -82,10 +90,10 @@ const createMessagesSlice: StateCreator<ChatState, [], [], MessagesSlice> = (set
   sending: false,
   async send(text) {
     const trimmed = text.trim();
-    if (!trimmed || get().sending) return;
+    if (!trimmed || get().sending) return false;
     if (!get().session) await get().start();
     const session = get().session;
-    if (!session) return;
+    if (!session) return false;
     const user: ChatMessage = { id: nextMessageId++, speaker: 'user', content: trimmed, streaming: false };
     const student: ChatMessage = { id: nextMessageId++, speaker: 'student', content: '', streaming: true };
     const pending = [user, student];
@@ -102,12 +110,14 @@ const createMessagesSlice: StateCreator<ChatState, [], [], MessagesSlice> = (set
           return m.streaming ? { ...m, streaming: false } : m;
         }),
       }));
+      return true;
     } catch (error) {
       set((s) => ({
         sending: false,
         error: toErrorPayload(error),
         messages: s.messages.map((m) => (m.streaming ? { ...m, streaming: false } : m)),
       }));
+      return true;
     }
   },
   receiveToken(event) {
