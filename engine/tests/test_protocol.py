@@ -161,7 +161,7 @@ def test_cancel_a_queued_request(engine: EngineProcess, tiny_model_dir: str) -> 
     spec = {"source": "local", "path": tiny_model_dir}
     long = {
         "model": spec,
-        "items": [{"messages": [{"role": "user", "content": f"Question {i}"}]} for i in range(16)],
+        "items": [{"messages": [{"role": "user", "content": f"Question {i}"}]} for i in range(32)],
         "sampling": {"temperature": 0, "top_p": 1, "max_new_tokens": 200, "seed": 0},
         "batch_size": 1,
     }
