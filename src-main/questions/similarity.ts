@@ -57,15 +57,24 @@ class TripleTable {
   private mask = 1023;
   size = 0;
 
+  /** A well-mixed 32-bit hash of the triple (murmur3 finaliser), masked to the table. */
+  private slotOf(a: number, b: number, c: number): number {
+    let h =
+      Math.imul(a, 0x9e3779b1) ^
+      Math.imul(b + 0x7f4a7c15, 0x85ebca6b) ^
+      Math.imul(c + 0x165667b1, 0xc2b2ae35);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
   intern(a: number, b: number, c: number): number {
     if (2 * (this.size + 1) > this.mask + 1) this.grow();
     const slots = this.slots;
-    let h =
-      (Math.imul(a, 0x9e3779b1) ^
-        Math.imul(b + 0x7f4a7c15, 0x85ebca6b) ^
-        Math.imul(c + 0x165667b1, 0xc2b2ae35)) >>>
-      0;
-    h = (h ^ (h >>> 15)) & this.mask;
+    let h = this.slotOf(a, b, c);
     for (;;) {
       const at = 4 * h;
       const id = slots[at + 3] as number;
@@ -83,9 +92,9 @@ class TripleTable {
 
   private grow(): void {
     const old = this.slots;
-    this.slots = new Int32Array(old.length * 2);
+    const slots = new Int32Array(old.length * 2);
+    this.slots = slots;
     this.mask = old.length / 2 - 1;
-    const size = this.size;
     for (let at = 0; at < old.length; at += 4) {
       const id = old[at + 3] as number;
       if (id === 0) continue;
@@ -93,16 +102,14 @@ class TripleTable {
       const a = old[at] as number;
       const b = old[at + 1] as number;
       const c = old[at + 2] as number;
-      let h =
-        (Math.imul(a, 0x9e3779b1) ^
-          Math.imul(b + 0x7f4a7c15, 0x85ebca6b) ^
-          Math.imul(c + 0x165667b1, 0xc2b2ae35)) >>>
-        0;
-      h = (h ^ (h >>> 15)) & this.mask;
-      while (this.slots[4 * h + 3] !== 0) h = (h + 1) & this.mask;
-      this.slots.set([a, b, c, id], 4 * h);
+      let h = this.slotOf(a, b, c);
+      while (slots[4 * h + 3] !== 0) h = (h + 1) & this.mask;
+      const to = 4 * h;
+      slots[to] = a;
+      slots[to + 1] = b;
+      slots[to + 2] = c;
+      slots[to + 3] = id;
     }
-    this.size = size;
   }
 }
 
@@ -130,30 +137,36 @@ function sortedJaccard(a: Int32Array, b: Int32Array): number {
  *
  * Each text becomes a sorted array of shingle ids (words are interned to integers, word triples
  * to dense shingle ids; a text shorter than three words uses its words as (w, -1, -1), as
- * `shingles` uses the word set). An inverted index from shingle id to entries counts, per
- * candidate, the shingles it shares with the new text; only candidates that can still reach the
- * threshold get an exact Jaccard check. The result is identical to comparing against every earlier
- * entry (test/unit/questions/similarity-index.test.ts checks this against brute force).
+ * `shingles` uses the word set). Prefix filtering keeps the work per text independent of the
+ * number of entries: Jaccard >= t needs an overlap of at least ceil(t * n) shingles of both texts,
+ * so under one fixed order of shingle ids (highest first: ids are handed out in order of first
+ * appearance, so the highest are the rarest) two such texts must share one of their first
+ * n - ceil(t * n) + 1 shingles. Only that prefix is indexed and probed; the candidates it finds
+ * (of a compatible size) get an exact Jaccard check. The result is identical to comparing against
+ * every earlier entry (test/unit/questions/similarity-index.test.ts checks this against brute force).
  */
 export class DuplicateIndex {
   private readonly exact = new Map<string, number>();
   private readonly keys: Int32Array[] = [];
-  /** Entries by shingle id; null until an entry with that shingle is added. */
+  /** Entries whose prefix holds the shingle, by shingle id; null while none. */
   private readonly postings: (number[] | null)[] = [];
   private readonly wordIds = new Map<string, number>();
   private readonly triples = new TripleTable();
-  private counts = new Int32Array(1024);
+  /** Per entry, the check that last saw it as a candidate (so each is verified once). */
+  private seen = new Int32Array(1024);
+  private epoch = 0;
 
-  /**
-   * @param maxPostings a shingle already seen in more entries than this ("i have always") is too
-   *   common to find candidates by; near duplicates share >= 80% of their shingles, so their rarer
-   *   shared shingles still find them. When a text has so many common shingles that a candidate
-   *   could qualify through them alone, those lists are counted too, so the result stays exact.
-   */
-  constructor(
-    readonly threshold: number = NEAR_DUPLICATE_THRESHOLD,
-    readonly maxPostings = 256,
-  ) {}
+  /** @param threshold Jaccard similarity (0 < t <= 1) from which a text is a near duplicate. */
+  constructor(readonly threshold: number = NEAR_DUPLICATE_THRESHOLD) {
+    if (!(threshold > 0 && threshold <= 1))
+      throw new RangeError(`threshold must be in (0, 1], got ${threshold}`);
+  }
+
+  /** How many of a text's highest shingle ids go into (and are probed in) the index. */
+  private prefixLength(n: number): number {
+    // The tolerance only ever lengthens the prefix, so rounding cannot lose a pair.
+    return n - Math.ceil(this.threshold * n - 1e-9) + 1;
+  }
 
   /** The earlier entry this text duplicates, without adding it. */
   check(text: string): DuplicateMatch | null {
@@ -210,49 +223,35 @@ export class DuplicateIndex {
   private checkPrepared(norm: string, keys: Int32Array): DuplicateMatch | null {
     const ex = this.exact.get(norm);
     if (ex !== undefined) return { kind: 'exact', of: ex, similarity: 1 };
-    if (keys.length === 0) return null;
-    if (this.counts.length < this.keys.length) {
-      const grown = new Int32Array(Math.max(this.keys.length, this.counts.length * 2));
-      grown.set(this.counts);
-      this.counts = grown;
+    const n = keys.length;
+    if (n === 0) return null;
+    if (this.seen.length < this.keys.length) {
+      const grown = new Int32Array(Math.max(this.keys.length, this.seen.length * 2));
+      grown.set(this.seen);
+      this.seen = grown;
     }
-    const counts = this.counts;
-    const touched: number[] = [];
-    const common: number[][] = [];
-    const count = (list: readonly number[]): void => {
-      for (let i = 0; i < list.length; i++) {
-        const id = list[i] as number;
-        const c = counts[id] as number;
-        counts[id] = c + 1;
-        if (c === 0) touched.push(id);
-      }
-    };
-    for (let i = 0; i < keys.length; i++) {
+    const seen = this.seen;
+    const epoch = ++this.epoch;
+    // Size filter: Jaccard >= t needs t * n <= m <= n / t.
+    const minSize = this.threshold * n - 1e-9;
+    const maxSize = n / this.threshold + 1e-9;
+    let best: DuplicateMatch | null = null;
+    for (let i = n - 1, stop = n - this.prefixLength(n); i >= stop; i--) {
       const list = this.postings[keys[i] as number];
       if (!list) continue;
-      if (list.length > this.maxPostings) common.push(list);
-      else count(list);
-    }
-    // Jaccard >= t needs an intersection of at least t * |keys|. The counted shingles plus every
-    // skipped common one bound a candidate's intersection from above, so weaker candidates cannot
-    // qualify; when the common ones alone could reach the bound, count them too (exactness).
-    const need = this.threshold * keys.length - 1e-9;
-    let skipped = common.length;
-    if (skipped > 0 && skipped >= need) {
-      for (const list of common) count(list);
-      skipped = 0;
-    }
-    let best: DuplicateMatch | null = null;
-    for (const id of touched) {
-      const shared = counts[id] as number;
-      counts[id] = 0;
-      if (shared + skipped < need) continue;
-      const sim = sortedJaccard(keys, this.keys[id] as Int32Array);
-      if (
-        sim >= this.threshold &&
-        (!best || sim > best.similarity || (sim === best.similarity && id < best.of))
-      )
-        best = { kind: 'near', of: id, similarity: sim };
+      for (let j = 0; j < list.length; j++) {
+        const id = list[j] as number;
+        if (seen[id] === epoch) continue;
+        seen[id] = epoch;
+        const other = this.keys[id] as Int32Array;
+        if (other.length < minSize || other.length > maxSize) continue;
+        const sim = sortedJaccard(keys, other);
+        if (
+          sim >= this.threshold &&
+          (!best || sim > best.similarity || (sim === best.similarity && id < best.of))
+        )
+          best = { kind: 'near', of: id, similarity: sim };
+      }
     }
     return best;
   }
@@ -261,7 +260,8 @@ export class DuplicateIndex {
     const id = this.keys.length;
     if (!this.exact.has(norm)) this.exact.set(norm, id);
     this.keys.push(keys);
-    for (let i = 0; i < keys.length; i++) {
+    const n = keys.length;
+    for (let i = n - 1, stop = n - this.prefixLength(n); i >= stop; i--) {
       const k = keys[i] as number;
       const list = this.postings[k];
       if (list) list.push(id);
