@@ -238,6 +238,28 @@ describe('review store', () => {
     expect(selectRatedCount(state)).toBe(1);
   });
 
+  it('keeps every rating when answers to overlapping saves arrive out of order', async () => {
+    const answers: (() => void)[] = [];
+    const server: Record<string, number> = {};
+    handle('review:rate', ({ itemId, dimension, value }) => {
+      // The server stores in request order, but answers are released in reverse below.
+      server[dimension] = value;
+      const item = { ...(useReviewStore.getState().sheet?.items.find((i) => i.id === itemId) as ReviewItem) };
+      const ratings = { ...server };
+      return new Promise((resolve) => answers.push(() => resolve({ ...item, ratings })));
+    });
+    const first = useReviewStore.getState().rateFocused(4);
+    const second = useReviewStore.getState().rateFocused(2);
+    answers[1]?.();
+    await second;
+    answers[0]?.(); // the older answer knows only the first rating
+    await first;
+    expect(useReviewStore.getState().sheet?.items[0]?.ratings).toEqual({
+      characterConsistency: 4,
+      historicalAccuracy: 2,
+    });
+  });
+
   it('rejects ratings outside 1..5 without calling the api', async () => {
     await useReviewStore.getState().rate(101, 'speechPatterns', 7);
     expect(callsTo('review:rate')).toHaveLength(0);

@@ -98,9 +98,18 @@ const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, ge
     }));
     try {
       const saved = await api.invoke('review:rate', { itemId, dimension, value });
-      set((s) => ({
-        sheet: patchItem(s.sheet, { ...saved, note: currentNote(s.sheet, itemId) ?? saved.note }),
-      }));
+      // Ratings typed fast overlap in flight and their answers can arrive out of order: the
+      // ratings on screen (each saved or being saved) win over the ones in an older answer.
+      set((s) => {
+        const local = s.sheet?.items.find((i) => i.id === itemId);
+        return {
+          sheet: patchItem(s.sheet, {
+            ...saved,
+            ratings: { ...saved.ratings, ...local?.ratings },
+            note: local?.note ?? saved.note,
+          }),
+        };
+      });
     } catch (error) {
       // Put the previous rating back so the screen never shows a rating that was not saved.
       const latest = get().sheet?.items.find((i) => i.id === itemId);
@@ -130,10 +139,6 @@ const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, ge
     }
   },
 });
-
-function currentNote(sheet: ReviewSheet | null, itemId: number): string | undefined {
-  return sheet?.items.find((i) => i.id === itemId)?.note;
-}
 
 const createFocusSlice: StateCreator<ReviewState, [], [], FocusSlice> = (set, get) => ({
   itemIndex: 0,
