@@ -71,12 +71,8 @@ function bruteForce(texts: readonly string[], threshold: number): (DuplicateMatc
   });
 }
 
-function indexed(
-  texts: readonly string[],
-  threshold: number,
-  maxPostings?: number,
-): (DuplicateMatch | null)[] {
-  const index = new DuplicateIndex(threshold, maxPostings);
+function indexed(texts: readonly string[], threshold: number): (DuplicateMatch | null)[] {
+  const index = new DuplicateIndex(threshold);
   return texts.map((t) => index.addIfNew(t));
 }
 
