@@ -128,6 +128,10 @@ beforeEach(() => {
   handle('training:status', () => null);
   handle('training:metrics', () => [{ step: 1, kind: 'train', loss: 3.2 }]);
   handle('checkpoints:list', () => [checkpoint]);
+  handle('report:get', ({ runId }) => ({
+    markdown: `# Results of ${runId}`,
+    path: `/runs/${runId}/RESULTS_REPORT.md`,
+  }));
   handle('chat:start', ({ checkpointId, withTeacher }) => ({
     id: 'sess-1',
     checkpointId,
@@ -279,6 +283,7 @@ describe('evaluation and data pages', () => {
     // header + student + base; the student's single answer (cosine 0.8) sits in the 0.8–0.9 bin.
     expect(cosineRows).toHaveLength(3);
     expect(cosineRows[1]?.textContent).toBe('student0000000010');
+    expect(screen.getByTestId('evaluation-report').textContent).toContain('# Results of run-1');
   });
 
   it('puts the student answer beside the teacher answer once evaluation items exist', async () => {

@@ -149,6 +149,27 @@ function SavingsPanel({ savings }: { savings: SavingsSummary }): JSX.Element {
   );
 }
 
+function ReportPanel({ runId }: { runId: string }): JSX.Element {
+  const report = useEvaluationStore((s) => s.report);
+  const loadReport = useEvaluationStore((s) => s.loadReport);
+  useEffect(() => {
+    void loadReport(runId);
+  }, [runId, loadReport]);
+  return (
+    <details className="panel" data-testid="evaluation-report">
+      <summary>Results report</summary>
+      {report ? (
+        <>
+          <p className="small muted">{report.path}</p>
+          <pre className="report">{report.markdown}</pre>
+        </>
+      ) : (
+        <p className="muted">The report is written by the last pipeline step (Wizard → Evaluate).</p>
+      )}
+    </details>
+  );
+}
+
 function Examples(): JSX.Element {
   const items = useEvaluationStore(selectEvaluationItems);
   const [index, setIndex] = useState(0);
@@ -284,6 +305,7 @@ export function EvaluationPage(): JSX.Element {
             </p>
           )}
           <Examples />
+          <ReportPanel runId={runId} />
         </>
       )}
     </section>

@@ -23,7 +23,13 @@ interface ResultSlice {
   load: (runId: string) => Promise<void>;
 }
 
-export type EvaluationState = ResultSlice;
+interface ReportSlice {
+  /** RESULTS_REPORT.md of the run, once the report step has written it. */
+  report: { markdown: string; path: string } | null;
+  loadReport: (runId: string) => Promise<void>;
+}
+
+export type EvaluationState = ResultSlice & ReportSlice;
 
 const createResultSlice: StateCreator<EvaluationState, [], [], ResultSlice> = (set, get) => ({
   runId: null,
@@ -34,7 +40,8 @@ const createResultSlice: StateCreator<EvaluationState, [], [], ResultSlice> = (s
   loading: false,
   error: null,
   async load(runId) {
-    if (get().runId !== runId) set({ runId, summary: null, items: [], savings: null, loaded: false });
+    if (get().runId !== runId)
+      set({ runId, summary: null, items: [], savings: null, loaded: false, report: null });
     set({ loading: true, error: null });
     try {
       const result = await api.invoke('evaluation:get', { runId });
@@ -52,8 +59,21 @@ const createResultSlice: StateCreator<EvaluationState, [], [], ResultSlice> = (s
   },
 });
 
+const createReportSlice: StateCreator<EvaluationState, [], [], ReportSlice> = (set, get) => ({
+  report: null,
+  async loadReport(runId) {
+    try {
+      const report = await api.invoke('report:get', { runId });
+      if (get().runId === runId) set({ report });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
+});
+
 export const useEvaluationStore = create<EvaluationState>()((...args) => ({
   ...createResultSlice(...args),
+  ...createReportSlice(...args),
 }));
 
 export function resetEvaluationStore(): void {
@@ -65,6 +85,7 @@ export function resetEvaluationStore(): void {
     loaded: false,
     loading: false,
     error: null,
+    report: null,
   });
 }
 
