@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-// (page.evaluate callbacks run in the browser: they use DOM types.)
 /**
  * The main path, in the real UI against the real pipeline (tiny local model, smoke scale):
  * create a run in the wizard, run questions, teacher data, audit + split and training, watch
@@ -8,6 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { callApi, openPage, screenshot, trackConsole } from './support/app';
+import type { CanvasLike } from './support/browser';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -29,7 +28,8 @@ async function inkedPixels(page: Page): Promise<number> {
   return page
     .getByTestId('loss-chart')
     .locator('canvas')
-    .evaluate((canvas: HTMLCanvasElement) => {
+    .evaluate((element) => {
+      const canvas = element as unknown as CanvasLike;
       const ctx = canvas.getContext('2d');
       if (!ctx) return 0;
       const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);

@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-// (page.evaluate callbacks run in the browser: they use DOM types.)
 /**
  * Rating a review sheet with the keyboard alone: after the sheet exists, no mouse. A sheet holds
  * up to 50 responses drawn from the run's evaluation (10 per category); the smoke run of these
@@ -8,6 +6,7 @@
 import { expect, test } from '@playwright/test';
 import { REVIEW_DIMENSIONS } from '../../src-shared/contract';
 import { callApi, openPage, screenshot, trackConsole } from './support/app';
+import type { BrowserGlobals } from './support/browser';
 
 test('rates every response of a review sheet with the keyboard alone', async ({ page, request }) => {
   test.setTimeout(240_000);
@@ -38,6 +37,7 @@ test('rates every response of a review sheet with the keyboard alone', async ({ 
 
   // What the server stored, item by item, in sheet order.
   const sheetId = await page.evaluate(() => {
+    const { localStorage } = globalThis as unknown as BrowserGlobals;
     for (let i = 0; i < localStorage.length; i += 1) {
       const key = localStorage.key(i) ?? '';
       if (key.startsWith('character-studio.reviewSheet.')) return localStorage.getItem(key);

@@ -1,8 +1,7 @@
-/// <reference lib="dom" />
-// (page.evaluate callbacks run in the browser: they use DOM types.)
 /** Chatting with the trained checkpoint: tokens stream in before the reply is finished. */
 import { expect, test } from '@playwright/test';
 import { openPage, screenshot, trackConsole } from './support/app';
+import type { BrowserGlobals } from './support/browser';
 
 test('chats with the student and sees the tokens stream', async ({ page }) => {
   test.setTimeout(180_000);
@@ -10,13 +9,12 @@ test('chats with the student and sees the tokens stream', async ({ page }) => {
   await openPage(page, 'chat');
   // Count chat:token events as the page receives them from the bridge's event stream.
   await page.evaluate(() => {
-    const w = window as unknown as { __tokens: number };
+    const w = globalThis as unknown as BrowserGlobals;
     w.__tokens = 0;
-    const url = new URL(location.href);
-    const token = document.querySelector<HTMLMetaElement>('meta[name="studio-token"]')?.content ?? '';
-    const source = new EventSource(`${url.origin}/api/events?token=${encodeURIComponent(token)}`);
+    const token = w.document.querySelector('meta[name="studio-token"]')?.getAttribute('content') ?? '';
+    const source = new w.EventSource(`${w.location.origin}/api/events?token=${encodeURIComponent(token)}`);
     source.addEventListener('chat:token', () => {
-      w.__tokens += 1;
+      w.__tokens = (w.__tokens ?? 0) + 1;
     });
   });
   await page.getByTestId('chat-new').click();
@@ -26,7 +24,7 @@ test('chats with the student and sees the tokens stream', async ({ page }) => {
   const messages = page.getByTestId('chat-message');
   await expect(messages).toHaveCount(2, { timeout: 120_000 });
   await expect(page.getByTestId('chat-message-meta').last()).toBeVisible({ timeout: 120_000 });
-  const streamed = await page.evaluate(() => (window as unknown as { __tokens: number }).__tokens);
+  const streamed = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__tokens ?? 0);
   expect(streamed).toBeGreaterThan(0);
   await expect(page.getByTestId('chat-message-text').last()).not.toBeEmpty();
   await screenshot(page, 'chat');

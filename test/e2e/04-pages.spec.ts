@@ -1,8 +1,7 @@
-/// <reference lib="dom" />
-// (page.evaluate callbacks run in the browser: they use DOM types.)
 /** Every page: renders without console errors, labels every form control, gets a screenshot. */
 import { expect, test } from '@playwright/test';
 import { openPage, screenshot, trackConsole } from './support/app';
+import type { BrowserGlobals } from './support/browser';
 
 const PAGES = [
   'wizard',
@@ -22,11 +21,10 @@ for (const route of PAGES) {
     // Let the page's first requests settle (data loads, event stream).
     await page.waitForLoadState('networkidle');
     const unlabelled = await page.evaluate(() => {
-      const controls = Array.from(
-        document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
-          'input, select, textarea',
-        ),
-      ).filter((el) => !(el instanceof HTMLInputElement && el.type === 'hidden'));
+      const { document } = globalThis as unknown as BrowserGlobals;
+      const controls = Array.from(document.querySelectorAll('input, select, textarea')).filter(
+        (el) => !(el.tagName === 'INPUT' && el.type === 'hidden'),
+      );
       return controls
         .filter((el) => {
           const labelled = (el.labels?.length ?? 0) > 0;
