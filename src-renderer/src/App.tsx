@@ -1,4 +1,5 @@
 import { useEffect, type JSX } from 'react';
+import { AppInfo } from './components/AppInfo';
 import { RunPicker } from './components/RunPicker';
 import { CheckpointsPage } from './pages/CheckpointsPage';
 import { ChatPage } from './pages/ChatPage';
@@ -47,6 +48,7 @@ export function App(): JSX.Element {
             </li>
           ))}
         </ul>
+        <AppInfo />
       </nav>
       <div className="content">
         <header className="topbar">

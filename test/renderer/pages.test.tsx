@@ -86,6 +86,7 @@ beforeEach(() => {
     resetReviewStore,
   ])
     reset();
+  handle('app:info', () => ({ version: '0.1.0', dataDir: '/data', engine: 'python 3.11', electron: false }));
   handle('runs:list', () => [runFixture({ status: 'completed', step: 'questions' })]);
   handle('personas:list', () => [
     {
@@ -154,6 +155,7 @@ describe('app shell', () => {
   it('renders every page from the navigation without errors', async () => {
     render(<App />);
     await settle();
+    expect(screen.getByTestId('app-info').textContent).toBe('v0.1.0 · python 3.11 · browser');
     for (const route of ROUTES) {
       fireEvent.click(screen.getByTestId(`nav-${route.name}`));
       go(`#/${route.name}`);
