@@ -19,7 +19,12 @@ import { dispatch } from '../../../src-main/handlers/dispatch';
 import { httpStatusFor } from '../../../src-main/handlers/errors';
 import type { Handlers } from '../../../src-main/handlers/types';
 import { PipelineEvents } from '../../../src-main/pipeline/events';
-import { PIPELINE_STEPS, PipelineRunner, type StepHandler, type StepTable } from '../../../src-main/pipeline/runner';
+import {
+  PIPELINE_STEPS,
+  PipelineRunner,
+  type StepHandler,
+  type StepTable,
+} from '../../../src-main/pipeline/runner';
 import { trainingDefaults } from '../../../src-main/pipeline/scales';
 import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
 import { openStore, type EvaluationItemRecord, type Store } from '../../../src-main/store';
