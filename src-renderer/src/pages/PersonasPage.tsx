@@ -38,8 +38,10 @@ function Gallery(): JSX.Element {
           data-testid={`persona-card-${p.id}`}
           onClick={() => void select(p.id)}
         >
-          <strong>{p.name}</strong> <span className="badge">v{p.version}</span>
-          {p.builtIn && <span className="badge">built in</span>}
+          <span>
+            <strong>{p.name}</strong> <span className="badge">v{p.version}</span>
+            {p.builtIn && <span className="badge">built in</span>}
+          </span>
           <div className="small muted">{p.description}</div>
           <div className="small muted">
             {p.wordCount} words · {p.format}
