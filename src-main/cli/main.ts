@@ -10,7 +10,7 @@ export const USAGE = `character — distil a character constitution into a small
 
 usage: character <command> [options]
 
-pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--resume RUN]
+pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character] [--resume RUN]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run)
 runs                      list runs

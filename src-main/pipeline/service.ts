@@ -18,8 +18,16 @@ import { validateTrainingConfig } from './validate-config';
 export type StudioServices = Omit<Studio, 'runner' | 'close'>;
 
 /** Everything a run needs to be repeated, stored in runs.config (no API keys). */
+/** distill: prompt distillation by SFT; character: DPO then introspection SFT (Open Character Training). */
+export type Recipe = 'distill' | 'character';
+export const RECIPES: readonly Recipe[] = ['distill', 'character'];
+
+export function isRecipe(value: string): value is Recipe {
+  return (RECIPES as readonly string[]).includes(value);
+}
+
 export interface RunConfig {
-  recipe: 'distill';
+  recipe: Recipe;
   personaName: string;
   teacherModel: ModelSpec;
   studentModel: ModelSpec;
@@ -36,6 +44,7 @@ export interface CreateRunOptions {
   teacherModel?: ModelSpec;
   studentModel?: ModelSpec;
   training?: Partial<TrainingConfig>;
+  recipe?: Recipe;
 }
 
 const libraries = new WeakMap<object, PersonaLibrary>();
@@ -60,7 +69,7 @@ export function createRun(studio: StudioServices, opts: CreateRunOptions): RunRe
   validateTrainingConfig(sc.training);
   const teacherProvider = settings.teacherProvider === 'openai' && settings.openai ? 'openai' : 'local';
   const config: RunConfig = {
-    recipe: 'distill',
+    recipe: opts.recipe ?? 'distill',
     personaName: persona.name,
     teacherModel,
     studentModel,
@@ -90,7 +99,7 @@ export function runConfig(run: RunRecord): RunConfig {
   const sc = c.scaleConfig ?? scaleConfig(run.scale);
   const studentModel = c.studentModel ?? parseModelSpec(sc.training.baseModel || 'default');
   return {
-    recipe: 'distill',
+    recipe: c.recipe === 'character' ? 'character' : 'distill',
     personaName: c.personaName ?? run.personaId,
     teacherModel: c.teacherModel ?? studentModel,
     studentModel,

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../pipeline/errors';
 import { runPaths } from '../../pipeline/run-dir';
 import { completedSteps } from '../../pipeline/runner';
 import { isScale } from '../../pipeline/scales';
-import { createRun } from '../../pipeline/service';
+import { createRun, isRecipe, RECIPES } from '../../pipeline/service';
 import { parseModelSpec } from '../../pipeline/settings';
 import type { Studio } from '../../pipeline/studio';
 import type { RunRecord } from '../../store';
@@ -74,6 +74,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     resume: { type: 'string' },
     steps: { type: 'string' },
     'max-steps': { type: 'string' },
+    recipe: { type: 'string', default: 'distill' },
   });
   const started = performance.now();
   const studio = await ctx.open();
@@ -92,7 +93,11 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     const studentModel = values.model ? parseModelSpec(values.model) : undefined;
     const teacherModel = values.teacher ? parseModelSpec(values.teacher) : studentModel;
     const maxSteps = values['max-steps'] !== undefined ? Number(values['max-steps']) : undefined;
+    const recipe = values.recipe ?? 'distill';
+    if (!isRecipe(recipe))
+      throw new CliUsageError(`pipeline: unknown recipe "${recipe}": use ${RECIPES.join(' or ')}`);
     run = createRun(studio, {
+      recipe,
       personaId: persona,
       scale,
       teacherModel,

@@ -2,7 +2,8 @@
  * The distillation recipe's step table: what the runner calls for each PipelineStep.
  */
 import type { StepTable } from '../runner';
-import type { StudioServices } from '../service';
+import { characterTrainStep } from '../recipes/character';
+import { runConfig, type StudioServices } from '../service';
 import { auditStep, reportStep, splitStep } from './data';
 import { evaluateStep, savingsStep } from './evaluate';
 import { generateStep, questionsStep } from './generate';
@@ -14,7 +15,8 @@ export function distillationSteps(studio: StudioServices): StepTable {
     generate: (ctx) => generateStep(studio, ctx),
     audit: (ctx) => auditStep(studio, ctx),
     split: (ctx) => splitStep(studio, ctx),
-    train: (ctx) => trainStep(studio, ctx),
+    train: (ctx) =>
+      runConfig(ctx.run).recipe === 'character' ? characterTrainStep(studio, ctx) : trainStep(studio, ctx),
     evaluate: (ctx) => evaluateStep(studio, ctx),
     savings: (ctx) => savingsStep(studio, ctx),
     report: (ctx) => reportStep(studio, ctx),

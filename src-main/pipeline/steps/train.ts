@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeTrainingConfig } from '../../datasets';
 import { join } from 'node:path';
 import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../../src-shared/contract';
-import type { EngineEvent, TrainSftParams } from '../../../src-shared/engine-protocol';
+import type { EngineEvent, TrainResult, TrainSftParams } from '../../../src-shared/engine-protocol';
 import type { CheckpointRecord } from '../../store';
 import { CancelledError, StepOrderError } from '../errors';
 import type { StepContext } from '../runner';
@@ -72,9 +72,8 @@ function readDataHash(checkpointPath: string): string {
 }
 
 export async function trainStep(studio: StudioServices, ctx: StepContext): Promise<void> {
-  const { store, engine, events } = studio;
-  const run = ctx.run;
-  const cfg = runConfig(run);
+  const { engine } = studio;
+  const cfg = runConfig(ctx.run);
   const config: TrainingConfig = {
     ...cfg.scaleConfig.training,
     baseModel: formatModelSpec(cfg.studentModel),
@@ -89,8 +88,46 @@ export async function trainStep(studio: StudioServices, ctx: StepContext): Promi
     outputDir: ctx.paths.checkpoints,
   });
 
+  await runEngineTraining(studio, ctx, {
+    kind: 'sft',
+    config,
+    start: (resumeFrom, onEvent) =>
+      engine.call(
+        'train_sft',
+        trainSftParams(config, {
+          model: cfg.studentModel,
+          trainPath: ctx.paths.train,
+          valPath: valRows > 0 ? ctx.paths.val : null,
+          outputDir: ctx.paths.dir,
+          resumeFrom,
+        }),
+        { onEvent, signal: ctx.signal },
+      ),
+  });
+}
+
+/** What one engine training call needs: its kind, config, and how to start it (resuming or not). */
+export interface EngineTrainingOptions {
+  kind: 'sft' | 'dpo';
+  config: TrainingConfig;
+  start: (resumeFrom: string | undefined, onEvent: (e: EngineEvent) => void) => Promise<TrainResult>;
+}
+
+/**
+ * One engine training job: a job row (resumed from its newest complete checkpoint when an
+ * earlier attempt did not finish), every metric stored and emitted, every checkpoint
+ * registered with its lineage. Returns the final checkpoint.
+ */
+export async function runEngineTraining(
+  studio: StudioServices,
+  ctx: StepContext,
+  opts: EngineTrainingOptions,
+): Promise<CheckpointRecord> {
+  const { store, events } = studio;
+  const run = ctx.run;
+  const config = opts.config;
   // Resume: the newest complete checkpoint of an unfinished earlier job of this run.
-  const previous = store.jobs.latestForRun(run.id, 'sft');
+  const previous = store.jobs.latestForRun(run.id, opts.kind);
   const resumable =
     previous && previous.status !== 'completed'
       ? store.checkpoints
@@ -104,7 +141,7 @@ export async function trainStep(studio: StudioServices, ctx: StepContext): Promi
       ? store.jobs.update(previous.id, { status: 'running', error: null })
       : store.jobs.create({
           runId: run.id,
-          kind: 'sft',
+          kind: opts.kind,
           config,
           totalSteps: config.maxSteps,
           status: 'running',
@@ -169,17 +206,7 @@ export async function trainStep(studio: StudioServices, ctx: StepContext): Promi
   };
 
   try {
-    const result = await engine.call(
-      'train_sft',
-      trainSftParams(config, {
-        model: cfg.studentModel,
-        trainPath: ctx.paths.train,
-        valPath: valRows > 0 ? ctx.paths.val : null,
-        outputDir: ctx.paths.dir,
-        resumeFrom,
-      }),
-      { onEvent, signal: ctx.signal },
-    );
+    const result = await opts.start(resumeFrom, onEvent);
     dataHash = result.data_hash;
     for (const p of pending.splice(0)) register(p.step, p.path);
     const lastTrain = store.metrics.last(job.id, 'train');
@@ -200,8 +227,9 @@ export async function trainStep(studio: StudioServices, ctx: StepContext): Promi
       finishedAt: new Date().toISOString(),
     });
     ctx.log(
-      `trained ${result.steps} steps: train loss ${result.train_loss.toFixed(4)}, val loss ${result.val_loss?.toFixed(4) ?? 'n/a'}`,
+      `${opts.kind} trained ${result.steps} steps: train loss ${result.train_loss.toFixed(4)}, val loss ${result.val_loss?.toFixed(4) ?? 'n/a'}`,
     );
+    return final;
   } catch (error) {
     if (!(error instanceof CancelledError)) {
       store.jobs.update(job.id, {
