@@ -10,7 +10,7 @@ export const USAGE = `character — distil a character constitution into a small
 
 usage: character <command> [options]
 
-pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character] [--resume RUN]
+pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs] [--resume RUN]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run)
 runs                      list runs
@@ -21,6 +21,7 @@ constitution list|show <id>|validate <file>
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 import-characterllm <file> --character Beethoven [--out FILE]
 info                      engine health, data folder, runs
+distill collect [--min-score 0.7]   good pairs from evaluations and reviews -> distill_dataset.jsonl
 demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
 serve [--port N]          the app on a loopback URL (Electron cannot start here)
 bench                     pipeline and engine benchmarks -> bench/results/bench.json
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, Loader> = {
   runs: async () => (await import('./commands/pipeline')).runsCommand,
   report: async () => (await import('./commands/pipeline')).reportCommand,
   info: async () => (await import('./commands/info')).infoCommand,
+  distill: async () => (await import('./commands/distill')).distillCommand,
   sample: async () => (await import('./commands/chat')).sampleCommand,
   chat: async () => (await import('./commands/chat')).chatCommand,
   constitution: async () => (await import('./commands/constitution')).constitutionCommand,

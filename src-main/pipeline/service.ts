@@ -18,9 +18,12 @@ import { validateTrainingConfig } from './validate-config';
 export type StudioServices = Omit<Studio, 'runner' | 'close'>;
 
 /** Everything a run needs to be repeated, stored in runs.config (no API keys). */
-/** distill: prompt distillation by SFT; character: DPO then introspection SFT (Open Character Training). */
-export type Recipe = 'distill' | 'character';
-export const RECIPES: readonly Recipe[] = ['distill', 'character'];
+/**
+ * distill: prompt distillation by SFT; character: DPO then introspection SFT (Open Character
+ * Training); good-pairs: SFT on approved pairs collected from evaluations and reviews.
+ */
+export type Recipe = 'distill' | 'character' | 'good-pairs';
+export const RECIPES: readonly Recipe[] = ['distill', 'character', 'good-pairs'];
 
 export function isRecipe(value: string): value is Recipe {
   return (RECIPES as readonly string[]).includes(value);
@@ -99,7 +102,7 @@ export function runConfig(run: RunRecord): RunConfig {
   const sc = c.scaleConfig ?? scaleConfig(run.scale);
   const studentModel = c.studentModel ?? parseModelSpec(sc.training.baseModel || 'default');
   return {
-    recipe: c.recipe === 'character' ? 'character' : 'distill',
+    recipe: c.recipe && isRecipe(c.recipe) ? c.recipe : 'distill',
     personaName: c.personaName ?? run.personaId,
     teacherModel: c.teacherModel ?? studentModel,
     studentModel,

@@ -3,6 +3,7 @@
  */
 import type { StepTable } from '../runner';
 import { characterTrainStep } from '../recipes/character';
+import { goodPairsGenerateStep, goodPairsQuestionsStep } from '../recipes/good-pairs';
 import { runConfig, type StudioServices } from '../service';
 import { auditStep, reportStep, splitStep } from './data';
 import { evaluateStep, savingsStep } from './evaluate';
@@ -11,8 +12,14 @@ import { trainStep } from './train';
 
 export function distillationSteps(studio: StudioServices): StepTable {
   return {
-    questions: (ctx) => questionsStep(studio, ctx),
-    generate: (ctx) => generateStep(studio, ctx),
+    questions: (ctx) =>
+      runConfig(ctx.run).recipe === 'good-pairs'
+        ? goodPairsQuestionsStep(studio, ctx)
+        : questionsStep(studio, ctx),
+    generate: (ctx) =>
+      runConfig(ctx.run).recipe === 'good-pairs'
+        ? goodPairsGenerateStep(studio, ctx)
+        : generateStep(studio, ctx),
     audit: (ctx) => auditStep(studio, ctx),
     split: (ctx) => splitStep(studio, ctx),
     train: (ctx) =>
