@@ -32,7 +32,14 @@ function cli(args: string[], home: string, onStart?: (child: ChildProcess) => vo
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
-      env: { ...process.env, CHARACTER_STUDIO_HOME: home, CI: '1' },
+      // One torch thread: the tiny model gains nothing from two, and on a shared, busy machine
+      // two threads spin-wait on each other (the engine documents a 30x slowdown at load 12).
+      env: {
+        ...process.env,
+        CHARACTER_STUDIO_HOME: home,
+        CI: '1',
+        CHARACTER_ENGINE_THREADS: process.env.CHARACTER_ENGINE_THREADS ?? '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
