@@ -93,13 +93,19 @@ export function estimateStep(s: HandlerServices, run: RunRecord, step: PipelineS
         pricePerMillionOutput: remote ? prices.teacherOutputPerMillion : 0,
       });
       const seconds = e.seconds ?? e.outputTokens / gen.tps;
-      const time =
-        e.seconds === null ? `; about ${Math.round(seconds)} s at ${describe(gen, 'generated')}` : '';
+      // Without a measured throughput the provider's estimate says "time unknown": say what we assume.
+      const explanation =
+        e.seconds === null
+          ? e.explanation.replace(
+              /time unknown \([^)]*\)/,
+              `about ${Math.round(seconds)} s at ${describe(gen, 'generated')}`,
+            )
+          : e.explanation;
       return {
         seconds: Math.round(seconds),
         tokens: e.tokens,
         costUsd: e.costUsd,
-        explanation: `${e.explanation}${time}. Prompt size ${prompt.measured ? 'measured' : 'estimated from the persona'}.`,
+        explanation: `${explanation}. Prompt size ${prompt.measured ? 'measured' : 'estimated from the persona'}.`,
       };
     }
     case 'train': {

@@ -337,6 +337,7 @@ describe('data, training, evaluation', () => {
     const run = await newRun();
     const before = await handlers['runs:estimate']({ runId: run.id, step: 'generate' });
     expect(before.explanation).toMatch(/assumed/);
+    expect(before.explanation).not.toMatch(/time unknown/);
     expect(before.seconds).toBeGreaterThan(0);
     expect(before.costUsd).toBe(0); // a local teacher bills nothing
     // A finished generate step: 24 answers of 50 tokens in 12 s is 100 tokens/s.
