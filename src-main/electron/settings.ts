@@ -8,6 +8,7 @@ import { safeStorage } from 'electron';
 import ElectronStore from 'electron-store';
 import {
   defaultSettings,
+  JsonFileSettingsStore,
   type EndpointSettings,
   type SettingsStore,
   type StudioSettings,
@@ -30,17 +31,21 @@ export class ElectronSettingsStore implements SettingsStore {
 
   constructor(readonly dataDir: string) {
     const { dataDir: _ignored, ...defaults } = defaultSettings(dataDir);
-    this.file = new ElectronStore<PersistedSettings>({
-      name: 'settings',
-      defaults: { settings: defaults, encryptedKeys: {} },
-    });
-    const stored = this.file.get('settings');
+    this.file = new ElectronStore<PersistedSettings>({ name: 'settings' });
+    // First start: take over what the CLI saved in <dataDir>/settings.json, so both agree.
+    const seed = this.file.has('settings') ? null : new JsonFileSettingsStore(dataDir).all();
+    const stored: Partial<Omit<StudioSettings, 'dataDir'>> = this.file.get('settings') ?? {};
     this.data = {
       ...defaults,
       ...stored,
-      prices: { ...defaults.prices, ...stored.prices },
+      prices: { ...defaults.prices, ...(stored.prices ?? {}) },
       dataDir,
     };
+    if (seed) {
+      const { dataDir: _seedDir, ...fromCli } = seed;
+      for (const key of Object.keys(fromCli) as (keyof typeof fromCli)[]) this.set(key, seed[key]);
+      return;
+    }
     for (const endpoint of ENDPOINTS) {
       const value = this.data[endpoint];
       if (value) this.data[endpoint] = { ...value, apiKey: this.readKey(endpoint) };
@@ -48,7 +53,7 @@ export class ElectronSettingsStore implements SettingsStore {
   }
 
   private readKey(endpoint: Endpoint): string {
-    const encrypted = this.file.get('encryptedKeys')[endpoint];
+    const encrypted = this.file.get('encryptedKeys')?.[endpoint];
     if (encrypted && safeStorage.isEncryptionAvailable()) {
       try {
         return safeStorage.decryptString(Buffer.from(encrypted, 'base64'));
@@ -61,7 +66,7 @@ export class ElectronSettingsStore implements SettingsStore {
   }
 
   private writeKey(endpoint: Endpoint, apiKey: string): void {
-    const keys = { ...this.file.get('encryptedKeys') };
+    const keys = { ...(this.file.get('encryptedKeys') ?? {}) };
     delete keys[endpoint];
     delete this.sessionKeys[endpoint];
     if (apiKey !== '') {
