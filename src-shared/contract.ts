@@ -255,7 +255,8 @@ export interface ApiContract {
     result: { rows: TeacherExampleRow[]; total: number; categories: string[]; flags: string[] };
   };
   'data:audit': { params: { runId: string }; result: AuditSummary | null };
-  'training:defaults': { params: { scale: Scale }; result: TrainingConfig };
+  /** The scale's defaults; with runId, that run's stored config (its own student as baseModel). */
+  'training:defaults': { params: { scale: Scale; runId?: string }; result: TrainingConfig };
   /**
    * Saves the config in the run and starts its train step in the background; resolves at once
    * with the job (status 'pending' and an empty id until the step has created it).

@@ -7,7 +7,7 @@ import type { TrainingJobRecord } from '../store';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
 import { HandlerError } from './errors';
-import { requireInt, requireOneOf, requireString } from './params';
+import { optionalString, requireInt, requireOneOf, requireString } from './params';
 import { logBackgroundFailure } from './runs';
 import type { Handlers } from './types';
 
@@ -53,7 +53,13 @@ export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingCha
   }
 
   return {
-    'training:defaults': async (params) => trainingDefaults(requireOneOf(params, 'scale', SCALE_NAMES)),
+    'training:defaults': async (params) => {
+      const scale = requireOneOf(params, 'scale', SCALE_NAMES);
+      const runId = optionalString(params, 'runId');
+      if (!runId) return trainingDefaults(scale);
+      const stored = runConfig(s.store.runs.require(runId));
+      return { ...stored.scaleConfig.training, baseModel: formatModelSpec(stored.studentModel) };
+    },
 
     'training:start': async (params) => {
       const runId = requireString(params, 'runId');

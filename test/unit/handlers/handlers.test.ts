@@ -65,6 +65,7 @@ let engine: EngineClient;
 let steps: StepTable;
 let handlers: Handlers;
 let seen: { event: EventChannel; payload: unknown }[];
+let settings: MemorySettingsStore;
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'handlers-'));
@@ -76,7 +77,7 @@ beforeEach(() => {
   const noop: StepHandler = async () => undefined;
   steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
   const runner = new PipelineRunner({ runs: store.runs, dataDir, events, steps });
-  const settings = new MemorySettingsStore({ dataDir });
+  settings = new MemorySettingsStore({ dataDir });
   const services: HandlerServices = {
     dataDir,
     settings,
@@ -303,7 +304,10 @@ describe('data, training, evaluation', () => {
 
   it('gives the scale defaults and refuses a bad training config before starting', async () => {
     expect(await handlers['training:defaults']({ scale: 'smoke' })).toEqual(trainingDefaults('smoke'));
+    settings.set('studentModel', { source: 'local', path: '/models/tiny' });
     const run = await newRun();
+    const forRun = await handlers['training:defaults']({ scale: 'smoke', runId: run.id });
+    expect(forRun).toEqual({ ...trainingDefaults('smoke'), baseModel: 'local:/models/tiny' });
     const config: TrainingConfig = { ...trainingDefaults('smoke'), learningRate: 5 };
     const error = await errorOf('training:start', { runId: run.id, config });
     expect(error).toMatchObject({ code: 'config', detail: { field: 'learningRate' } });
