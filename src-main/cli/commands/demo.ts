@@ -9,7 +9,7 @@ import { createRun } from '../../pipeline/service';
 import { parseModelSpec } from '../../pipeline/settings';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../main';
-import { keyNumbers, runOutcome } from './pipeline';
+import { keyNumbers, printEstimates, runOutcome } from './pipeline';
 
 export const demoCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('demo', args, {
@@ -34,6 +34,7 @@ export const demoCommand: CommandFn = async (args, ctx) => {
   ctx.note(
     `demo: ${run0.id} — ${scale} pipeline for ${run0.personaId} on ${values.model}; teacher WITH the constitution, student WITHOUT it`,
   );
+  printEstimates(studio, run0, ctx);
   const run = await studio.runner.run(run0.id, { signal: ctx.abort.signal });
   const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
   for (const line of keyNumbers(outcome)) ctx.print(line);

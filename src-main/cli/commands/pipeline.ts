@@ -1,7 +1,9 @@
 /** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { EvaluationSummary, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
+import { estimateStep } from '../../handlers/estimate';
 import { NotFoundError } from '../../pipeline/errors';
+import { formatDuration } from '../progress';
 import { runPaths } from '../../pipeline/run-dir';
 import { completedSteps } from '../../pipeline/runner';
 import { isScale } from '../../pipeline/scales';
@@ -66,6 +68,20 @@ function requireRun(studio: Studio, id: string | undefined, command: string): Ru
   return run;
 }
 
+/** The cost and time of the long steps, before they start (stderr). */
+export function printEstimates(studio: Studio, run: RunRecord, ctx: CliContext): void {
+  for (const step of ['generate', 'train'] as const) {
+    try {
+      const e = estimateStep({ ...studio, app: { version: '', electron: false } }, run, step);
+      ctx.note(
+        `estimate ${step}: ~${formatDuration(e.seconds)}, ${e.tokens} tokens, $${e.costUsd.toFixed(4)} (${e.explanation})`,
+      );
+    } catch (error) {
+      ctx.note(`estimate ${step}: not available (${(error as Error).message})`);
+    }
+  }
+}
+
 export const pipelineCommand: CommandFn = async (args, ctx) => {
   const { values, positionals } = parseCommandArgs('pipeline', args, {
     scale: { type: 'string', default: 'mini' },
@@ -105,6 +121,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       training: maxSteps !== undefined ? { maxSteps } : undefined,
     });
     ctx.note(`run ${run.id}: ${run.dir}`);
+    printEstimates(studio, run, ctx);
     run = await studio.runner.run(run.id, { signal: ctx.abort.signal });
   }
   const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
