@@ -12,7 +12,8 @@ usage: character <command> [options]
 
 pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs] [--resume RUN]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report
-generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run)
+generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run);
+                          train <run> --config training_config.yaml takes hyperparameters from the file
 runs                      list runs
 report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
 sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)

@@ -1,13 +1,20 @@
 /** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
 import { existsSync, readFileSync } from 'node:fs';
-import type { EvaluationSummary, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
+import { parse as parseYaml } from 'yaml';
+import type {
+  EvaluationSummary,
+  PipelineStep,
+  SavingsSummary,
+  TrainingConfig,
+} from '../../../src-shared/contract';
+import { validateTrainingConfig } from '../../pipeline/validate-config';
 import { estimateStep } from '../../handlers/estimate';
 import { NotFoundError } from '../../pipeline/errors';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../pipeline/run-dir';
 import { completedSteps } from '../../pipeline/runner';
 import { isScale } from '../../pipeline/scales';
-import { createRun, isRecipe, RECIPES } from '../../pipeline/service';
+import { createRun, isRecipe, RECIPES, runConfig } from '../../pipeline/service';
 import { parseModelSpec } from '../../pipeline/settings';
 import type { Studio } from '../../pipeline/studio';
 import type { RunRecord } from '../../store';
@@ -130,12 +137,64 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
   return run.status === 'completed' ? 0 : 1;
 };
 
-/** One step of an existing run: `character train <run>` etc. */
+/** TrainingConfig fields from a training_config.yaml as datasets/ writes it (unknown keys ignored). */
+export function trainingOverridesFromYaml(text: string): Partial<TrainingConfig> {
+  const doc = (parseYaml(text) ?? {}) as {
+    model?: { lora_rank?: number; lora_alpha?: number; lora_dropout?: number; target_modules?: string[] };
+    training?: {
+      learning_rate?: number;
+      schedule?: TrainingConfig['schedule'];
+      warmup_steps?: number;
+      batch_size?: number;
+      gradient_accumulation_steps?: number;
+      max_steps?: number;
+      seed?: number;
+    };
+    data?: { max_seq_length?: number };
+    checkpointing?: { save_every?: number; eval_every?: number };
+  };
+  const out: Partial<TrainingConfig> = {};
+  const set = <K extends keyof TrainingConfig>(k: K, v: TrainingConfig[K] | undefined): void => {
+    if (v !== undefined && v !== null) out[k] = v;
+  };
+  set('loraR', doc.model?.lora_rank);
+  set('loraAlpha', doc.model?.lora_alpha);
+  set('loraDropout', doc.model?.lora_dropout);
+  set('targetModules', doc.model?.target_modules);
+  set('learningRate', doc.training?.learning_rate);
+  set('schedule', doc.training?.schedule);
+  set('warmupSteps', doc.training?.warmup_steps);
+  set('batchSize', doc.training?.batch_size);
+  set('gradAccum', doc.training?.gradient_accumulation_steps);
+  set('maxSteps', doc.training?.max_steps);
+  set('seed', doc.training?.seed);
+  set('maxLength', doc.data?.max_seq_length);
+  set('saveEvery', doc.checkpointing?.save_every);
+  set('evalEvery', doc.checkpointing?.eval_every);
+  return out;
+}
+
+/** One step of an existing run: `character train <run> [--config training_config.yaml]` etc. */
 export function stepCommand(step: PipelineStep): CommandFn {
   return async (args, ctx) => {
-    const { positionals } = parseCommandArgs(step, args, {});
+    const { positionals, values } = parseCommandArgs(step, args, {
+      ...(step === 'train' ? { config: { type: 'string' as const } } : {}),
+    });
     const studio = await ctx.open();
-    const run0 = requireRun(studio, positionals[0], step);
+    let run0 = requireRun(studio, positionals[0], step);
+    const configFile = (values as { config?: string }).config;
+    if (configFile) {
+      const cfg = runConfig(run0);
+      const training = {
+        ...cfg.scaleConfig.training,
+        ...trainingOverridesFromYaml(readFileSync(configFile, 'utf8')),
+      };
+      validateTrainingConfig(training, studio.store.splits.counts(run0.id).train || undefined);
+      run0 = studio.store.runs.update(run0.id, {
+        config: { ...run0.config, scaleConfig: { ...cfg.scaleConfig, training } },
+      });
+      ctx.note(`training configuration from ${configFile}`);
+    }
     const started = performance.now();
     const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
     const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);

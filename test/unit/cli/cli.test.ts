@@ -95,3 +95,21 @@ describe('progress display', () => {
     expect(out.text()).toMatch(/\[#{12}-{12}\] +50% 5\/10 .*loss 2\.1\n$/);
   });
 });
+
+describe('training_config.yaml overrides', () => {
+  it('reads the fields datasets/ writes back into a TrainingConfig', async () => {
+    const { trainingConfigYaml } = await import('../../../src-main/datasets');
+    const { scaleConfig } = await import('../../../src-main/pipeline/scales');
+    const { trainingOverridesFromYaml } = await import('../../../src-main/cli/commands/pipeline');
+    const c = { ...scaleConfig('smoke').training, loraR: 4, learningRate: 3e-4, maxSteps: 7, maxLength: 96 };
+    const text = trainingConfigYaml(c, { trainFile: 't', valFile: 'v' });
+    const o = trainingOverridesFromYaml(text);
+    expect(o).toMatchObject({
+      loraR: 4,
+      learningRate: 3e-4,
+      maxSteps: 7,
+      maxLength: 96,
+      batchSize: c.batchSize,
+    });
+  });
+});
