@@ -48,14 +48,13 @@ export const chatCommand: CommandFn = async (args, ctx) => {
     if (t.role === 'student' && !ctx.json) ctx.io.stdout.write(t.text);
   });
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+  const prompt = (): void => {
+    ctx.io.stderr.write('you> ');
+  };
   try {
-    for (;;) {
-      let line: string;
-      try {
-        line = await rl.question('you> ');
-      } catch {
-        break; // stdin closed
-      }
+    prompt();
+    // The async iterator keeps lines that arrive while a reply is generating (piped input).
+    for await (const line of rl) {
       if (line.trim() === '') break;
       if (!ctx.json) ctx.io.stdout.write('student> ');
       const reply = await chat.send(session.id, line, ctx.abort.signal);
@@ -63,6 +62,7 @@ export const chatCommand: CommandFn = async (args, ctx) => {
       ctx.note(describeTurn(reply));
       if (reply.teacher) ctx.print(`teacher> ${reply.teacher.content}`);
       ctx.result(reply);
+      prompt();
     }
   } finally {
     off();
