@@ -67,7 +67,10 @@ beforeEach(async () => {
   events = new PipelineEvents();
   staticDir = mkdtempSync(join(tmpdir(), 'bridge-static-'));
   mkdirSync(join(staticDir, 'assets'));
-  writeFileSync(join(staticDir, 'index.html'), '<!doctype html><html><head><title>x</title></head><body></body></html>');
+  writeFileSync(
+    join(staticDir, 'index.html'),
+    '<!doctype html><html><head><title>x</title></head><body></body></html>',
+  );
   writeFileSync(join(staticDir, 'assets', 'app.js'), 'console.log(1)');
   bridge = await startBridge({ handlers: transportHandlers(), events, staticDir });
 });
@@ -125,7 +128,9 @@ describe('loopback bridge', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
     const wrong = await post('personas:list', null, 'x'.repeat(bridge.token.length));
     expect(wrong.status).toBe(401);
-    const viaQuery = await fetch(`${bridge.origin}/api/personas:list?token=${bridge.token}`, { method: 'POST' });
+    const viaQuery = await fetch(`${bridge.origin}/api/personas:list?token=${bridge.token}`, {
+      method: 'POST',
+    });
     expect(viaQuery.status).toBe(200);
   });
 
@@ -148,7 +153,9 @@ describe('loopback bridge', () => {
     });
     const config = await post('training:defaults', { scale: 'huge' });
     expect(config.status).toBe(400);
-    expect(((await config.json()) as { error: { code: string; detail: { field: string } } }).error).toMatchObject({
+    expect(
+      ((await config.json()) as { error: { code: string; detail: { field: string } } }).error,
+    ).toMatchObject({
       code: 'config',
       detail: { field: 'scale' },
     });
@@ -167,7 +174,9 @@ describe('loopback bridge', () => {
       body: '{not json',
     });
     expect(bad.status).toBe(400);
-    const get = await fetch(`${bridge.origin}/api/personas:list`, { headers: { 'x-studio-token': bridge.token } });
+    const get = await fetch(`${bridge.origin}/api/personas:list`, {
+      headers: { 'x-studio-token': bridge.token },
+    });
     expect(get.status).toBe(405);
   });
 
@@ -187,7 +196,9 @@ describe('loopback bridge', () => {
 
   it('delivers pipeline events as server-sent events', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${bridge.origin}/api/events?token=${bridge.token}`, { signal: controller.signal });
+    const res = await fetch(`${bridge.origin}/api/events?token=${bridge.token}`, {
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
@@ -205,7 +216,10 @@ describe('loopback bridge', () => {
       .filter((f) => f.startsWith('event:'))
       .map((f) => {
         const [eventLine, dataLine] = f.split('\n');
-        return { event: eventLine!.slice('event: '.length), data: JSON.parse(dataLine!.slice('data: '.length)) };
+        return {
+          event: eventLine!.slice('event: '.length),
+          data: JSON.parse(dataLine!.slice('data: '.length)),
+        };
       });
     expect(frames).toEqual([
       { event: 'run:status', data: run },
