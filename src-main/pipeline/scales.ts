@@ -94,7 +94,9 @@ const SCALES: Record<Scale, ScaleConfig> = {
     questions: 128,
     heldOut: 24,
     valFraction: 0.1,
-    generation: { maxNewTokens: 64, temperature: 0.15, topP: 0.95, batchSize: 16, seed: 7 },
+    // A 135M teacher loops ("I was a part of it, and I was a part of it") at temperature 0.15;
+    // 0.6 with top-p 0.9 keeps its answers varied without losing the voice.
+    generation: { maxNewTokens: 64, temperature: 0.6, topP: 0.9, batchSize: 16, seed: 7 },
     audit: { minWords: 10, maxWords: 400 },
     training: {
       baseModel: 'default',
