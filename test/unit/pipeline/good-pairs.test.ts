@@ -68,3 +68,49 @@ describe('good-pairs collection', () => {
     expect(collectGoodPairs(store, dir).added).toBe(0);
   });
 });
+
+describe('good-pairs run steps', () => {
+  it('turns approved pairs into questions (a tenth held out) and teacher examples', async () => {
+    const { goodPairsQuestionsStep, goodPairsGenerateStep } =
+      await import('../../../src-main/pipeline/recipes/good-pairs');
+    const { scaleConfig } = await import('../../../src-main/pipeline/scales');
+    const { runPaths } = await import('../../../src-main/pipeline/run-dir');
+    const store = openStore(':memory:');
+    try {
+      store.goodPairs.add(
+        Array.from({ length: 20 }, (_, i) => ({
+          prompt: `P${i}`,
+          answer: `A${i}`,
+          score: 0.8,
+          approved: i < 15,
+        })),
+      );
+      store.goodPairs.add([{ prompt: 'low', answer: 'low', score: 0.5, approved: true }]);
+      const run = store.runs.create({
+        personaId: 'beethoven',
+        personaVersion: 1,
+        scale: 'smoke',
+        dir: '/tmp/x',
+      });
+      const ctx = {
+        run,
+        paths: runPaths('/tmp/x', run.id),
+        scale: scaleConfig('smoke'),
+        signal: new AbortController().signal,
+        progress: () => undefined,
+        log: () => undefined,
+      };
+      const studio = { store } as unknown as Parameters<typeof goodPairsQuestionsStep>[0];
+      await goodPairsQuestionsStep(studio, ctx);
+      await goodPairsGenerateStep(studio, ctx);
+      const qs = store.questions.listByRun(run.id);
+      expect(qs).toHaveLength(15); // approved with score >= 0.7 only
+      expect(qs.filter((q) => q.heldout)).toHaveLength(1);
+      const ex = store.examples.listByRun(run.id);
+      expect(ex).toHaveLength(15);
+      for (const e of ex) expect(e.answer).toBe(e.question.replace('P', 'A'));
+    } finally {
+      store.close();
+    }
+  });
+});
