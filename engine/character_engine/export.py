@@ -28,6 +28,7 @@ from typing import Any
 from .context import RequestContext
 from .errors import InvalidParams, ModelLoadFailed, ModelNotFound
 from .models import DEFAULT_MODEL_NAME, default_model_path, load_model, parse_spec
+from .training.lora import drop_dequantized_gguf_marker
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 # The hub repo the embedded GGUF was converted from (for the card's metadata only).
@@ -287,6 +288,7 @@ def merge_adapter(spec: dict[str, Any], adapter: str, merged_dir: str) -> list[s
     loaded = load_model(spec, None, cached=False)
     model = PeftModel.from_pretrained(loaded.model, adapter)
     merged = model.merge_and_unload()
+    drop_dequantized_gguf_marker(merged)  # else save_pretrained refuses a GGUF-loaded base
     tmp = Path(merged_dir + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
