@@ -152,6 +152,21 @@ export async function reportStep(studio: StudioServices, ctx: StepContext): Prom
     generation: { examples: store.examples.countByRun(runId), wallSeconds: timings.generate ?? null },
     notes,
   });
+  // The report is the run's last act: it describes the run as it ends (completed).
+  input.run = { ...input.run, status: 'completed', step: 'report', error: null };
+  if (input.persona) {
+    try {
+      const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+      const counted = await engine.call(
+        'count_tokens',
+        { model: cfg.studentModel, texts: [persona.systemPrompt] },
+        { signal: ctx.signal },
+      );
+      input.persona = { ...input.persona, promptTokens: counted.counts[0] ?? null };
+    } catch {
+      /* left as "not measured" */
+    }
+  }
   const written = writeReports(ctx.paths.dir, input, deployment);
   if (!deployment) ctx.log('no checkpoint: DEPLOYMENT.md not written');
   ctx.progress(3, 3, 'reports written');
