@@ -8,6 +8,8 @@
  * judgements in any input order with the same seed give identical ratings.
  */
 
+import { mulberry32, shuffled } from '../questions/prng';
+
 export interface PairwiseJudgement {
   a: string;
   b: string;
@@ -31,18 +33,6 @@ const DEFAULT_INITIAL = 1000;
 const DEFAULT_ROUNDS = 200;
 /** Elo's logistic scale: a 400-point gap means 10:1 expected odds. */
 const ELO_SCALE = 400;
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function compareJudgements(p: PairwiseJudgement, q: PairwiseJudgement): number {
   const kp = `${p.a}\u0000${p.b}\u0000${p.winner}`;
@@ -83,12 +73,10 @@ export function eloRatings(
   const players = [...new Set([...(options.players ?? []), ...games.flatMap((g) => [g.a, g.b])])].sort();
   const sums = new Map<string, number>(players.map((p) => [p, 0]));
   const rand = mulberry32(options.seed ?? 0);
-  const order = games.map((_, i) => i);
+  let order = games.map((_, i) => i);
   for (let round = 0; round < rounds; round++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    // Each round permutes the previous round's order (same draws as an in-place shuffle).
+    order = shuffled(order, rand);
     for (const [p, v] of playOnce(games, order, players, k, initial))
       sums.set(p, (sums.get(p) as number) + v);
   }
