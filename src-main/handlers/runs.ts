@@ -1,31 +1,14 @@
-import type { PipelineStep, RunSummary } from '../../src-shared/contract';
+import type { PipelineStep } from '../../src-shared/contract';
 import { NotFoundError } from '../pipeline/errors';
-import { PIPELINE_STEPS } from '../pipeline/runner';
+import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
 import { SCALE_NAMES } from '../pipeline/scales';
 import { createRun } from '../pipeline/service';
-import type { RunRecord } from '../store';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
 import { requireOneOf, requireString } from './params';
 import type { Handlers } from './types';
 
 type RunChannels = 'runs:list' | 'runs:get' | 'runs:create' | 'runs:step' | 'runs:cancel' | 'runs:resume';
-
-/** The contract's RunSummary: a record without its stored config and timings. */
-export function toRunSummary(run: RunRecord): RunSummary {
-  return {
-    id: run.id,
-    personaId: run.personaId,
-    personaVersion: run.personaVersion,
-    scale: run.scale,
-    status: run.status,
-    step: run.step,
-    error: run.error,
-    createdAt: run.createdAt,
-    updatedAt: run.updatedAt,
-    dir: run.dir,
-  };
-}
 
 export function requireStep(params: unknown): PipelineStep {
   return requireOneOf(params, 'step', PIPELINE_STEPS);

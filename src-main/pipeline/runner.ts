@@ -7,7 +7,7 @@
  * step). A run is `completed` only when every step has completed; any throw makes it
  * `failed` with the message, and `resume` starts again at the first step not completed.
  */
-import type { PipelineStep, RunStatus } from '../../src-shared/contract';
+import type { PipelineStep, RunStatus, RunSummary } from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
 import { CancelledError, PipelineError } from './errors';
 import type { PipelineEvents } from './events';
@@ -27,6 +27,22 @@ export const PIPELINE_STEPS: readonly PipelineStep[] = [
 
 export function isPipelineStep(value: string): value is PipelineStep {
   return (PIPELINE_STEPS as readonly string[]).includes(value);
+}
+
+/** The contract's RunSummary: a record without its stored config and timings. */
+export function toRunSummary(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    personaId: run.personaId,
+    personaVersion: run.personaVersion,
+    scale: run.scale,
+    status: run.status,
+    step: run.step,
+    error: run.error,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    dir: run.dir,
+  };
 }
 
 /** What the runner needs of the runs table. */
@@ -129,18 +145,7 @@ export class PipelineRunner {
   private update(runId: string, patch: RunPatch): RunRecord {
     const run = this.deps.runs.update(runId, patch);
     if (patch.status !== undefined || patch.step !== undefined) {
-      this.deps.events.emit('run:status', {
-        id: run.id,
-        personaId: run.personaId,
-        personaVersion: run.personaVersion,
-        scale: run.scale,
-        status: run.status,
-        step: run.step,
-        error: run.error,
-        createdAt: run.createdAt,
-        updatedAt: run.updatedAt,
-        dir: run.dir,
-      });
+      this.deps.events.emit('run:status', toRunSummary(run));
       try {
         this.deps.onRunChanged?.(run);
       } catch (error) {
