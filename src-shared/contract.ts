@@ -11,6 +11,17 @@ export type Scale = 'smoke' | 'mini' | 'paper';
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type PipelineStep =
   'questions' | 'generate' | 'audit' | 'split' | 'train' | 'evaluate' | 'savings' | 'report';
+/** Every pipeline step, in the order a run goes through them (the runner and the UI share it). */
+export const PIPELINE_STEPS: readonly PipelineStep[] = [
+  'questions',
+  'generate',
+  'audit',
+  'split',
+  'train',
+  'evaluate',
+  'savings',
+  'report',
+];
 
 export interface ValidationIssue {
   /** 1-based line in the source text, when known. */

@@ -7,23 +7,19 @@
  * step). A run is `completed` only when every step has completed; any throw makes it
  * `failed` with the message, and `resume` starts again at the first step not completed.
  */
-import type { PipelineStep, RunStatus, RunSummary } from '../../src-shared/contract';
+import {
+  PIPELINE_STEPS,
+  type PipelineStep,
+  type RunStatus,
+  type RunSummary,
+} from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
 import { CancelledError, PipelineError } from './errors';
 import type { PipelineEvents } from './events';
 import { appendRunLog, ensureRunDir, type RunPaths } from './run-dir';
 import { scaleConfig, type ScaleConfig } from './scales';
 
-export const PIPELINE_STEPS: readonly PipelineStep[] = [
-  'questions',
-  'generate',
-  'audit',
-  'split',
-  'train',
-  'evaluate',
-  'savings',
-  'report',
-];
+export { PIPELINE_STEPS };
 
 export function isPipelineStep(value: string): value is PipelineStep {
   return (PIPELINE_STEPS as readonly string[]).includes(value);

@@ -1,6 +1,6 @@
 import { useEffect, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { PipelineStep, RunSummary, Scale } from '../../../src-shared/contract';
+import { PIPELINE_STEPS, type PipelineStep, type RunSummary, type Scale } from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatPercent, formatSeconds, formatUsd } from '../components/format';
@@ -11,7 +11,6 @@ import { selectEvaluationSummary, useEvaluationStore } from '../stores/evaluatio
 import { selectPersonas, usePersonasStore } from '../stores/personas';
 import { selectLatestLoss, useTrainingStore } from '../stores/training';
 import {
-  PIPELINE_ORDER,
   selectCurrentRun,
   selectRuns,
   selectRunsError,
@@ -94,7 +93,7 @@ const STEPS: WizardStep[] = [
 function isReady(run: RunSummary | null, step: WizardStep): boolean {
   const first = step.pipeline[0];
   if (!run || !first) return false;
-  const before = PIPELINE_ORDER.slice(0, PIPELINE_ORDER.indexOf(first));
+  const before = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(first));
   return before.every((p) => stepState(run, p) === 'done');
 }
 

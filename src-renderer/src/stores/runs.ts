@@ -1,25 +1,14 @@
 import { create, type StateCreator } from 'zustand';
-import type {
-  ApiErrorPayload,
-  EventContract,
-  PipelineStep,
-  RunSummary,
-  Scale,
+import {
+  PIPELINE_STEPS,
+  type ApiErrorPayload,
+  type EventContract,
+  type PipelineStep,
+  type RunSummary,
+  type Scale,
 } from '../../../src-shared/contract';
 import { api } from '../api';
 import { safeStorage, toErrorPayload } from './errors';
-
-/** Pipeline steps in the order a run goes through them. */
-export const PIPELINE_ORDER: readonly PipelineStep[] = [
-  'questions',
-  'generate',
-  'audit',
-  'split',
-  'train',
-  'evaluate',
-  'savings',
-  'report',
-];
 
 export interface StepEstimate {
   seconds: number;
@@ -209,8 +198,8 @@ export const selectRunsError = (s: RunsState): ApiErrorPayload | null => s.error
 export function stepState(run: RunSummary | null, step: PipelineStep, inFlight = false): StepState {
   if (inFlight) return 'running';
   if (!run || run.step === null) return 'todo';
-  const current = PIPELINE_ORDER.indexOf(run.step);
-  const index = PIPELINE_ORDER.indexOf(step);
+  const current = PIPELINE_STEPS.indexOf(run.step);
+  const index = PIPELINE_STEPS.indexOf(step);
   if (index < current) return 'done';
   if (index > current) return 'todo';
   // After a step finishes the runner leaves step = that step and status 'pending' (more steps to
