@@ -167,11 +167,41 @@ export function isScale(value: string): value is Scale {
   return (SCALE_NAMES as readonly string[]).includes(value);
 }
 
-/** A deep copy, so callers may adjust it without touching the table. */
-export function scaleConfig(scale: Scale): ScaleConfig {
+/**
+ * Environment setting: the number of held-out questions of the smoke scale (default 8). The
+ * training questions stay as they are, so a larger value only adds evaluation items; the E2E
+ * tests set it so the review sheet can hold 50 responses.
+ */
+export const SMOKE_HELD_OUT_ENV = 'CHARACTER_STUDIO_SMOKE_HELDOUT';
+const MAX_SMOKE_HELD_OUT = 500;
+
+function smokeHeldOutOverride(env: NodeJS.ProcessEnv): number | null {
+  const raw = env[SMOKE_HELD_OUT_ENV]?.trim();
+  if (!raw) return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SMOKE_HELD_OUT) {
+    throw new ConfigError(
+      `${SMOKE_HELD_OUT_ENV} must be a whole number from 1 to ${MAX_SMOKE_HELD_OUT}, not "${raw}"`,
+      'scale',
+    );
+  }
+  return n;
+}
+
+/**
+ * A deep copy, so callers may adjust it without touching the table. The smoke scale's held-out
+ * count follows CHARACTER_STUDIO_SMOKE_HELDOUT when it is set (in `env`, default process.env).
+ */
+export function scaleConfig(scale: Scale, env: NodeJS.ProcessEnv = process.env): ScaleConfig {
   const config = SCALES[scale];
   if (!config) throw new ConfigError(`unknown scale "${String(scale)}": use smoke, mini or paper`, 'scale');
-  return structuredClone(config);
+  const copy = structuredClone(config);
+  const heldOut = scale === 'smoke' ? smokeHeldOutOverride(env) : null;
+  if (heldOut !== null) {
+    copy.questions = copy.questions - copy.heldOut + heldOut;
+    copy.heldOut = heldOut;
+  }
+  return copy;
 }
 
 /** The training defaults of a scale (the `training:defaults` channel). */

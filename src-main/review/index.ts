@@ -51,10 +51,40 @@ export interface CreateSheetOptions {
   categories?: string[];
 }
 
+/** One answer that may go on a sheet: an evaluation item and the model whose answer is shown. */
+interface Candidate {
+  item: EvaluationItemRecord;
+  source: ModelRole;
+}
+
+const ROLES: readonly ModelRole[] = ['student', 'teacher', 'base'];
+
 /**
- * Picks the questions: REVIEW_CATEGORIES first, the evaluation's largest other categories when
- * one is missing, then fills any gap from the remaining items so the sheet reaches 5 x 10 when
- * the evaluation has enough items.
+ * A category's candidates, in the order they are taken. Unblind: each question once, with the
+ * student's answer. Blind: every question's first source (the three models in turn), then
+ * each question's second source, then its third; so a question appears twice (with another
+ * model's answer) only when the category has fewer questions than the sheet needs.
+ */
+function candidates(pool: readonly EvaluationItemRecord[], blind: boolean, rand: () => number): Candidate[] {
+  if (!blind) return pool.map((item) => ({ item, source: 'student' }));
+  const offset = Math.floor(rand() * ROLES.length);
+  const rounds: Candidate[][] = [[], [], []];
+  pool.forEach((item, i) => {
+    const reverse = rand() < 0.5;
+    const withAnswer = ROLES.map((_, k) => {
+      const step = reverse ? -k : k;
+      return ROLES[(((offset + i + step) % ROLES.length) + ROLES.length) % ROLES.length] as ModelRole;
+    }).filter((role) => (item.answers[role] ?? '').trim() !== '');
+    withAnswer.forEach((source, round) => rounds[round]?.push({ item, source }));
+  });
+  return rounds.flat();
+}
+
+/**
+ * Picks the answers: REVIEW_CATEGORIES first, the evaluation's largest other categories when
+ * one is missing, then fills any gap from the remaining candidates so the sheet reaches 5 x 10
+ * when the evaluation has enough. A blind sheet draws on all three models' answers, so a small
+ * evaluation (17 held-out questions x 3 models) can still fill it.
  */
 export function pickReviewItems(
   items: readonly EvaluationItemRecord[],
@@ -71,27 +101,28 @@ export function pickReviewItems(
     .sort((a, b) => (byCat.get(b)?.length ?? 0) - (byCat.get(a)?.length ?? 0));
   while (cats.length < wanted.length && others.length > 0) cats.push(others.shift() as string);
   const total = per * wanted.length;
-  const chosen: EvaluationItemRecord[] = [];
-  const rest: EvaluationItemRecord[] = [];
+  const chosen: Candidate[] = [];
+  const rest: Candidate[] = [];
   for (const c of [...byCat.keys()].sort()) {
-    const pool = shuffled(byCat.get(c) as EvaluationItemRecord[], rand);
+    const pool = candidates(shuffled(byCat.get(c) as EvaluationItemRecord[], rand), opts.blind, rand);
     if (cats.includes(c)) {
       chosen.push(...pool.slice(0, per));
       rest.push(...pool.slice(per));
     } else rest.push(...pool);
   }
-  chosen.push(...shuffled(rest, rand).slice(0, Math.max(0, total - chosen.length)));
+  // Gap fillers: unused questions before second answers to questions already on the sheet.
+  const used = new Set(chosen.map((c) => c.item));
+  const mixed = shuffled(rest, rand);
+  const fillers = [...mixed.filter((c) => !used.has(c.item)), ...mixed.filter((c) => used.has(c.item))];
+  chosen.push(...fillers.slice(0, Math.max(0, total - chosen.length)));
   // Order: by category, as the spec's sheet; blind sheets are shuffled so sources do not cluster.
   const ordered = opts.blind ? shuffled(chosen, rand) : chosen;
-  const roles: ModelRole[] = ['student', 'teacher', 'base'];
-  const sourceOrder = shuffled(
-    ordered.map((_, i) => roles[i % roles.length] as ModelRole),
-    rand,
-  );
-  return ordered.map((it, i) => {
-    const source: ModelRole = opts.blind ? (sourceOrder[i] as ModelRole) : 'student';
-    return { category: it.category, question: it.question, answer: it.answers[source] ?? '', source };
-  });
+  return ordered.map(({ item, source }) => ({
+    category: item.category,
+    question: item.question,
+    answer: item.answers[source] ?? '',
+    source,
+  }));
 }
 
 function hideSource(item: ReviewItem, sheet: ReviewSheetRecord): ReviewItem {

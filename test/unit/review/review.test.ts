@@ -79,6 +79,53 @@ describe('review sheets', () => {
     for (const it of after.items) expect(it.answer.startsWith(it.source!)).toBe(true);
   });
 
+  it("fills a blind 5 x 10 sheet from few questions with all three models' answers", () => {
+    const store = openStore(':memory:');
+    // 4 questions per category (24 in all): 12 answers per category, 10 of them used.
+    const runId = seed(store, 4);
+    const sheet = createReviewSheet(store, { runId, blind: true, seed: 5 });
+    const after = getReviewSheet(store, reviewSummary(store, sheet.id, { unblind: true }).sheetId);
+    expect(after.items).toHaveLength(50);
+    const per = new Map<string, number>();
+    for (const it of after.items) per.set(it.category, (per.get(it.category) ?? 0) + 1);
+    expect([...per.entries()].sort()).toEqual(REVIEW_CATEGORIES.map((c) => [c, 10]).sort());
+    // No answer twice; each shown answer is the named model's answer to that question.
+    const pairs = after.items.map((it) => `${it.question}|${it.source}`);
+    expect(new Set(pairs).size).toBe(50);
+    for (const it of after.items) expect(it.answer.startsWith(it.source!)).toBe(true);
+    const bySource = new Map<string, number>();
+    for (const it of after.items) bySource.set(it.source!, (bySource.get(it.source!) ?? 0) + 1);
+    for (const role of ['student', 'teacher', 'base']) expect(bySource.get(role)).toBeGreaterThanOrEqual(12);
+  });
+
+  it('reaches 50 from 17 questions in mixed categories on a blind sheet, not on an open one', () => {
+    const store = openStore(':memory:');
+    const run = store.runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke', dir });
+    const cats = [...REVIEW_CATEGORIES, 'contemporary', 'everyday', 'off_topic', 'music_theory'];
+    const items: EvaluationItemRecord[] = [...Array(17).keys()].map((q) => ({
+      questionId: q + 1,
+      category: cats[q % cats.length]!,
+      question: `question ${q}?`,
+      answers: { student: `student ${q}`, teacher: `teacher ${q}`, base: `base ${q}` },
+      inCharacter: { student: 1, teacher: 1, base: 0 },
+      similarityToTeacher: { student: { difflib: 0.5, cosine: 0.5 }, base: { difflib: 0.1, cosine: 0.1 } },
+    }));
+    store.evaluations.save({
+      runId: run.id,
+      checkpointId: null,
+      summary: { runId: run.id } as EvaluationSummary,
+      items,
+    });
+    const blind = createReviewSheet(store, { runId: run.id, blind: true, seed: 6 });
+    expect(blind.items).toHaveLength(50);
+    // Every question appears before any appears a third time.
+    const counts = new Map<string, number>();
+    for (const it of blind.items) counts.set(it.question, (counts.get(it.question) ?? 0) + 1);
+    expect(counts.size).toBe(17);
+    expect(Math.min(...counts.values())).toBeGreaterThanOrEqual(2);
+    expect(createReviewSheet(store, { runId: run.id, blind: false, seed: 6 }).items).toHaveLength(17);
+  });
+
   it('validates ratings, saves them and notes immediately, and summarises against the 90% target', () => {
     const store = openStore(':memory:');
     const runId = seed(store);
