@@ -1,14 +1,14 @@
 /**
  * The dataset files a run writes: teacher_data.jsonl (everything, with audit flags), train.jsonl
  * and val.jsonl in OpenAI chat format without a system message (the student never sees the
- * prompt), training_config.yaml and runs.csv.
+ * prompt) and training_config.yaml. (runs.csv, one line per run with its metrics, is the
+ * pipeline's: src-main/pipeline/runs-csv.ts.)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import type { RunSummary, TeacherExampleRow, TrainingConfig } from '../../src-shared/contract';
+import type { TeacherExampleRow, TrainingConfig } from '../../src-shared/contract';
 import type { Store } from '../store';
-import { toCsv } from './csv';
 import { writeJsonl } from './jsonl';
 
 export interface ChatRow {
@@ -124,43 +124,4 @@ export function writeTrainingConfig(
 ): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, trainingConfigYaml(config, data));
-}
-
-export const RUNS_CSV_HEADER = [
-  'id',
-  'task_name',
-  'persona_id',
-  'persona_version',
-  'scale',
-  'status',
-  'step',
-  'error',
-  'created_at',
-  'updated_at',
-  'dir',
-] as const;
-
-/** runs.csv: one row per run, newest first as given; task_name says what kind of run it was. */
-export function runsCsv(runs: readonly (RunSummary & { taskName?: string })[]): string {
-  return toCsv(
-    RUNS_CSV_HEADER,
-    runs.map((r) => [
-      r.id,
-      r.taskName ?? 'distill_train',
-      r.personaId,
-      r.personaVersion,
-      r.scale,
-      r.status,
-      r.step,
-      r.error,
-      r.createdAt,
-      r.updatedAt,
-      r.dir,
-    ]),
-  );
-}
-
-export function writeRunsCsv(path: string, runs: readonly (RunSummary & { taskName?: string })[]): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, runsCsv(runs));
 }

@@ -24,12 +24,9 @@ export {
 export { splitExamples, splitRun, type SplitAssignment, type SplitOptions } from './split';
 export {
   exportRunData,
-  runsCsv,
-  RUNS_CSV_HEADER,
   teacherDataRow,
   toChatRow,
   trainingConfigYaml,
-  writeRunsCsv,
   writeSplitFiles,
   writeTeacherData,
   writeTrainingConfig,

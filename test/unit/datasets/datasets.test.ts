@@ -16,7 +16,6 @@ import {
   parseJsonl,
   readJsonl,
   repetitionShare,
-  runsCsv,
   splitExamples,
   splitRun,
   toCsv,
@@ -239,7 +238,7 @@ describe('run data through the store', () => {
     expect(readFileSync(files.valPath, 'utf8')).not.toContain('"system"');
   });
 
-  it('writes training_config.yaml and runs.csv', () => {
+  it('writes training_config.yaml', () => {
     const doc = parseYaml(
       trainingConfigYaml(CONFIG, { trainFile: 'train.jsonl', valFile: 'val.jsonl' }),
     ) as Record<string, Record<string, unknown>>;
@@ -251,23 +250,6 @@ describe('run data through the store', () => {
     });
     expect(doc.data).toMatchObject({ train_file: 'train.jsonl', max_seq_length: 512 });
     expect(doc.checkpointing).toMatchObject({ save_every: 50, eval_every: 20 });
-    const csv = runsCsv([
-      {
-        id: 'r1',
-        personaId: 'beethoven',
-        personaVersion: 1,
-        scale: 'smoke',
-        status: 'failed',
-        step: 'train',
-        error: 'boom, "bad"',
-        createdAt: 't0',
-        updatedAt: 't1',
-        dir: '/x',
-      },
-    ]);
-    const rows = parseCsv(csv);
-    expect(rows[0]).toContain('task_name');
-    expect(rows[1]![rows[0]!.indexOf('error')]).toBe('boom, "bad"');
   });
 
   it('bench helper writes, audits, splits and exports 5000 examples', () => {

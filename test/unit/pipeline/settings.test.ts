@@ -111,5 +111,6 @@ describe('run folder and runs.csv', () => {
       ['r1', 'completed'],
     ]);
     expect(parsed[1]?.teacher_model).toBe('a,b ""');
+    expect(parsed[0]?.teacher_model).toBe('a,b "x"');
   });
 });
