@@ -4,6 +4,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { csvField, parseCsv } from '../datasets/csv';
 
 export interface RunPaths {
   dir: string;
@@ -86,10 +87,9 @@ export const RUNS_CSV_COLUMNS = [
 ] as const;
 export type RunsCsvRow = Record<(typeof RUNS_CSV_COLUMNS)[number], string | number | boolean | null>;
 
+/** A runs.csv cell; a non-finite number (NaN loss, say) is left empty. */
 function csvCell(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return csvField(typeof value === 'number' && !Number.isFinite(value) ? null : value);
 }
 
 /**
@@ -117,39 +117,6 @@ export function writeRunsCsvRow(dataDir: string, row: RunsCsvRow): string {
 export function appendRunLog(paths: RunPaths, message: string): void {
   mkdirSync(paths.dir, { recursive: true });
   appendFileSync(paths.log, `${new Date().toISOString()} ${message}\n`);
-}
-
-/** Splits CSV text into rows of cells (RFC 4180: quoted cells may hold commas, quotes, newlines). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i += 1;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i += 1;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
 }
 
 /** runs.csv as objects keyed by column name (empty when the file does not exist). */
