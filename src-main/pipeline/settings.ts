@@ -111,17 +111,9 @@ export function formatModelSpec(spec: ModelSpec): string {
   }
 }
 
+/** A model for people: formatModelSpec, except that the default model is named. */
 export function describeModel(spec: ModelSpec): string {
-  switch (spec.source) {
-    case 'default':
-      return 'SmolLM2-135M-Instruct (embedded)';
-    case 'local':
-      return `local:${spec.path}`;
-    case 'gguf':
-      return `gguf:${spec.path}`;
-    case 'hub':
-      return `hub:${spec.repo_id}`;
-  }
+  return spec.source === 'default' ? 'SmolLM2-135M-Instruct (embedded)' : formatModelSpec(spec);
 }
 
 /** Settings in <dataDir>/settings.json, written atomically (temp file + rename). */
