@@ -28,17 +28,26 @@ interface AuditSlice {
 
 export type DataState = ExamplesSlice & AuditSlice;
 
+type ExamplesData = Omit<ExamplesSlice, 'setFilter' | 'setOffset' | 'loadExamples'>;
+
+/** The examples slice before anything is loaded (fresh arrays each call). */
+function initialExamples(): ExamplesData {
+  return {
+    runId: null,
+    rows: [],
+    total: 0,
+    categories: [],
+    flags: [],
+    category: '',
+    flag: '',
+    offset: 0,
+    loading: false,
+    error: null,
+  };
+}
+
 const createExamplesSlice: StateCreator<DataState, [], [], ExamplesSlice> = (set, get) => ({
-  runId: null,
-  rows: [],
-  total: 0,
-  categories: [],
-  flags: [],
-  category: '',
-  flag: '',
-  offset: 0,
-  loading: false,
-  error: null,
+  ...initialExamples(),
   setFilter(filter) {
     set({ ...filter, offset: 0 });
   },
@@ -83,19 +92,7 @@ export const useDataStore = create<DataState>()((...args) => ({
 }));
 
 export function resetDataStore(): void {
-  useDataStore.setState({
-    runId: null,
-    rows: [],
-    total: 0,
-    categories: [],
-    flags: [],
-    category: '',
-    flag: '',
-    offset: 0,
-    loading: false,
-    error: null,
-    audit: null,
-  });
+  useDataStore.setState({ ...initialExamples(), audit: null });
 }
 
 export const selectExampleRows = (s: DataState): TeacherExampleRow[] => s.rows;
