@@ -31,14 +31,23 @@ interface ReportSlice {
 
 export type EvaluationState = ResultSlice & ReportSlice;
 
+type ResultSliceData = Omit<ResultSlice, 'load'>;
+
+/** Results before a run is loaded (fresh arrays each call; shared with resetEvaluationStore). */
+function initialResult(): ResultSliceData {
+  return {
+    runId: null,
+    summary: null,
+    items: [],
+    savings: null,
+    loaded: false,
+    loading: false,
+    error: null,
+  };
+}
+
 const createResultSlice: StateCreator<EvaluationState, [], [], ResultSlice> = (set, get) => ({
-  runId: null,
-  summary: null,
-  items: [],
-  savings: null,
-  loaded: false,
-  loading: false,
-  error: null,
+  ...initialResult(),
   async load(runId) {
     if (get().runId !== runId)
       set({ runId, summary: null, items: [], savings: null, loaded: false, report: null });
@@ -77,16 +86,7 @@ export const useEvaluationStore = create<EvaluationState>()((...args) => ({
 }));
 
 export function resetEvaluationStore(): void {
-  useEvaluationStore.setState({
-    runId: null,
-    summary: null,
-    items: [],
-    savings: null,
-    loaded: false,
-    loading: false,
-    error: null,
-    report: null,
-  });
+  useEvaluationStore.setState({ report: null, ...initialResult() });
 }
 
 /**

@@ -101,16 +101,28 @@ const createListSlice: StateCreator<PersonasState, [], [], ListSlice> = (set) =>
   },
 });
 
+type EditorSliceData = Omit<
+  EditorSlice,
+  'select' | 'startNew' | 'setDraft' | 'setFormat' | 'validate' | 'save'
+>;
+
+/** The editor before a persona is selected (shared by the slice and resetPersonasStore). */
+function initialEditor(): EditorSliceData {
+  return {
+    selectedId: null,
+    detail: null,
+    draft: '',
+    format: 'yaml',
+    dirty: false,
+    validation: null,
+    validating: false,
+    saving: false,
+    savedMessage: null,
+  };
+}
+
 const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set, get) => ({
-  selectedId: null,
-  detail: null,
-  draft: '',
-  format: 'yaml',
-  dirty: false,
-  validation: null,
-  validating: false,
-  saving: false,
-  savedMessage: null,
+  ...initialEditor(),
   async select(id) {
     set({ selectedId: id, error: null, savedMessage: null });
     try {
@@ -176,20 +188,7 @@ export const usePersonasStore = create<PersonasState>()((...args) => ({
 }));
 
 export function resetPersonasStore(): void {
-  usePersonasStore.setState({
-    personas: [],
-    loading: false,
-    error: null,
-    selectedId: null,
-    detail: null,
-    draft: '',
-    format: 'yaml',
-    dirty: false,
-    validation: null,
-    validating: false,
-    saving: false,
-    savedMessage: null,
-  });
+  usePersonasStore.setState({ personas: [], loading: false, error: null, ...initialEditor() });
 }
 
 export const selectPersonas = (s: PersonasState): PersonaSummary[] => s.personas;

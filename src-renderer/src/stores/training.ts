@@ -112,13 +112,22 @@ const createMetricsSlice: StateCreator<TrainingState, [], [], MetricsSlice> = (s
   },
 });
 
+type JobSliceData = Pick<JobSlice, 'job' | 'checkpoints' | 'defaults' | 'config' | 'starting' | 'error'>;
+
+/** The job slice before anything is loaded (fresh arrays each call; shared with resetTrainingStore). */
+function initialJob(): JobSliceData {
+  return {
+    job: null,
+    checkpoints: [],
+    defaults: null,
+    config: null,
+    starting: false,
+    error: null,
+  };
+}
+
 const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get) => ({
-  job: null,
-  checkpoints: [],
-  defaults: null,
-  config: null,
-  starting: false,
-  error: null,
+  ...initialJob(),
   async loadDefaults(scale) {
     try {
       const defaults = await api.invoke('training:defaults', { scale });
@@ -195,17 +204,7 @@ export const useTrainingStore = create<TrainingState>()((...args) => ({
 }));
 
 export function resetTrainingStore(): void {
-  useTrainingStore.setState({
-    runId: null,
-    points: [],
-    catchingUp: false,
-    job: null,
-    checkpoints: [],
-    defaults: null,
-    config: null,
-    starting: false,
-    error: null,
-  });
+  useTrainingStore.setState({ runId: null, points: [], catchingUp: false, ...initialJob() });
 }
 
 export const selectLossPoints = (s: TrainingState): MetricPoint[] => s.points;
