@@ -3,18 +3,9 @@
  * process hosting them. The domain services that keep state (persona library, chat) are built
  * once here and shared by the handler groups.
  */
-import type { EngineClient } from '../engine/client';
-import type { PipelineEvents } from '../pipeline/events';
-import type { PipelineRunner } from '../pipeline/runner';
-import type { SettingsStore } from '../pipeline/settings';
-import type { Store } from '../store';
+import type { Studio } from '../pipeline/studio';
 
-export interface HandlerServices {
-  dataDir: string;
-  settings: SettingsStore;
-  store: Store;
-  engine: EngineClient;
-  events: PipelineEvents;
-  runner: PipelineRunner;
+/** The opened studio (less close, which belongs to whoever opened it) plus the host's facts. */
+export interface HandlerServices extends Omit<Studio, 'close'> {
   app: { version: string; electron: boolean };
 }
