@@ -1,7 +1,7 @@
 /**
  * Playwright global set-up: build the app when stale, build a tiny random local model (its
  * text is gibberish; it exercises the mechanics in seconds), write settings that make it the
- * teacher and the student, start the real server on a fresh data folder, and hand the tests
+ * teacher and the student, start the real server (with 36 held-out smoke questions) on a fresh data folder, and hand the tests
  * its URL in STUDIO_URL. The returned function is the teardown.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,10 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SMOKE_HELD_OUT_ENV } from '../../../src-main/pipeline/scales';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const artifacts = join(root, 'test', 'artifacts');
 const tinyModelDir = join(artifacts, 'e2e', 'tiny-model');
+/** Held-out questions of the E2E's smoke run (see startServer). */
+const E2E_HELD_OUT = 36;
 /** The server prints its URL once the studio is open and the bridge listens (ms). */
 const SERVER_START_TIMEOUT_MS = 120_000;
 
@@ -59,7 +62,16 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
     ['--import', 'tsx', join(root, 'test', 'e2e', 'support', 'serve.ts')],
     {
       cwd: root,
-      env: { ...process.env, CHARACTER_STUDIO_HOME: dataDir, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+      env: {
+        ...process.env,
+        CHARACTER_STUDIO_HOME: dataDir,
+        HF_HUB_OFFLINE: '1',
+        TRANSFORMERS_OFFLINE: '1',
+        // 36 held-out questions (4 in each of the 9 categories) instead of the smoke scale's 8:
+        // the evaluation then holds 12 answers (3 models x 4) in each review category, enough
+        // for the 50-response blind sheet (10 x 5) that 02-review rates.
+        [SMOKE_HELD_OUT_ENV]: String(E2E_HELD_OUT),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
