@@ -109,6 +109,17 @@ const JUDGE_TIMEOUT_MS = 60_000;
 /** Pairs judged per comparison kind (student-teacher, student-base, teacher-base). */
 const JUDGE_MAX_QUESTIONS = 20;
 
+/** The judge could not be asked, or gave no usable verdict; carries no credentials. */
+export class JudgeError extends Error {
+  constructor(
+    message: string,
+    readonly detail: { status?: number; replies?: number } = {},
+  ) {
+    super(message);
+    this.name = 'JudgeError';
+  }
+}
+
 async function askJudge(
   endpoint: EndpointSettings,
   messages: ReturnType<typeof buildPairwiseJudgePrompt>,
@@ -125,13 +136,23 @@ async function askJudge(
     body: JSON.stringify({ model: endpoint.model, messages, temperature: 0, max_tokens: 300 }),
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   });
-  if (!res.ok) throw new Error(`judge endpoint answered HTTP ${res.status}`);
-  const body = (await res.json()) as { choices?: { message?: { content?: string } }[] };
-  return body.choices?.[0]?.message?.content ?? '';
+  if (!res.ok) throw new JudgeError(`judge endpoint answered HTTP ${res.status}`, { status: res.status });
+  let body: { choices?: { message?: { content?: unknown } }[] };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    throw new JudgeError('judge endpoint answered with a body that is not JSON', { status: res.status });
+  }
+  const content = body?.choices?.[0]?.message?.content;
+  return typeof content === 'string' ? content : '';
 }
 
-/** Pairwise judging of student, teacher and base (each pair in both orders), then Elo. */
-async function runJudge(
+/**
+ * Pairwise judging of student, teacher and base (each pair in both orders, reconciled with
+ * reconcileSwappedVerdicts), then Elo over the verdicts. A role no readable verdict involved gets
+ * NaN, never the initial rating; no readable verdict at all, or a failed request, is a JudgeError.
+ */
+export async function runJudge(
   endpoint: EndpointSettings,
   character: string,
   constitution: string,
@@ -167,12 +188,42 @@ async function runJudge(
       if (j) judgements.push(j);
     }
   }
+  if (judgements.length === 0) {
+    throw new JudgeError(`judge gave no readable verdict in ${comparisons.length * 2} replies`, {
+      replies: comparisons.length * 2,
+    });
+  }
   const elo = eloRatings(judgements, { players: ['student', 'teacher', 'base'] });
+  const rated = new Set(judgements.flatMap((j) => [j.a, j.b]));
+  const rating = (role: ModelRole): number => (rated.has(role) ? (elo[role] ?? NaN) : NaN);
   return {
     model: endpoint.model,
     comparisons,
-    elo: { student: elo.student ?? NaN, teacher: elo.teacher ?? NaN, base: elo.base ?? NaN },
+    elo: { student: rating('student'), teacher: rating('teacher'), base: rating('base') },
   };
+}
+
+/**
+ * The evaluation's judge step: null with a note when no endpoint is configured or the judge
+ * fails (HTTP error, unreachable, no readable verdict); the run itself goes on without Elo.
+ */
+export async function runOptionalJudge(
+  input: Pick<EvaluateInput, 'judge' | 'characterName' | 'systemPrompt'>,
+  items: readonly EvaluationItemRow[],
+  notes: string[],
+  signal?: AbortSignal,
+): Promise<JudgeOutcome | null> {
+  if (!input.judge || !input.judge.baseUrl || !input.judge.model) {
+    notes.push('no judge endpoint configured: pairwise LLM judge and Elo skipped');
+    return null;
+  }
+  try {
+    return await runJudge(input.judge, input.characterName, input.systemPrompt, items, signal);
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    notes.push(`LLM judge failed, no Elo: ${(error as Error).message.split('\n')[0]}`);
+    return null;
+  }
 }
 
 const ROLES: readonly ModelRole[] = ['student', 'teacher', 'base'];
@@ -427,16 +478,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const safScore = (role: 'student' | 'base'): number => shareOf(safetyDetail[role].map((d) => d.refused));
 
   // 6. Optional LLM judge.
-  let judge: JudgeOutcome | null = null;
-  if (input.judge && input.judge.baseUrl && input.judge.model) {
-    try {
-      judge = await runJudge(input.judge, input.characterName, input.systemPrompt, items, signal);
-    } catch (error) {
-      notes.push(`LLM judge failed, no Elo: ${(error as Error).message.split('\n')[0]}`);
-    }
-  } else {
-    notes.push('no judge endpoint configured: pairwise LLM judge and Elo skipped');
-  }
+  const judge = await runOptionalJudge(input, items, notes, signal);
 
   const inCharacterShare = { student: share(p.student), teacher: share(p.teacher), base: share(p.base) };
   const capability = { student: capScore('student'), base: capScore('base'), teacher: NaN };
