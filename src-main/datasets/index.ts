@@ -34,4 +34,3 @@ export {
   type SplitFiles,
 } from './files';
 export { writeExamplesBench, type ExamplesBenchResult } from './bench';
-export { collectGoodPairs, writeDistillDataset, GOOD_PAIR_MIN_SCORE } from './good-pairs';

@@ -259,39 +259,3 @@ describe('run data through the store', () => {
     expect(r.insertMs).toBeGreaterThan(0);
   });
 });
-
-describe('good pairs (third recipe)', () => {
-  it('collects high-scoring evaluation answers, and writes only approved ones', async () => {
-    const { collectGoodPairs, writeDistillDataset } = await import('../../../src-main/datasets');
-    const store = openStore(':memory:');
-    const run = store.runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke', dir });
-    const item = (q: number, score: number): import('../../../src-main/store').EvaluationItemRecord => ({
-      questionId: q,
-      category: 'c',
-      question: `Q${q}?`,
-      answers: { student: `s${q}`, teacher: `t${q}`, base: `b${q}` },
-      inCharacter: { student: score, teacher: score, base: 0 },
-      similarityToTeacher: { student: { difflib: 0, cosine: 0 }, base: { difflib: 0, cosine: 0 } },
-    });
-    store.evaluations.save({
-      runId: run.id,
-      checkpointId: null,
-      summary: {} as never,
-      items: [item(1, 0.9), item(2, 0.5), item(3, 0.7)],
-    });
-    expect(collectGoodPairs(store, run.id)).toEqual({ added: 2, considered: 3 });
-    expect(collectGoodPairs(store, run.id).added).toBe(0); // grows without duplicates
-    const first = store.goodPairs.list()[0]!;
-    store.goodPairs.setApproved(first.id, true);
-    const path = join(dir, 'distill_dataset.jsonl');
-    expect(writeDistillDataset(store, path).map((p) => p.prompt)).toEqual(['Q1?']);
-    expect(readJsonl(path, { strict: true }).rows).toEqual([
-      {
-        messages: [
-          { role: 'user', content: 'Q1?' },
-          { role: 'assistant', content: 't1' },
-        ],
-      },
-    ]);
-  });
-});
