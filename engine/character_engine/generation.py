@@ -16,6 +16,7 @@ greedy outputs match the uncached path.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import prefix_attention
 from .context import RequestContext
 from .errors import Cancelled, InvalidParams
 from .models import LoadedModel, load_model, parse_spec, unload_model
@@ -254,13 +256,21 @@ def _run_batch(
     positions = (plen + suffix_mask.cumsum(-1) - 1).clamp(min=plen)
     mask = torch.cat([torch.ones((batch, plen), dtype=torch.long), suffix_mask], dim=1)
     input_ids, positions, mask = input_ids.to(device), positions.to(device), mask.to(device)
-    cache = _expand_cache(model, prefix[1], batch) if prefix else None
+    shared = prefix is not None and prefix_attention.install(model)
+    if shared:
+        # One copy of the prefix for the whole batch (see prefix_attention.py).
+        cache = prefix_attention.suffix_cache(model, plen)
+        scope = prefix_attention.active_prefix([(k[0], v[0]) for k, v in prefix[1]])
+    else:
+        cache = _expand_cache(model, prefix[1], batch) if prefix else None
+        scope = contextlib.nullcontext()
 
     generated: list[list[int]] = [[] for _ in range(batch)]
     finish = ["length"] * batch
     done = [False] * batch
+    rows = list(range(batch))  # batch row -> item; finished items are dropped from the batch
     ttft = 0.0
-    with torch.inference_mode():
+    with torch.inference_mode(), scope:
         for step in range(sampling.max_new_tokens):
             if cancel is not None and cancel.is_set():
                 raise Cancelled("generation was cancelled")
@@ -277,9 +287,8 @@ def _run_batch(
             if step == 0:
                 ttft = time.perf_counter() - start
             toks = next_ids.tolist()
-            for i, t in enumerate(toks):
-                if done[i]:
-                    continue
+            for r, t in enumerate(toks):
+                i = rows[r]
                 if t in stops:
                     done[i] = True
                     finish[i] = "stop"
@@ -291,7 +300,14 @@ def _run_batch(
                 break
             input_ids = next_ids.unsqueeze(-1)
             positions = positions[:, -1:] + 1
-            mask = torch.cat([mask, torch.ones((batch, 1), dtype=mask.dtype, device=device)], dim=1)
+            mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=device)], dim=1)
+            keep = [r for r, i in enumerate(rows) if not done[i]]
+            if len(keep) < len(rows):
+                # Finished items leave the batch: later steps compute only for the rest.
+                index = torch.tensor(keep, dtype=torch.long, device=device)
+                cache.batch_select_indices(index)
+                input_ids, positions, mask = input_ids[index], positions[index], mask[index]
+                rows = [rows[r] for r in keep]
     for i, s in enumerate(streams):
         if s is not None:
             s.update(generated[i], final=True)

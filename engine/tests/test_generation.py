@@ -160,3 +160,59 @@ def test_generate_handler_validates(tmp_path: Path, tiny_model_dir: str) -> None
     with pytest.raises(InvalidParams) as info:
         generation.handle_generate({"model": spec, "items": [], "batch_size": 0}, ctx)
     assert info.value.detail["param"] == "batch_size"
+
+
+def _reference_attention(query, key, value, mask, scale):  # type: ignore[no-untyped-def]
+    import torch
+
+    g = query.shape[1] // key.shape[1]
+    key, value = key.repeat_interleave(g, dim=1), value.repeat_interleave(g, dim=1)
+    out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scale)
+    return out.transpose(1, 2)
+
+
+@pytest.mark.parametrize("q_len", [1, 5])
+def test_shared_prefix_attention_equals_attention_over_the_full_cache(q_len: int) -> None:
+    """One (kv_heads, L, d) prefix for the whole batch gives what SDPA gives over the
+    prefix copied to every sequence, with grouped-query heads and left padding."""
+    import torch
+
+    from character_engine import prefix_attention
+
+    torch.manual_seed(0)
+    b, hq, hkv, d, plen, own = 3, 6, 2, 8, 11, 7
+    pk, pv = torch.randn(hkv, plen, d), torch.randn(hkv, plen, d)
+    query = torch.randn(b, hq, q_len, d)
+    key, value = torch.randn(b, hkv, own, d), torch.randn(b, hkv, own, d)
+    # Row 1 has two left pads in its own part; the last q_len keys are the new tokens.
+    visible = torch.ones(b, 1, q_len, plen + own, dtype=torch.bool)
+    visible[1, :, :, plen : plen + 2] = False
+    for i in range(q_len):  # causal among the new tokens
+        visible[:, :, i, plen + own - q_len + i + 1 :] = False
+
+    class Layer:
+        layer_idx = 0
+
+    with prefix_attention.active_prefix([(pk, pv)]):
+        got, _ = prefix_attention.prefix_attention(Layer(), query, key, value, visible, scaling=0.3)
+    full_k = torch.cat([pk.expand(b, -1, -1, -1), key], dim=2)
+    full_v = torch.cat([pv.expand(b, -1, -1, -1), value], dim=2)
+    want = _reference_attention(query, full_k, full_v, visible, 0.3)
+    assert got.shape == (b, q_len, hq, d)
+    assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_cached_batches_use_the_single_copy_prefix_and_drop_finished_items(
+    sharp: models.LoadedModel,
+) -> None:
+    from character_engine import prefix_attention
+
+    greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=40, seed=0)
+    generation.prefix_store.clear()
+    cached, stats = generate_items(sharp, items(), greedy, batch_size=5, prefix_cache=True)
+    assert sharp.model.config._attn_implementation == prefix_attention.NAME
+    single, _ = generate_items(sharp, items(), greedy, batch_size=1, prefix_cache=False)
+    # Items stop at different steps, so the batch shrinks while the others go on.
+    assert {o.finish_reason for o in cached} == {"stop", "length"}
+    assert [o.text for o in cached] == [o.text for o in single]
+    assert [o.completion_tokens for o in cached] == [o.completion_tokens for o in single]
