@@ -74,6 +74,8 @@ export interface HealthResult {
   dtype: string;
   threads: number;
   free_memory_bytes: number;
+  /** Whether the engine switched glibc's malloc to keep freed memory (engine/character_engine/allocator.py). */
+  allocator: { tuned: boolean; reason: string };
   pid: number;
 }
 

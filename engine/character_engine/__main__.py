@@ -7,6 +7,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .allocator import tune
+
+    tune()  # before any tensor is allocated (see allocator.py)
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "serve":
         from .serve import main as serve_main

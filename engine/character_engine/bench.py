@@ -13,6 +13,10 @@
 4. Peak RSS per phase (VmHWM, reset between phases via /proc/self/clear_refs; each of
    generation / engine SFT / TRL SFT runs in its own subprocess).
 
+The engine phases tune glibc malloc as the engine does at start-up (allocator.py). TRL
+runs twice: plain (glibc defaults, the headline comparison) and with the same malloc
+setting, which isolates what the training loop itself is worth.
+
 The full run uses the embedded SmolLM2-135M-Instruct; --quick uses a tiny random model
 (mechanics only: its ratios say little). Results go to FILE.json; a table to stderr.
 """
@@ -387,7 +391,7 @@ def run_bench(quick: bool, work: str, phases: tuple[str, ...] = ("generation", "
         # 32 teacher questions, 64 new tokens (the demo scale's answer length), in batches of
         # 16 (demo scale) and 32 (full scale) against all 32 one at a time without a cache.
         settings = {"gen_items": 32, "gen_tokens": 64, "gen_batches": [16, 32], "ttft_repeats": 3}
-        settings |= {"sft_rows": 24, "sft_batch": 8, "lr": 1e-3}
+        settings |= {"sft_rows": 48, "sft_batch": 8, "lr": 1e-3}
         model_name = "SmolLM2-135M-Instruct (embedded Q4_1 GGUF, dequantised to float32)"
     data = os.path.join(work, "sft.jsonl")
     Path(data).write_text(
@@ -399,6 +403,7 @@ def run_bench(quick: bool, work: str, phases: tuple[str, ...] = ("generation", "
     gen = _run_phase("generation", spec, settings, data, work) if "generation" in phases else skipped
     eng = _run_phase("sft_engine", spec, settings, data, work) if "sft" in phases else skipped
     trl = _run_phase("sft_trl", spec, settings, data, work) if "sft" in phases else skipped
+    trl_tuned = _run_phase("sft_trl_tuned", spec, settings, data, work) if "sft" in phases else skipped
     cb, sq, tt = gen.get("cached_batched", {}), gen.get("sequential_uncached", {}), gen.get("ttft", {})
     loss_gap = None
     if eng.get("final_loss") and trl.get("final_loss"):
@@ -413,6 +418,7 @@ def run_bench(quick: bool, work: str, phases: tuple[str, ...] = ("generation", "
         "generation_speedup_target": 8.0,
         "sft_speedup_vs_trl": _ratio(eng.get("tokens_per_s"), trl.get("tokens_per_s")),
         "sft_speedup_target": 1.5,
+        "sft_speedup_vs_trl_same_allocator": _ratio(eng.get("tokens_per_s"), trl_tuned.get("tokens_per_s")),
         "sft_final_loss_relative_gap": loss_gap,
         "sft_final_loss_gap_target": 0.02,
         "ttft_ratio_with_vs_without_prompt": _ratio(tt.get("with_prompt_ms"), tt.get("without_prompt_ms")),
@@ -433,6 +439,7 @@ def run_bench(quick: bool, work: str, phases: tuple[str, ...] = ("generation", "
         "generation": gen,
         "sft_engine": eng,
         "sft_trl": trl,
+        "sft_trl_tuned_allocator": trl_tuned,
         "total_wall_s": time.perf_counter() - started,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -444,6 +451,7 @@ def _f(value: Any, fmt: str = "{:.2f}") -> str:
 
 def format_table(result: dict[str, Any]) -> str:
     g, e, t = result["generation"], result["sft_engine"], result["sft_trl"]
+    t2 = result.get("sft_trl_tuned_allocator", {})
     s = result["summary"]
     sq, tt = g.get("sequential_uncached", {}), g.get("ttft", {})
     lines = [
@@ -461,14 +469,16 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'SFT tokens/s, engine loop':<48}{_f(e.get('tokens_per_s')):>14}{_f(e.get('peak_rss_mb'), '{:.0f}'):>14}",
         f"{'SFT tokens/s, TRL SFTTrainer':<48}{_f(t.get('tokens_per_s')):>14}{_f(t.get('peak_rss_mb'), '{:.0f}'):>14}",
         f"{'  speedup (target >= 1.5x)':<48}{_f(s['sft_speedup_vs_trl']):>14}",
+        f"{'SFT tokens/s, TRL with the engine malloc setting':<48}{_f(t2.get('tokens_per_s')):>14}{_f(t2.get('peak_rss_mb'), '{:.0f}'):>14}",
+        f"{'  speedup of the loop alone':<48}{_f(s.get('sft_speedup_vs_trl_same_allocator')):>14}",
         f"{'SFT final loss, engine / TRL':<48}{_f(e.get('final_loss'), '{:.4f}') + ' / ' + _f(t.get('final_loss'), '{:.4f}'):>14}",
         f"{'  relative gap (target <= 2%)':<48}{_f(s['sft_final_loss_relative_gap'], '{:.2%}'):>14}",
         f"{'TTFT ms with ~600-word prompt':<48}{_f(tt.get('with_prompt_ms'), '{:.1f}'):>14}{_f(tt.get('peak_rss_mb'), '{:.0f}'):>14}",
         f"{'TTFT ms without prompt':<48}{_f(tt.get('without_prompt_ms'), '{:.1f}'):>14}",
         f"{'TTFT ms with prompt, warm prefix cache':<48}{_f(tt.get('with_prompt_warm_prefix_cache_ms'), '{:.1f}'):>14}",
     ]
-    for name in ("generation", "sft_engine", "sft_trl"):
-        if "error" in result[name]:
+    for name in ("generation", "sft_engine", "sft_trl", "sft_trl_tuned_allocator"):
+        if "error" in result.get(name, {}):
             lines.append(f"!! {result[name]['error']}")
     return "\n".join(lines)
 
@@ -494,11 +504,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.phase:
         spec, settings = json.loads(args.spec), json.loads(args.settings)
+        if args.phase != "sft_trl":
+            # The engine tunes malloc at start-up (allocator.py); so do these phases. Plain
+            # TRL runs with glibc's defaults, as a user would run it; sft_trl_tuned runs it
+            # with the engine's setting, to show what the loop itself is worth.
+            from .allocator import tune
+
+            tune()
         if args.phase == "generation":
             res = phase_generation(spec, settings)
         elif args.phase == "sft_engine":
             res = phase_sft_engine(spec, settings, args.data, args.work)
-        elif args.phase == "sft_trl":
+        elif args.phase in ("sft_trl", "sft_trl_tuned"):
             res = phase_sft_trl(spec, settings, args.data, args.work)
         else:
             parser.error(f"unknown phase {args.phase}")
@@ -512,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(format_table(result), file=sys.stderr)
-    failed = [n for n in ("generation", "sft_engine", "sft_trl") if "error" in result[n]]
+    failed = [
+        n for n in ("generation", "sft_engine", "sft_trl", "sft_trl_tuned_allocator") if "error" in result[n]
+    ]
     return 1 if failed else 0
 
 

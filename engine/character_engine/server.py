@@ -86,6 +86,8 @@ def health() -> dict[str, Any]:
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = "missing"
+    from .allocator import state as allocator_state
+
     choice = select_device()
     return {
         "engine_version": __version__,
@@ -95,6 +97,7 @@ def health() -> dict[str, Any]:
         "dtype": choice.dtype_name,
         "threads": choice.threads,
         "free_memory_bytes": free_memory_bytes(),
+        "allocator": allocator_state(),
         "pid": os.getpid(),
     }
 

@@ -26,6 +26,8 @@ def test_health_reports_versions_and_device(engine: EngineProcess) -> None:
     res = reply["result"]
     assert res["device"] == "cpu" and res["dtype"] == "float32"
     assert res["threads"] >= 1 and res["free_memory_bytes"] > 0
+    # Linux/glibc here: the engine keeps freed tensor memory instead of re-faulting it each step.
+    assert res["allocator"]["tuned"] is True and res["allocator"]["reason"].startswith("glibc")
     for pkg in ("torch", "transformers", "peft", "trl", "tokenizers", "safetensors", "accelerate"):
         assert res["versions"][pkg] not in ("", "missing")
     assert res["versions"]["sentence-transformers"] and res["versions"]["scikit-learn"]
@@ -287,3 +289,22 @@ def test_non_finite_numbers_are_sent_as_null() -> None:
         "id": "x",
         "result": {"loss": None, "xs": [1.0, None], "text": "NaN stays"},
     }
+
+
+def test_allocator_tuning_can_be_switched_off() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CHARACTER_ENGINE_MALLOC="default")
+    proc = subprocess.run(
+        [sys.executable, "-m", "character_engine"],
+        input=json.dumps({"id": "1", "method": "health", "params": {}}) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    reply = json.loads(proc.stdout.splitlines()[0])
+    assert reply["result"]["allocator"] == {"tuned": False, "reason": "CHARACTER_ENGINE_MALLOC=default"}
