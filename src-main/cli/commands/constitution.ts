@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import {
+  PersonaError,
   countPromptTokens,
   validatePersona,
   wordCount,
@@ -20,7 +21,15 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
   const [sub, target] = positionals;
   if (sub === 'validate') {
     if (!target) throw new CliUsageError('constitution validate: give a file (.yaml, .yml or .txt)');
-    const source = readFileSync(target, 'utf8');
+    let source: string;
+    try {
+      source = readFileSync(target, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : String(code ?? error);
+      throw new PersonaError(`Cannot read constitution ${target}: ${why}`, [], { path: target, code });
+    }
     const ext = extname(target).toLowerCase();
     const format: PersonaFormat =
       (values.format as PersonaFormat | undefined) ?? (ext === '.txt' ? 'text' : 'yaml');

@@ -59,6 +59,19 @@ describe('cli argument handling', () => {
     expect(code).toBe(1);
     expect(err.text()).toMatch(/CliUsageError: constitution: Unknown option '--bogus'/);
   });
+
+  it('names a missing constitution file instead of printing ENOENT', async () => {
+    const out = sink();
+    const err = sink();
+    const code = await main(['constitution', 'validate', '/no/such/persona.yaml'], {
+      stdout: out,
+      stderr: err,
+    });
+    expect(code).toBe(1);
+    expect(err.text().trim()).toBe(
+      'character: PersonaError: Cannot read constitution /no/such/persona.yaml: no such file',
+    );
+  });
 });
 
 describe('progress display', () => {
