@@ -49,10 +49,17 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
     );
   if ('error' in engine)
     ctx.print(`engine        NOT READY: ${String(engine.error)} (log: ${info.engineLog})`);
-  else if ('engine_version' in engine)
+  else if ('engine_version' in engine) {
+    const alloc = (engine as { allocator?: { tuned: boolean; reason: string } }).allocator;
+    const malloc = alloc
+      ? alloc.tuned
+        ? ', malloc keeps freed memory'
+        : `, malloc default: ${alloc.reason}`
+      : '';
     ctx.print(
-      `engine        ${String(engine.engine_version)} python ${String(engine.python)} on ${String(engine.device)} (${String(engine.dtype)}, ${String(engine.threads)} threads)`,
+      `engine        ${String(engine.engine_version)} python ${String(engine.python)} on ${String(engine.device)} (${String(engine.dtype)}, ${String(engine.threads)} threads${malloc})`,
     );
+  }
   ctx.print(
     `runs          ${runs.length}; checkpoints ${checkpoints.length}; active ${info.activeCheckpoint ?? 'none'}`,
   );
