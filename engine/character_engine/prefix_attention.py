@@ -17,6 +17,10 @@ single prefix copy serves every sequence without being expanded. The model's own
 used for the per-sequence part (padding and causality); every prefix token is visible to
 every later token, so that part needs none.
 
+Training uses the same function (training/loop.py): rows that share an unlabelled prefix
+(the chat template's opening and a default system prompt) run it once per batch, and the
+gradient flows back through the single copy.
+
 The function is installed as the model's attention implementation but does nothing special
 unless a prefix is active for the current thread (`active_prefix`); otherwise it is the
 stock SDPA attention. Models whose layers are not all full attention (sliding windows)
@@ -154,6 +158,8 @@ def prefix_attention(
         own.masked_fill_(~causal.repeat(g, 1), float("-inf"))
 
     probs = torch.softmax(scores, dim=-1).to(value.dtype)
+    if dropout > 0:
+        probs = torch.nn.functional.dropout(probs, p=dropout, training=True)
     prefix_probs = probs[..., :plen].transpose(0, 1).reshape(hkv, b * g * q, plen)
     out = torch.bmm(prefix_probs, pv).view(hkv, b, g * q, d).transpose(0, 1)
     out = out + torch.matmul(probs[..., plen:], value)

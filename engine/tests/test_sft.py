@@ -337,3 +337,81 @@ def test_kill_mid_training_leaves_last_checkpoint_loadable(tiny_model_dir: str, 
     for folder in (tmp_path / "out" / "checkpoints").iterdir():
         if folder.name.startswith("step-"):
             assert all((folder / f).is_file() for f in REQUIRED_FILES), folder
+
+
+SHARED_SYSTEM = "You are Ludwig van Beethoven. Answer as the composer, in the first person, with feeling."
+
+
+def test_shared_prefix_training_gives_the_same_loss_and_gradients(
+    tiny_model_dir: str, tmp_path: Path
+) -> None:
+    """Rows that open identically (template + system prompt) run that prefix once per batch;
+    log-probabilities and LoRA gradients match the plain batch."""
+    import torch
+
+    from character_engine import prefix_attention
+    from character_engine.models import load_model
+    from character_engine.training.config import parse_config
+    from character_engine.training.data import collate, load_sft
+    from character_engine.training.loop import label_logprobs, shared_prefix_len
+    from character_engine.training.lora import attach_lora
+    from character_engine.training.sft import pad_id_of
+
+    answers = [
+        "Yes.",
+        "Music is a higher revelation than all wisdom.",
+        "Vienna, always Vienna, my dear friend.",
+    ]
+    rows = [
+        {
+            "messages": [
+                {"role": "system", "content": SHARED_SYSTEM},
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": a},
+            ]
+        }
+        for q, a in zip(["Hi?", "What is music to you?", "Where do you live now?"], answers, strict=True)
+    ]
+    path = write_rows(tmp_path / "shared.jsonl", rows)
+    cfg = parse_config(dict(base_params(tiny_model_dir, tmp_path), train_path=path))
+    loaded = load_model(cfg.model, None, cached=False)
+    model = attach_lora(loaded.model, cfg, None)
+    model.train()
+    torch.manual_seed(0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # B starts at zero, which would make every A gradient zero
+            p.data.normal_(0.0, 0.5)
+    batch = collate(load_sft(path, loaded.tokenizer, 128, "train_path"), pad_id_of(loaded.tokenizer))
+    assert batch["attention_mask"].sum(dim=1).unique().numel() == 3  # padded rows of three lengths
+    assert shared_prefix_len(batch) >= 16
+
+    runs = []
+    for share in (True, False):
+        model.zero_grad()
+        logps, rows_idx = label_logprobs(model, batch, share_prefix=share)
+        (-logps.sum()).backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+        runs.append((logps.detach(), rows_idx, grads))
+        if share:
+            assert model.config._attn_implementation == prefix_attention.NAME
+    (lp_a, rows_a, g_a), (lp_b, rows_b, g_b) = runs
+    assert torch.equal(rows_a, rows_b)
+    assert torch.allclose(lp_a, lp_b, atol=1e-4)
+    assert g_a.keys() == g_b.keys() and len(g_a) > 0
+    for name in g_a:
+        assert torch.allclose(g_a[name], g_b[name], rtol=1e-3, atol=1e-5), name
+
+
+def test_shared_prefix_stops_before_the_first_label() -> None:
+    import torch
+
+    from character_engine.training.loop import shared_prefix_len
+
+    ids = torch.tensor([[1] * 20 + [5, 6], [1] * 20 + [7, 8]])
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    mask = torch.ones_like(ids)
+    assert shared_prefix_len({"input_ids": ids, "labels": labels, "attention_mask": mask}) == 20
+    labels[1, 12] = 1  # hidden state 11 predicts it, so the prefix must end at 11
+    assert shared_prefix_len({"input_ids": ids, "labels": labels, "attention_mask": mask}) == 11
+    one = {"input_ids": ids[:1], "labels": labels[:1], "attention_mask": mask[:1]}
+    assert shared_prefix_len(one) == 0
