@@ -415,3 +415,18 @@ def test_shared_prefix_stops_before_the_first_label() -> None:
     assert shared_prefix_len({"input_ids": ids, "labels": labels, "attention_mask": mask}) == 11
     one = {"input_ids": ids[:1], "labels": labels[:1], "attention_mask": mask[:1]}
     assert shared_prefix_len(one) == 0
+
+
+def test_batches_are_length_buckets_and_the_first_epoch_opens_with_the_biggest() -> None:
+    from character_engine.training.data import epoch_batches, micro_batch_at
+
+    lengths = [5, 90, 12, 40, 41, 7, 88, 13, 60, 6, 61, 14]
+    for epoch in range(3):
+        batches = epoch_batches(lengths, 3, seed=4, epoch=epoch)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        spans = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches]
+        assert max(spans) <= 29  # neighbours in length order share a batch
+        assert batches == epoch_batches(lengths, 3, seed=4, epoch=epoch)  # a pure function
+    assert set(epoch_batches(lengths, 3, seed=4, epoch=0)[0]) == {1, 6, 10}  # 90, 88, 61
+    assert micro_batch_at(lengths, 3, 4, 0) == epoch_batches(lengths, 3, 4, 0)[0]
+    assert micro_batch_at(lengths, 3, 4, 5) == epoch_batches(lengths, 3, 4, 1)[1]

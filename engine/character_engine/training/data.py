@@ -5,7 +5,8 @@ DPO rows:  {"prompt": [messages], "chosen": str, "rejected": str}
 
 Batches are built by sorting examples by length (random tie-break) and cutting the
 sorted list into batches, then shuffling the batches; so a batch holds examples of
-similar length and little compute goes to padding. The order is a pure function of
+similar length and little compute goes to padding. The first epoch starts with the
+batch that needs the most memory. The order is a pure function of
 (seed, epoch), which makes resuming exact: a checkpoint only stores the position.
 """
 
@@ -146,6 +147,14 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) ->
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], tie[i]))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
+    if epoch == 0 and batches:
+        # The batch that needs the most memory goes first: an out-of-memory shows at step 1,
+        # not hours in, and the heap reaches its working size at once instead of growing
+        # (and page-faulting) again whenever a longer batch comes up.
+        biggest = max(
+            range(len(batches)), key=lambda b: max(lengths[i] for i in batches[b]) * len(batches[b])
+        )
+        batches.insert(0, batches.pop(biggest))
     return batches
 
 
