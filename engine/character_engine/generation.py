@@ -12,6 +12,9 @@ cached prefix of length L:
 Pads sit in the middle, masked out by the 2-D attention mask; position ids are given
 explicitly, so every item sees exactly the positions it would have unpadded and
 greedy outputs match the uncached path.
+
+The prefix's keys/values are stored once, not once per sequence: prefix_attention.py
+scores every row against that single copy. Items that finish leave the batch.
 """
 
 from __future__ import annotations
