@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# Sections of the result that come from a phase subprocess (each may carry an "error").
+PHASE_RESULTS = ("generation", "sft_engine", "sft_trl", "sft_trl_tuned_allocator")
 PROMPT_WORDS = 600
 
 
@@ -477,7 +479,7 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'TTFT ms without prompt':<48}{_f(tt.get('without_prompt_ms'), '{:.1f}'):>14}",
         f"{'TTFT ms with prompt, warm prefix cache':<48}{_f(tt.get('with_prompt_warm_prefix_cache_ms'), '{:.1f}'):>14}",
     ]
-    for name in ("generation", "sft_engine", "sft_trl", "sft_trl_tuned_allocator"):
+    for name in PHASE_RESULTS:
         if "error" in result.get(name, {}):
             lines.append(f"!! {result[name]['error']}")
     return "\n".join(lines)
@@ -529,9 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(format_table(result), file=sys.stderr)
-    failed = [
-        n for n in ("generation", "sft_engine", "sft_trl", "sft_trl_tuned_allocator") if "error" in result[n]
-    ]
+    failed = [n for n in PHASE_RESULTS if "error" in result[n]]
     return 1 if failed else 0
 
 

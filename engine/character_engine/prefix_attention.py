@@ -54,13 +54,18 @@ def _register() -> None:
     _registered = True
 
 
+def _text_config(config: Any) -> Any:
+    """The decoder's config (multimodal configs nest it; plain ones are it)."""
+    return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+
+
 def supports(model: Any) -> bool:
     """True when every layer is plain full attention dispatched through transformers'
     attention interface (sdpa or already ours)."""
     config = getattr(model, "config", None)
     if config is None:
         return False
-    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+    text = _text_config(config)
     if getattr(text, "_attn_implementation", None) not in ("sdpa", NAME):
         return False
     layer_types = getattr(text, "layer_types", None)
@@ -77,10 +82,8 @@ def install(model: Any) -> bool:
     if not supports(model):
         return False
     _register()
-    config = model.config
-    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
-    text._attn_implementation = NAME
-    config._attn_implementation = NAME
+    _text_config(model.config)._attn_implementation = NAME
+    model.config._attn_implementation = NAME
     return True
 
 

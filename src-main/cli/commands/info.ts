@@ -2,6 +2,7 @@
 import { describeModel, redactSettings } from '../../pipeline/settings';
 import { databasePath, engineLogPath } from '../../pipeline/studio';
 import { registry } from '../../pipeline/service';
+import type { HealthResult } from '../../../src-shared/engine-protocol';
 import type { CliContext } from '../context';
 import { parseCommandArgs } from '../main';
 
@@ -50,7 +51,7 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
   if ('error' in engine)
     ctx.print(`engine        NOT READY: ${String(engine.error)} (log: ${info.engineLog})`);
   else if ('engine_version' in engine) {
-    const alloc = (engine as { allocator?: { tuned: boolean; reason: string } }).allocator;
+    const alloc = (engine as Partial<HealthResult>).allocator;
     const malloc = alloc
       ? alloc.tuned
         ? ', malloc keeps freed memory'
