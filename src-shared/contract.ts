@@ -328,8 +328,63 @@ export interface EventContract {
 export type EventChannel = keyof EventContract;
 
 /** An error as it crosses the boundary: a typed code plus a human message. */
+/**
+ * Every error code that crosses to the renderer. The main process raises StudioErrors with
+ * these (src-main/core/errors.ts); the bridge maps each to an HTTP status by table
+ * (src-main/handlers/errors.ts). Engine and provider codes pass through unchanged.
+ */
+export const ERROR_CODES = [
+  // the app's own
+  'internal',
+  'invalid_params',
+  'config',
+  'invalid_input',
+  'usage',
+  'not_found',
+  'unknown_channel',
+  'conflict',
+  'step_order',
+  'cancelled',
+  'pipeline',
+  'io',
+  'store',
+  'judge',
+  // the transports (loopback bridge, Electron IPC, the renderer's client)
+  'bad_request',
+  'too_large',
+  'method_not_allowed',
+  'unauthorized',
+  'forbidden_host',
+  'forbidden_origin',
+  'forbidden_sender',
+  'transport',
+  'no_backend',
+  // the engine (EngineErrorCode) and its client
+  'unknown_method',
+  'model_not_found',
+  'model_load_failed',
+  'unsupported_architecture',
+  'corrupt_file',
+  'download_failed',
+  'out_of_memory',
+  'engine_exited',
+  'spawn_failed',
+  'protocol_error',
+  'timeout',
+  // teacher and judge endpoints
+  'http_error',
+  'rate_limited',
+  'bad_response',
+  'network',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
 export interface ApiErrorPayload {
-  code: string;
+  code: ErrorCode;
   message: string;
   detail?: Record<string, unknown>;
 }

@@ -232,7 +232,23 @@ export type EngineEvent =
       reward_accuracy?: number;
       reward_margin?: number;
     }
-  | { event: 'checkpoint'; step: number; path: string }
+  /** A complete checkpoint was saved; carries what its trainer_state.json records for clients. */
+  | {
+      event: 'checkpoint';
+      step: number;
+      path: string;
+      /** The objective that wrote it. */
+      kind: 'sft' | 'dpo';
+      /** sha256 of the training data file(s), as in TrainResult. */
+      data_hash: string;
+      total_steps: number;
+      /** Epochs completed at this step (fractional). */
+      epoch: number;
+      /** Loss of the last optimizer step; null before the first step. */
+      train_loss: number | null;
+      /** Loss of the latest evaluation at or before this step; null if none has run yet. */
+      val_loss: number | null;
+    }
   /** index: which item of the request the text belongs to; text: newly decoded characters. */
   | { event: 'token'; index: number; text: string }
   | { event: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string };

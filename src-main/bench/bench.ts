@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the pipeline itself (the engine has its own, `python -m character_engine.bench`):
+ * Benchmarks of the pipeline itself (the engine has its own, `python -m character_dev.bench`):
  *   store: 5000 teacher examples written to SQLite in one transaction and exported to JSONL
  *          (target < 1 s);
  *   generation: the same items through the pipeline's LocalEngineProvider vs the engine's own
@@ -122,14 +122,14 @@ export async function benchGeneration(engine: EngineClient, o: GenerationBenchOp
   ];
 }
 
-/** Runs `python -m character_engine.bench --out FILE` when the engine ships it. */
+/** Runs `python -m character_dev.bench --out FILE` when the engine ships it. */
 export async function benchEngine(outFile: string, extraArgs: string[] = []): Promise<{ ran: boolean; result: unknown; note: string }> {
   const root = repoRoot();
-  if (!existsSync(join(root, 'engine', 'character_engine', 'bench.py')) && !existsSync(join(root, 'engine', 'character_engine', 'bench'))) {
-    return { ran: false, result: null, note: 'engine bench (character_engine.bench) not present' };
+  if (!existsSync(join(root, 'engine', 'character_dev', 'bench'))) {
+    return { ran: false, result: null, note: 'engine bench (character_dev.bench) not present' };
   }
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(defaultEnginePython(root), ['-m', 'character_engine.bench', '--out', outFile, ...extraArgs], {
+    const child = spawn(defaultEnginePython(root), ['-m', 'character_dev.bench', '--out', outFile, ...extraArgs], {
       cwd: join(root, 'engine'),
       stdio: ['ignore', 'inherit', 'inherit'],
     });

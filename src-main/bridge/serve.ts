@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../engine/client';
 import { createHandlers } from '../handlers';
-import type { SettingsStore } from '../pipeline/settings';
+import type { SettingsStore } from '../core/settings';
 import { openStudio, type OpenStudioOptions, type Studio } from '../pipeline/studio';
 import { BridgeError, startBridge, type Bridge } from './server';
 

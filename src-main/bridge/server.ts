@@ -10,12 +10,13 @@
  * cannot be set: EventSource, the first page load). Host headers other than loopback names are
  * refused, which defeats DNS rebinding; the server binds to loopback only.
  */
+import { StudioError } from '../core/errors';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { ApiResponse, ApiChannel } from '../../src-shared/contract';
+import type { ApiResponse, ApiChannel, ErrorCode } from '../../src-shared/contract';
 import { dispatch } from '../handlers/dispatch';
 import { httpStatusFor } from '../handlers/errors';
 import type { EventFeed, Handlers } from '../handlers/types';
@@ -82,13 +83,10 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-export class BridgeError extends Error {
-  constructor(
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'BridgeError';
+/** The bridge could not start, build or serve (a port in use, no built renderer, a body too large). */
+export class BridgeError extends StudioError {
+  constructor(message: string, detail: Record<string, unknown> = {}) {
+    super(message, 'internal', detail);
   }
 }
 
@@ -102,7 +100,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
   const body: ApiResponse<ApiChannel> = { ok: false, error: { code, message } };
   sendJson(res, status, body);
 }

@@ -12,9 +12,9 @@ import type {
   SamplingParams,
 } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
-import type { PipelineEvents } from '../pipeline/events';
-import { NotFoundError, PipelineError } from '../pipeline/errors';
-import { parseModelSpec } from '../pipeline/settings';
+import type { PipelineEvents } from '../core/events';
+import { NotFoundError, PipelineError } from '../core/errors';
+import { parseModelSpec } from '../core/model-spec';
 import type { CheckpointRecord, Store } from '../store';
 
 export interface ChatDeps {

@@ -1,7 +1,8 @@
 /** What every CLI command receives: output streams, --json, progress display, the opened studio. */
+import { StudioError } from '../core/errors';
 import type { EventContract } from '../../src-shared/contract';
 import { openStudio, type Studio } from '../pipeline/studio';
-import { resolveDataDir } from '../pipeline/settings';
+import { resolveDataDir } from '../core/settings';
 import { ProgressDisplay, type ProgressWriter } from './progress';
 
 export interface CliIO {
@@ -9,13 +10,13 @@ export interface CliIO {
   stderr: ProgressWriter;
 }
 
-export class CliUsageError extends Error {
+/** Wrong flags or arguments for a command. */
+export class CliUsageError extends StudioError {
   constructor(
     message: string,
     readonly command: string | null = null,
   ) {
-    super(message);
-    this.name = 'CliUsageError';
+    super(message, 'usage', command ? { command } : {});
   }
 }
 

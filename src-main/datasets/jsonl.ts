@@ -1,14 +1,12 @@
 /** JSON Lines reading and writing. A broken line is reported by number; the other lines are kept. */
+import { InputError } from '../core/errors';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export class JsonlError extends Error {
-  constructor(
-    message: string,
-    readonly detail: { path?: string; line: number },
-  ) {
-    super(message);
-    this.name = 'JsonlError';
+/** A JSONL line that is not valid JSON; `detail.line` is 1-based. */
+export class JsonlError extends InputError {
+  constructor(message: string, detail: { path?: string; line: number }) {
+    super(message, detail);
   }
 }
 

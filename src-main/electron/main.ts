@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RENDERER_CSP } from '../bridge/server';
 import { createHandlers } from '../handlers';
 import { openStudio, type Studio } from '../pipeline/studio';
-import { resolveDataDir } from '../pipeline/settings';
+import { resolveDataDir } from '../core/settings';
 import { forwardEvents, registerApiHandlers } from './ipc';
 import { ElectronSettingsStore } from './settings';
 

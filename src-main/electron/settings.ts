@@ -12,7 +12,7 @@ import {
   type EndpointSettings,
   type SettingsStore,
   type StudioSettings,
-} from '../pipeline/settings';
+} from '../core/settings';
 
 type Endpoint = 'openai' | 'judge';
 const ENDPOINTS: readonly Endpoint[] = ['openai', 'judge'];

@@ -5,6 +5,7 @@
  * `err.code === 'model_not_found'`).
  */
 import type { EngineErrorCode, EngineErrorPayload } from '../../src-shared/engine-protocol';
+import { StudioError } from '../core/errors';
 
 /** The engine's own codes plus the ones the client produces itself. */
 export type EngineClientErrorCode =
@@ -18,16 +19,17 @@ export type EngineClientErrorCode =
   /** The call ran past its timeout; the client sent `cancel` for it. */
   | 'timeout';
 
-export class EngineError extends Error {
+export class EngineError extends StudioError {
+  declare readonly code: EngineClientErrorCode;
+
   constructor(
     message: string,
-    readonly code: EngineClientErrorCode,
+    code: EngineClientErrorCode,
     readonly method: string | null,
     readonly requestId: string | null,
-    readonly detail: Record<string, unknown> = {},
+    detail: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = 'EngineError';
+    super(message, code, detail);
   }
 }
 
@@ -35,7 +37,6 @@ export class EngineError extends Error {
 export class EngineInvalidParamsError extends EngineError {
   constructor(message: string, method: string | null, requestId: string | null, detail: Record<string, unknown>) {
     super(message, 'invalid_params', method, requestId, detail);
-    this.name = 'EngineInvalidParamsError';
   }
 
   get param(): string | null {
@@ -53,14 +54,12 @@ export class EngineModelError extends EngineError {
     detail: Record<string, unknown>,
   ) {
     super(message, code, method, requestId, detail);
-    this.name = 'EngineModelError';
   }
 }
 
 export class EngineOutOfMemoryError extends EngineError {
   constructor(message: string, method: string | null, requestId: string | null, detail: Record<string, unknown>) {
     super(message, 'out_of_memory', method, requestId, detail);
-    this.name = 'EngineOutOfMemoryError';
   }
 }
 
@@ -68,7 +67,6 @@ export class EngineOutOfMemoryError extends EngineError {
 export class EngineCancelledError extends EngineError {
   constructor(method: string | null, requestId: string | null, detail: Record<string, unknown> = {}) {
     super(`engine call ${method ?? '?'} (${requestId ?? '?'}) was cancelled`, 'cancelled', method, requestId, detail);
-    this.name = 'EngineCancelledError';
   }
 }
 
@@ -85,7 +83,6 @@ export class EngineTimeoutError extends EngineError {
       requestId,
       { timeoutMs },
     );
-    this.name = 'EngineTimeoutError';
   }
 }
 
@@ -108,7 +105,6 @@ export class EngineExitedError extends EngineError {
       requestId,
       { exitCode, signal, stderrTail, ...(reason ? { reason } : {}) },
     );
-    this.name = 'EngineExitedError';
   }
 }
 
@@ -121,7 +117,6 @@ export class EngineSpawnError extends EngineError {
       python,
       cause: spawnError.message,
     });
-    this.name = 'EngineSpawnError';
   }
 }
 
@@ -140,7 +135,6 @@ export class EngineProtocolError extends EngineError {
       requestId,
       { line, reason },
     );
-    this.name = 'EngineProtocolError';
   }
 }
 

@@ -12,14 +12,15 @@
  * Every number comes from the models' real outputs; nothing is filled in when a part cannot run:
  * it is NaN/null with a note saying why.
  */
+import { StudioError } from '../core/errors';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EvaluationItemRow, EvaluationSummary, ModelRole } from '../../src-shared/contract';
 import type { ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
-import { generateAll } from '../pipeline/generation';
-import type { EvaluationSettings } from '../pipeline/scales';
-import type { EndpointSettings } from '../pipeline/settings';
+import { generateAll } from '../engine/generate-all';
+import type { EvaluationSettings } from '../core/scales';
+import type { EndpointSettings } from '../core/settings';
 import { isCapabilityCorrect, isRefusal, type CapabilityItem, type SafetySet } from '../questions/eval-sets';
 import type { EvaluationItemRecord } from '../store';
 import {
@@ -110,13 +111,10 @@ const JUDGE_TIMEOUT_MS = 60_000;
 const JUDGE_MAX_QUESTIONS = 20;
 
 /** The judge could not be asked, or gave no usable verdict; carries no credentials. */
-export class JudgeError extends Error {
-  constructor(
-    message: string,
-    readonly detail: { status?: number; replies?: number } = {},
-  ) {
-    super(message);
-    this.name = 'JudgeError';
+/** The judge endpoint failed or answered with something that is not a verdict. */
+export class JudgeError extends StudioError {
+  constructor(message: string, detail: { status?: number; replies?: number } = {}) {
+    super(message, 'judge', detail);
   }
 }
 

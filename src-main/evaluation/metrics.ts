@@ -5,6 +5,8 @@
  * This module is the one import point: it also re-exports the difflib port, Elo, the pairwise
  * judge helpers and the promotion gate, which live in their own files.
  */
+import { InputError } from '../core/errors';
+
 export { SequenceMatcher, difflibRatio, type MatchBlock } from './difflib';
 export { eloRatings, type EloOptions, type PairwiseJudgement } from './elo';
 export {
@@ -18,15 +20,7 @@ export {
 export { promotionGate, type PromotionGateInput, type PromotionGateResult } from './gate';
 
 /** A metric was given inputs it cannot use (mismatched vector lengths, a bad regex). */
-export class MetricInputError extends Error {
-  constructor(
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'MetricInputError';
-  }
-}
+export class MetricInputError extends InputError {}
 
 // ---------------------------------------------------------------- statistics
 

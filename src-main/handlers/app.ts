@@ -1,4 +1,4 @@
-import { describeModel } from '../pipeline/settings';
+import { describeModel } from '../core/model-spec';
 import type { HandlerServices } from './context';
 import type { Handlers } from './types';
 

@@ -1,11 +1,11 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CheckpointRow } from '../../src-shared/contract';
-import { NotFoundError } from '../pipeline/errors';
+import { NotFoundError } from '../core/errors';
 import { registry, runConfig } from '../pipeline/service';
-import { parseModelSpec } from '../pipeline/settings';
+import { parseModelSpec } from '../core/model-spec';
 import type { CheckpointRecord } from '../store';
 import type { HandlerServices } from './context';
-import { HandlerError } from './errors';
+import { InvalidParamsError } from '../core/errors';
 import { optionalString, requireString } from './params';
 import type { Handlers } from './types';
 
@@ -49,9 +49,7 @@ export function checkpointHandlers(s: HandlerServices): Pick<Handlers, Checkpoin
       if (!cp) throw new NotFoundError('checkpoint', id);
       const requested = optionalString(params, 'outputDir');
       if (requested !== undefined && !isAbsolute(requested)) {
-        throw new HandlerError('"outputDir" must be an absolute path', 'invalid_params', {
-          param: 'outputDir',
-        });
+        throw new InvalidParamsError('"outputDir" must be an absolute path', 'outputDir');
       }
       const outputDir = requested ? resolve(requested) : join(s.dataDir, 'exports', cp.id);
       const run = s.store.runs.get(cp.runId);

@@ -1,30 +1,63 @@
 /**
- * How an error crosses to the renderer: every typed error of the pipeline, store and engine
- * becomes an ApiErrorPayload whose `code` says which kind it was, so the UI can react to it
- * (not found, invalid input, cancelled...) without parsing messages.
+ * How an error crosses to the renderer: a StudioError (or an engine or provider error, which
+ * carry the same codes) becomes an ApiErrorPayload with its code and detail; the loopback bridge
+ * answers with the HTTP status of that code, read from one table.
  */
-import type { ApiErrorPayload } from '../../src-shared/contract';
+import { isErrorCode, type ApiErrorPayload, type ErrorCode } from '../../src-shared/contract';
 
-/** An error raised by a handler itself (bad params from the renderer, a missing service). */
-export class HandlerError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'HandlerError';
-  }
-}
+/** The HTTP status of every error code. */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  internal: 500,
+  invalid_params: 400,
+  config: 400,
+  invalid_input: 400,
+  usage: 400,
+  not_found: 404,
+  unknown_channel: 404,
+  conflict: 409,
+  step_order: 409,
+  cancelled: 409,
+  pipeline: 422,
+  io: 500,
+  store: 500,
+  judge: 502,
+  bad_request: 400,
+  too_large: 413,
+  method_not_allowed: 405,
+  unauthorized: 401,
+  forbidden_host: 403,
+  forbidden_origin: 403,
+  forbidden_sender: 403,
+  transport: 502,
+  no_backend: 502,
+  unknown_method: 500,
+  model_not_found: 404,
+  model_load_failed: 500,
+  unsupported_architecture: 400,
+  corrupt_file: 400,
+  download_failed: 502,
+  out_of_memory: 507,
+  engine_exited: 500,
+  spawn_failed: 500,
+  protocol_error: 500,
+  timeout: 504,
+  http_error: 502,
+  rate_limited: 429,
+  bad_response: 502,
+  network: 502,
+};
 
-/** "StepOrderError" -> "step_order"; "NotFoundError" -> "not_found". */
-function codeFromClassName(name: string): string {
-  const base = name.replace(/Error$/, '') || 'internal';
-  return base
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase();
-}
+/** Node's system error codes a user can act on, as one of ours. */
+const SYSTEM_CODES: Readonly<Record<string, ErrorCode>> = {
+  ENOENT: 'not_found',
+  EACCES: 'io',
+  EPERM: 'io',
+  EROFS: 'io',
+  ENOSPC: 'io',
+  EISDIR: 'io',
+  ENOTDIR: 'io',
+  EEXIST: 'conflict',
+};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -43,20 +76,16 @@ export function toErrorPayload(error: unknown): ApiErrorPayload {
   if (!(error instanceof Error)) {
     return { code: 'internal', message: typeof error === 'string' ? error : 'unknown error' };
   }
-  const ownCode = (error as { code?: unknown }).code;
-  // Node system errors carry codes like ENOENT: keep them, they are what a user can act on.
-  const code =
-    typeof ownCode === 'string' && ownCode !== ''
-      ? ownCode
-      : error.constructor === Error || error.name === 'Error'
-        ? 'internal'
-        : codeFromClassName(error.name);
+  const own = (error as { code?: unknown }).code;
+  const system = typeof own === 'string' ? SYSTEM_CODES[own] : undefined;
+  const code: ErrorCode = isErrorCode(own) ? own : (system ?? 'internal');
   const rawDetail = (error as { detail?: unknown }).detail;
   // Validation errors (PersonaError) carry their problems apart from `detail`: keep them.
   const issues = (error as { issues?: unknown }).issues;
   const detail = jsonSafe({
     ...(isRecord(rawDetail) ? rawDetail : {}),
     ...(Array.isArray(issues) ? { issues } : {}),
+    ...(system ? { systemCode: own } : {}),
     errorClass: error.name,
   });
   return detail ? { code, message: error.message, detail } : { code, message: error.message };
@@ -64,30 +93,5 @@ export function toErrorPayload(error: unknown): ApiErrorPayload {
 
 /** The HTTP status the loopback bridge answers a failed request with. */
 export function httpStatusFor(payload: ApiErrorPayload): number {
-  const code = payload.code;
-  if (code === 'not_found' || code.endsWith('_not_found') || code === 'ENOENT' || code === 'unknown_channel')
-    return 404;
-  if (code === 'cancelled') return 409;
-  // The request is fine but the state is not ready for it (earlier step missing, files gone).
-  if (
-    code === 'conflict' ||
-    code === 'busy' ||
-    code.endsWith('_busy') ||
-    code === 'step_order' ||
-    code === 'no_evaluation' ||
-    code === 'registry'
-  )
-    return 409;
-  if (
-    code === 'bad_request' ||
-    code === 'invalid_params' ||
-    code === 'config' ||
-    code === 'persona' ||
-    code === 'metric_input' ||
-    code === 'validation' ||
-    code.startsWith('invalid') ||
-    code.endsWith('_validation')
-  )
-    return 400;
-  return 500;
+  return HTTP_STATUS[payload.code] ?? 500;
 }

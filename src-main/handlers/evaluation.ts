@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { runPaths } from '../pipeline/run-dir';
+import { runPaths } from '../core/paths';
 import type { HandlerServices } from './context';
 import { requireString } from './params';
 import type { Handlers } from './types';

@@ -21,7 +21,7 @@ import type { Handlers } from './types';
 export type { HandlerServices } from './context';
 export type { Handlers, EventFeed } from './types';
 export { dispatch } from './dispatch';
-export { toErrorPayload, httpStatusFor, HandlerError } from './errors';
+export { toErrorPayload, httpStatusFor } from './errors';
 
 export function createHandlers(services: HandlerServices): Handlers {
   // The library syncs the built-in personas into the store: do it once, up front, so every

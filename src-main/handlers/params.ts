@@ -2,11 +2,11 @@
  * Checks of what the renderer sent. The contract types the params, but they cross a process
  * boundary as JSON: a handler must not trust their shape.
  */
-import { HandlerError } from './errors';
+import { InvalidParamsError } from '../core/errors';
 
 function field(params: unknown, name: string): unknown {
   if (typeof params !== 'object' || params === null) {
-    throw new HandlerError(`expected an object with "${name}"`, 'invalid_params', { param: name });
+    throw new InvalidParamsError(`expected an object with "${name}"`, name);
   }
   return (params as Record<string, unknown>)[name];
 }
@@ -14,7 +14,7 @@ function field(params: unknown, name: string): unknown {
 export function requireString(params: unknown, name: string, opts: { allowEmpty?: boolean } = {}): string {
   const value = field(params, name);
   if (typeof value !== 'string' || (!opts.allowEmpty && value.trim() === '')) {
-    throw new HandlerError(`"${name}" must be a non-empty string`, 'invalid_params', { param: name });
+    throw new InvalidParamsError(`"${name}" must be a non-empty string`, name);
   }
   return value;
 }
@@ -23,7 +23,7 @@ export function optionalString(params: unknown, name: string): string | undefine
   const value = field(params, name);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    throw new HandlerError(`"${name}" must be a string`, 'invalid_params', { param: name });
+    throw new InvalidParamsError(`"${name}" must be a string`, name);
   }
   return value;
 }
@@ -36,9 +36,7 @@ export function requireInt(
 ): number {
   const value = field(params, name);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new HandlerError(`"${name}" must be an integer from ${min} to ${max}`, 'invalid_params', {
-      param: name,
-    });
+    throw new InvalidParamsError(`"${name}" must be an integer from ${min} to ${max}`, name);
   }
   return value;
 }
@@ -46,7 +44,7 @@ export function requireInt(
 export function requireBoolean(params: unknown, name: string): boolean {
   const value = field(params, name);
   if (typeof value !== 'boolean') {
-    throw new HandlerError(`"${name}" must be true or false`, 'invalid_params', { param: name });
+    throw new InvalidParamsError(`"${name}" must be true or false`, name);
   }
   return value;
 }
@@ -54,8 +52,7 @@ export function requireBoolean(params: unknown, name: string): boolean {
 export function requireOneOf<T extends string>(params: unknown, name: string, allowed: readonly T[]): T {
   const value = field(params, name);
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new HandlerError(`"${name}" must be one of ${allowed.join(', ')}`, 'invalid_params', {
-      param: name,
+    throw new InvalidParamsError(`"${name}" must be one of ${allowed.join(', ')}`, name, {
       allowed: [...allowed],
     });
   }

@@ -1,6 +1,6 @@
 import type { PersonaDetail } from '../../src-shared/contract';
 import { parsePersona, validatePersona, wordCount, type PersonaLibrary } from '../personas';
-import { NotFoundError } from '../pipeline/errors';
+import { NotFoundError } from '../core/errors';
 import type { HandlerServices } from './context';
 import { requireFormat, requireString } from './params';
 import type { Handlers } from './types';

@@ -1,5 +1,5 @@
 import { REVIEW_DIMENSIONS } from '../../src-shared/contract';
-import { runPaths } from '../pipeline/run-dir';
+import { runPaths } from '../core/paths';
 import {
   createReviewSheet,
   exportReview,

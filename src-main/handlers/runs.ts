@@ -1,7 +1,7 @@
 import type { PipelineStep } from '../../src-shared/contract';
-import { NotFoundError } from '../pipeline/errors';
+import { NotFoundError } from '../core/errors';
 import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
-import { SCALE_NAMES } from '../pipeline/scales';
+import { SCALE_NAMES } from '../core/scales';
 import { createRun } from '../pipeline/service';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';

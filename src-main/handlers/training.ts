@@ -1,12 +1,12 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
-import { SCALE_NAMES, trainingDefaults } from '../pipeline/scales';
+import { SCALE_NAMES, trainingDefaults } from '../core/scales';
 import { runConfig } from '../pipeline/service';
-import { formatModelSpec } from '../pipeline/settings';
-import { validateTrainingConfig } from '../pipeline/validate-config';
+import { formatModelSpec } from '../core/model-spec';
+import { validateTrainingConfig } from '../core/training-config';
 import type { TrainingJobRecord } from '../store';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
-import { HandlerError } from './errors';
+import { InvalidParamsError } from '../core/errors';
 import { optionalString, requireInt, requireOneOf, requireString } from './params';
 import { logBackgroundFailure } from './runs';
 import type { Handlers } from './types';
@@ -17,9 +17,7 @@ type TrainingChannels =
 function requireConfig(params: unknown): TrainingConfig {
   const config = (params as { config?: unknown } | null)?.config;
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new HandlerError('"config" must be a training configuration object', 'invalid_params', {
-      param: 'config',
-    });
+    throw new InvalidParamsError('"config" must be a training configuration object', 'config');
   }
   return config as TrainingConfig;
 }

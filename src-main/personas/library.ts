@@ -3,6 +3,7 @@
  * store. Built-ins are copied into the store (unchanged text does not make a new version), so a
  * run's persona_version always names text the store holds.
  */
+import { StudioError } from '../core/errors';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
@@ -12,14 +13,15 @@ import type { PersonaRecord, Store } from '../store';
 import { parsePersona, wordCount, type ParsedPersona, type PersonaFormat } from './parse';
 
 /** A persona that failed validation; `issues` carries each problem's line and field. */
-export class PersonaError extends Error {
+/** A constitution that does not validate (`issues` lists each problem with its line and field), or a missing one. */
+export class PersonaError extends StudioError {
   constructor(
     message: string,
     readonly issues: ValidationIssue[],
-    readonly detail: Record<string, unknown> = {},
+    detail: Record<string, unknown> = {},
+    code: 'invalid_input' | 'not_found' | 'io' = 'invalid_input',
   ) {
-    super(message);
-    this.name = 'PersonaError';
+    super(message, code, detail);
   }
 }
 
@@ -134,10 +136,15 @@ export function personaLibrary(
     get: (id, version) => {
       const rec = version === undefined ? store.personas.latest(id) : store.personas.get(id, version);
       if (!rec) {
-        throw new PersonaError(`Unknown persona ${id}${version === undefined ? '' : ` v${version}`}`, [], {
-          id,
-          version,
-        });
+        throw new PersonaError(
+          `Unknown persona ${id}${version === undefined ? '' : ` v${version}`}`,
+          [],
+          {
+            id,
+            version,
+          },
+          'not_found',
+        );
       }
       return detailOf(rec, builtInIds);
     },

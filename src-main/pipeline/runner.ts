@@ -14,10 +14,10 @@ import {
   type RunSummary,
 } from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
-import { CancelledError, PipelineError } from './errors';
-import type { PipelineEvents } from './events';
-import { appendRunLog, ensureRunDir, type RunPaths } from './run-dir';
-import { scaleConfig, type ScaleConfig } from './scales';
+import { CancelledError, PipelineError } from '../core/errors';
+import type { PipelineEvents } from '../core/events';
+import { appendRunLog, ensureRunDir, type RunPaths } from '../core/paths';
+import { scaleConfig, type ScaleConfig } from '../core/scales';
 
 export { PIPELINE_STEPS };
 

@@ -8,12 +8,12 @@ import { ChatService } from '../chat/service';
 import { personaLibrary, type PersonaLibrary } from '../personas';
 import { createRegistry, type Registry } from '../registry';
 import type { RunRecord } from '../store';
-import { NotFoundError, PipelineError } from './errors';
-import { ensureRunDir, newRunId } from './run-dir';
-import { scaleConfig, type ScaleConfig } from './scales';
-import { formatModelSpec, parseModelSpec } from './settings';
+import { NotFoundError, PipelineError } from '../core/errors';
+import { ensureRunDir, newRunId } from '../core/paths';
+import { scaleConfig, type ScaleConfig } from '../core/scales';
+import { formatModelSpec, parseModelSpec } from '../core/model-spec';
 import type { Studio } from './studio';
-import { validateTrainingConfig } from './validate-config';
+import { validateTrainingConfig } from '../core/training-config';
 
 export type StudioServices = Omit<Studio, 'runner' | 'close'>;
 

@@ -5,21 +5,14 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { databasePath, engineLogPath } from '../core/paths';
 import { EngineClient, type EngineClientOptions } from '../engine/client';
 import { openStore, type Store } from '../store';
-import { PipelineEvents } from './events';
+import { PipelineEvents } from '../core/events';
 import { PipelineRunner, type StepTable } from './runner';
 import { onRunChanged } from './runs-csv';
 import { distillationSteps } from './steps/index';
-import { JsonFileSettingsStore, resolveDataDir, type SettingsStore } from './settings';
-
-export function databasePath(dataDir: string): string {
-  return join(dataDir, 'studio.sqlite');
-}
-
-export function engineLogPath(dataDir: string): string {
-  return join(dataDir, 'logs', 'engine.log');
-}
+import { JsonFileSettingsStore, resolveDataDir, type SettingsStore } from '../core/settings';
 
 export interface Studio {
   dataDir: string;

@@ -1,4 +1,5 @@
 /** Typed failures of teacher providers. Messages never contain the API key. */
+import { StudioError } from '../core/errors';
 
 export type ProviderErrorCode =
   /** A non-retryable HTTP status (400, 401, 404, ...) or retries exhausted on 5xx. */
@@ -16,21 +17,25 @@ export type ProviderErrorCode =
   /** The provider was configured wrongly (empty base URL, bad concurrency). */
   | 'config';
 
-export class ProviderError extends Error {
+export interface ProviderErrorDetail extends Record<string, unknown> {
+  url?: string;
+  status?: number | null;
+  attempts?: number;
+  /** Start of the response body, for diagnosis (API key redacted). */
+  bodySnippet?: string;
+}
+
+export class ProviderError extends StudioError {
+  declare readonly code: ProviderErrorCode;
+  declare readonly detail: ProviderErrorDetail & { provider: string };
+
   constructor(
     message: string,
-    readonly code: ProviderErrorCode,
+    code: ProviderErrorCode,
     readonly provider: string,
-    readonly detail: {
-      url?: string;
-      status?: number | null;
-      attempts?: number;
-      /** Start of the response body, for diagnosis (API key redacted). */
-      bodySnippet?: string;
-    } = {},
+    detail: ProviderErrorDetail = {},
   ) {
-    super(message);
-    this.name = 'ProviderError';
+    super(message, code, { ...detail, provider });
   }
 
   get status(): number | null {

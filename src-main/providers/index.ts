@@ -7,7 +7,7 @@ import type { TeacherProvider } from './types';
 
 export * from './types';
 export { ProviderError, type ProviderErrorCode } from './errors';
-export { LocalEngineProvider, modelSpecName, type LocalEngineProviderOptions } from './local';
+export { LocalEngineProvider, type LocalEngineProviderOptions } from './local';
 export {
   OpenAICompatibleProvider,
   parseRetryAfter,

@@ -4,6 +4,7 @@
  * is reported and a cancel lands between (and, through the engine's cancel, within) chunks.
  */
 import path from 'node:path';
+import { modelSpecName } from '../core/model-spec';
 import type { ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import type { TeacherGenerateOptions, TeacherItem, TeacherOutput, TeacherProvider } from './types';
@@ -21,19 +22,6 @@ export interface LocalEngineProviderOptions {
   batchSize?: number;
   /** Reuse the KV cache of a system prompt shared by the items (default true). */
   prefixCache?: boolean;
-}
-
-/** A short human name for a model spec: "SmolLM2-135M-Instruct", a folder or file name, a repo id. */
-export function modelSpecName(spec: ModelSpec): string {
-  switch (spec.source) {
-    case 'default':
-      return 'SmolLM2-135M-Instruct';
-    case 'local':
-    case 'gguf':
-      return path.basename(spec.path.replace(/[\\/]+$/, ''));
-    case 'hub':
-      return spec.revision ? `${spec.repo_id}@${spec.revision}` : spec.repo_id;
-  }
 }
 
 export class LocalEngineProvider implements TeacherProvider {

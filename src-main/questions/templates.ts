@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resourcesDir } from '../personas/library';
+import { StudioError } from '../core/errors';
 
 export interface QuestionTemplate {
   id: string;
@@ -18,13 +19,10 @@ export interface TemplateSet {
 /** Slot name -> values. */
 export type Vocabulary = Record<string, string[]>;
 
-export class QuestionsError extends Error {
-  constructor(
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'QuestionsError';
+/** A question resource or import file that cannot be read or parsed. */
+export class QuestionsError extends StudioError {
+  constructor(message: string, detail: Record<string, unknown> = {}) {
+    super(message, typeof detail.path === 'string' ? 'io' : 'invalid_input', detail);
   }
 }
 

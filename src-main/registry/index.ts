@@ -9,6 +9,7 @@
  * one and makes the previous promoted one current again. The current and the previous promoted
  * checkpoints are never deleted.
  */
+import { StudioError } from '../core/errors';
 import { existsSync, rmSync } from 'node:fs';
 import type { CheckpointRow } from '../../src-shared/contract';
 import type { CheckpointRecord, Store } from '../store';
@@ -18,13 +19,14 @@ export { promotionGate, type PromotionGateInput, type PromotionGateResult } from
 export const KEEP_PROMOTED = 3;
 const ACTIVE_KEY = 'registry.active_checkpoint';
 
-export class RegistryError extends Error {
+/** An unknown checkpoint (not_found), or one the registry's rules protect (conflict). */
+export class RegistryError extends StudioError {
   constructor(
     message: string,
-    readonly detail: Record<string, unknown> = {},
+    detail: Record<string, unknown> = {},
+    code: 'not_found' | 'conflict' = 'conflict',
   ) {
-    super(message);
-    this.name = 'RegistryError';
+    super(message, code, detail);
   }
 }
 
@@ -77,7 +79,7 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
     list: (filter) => store.checkpoints.list(filter),
     info: (id) => {
       const c = store.checkpoints.get(id);
-      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id }, 'not_found');
       return {
         ...c,
         current: reg.current()?.id === id,
@@ -102,13 +104,13 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
         return reg.current();
       }
       const c = store.checkpoints.get(id);
-      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id }, 'not_found');
       store.kv.set(ACTIVE_KEY, id);
       return c;
     },
     promote: (id) => {
       const c = store.checkpoints.get(id);
-      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id }, 'not_found');
       if (!existsSync(c.path)) {
         throw new RegistryError(`Checkpoint ${id} has no files at ${c.path}; it cannot be promoted`, {
           id,
@@ -144,7 +146,7 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
     },
     delete: (id, delOpts = {}) => {
       const c = store.checkpoints.get(id);
-      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id });
+      if (!c) throw new RegistryError(`Unknown checkpoint ${id}`, { id }, 'not_found');
       const [cur, prev] = stack();
       if (cur?.id === id || prev?.id === id) {
         throw new RegistryError(

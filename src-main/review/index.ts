@@ -14,6 +14,7 @@ import {
   type ReviewSheet,
   type ReviewSummary,
 } from '../../src-shared/contract';
+import { StudioError } from '../core/errors';
 import { toCsv } from '../datasets/csv';
 import { mulberry32, shuffled } from '../questions/prng';
 import type { EvaluationItemRecord, NewReviewItem, ReviewSheetRecord, Store } from '../store';
@@ -30,14 +31,14 @@ export const REVIEW_CATEGORIES = [
 ];
 const MAX_NOTE_CHARS = 5000;
 
-export class ReviewError extends Error {
+/** not_found: no such sheet or item; invalid_input: a bad rating or note; step_order: nothing evaluated yet. */
+export class ReviewError extends StudioError {
   constructor(
     message: string,
-    readonly code: 'not_found' | 'invalid' | 'no_evaluation',
-    readonly detail: Record<string, unknown> = {},
+    code: 'not_found' | 'invalid_input' | 'step_order',
+    detail: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = 'ReviewError';
+    super(message, code, detail);
   }
 }
 
@@ -152,7 +153,7 @@ export function createReviewSheet(store: Store, opts: CreateSheetOptions): Revie
   if (!evaluation || evaluation.items.length === 0) {
     throw new ReviewError(
       `Run ${opts.runId} has no evaluation to review yet; run the evaluate step first`,
-      'no_evaluation',
+      'step_order',
       {
         runId: opts.runId,
       },
@@ -193,14 +194,14 @@ export function rateItem(
   if (!(REVIEW_DIMENSIONS as readonly string[]).includes(dimension)) {
     throw new ReviewError(
       `Unknown review dimension "${dimension}"; expected one of ${REVIEW_DIMENSIONS.join(', ')}`,
-      'invalid',
+      'invalid_input',
       {
         dimension,
       },
     );
   }
   if (!Number.isInteger(value) || value < 1 || value > 5) {
-    throw new ReviewError(`A rating is a whole number from 1 to 5, not ${value}`, 'invalid', { value });
+    throw new ReviewError(`A rating is a whole number from 1 to 5, not ${value}`, 'invalid_input', { value });
   }
   const { item, sheet } = itemWithSheet(store, itemId);
   const updated = store.reviews.updateItem(itemId, { ratings: { ...item.ratings, [dimension]: value } });
@@ -209,7 +210,7 @@ export function rateItem(
 
 export function noteItem(store: Store, itemId: number, note: string): ReviewItem {
   if (note.length > MAX_NOTE_CHARS) {
-    throw new ReviewError(`A note is at most ${MAX_NOTE_CHARS} characters`, 'invalid', {
+    throw new ReviewError(`A note is at most ${MAX_NOTE_CHARS} characters`, 'invalid_input', {
       length: note.length,
     });
   }

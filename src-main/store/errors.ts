@@ -1,18 +1,8 @@
-/** A database problem, with the context needed to act on it (path, versions, ids). */
-export class StoreError extends Error {
-  constructor(
-    message: string,
-    readonly detail: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+import { StudioError } from '../core/errors';
 
-/** A row that was asked for by id and does not exist. */
-export class NotFoundError extends StoreError {
-  constructor(kind: string, id: string | number) {
-    super(`${kind} not found: ${id}`, { kind, id });
-    this.name = 'NotFoundError';
+/** A database problem, with the context needed to act on it (path, versions, ids). */
+export class StoreError extends StudioError {
+  constructor(message: string, detail: Record<string, unknown> = {}) {
+    super(message, 'store', detail);
   }
 }

@@ -30,7 +30,7 @@ import { reviewsRepo, type ReviewsRepo } from './repos/reviews';
 import { runsRepo, type RunsRepo } from './repos/runs';
 import { jobsRepo, metricsRepo, type JobsRepo, type MetricsRepo } from './repos/training';
 
-export { StoreError, NotFoundError } from './errors';
+export { StoreError } from './errors';
 export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Migration } from './migrations';
 export { newId, nowIso } from './util';
 export type { PersonaRecord, SavePersonaInput } from './repos/personas';

@@ -1,5 +1,5 @@
 // EngineClient against the REAL Python engine (engine/.venv, python -m character_engine) and a
-// tiny RANDOM chat model built locally with `python -m character_engine.tiny` (gibberish text:
+// tiny RANDOM chat model built locally with `python -m character_dev.tiny` (gibberish text:
 // it tests mechanics, never quality).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +34,7 @@ const greedy = (maxNew: number): SamplingParams => ({
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'engine-client-'));
   const dir = path.join(tmp, 'tiny-random-model');
-  execFileSync(defaultEnginePython(), ['-m', 'character_engine.tiny', dir], {
+  execFileSync(defaultEnginePython(), ['-m', 'character_dev.tiny', dir], {
     cwd: path.join(repoRoot(), 'engine'),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

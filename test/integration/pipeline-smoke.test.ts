@@ -12,8 +12,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
 import { difflibRatio } from '../../src-main/evaluation/metrics';
-import { readRunsCsv } from '../../src-main/pipeline/run-dir';
-import { databasePath } from '../../src-main/pipeline/studio';
+import { readRunsCsv } from '../../src-main/pipeline/runs-csv';
+import { databasePath } from '../../src-main/core/paths';
 
 const ROOT = resolve(__dirname, '..', '..');
 const PYTHON = join(ROOT, 'engine', '.venv', 'bin', 'python');
@@ -69,7 +69,7 @@ function readJsonl(path: string): Record<string, unknown>[] {
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'cs-smoke-'));
   modelDir = join(work, 'tiny-model');
-  const built = spawnSync(PYTHON, ['-m', 'character_engine.tiny', modelDir], {
+  const built = spawnSync(PYTHON, ['-m', 'character_dev.tiny', modelDir], {
     cwd: join(ROOT, 'engine'),
     encoding: 'utf8',
   });

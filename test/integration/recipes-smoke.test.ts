@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databasePath } from '../../src-main/pipeline/studio';
+import { databasePath } from '../../src-main/core/paths';
 
 const ROOT = resolve(__dirname, '..', '..');
 let work: string;
@@ -20,7 +20,7 @@ beforeAll(() => {
   modelDir = join(work, 'tiny-model');
   const built = spawnSync(
     join(ROOT, 'engine', '.venv', 'bin', 'python'),
-    ['-m', 'character_engine.tiny', modelDir],
+    ['-m', 'character_dev.tiny', modelDir],
     {
       cwd: join(ROOT, 'engine'),
       encoding: 'utf8',

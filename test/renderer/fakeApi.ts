@@ -8,6 +8,7 @@ import type {
   ApiParams,
   ApiResult,
   EventChannel,
+  ErrorCode,
   EventContract,
 } from '../../src-shared/contract';
 
@@ -56,6 +57,6 @@ export function resetFakeApi(): void {
 }
 
 /** An error shaped like the api's ApiError: a code and a message. */
-export function apiError(code: string, message: string): Error {
+export function apiError(code: ErrorCode, message: string): Error {
   return Object.assign(new Error(message), { code });
 }

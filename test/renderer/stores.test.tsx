@@ -70,13 +70,13 @@ describe('runs store', () => {
 
   it('keeps a failed step error in place, keyed by run and step', async () => {
     handle('runs:step', () => {
-      throw apiError('engine_failed', 'The engine exited with code 1');
+      throw apiError('engine_exited', 'The engine exited with code 1');
     });
     const result = await useRunsStore.getState().runStep('run-1', 'generate');
     expect(result).toBeNull();
     const state = useRunsStore.getState();
     expect(state.stepErrors['run-1:generate']).toEqual({
-      code: 'engine_failed',
+      code: 'engine_exited',
       message: 'The engine exited with code 1',
     });
     expect(state.running['run-1:generate']).toBe(false);
@@ -202,13 +202,13 @@ describe('training store', () => {
     await useTrainingStore.getState().loadDefaults('smoke');
     useTrainingStore.getState().setConfigField('maxSteps', 50);
     handle('training:start', () => {
-      throw apiError('not_ready', 'The run has no train split yet');
+      throw apiError('step_order', 'The run has no train split yet');
     });
     await useTrainingStore.getState().start('run-1');
     expect(callsTo('training:start')).toEqual([
       { runId: 'run-1', config: { ...configFixture, maxSteps: 50 } },
     ]);
-    expect(useTrainingStore.getState().error?.code).toBe('not_ready');
+    expect(useTrainingStore.getState().error?.code).toBe('step_order');
     expect(useTrainingStore.getState().config?.maxSteps).toBe(50);
     expect(useTrainingStore.getState().starting).toBe(false);
   });
@@ -267,7 +267,7 @@ describe('review store', () => {
 
   it('puts the previous rating back when saving fails', async () => {
     handle('review:rate', () => {
-      throw apiError('store_error', 'database is locked');
+      throw apiError('store', 'database is locked');
     });
     await useReviewStore.getState().rate(102, 'speechPatterns', 2);
     const state = useReviewStore.getState();

@@ -10,7 +10,7 @@ import {
   type BenchRow,
 } from '../../bench/bench';
 import { repoRoot } from '../../engine/client';
-import { parseModelSpec } from '../../pipeline/settings';
+import { parseModelSpec } from '../../core/model-spec';
 import type { CommandFn } from '../context';
 import { parseCommandArgs } from '../main';
 
@@ -39,7 +39,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
   );
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
-    ctx.note('bench: engine (python -m character_engine.bench)');
+    ctx.note('bench: engine (python -m character_dev.bench)');
     const r = await benchEngine(join(outDir, 'engine-bench.json'));
     engine = r.ran ? r.result : { skipped: r.note };
     if (!r.ran) ctx.note(`engine bench skipped: ${r.note}`);

@@ -28,7 +28,12 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
       const code = (error as NodeJS.ErrnoException).code;
       const why =
         code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : String(code ?? error);
-      throw new PersonaError(`Cannot read constitution ${target}: ${why}`, [], { path: target, code });
+      throw new PersonaError(
+        `Cannot read constitution ${target}: ${why}`,
+        [],
+        { path: target, systemCode: code },
+        code === 'ENOENT' ? 'not_found' : 'io',
+      );
     }
     const ext = extname(target).toLowerCase();
     const format: PersonaFormat =

@@ -4,9 +4,9 @@
  * downloaded on this kind of machine, so the app is served to a browser instead.
  * `--no-serve` (or CI=1) ends after the report.
  */
-import { isScale } from '../../pipeline/scales';
+import { isScale } from '../../core/scales';
 import { createRun } from '../../pipeline/service';
-import { parseModelSpec } from '../../pipeline/settings';
+import { parseModelSpec } from '../../core/model-spec';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../main';
 import { keyNumbers, printEstimates, runOutcome } from './pipeline';

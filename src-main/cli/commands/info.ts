@@ -1,6 +1,7 @@
 /** `character info`: engine health, data folder, settings (keys redacted), runs. */
-import { describeModel, redactSettings } from '../../pipeline/settings';
-import { databasePath, engineLogPath } from '../../pipeline/studio';
+import { redactSettings } from '../../core/settings';
+import { describeModel } from '../../core/model-spec';
+import { databasePath, engineLogPath } from '../../core/paths';
 import { registry } from '../../pipeline/service';
 import type { HealthResult } from '../../../src-shared/engine-protocol';
 import type { CliContext } from '../context';

@@ -7,15 +7,15 @@ import type {
   SavingsSummary,
   TrainingConfig,
 } from '../../../src-shared/contract';
-import { validateTrainingConfig } from '../../pipeline/validate-config';
+import { validateTrainingConfig } from '../../core/training-config';
 import { estimateStep } from '../../handlers/estimate';
-import { NotFoundError } from '../../pipeline/errors';
+import { NotFoundError } from '../../core/errors';
 import { formatDuration } from '../progress';
-import { runPaths } from '../../pipeline/run-dir';
+import { runPaths } from '../../core/paths';
 import { completedSteps } from '../../pipeline/runner';
-import { isScale } from '../../pipeline/scales';
+import { isScale } from '../../core/scales';
 import { createRun, isRecipe, RECIPES, runConfig } from '../../pipeline/service';
-import { parseModelSpec } from '../../pipeline/settings';
+import { parseModelSpec } from '../../core/model-spec';
 import type { Studio } from '../../pipeline/studio';
 import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';

@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainDpoParams } from '../../../src-shared/engine-protocol';
 import { toChatRow, writeJsonl } from '../../datasets';
-import { CancelledError, StepOrderError } from '../errors';
-import { generateAll } from '../generation';
+import { CancelledError, StepOrderError } from '../../core/errors';
+import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
 import { personas, runConfig, type StudioServices } from '../service';
-import { formatModelSpec } from '../settings';
+import { formatModelSpec } from '../../core/model-spec';
 import { runEngineTraining, trainSftParams } from '../steps/train';
-import { validateTrainingConfig } from '../validate-config';
+import { validateTrainingConfig } from '../../core/training-config';
 import type { Scale } from '../../../src-shared/contract';
 
 /** Self-reflection prompts, after OpenCharacterTraining's introspection stage. */

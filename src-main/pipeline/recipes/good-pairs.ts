@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REVIEW_DIMENSIONS } from '../../../src-shared/contract';
 import { toChatRow, writeJsonl } from '../../datasets';
 import type { Store } from '../../store';
-import { PipelineError } from '../errors';
+import { PipelineError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { StudioServices } from '../service';
 

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRun, exportRunData, splitRun, writeTeacherData } from '../../datasets';
-import { modelSpecName } from '../../providers';
+import { modelSpecName } from '../../core/model-spec';
 import { collectReportInput, writeReports, type BaseModelRef, type DeploymentInput } from '../../reports';
-import { PipelineError, StepOrderError } from '../errors';
+import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import { personas, runConfig, type StudioServices } from '../service';
-import { formatModelSpec } from '../settings';
+import { formatModelSpec } from '../../core/model-spec';
 import { finalCheckpoint } from './train';
 
 export async function auditStep(studio: StudioServices, ctx: StepContext): Promise<void> {

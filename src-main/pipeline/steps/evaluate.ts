@@ -7,7 +7,7 @@ import type { SavingsSummary } from '../../../src-shared/contract';
 import { evaluateRun, type HeldOutQuestion } from '../../evaluation/evaluate';
 import { loadCapabilitySet, loadSafetySet } from '../../questions/eval-sets';
 import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
-import { PipelineError, StepOrderError } from '../errors';
+import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import { personas, runConfig, type StudioServices } from '../service';
 import { countJsonlRows, finalCheckpoint } from './train';

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import { generateQuestionSet } from '../../questions/generate';
-import { CancelledError, PipelineError, StepOrderError } from '../errors';
+import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import { personas, runConfig, type StudioServices } from '../service';
 

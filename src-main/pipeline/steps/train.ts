@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../../src-shared/contract';
 import type { EngineEvent, TrainResult, TrainSftParams } from '../../../src-shared/engine-protocol';
 import type { CheckpointRecord } from '../../store';
-import { CancelledError, StepOrderError } from '../errors';
+import { CancelledError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import { runConfig, type StudioServices } from '../service';
-import { formatModelSpec } from '../settings';
-import { validateTrainingConfig } from '../validate-config';
+import { formatModelSpec } from '../../core/model-spec';
+import { validateTrainingConfig } from '../../core/training-config';
 
 export function countJsonlRows(path: string): number {
   if (!existsSync(path)) return 0;

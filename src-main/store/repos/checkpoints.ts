@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CheckpointRow } from '../../../src-shared/contract';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../../core/errors';
 import { newId, nowIso, parseJson } from '../util';
 
 export type CheckpointState = CheckpointRow['state'];

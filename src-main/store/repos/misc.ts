@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ChatSession, ChatTurn } from '../../../src-shared/contract';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../../core/errors';
 import { newId, nowIso } from '../util';
 
 export type ChatLane = 'student' | 'teacher';

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ModelRole, ReviewDimension, ReviewItem, ReviewSheet } from '../../../src-shared/contract';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../../core/errors';
 import { newId, nowIso, parseJson } from '../util';
 
 export interface NewReviewItem {

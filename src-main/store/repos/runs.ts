@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { PipelineStep, RunStatus, RunSummary, Scale } from '../../../src-shared/contract';
-import { NotFoundError } from '../errors';
+import { NotFoundError } from '../../core/errors';
 import { newId, nowIso, parseJson } from '../util';
 
 export interface RunRecord extends RunSummary {

@@ -9,7 +9,7 @@ export function createElectronApi(bridge: StudioBridge): StudioApi {
       try {
         reply = await bridge.invoke(channel, params);
       } catch (error) {
-        throw toApiError(error, 'ipc');
+        throw toApiError(error, 'transport');
       }
       if (reply.ok) return reply.result;
       throw new ApiError(reply.error);

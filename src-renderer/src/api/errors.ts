@@ -1,8 +1,8 @@
-import type { ApiErrorPayload } from '../../../src-shared/contract';
+import type { ApiErrorPayload, ErrorCode } from '../../../src-shared/contract';
 
 /** A failed request as the renderer sees it: the main side's typed code, message and context. */
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly detail: Record<string, unknown> | undefined;
 
   constructor(payload: ApiErrorPayload) {
@@ -14,7 +14,7 @@ export class ApiError extends Error {
 }
 
 /** Best-effort conversion of anything thrown on the way (network failure, bad JSON) into an ApiError. */
-export function toApiError(error: unknown, code = 'transport'): ApiError {
+export function toApiError(error: unknown, code: ErrorCode = 'transport'): ApiError {
   if (error instanceof ApiError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ApiError({ code, message });

@@ -1,10 +1,10 @@
-import type { ApiErrorPayload } from '../../../src-shared/contract';
+import { isErrorCode, type ApiErrorPayload } from '../../../src-shared/contract';
 
 /** Any rejection from `api` (an ApiError, or anything else thrown) as the {code, message} the UI shows. */
 export function toErrorPayload(error: unknown): ApiErrorPayload {
   if (error && typeof error === 'object') {
     const record = error as { code?: unknown; message?: unknown; detail?: unknown };
-    const code = typeof record.code === 'string' ? record.code : 'error';
+    const code = isErrorCode(record.code) ? record.code : 'internal';
     const message = typeof record.message === 'string' ? record.message : String(error);
     const detail =
       record.detail && typeof record.detail === 'object'
@@ -12,7 +12,7 @@ export function toErrorPayload(error: unknown): ApiErrorPayload {
         : undefined;
     return detail ? { code, message, detail } : { code, message };
   }
-  return { code: 'error', message: String(error) };
+  return { code: 'internal', message: String(error) };
 }
 
 /** localStorage that never throws (disabled storage, jsdom, private windows). */

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SMOKE_HELD_OUT_ENV } from '../../../src-main/pipeline/scales';
+import { SMOKE_HELD_OUT_ENV } from '../../../src-main/core/scales';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const artifacts = join(root, 'test', 'artifacts');
@@ -48,7 +48,7 @@ function buildTinyModel(): void {
   process.stderr.write(`[e2e] building a tiny random model in ${tinyModelDir}\n`);
   mkdirSync(dirname(tinyModelDir), { recursive: true });
   const python = join(root, 'engine', '.venv', 'bin', 'python');
-  const result = spawnSync(python, ['-m', 'character_engine.tiny', tinyModelDir], {
+  const result = spawnSync(python, ['-m', 'character_dev.tiny', tinyModelDir], {
     cwd: join(root, 'engine'),
     stdio: 'inherit',
     env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../../../src-main/bridge/server';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { NotFoundError } from '../../../src-main/pipeline/errors';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { NotFoundError } from '../../../src-main/core/errors';
+import { PipelineEvents } from '../../../src-main/core/events';
 import { ApiError } from '../../../src-renderer/src/api/errors';
 import { createLoopbackApi } from '../../../src-renderer/src/api/loopback';
 

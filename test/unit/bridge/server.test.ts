@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PersonaSummary, RunSummary } from '../../../src-shared/contract';
 import { startBridge, type Bridge } from '../../../src-main/bridge/server';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { NotFoundError, ConfigError } from '../../../src-main/pipeline/errors';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { NotFoundError, ConfigError } from '../../../src-main/core/errors';
+import { PipelineEvents } from '../../../src-main/core/events';
 
 const persona: PersonaSummary = {
   id: 'beethoven',

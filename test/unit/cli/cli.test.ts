@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatError } from '../../../src-main/cli/format-error';
 import { main, splitGlobal } from '../../../src-main/cli/main';
 import { formatBar, formatDuration, ProgressDisplay } from '../../../src-main/cli/progress';
-import { ConfigError, NotFoundError } from '../../../src-main/pipeline/errors';
+import { ConfigError, NotFoundError } from '../../../src-main/core/errors';
 
 function sink(isTTY = false): {
   text: () => string;
@@ -112,7 +112,7 @@ describe('progress display', () => {
 describe('training_config.yaml overrides', () => {
   it('reads the fields datasets/ writes back into a TrainingConfig', async () => {
     const { trainingConfigYaml } = await import('../../../src-main/datasets');
-    const { scaleConfig } = await import('../../../src-main/pipeline/scales');
+    const { scaleConfig } = await import('../../../src-main/core/scales');
     const { trainingOverridesFromYaml } = await import('../../../src-main/cli/commands/pipeline');
     const c = { ...scaleConfig('smoke').training, loraR: 4, learningRate: 3e-4, maxSteps: 7, maxLength: 96 };
     const text = trainingConfigYaml(c, { trainFile: 't', valFile: 'v' });

@@ -11,7 +11,7 @@ import {
   type StudioBridge,
 } from '../../../src-shared/contract';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { PipelineEvents } from '../../../src-main/core/events';
 
 type Handler = (event: unknown, params: unknown) => Promise<ApiResponse<ApiChannel>>;
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EvaluationItemRow, ModelRole } from '../../../src-shared/contract';
 import { JudgeError, runJudge, runOptionalJudge } from '../../../src-main/evaluation/evaluate';
-import type { EndpointSettings } from '../../../src-main/pipeline/settings';
+import type { EndpointSettings } from '../../../src-main/core/settings';
 
 const API_KEY = 'sk-test-judge-secret-7f3a9c';
 const MARKER = 'sonata';

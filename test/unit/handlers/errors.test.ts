@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../src-main/engine/errors';
-import { HandlerError, httpStatusFor, toErrorPayload } from '../../../src-main/handlers/errors';
+import { HTTP_STATUS, httpStatusFor, toErrorPayload } from '../../../src-main/handlers/errors';
 import { PersonaError } from '../../../src-main/personas';
-import { ConfigError, StepOrderError } from '../../../src-main/pipeline/errors';
+import { ConfigError, InvalidParamsError, StepOrderError, StudioError } from '../../../src-main/core/errors';
+import { ERROR_CODES } from '../../../src-shared/contract';
 import { ReviewError } from '../../../src-main/review';
 
 describe('error payloads', () => {
@@ -16,18 +17,27 @@ describe('error payloads', () => {
       detail: { path: '/x', errorClass: 'EngineError' },
     });
     expect(httpStatusFor(engine)).toBe(404);
-    const review = toErrorPayload(new ReviewError('bad', 'invalid', { value: 9 }));
-    expect(review.code).toBe('invalid');
+    const review = toErrorPayload(new ReviewError('bad', 'invalid_input', { value: 9 }));
+    expect(review.code).toBe('invalid_input');
+    expect(review.detail).toMatchObject({ value: 9, errorClass: 'ReviewError' });
     expect(httpStatusFor(review)).toBe(400);
-    expect(httpStatusFor(toErrorPayload(new HandlerError('x', 'invalid_params')))).toBe(400);
+    const param = toErrorPayload(new InvalidParamsError('x', 'runId'));
+    expect(param).toMatchObject({ code: 'invalid_params', detail: { param: 'runId' } });
+    expect(httpStatusFor(param)).toBe(400);
   });
 
-  it('derives a code from the class name when there is none', () => {
+  it('every StudioError carries one of the contract codes, and every code has a status', () => {
+    expect(new ConfigError('x', 'f')).toBeInstanceOf(StudioError);
+    for (const code of ERROR_CODES) expect(HTTP_STATUS[code]).toBeGreaterThanOrEqual(400);
+    expect(Object.keys(HTTP_STATUS).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it('uses the class’s own code, never its name', () => {
     expect(toErrorPayload(new ConfigError('lr too high', 'learningRate')).code).toBe('config');
     const order = toErrorPayload(new StepOrderError('train', 'split'));
     expect(order.code).toBe('step_order');
     expect(httpStatusFor(order)).toBe(409);
-    expect(toErrorPayload(new TypeError('x is undefined')).code).toBe('type');
+    expect(toErrorPayload(new TypeError('x is undefined')).code).toBe('internal');
     expect(toErrorPayload(new Error('plain')).code).toBe('internal');
   });
 
@@ -45,7 +55,10 @@ describe('error payloads', () => {
   it('turns non-errors into internal errors and system errors keep their code', () => {
     expect(toErrorPayload('boom')).toEqual({ code: 'internal', message: 'boom' });
     expect(toErrorPayload(42)).toEqual({ code: 'internal', message: 'unknown error' });
-    const enoent = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
-    expect(httpStatusFor(toErrorPayload(enoent))).toBe(404);
+    const enoent = toErrorPayload(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }));
+    expect(enoent).toMatchObject({ code: 'not_found', detail: { systemCode: 'ENOENT' } });
+    expect(httpStatusFor(enoent)).toBe(404);
+    const unknown = toErrorPayload(Object.assign(new Error('odd'), { code: 'made_up' }));
+    expect(unknown.code).toBe('internal');
   });
 });

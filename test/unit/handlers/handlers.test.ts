@@ -20,15 +20,15 @@ import type { HandlerServices } from '../../../src-main/handlers/context';
 import { dispatch } from '../../../src-main/handlers/dispatch';
 import { createHandlers } from '../../../src-main/handlers';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { PipelineEvents } from '../../../src-main/core/events';
 import {
   PIPELINE_STEPS,
   PipelineRunner,
   type StepHandler,
   type StepTable,
 } from '../../../src-main/pipeline/runner';
-import { trainingDefaults } from '../../../src-main/pipeline/scales';
-import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
+import { trainingDefaults } from '../../../src-main/core/scales';
+import { MemorySettingsStore } from '../../../src-main/core/settings';
 import { openStore, type Store } from '../../../src-main/store';
 
 /** A step that stays open until the test releases it. */
@@ -165,7 +165,7 @@ describe('app and personas', () => {
 
   it('refuses an invalid persona with its issues and a 4xx-class code', async () => {
     const error = await errorOf('personas:save', { source: 'meta: [', format: 'yaml' });
-    expect(error.code).toBe('persona');
+    expect(error.code).toBe('invalid_input');
     expect((error.detail as { issues: unknown[] }).issues.length).toBeGreaterThan(0);
   });
 

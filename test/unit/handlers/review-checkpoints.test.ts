@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   REVIEW_DIMENSIONS,
   type ApiChannel,
+  type ApiErrorPayload,
   type ApiResponse,
   type EvaluationSummary,
   type ModelRole,
@@ -18,15 +19,15 @@ import { createHandlers } from '../../../src-main/handlers';
 import { dispatch } from '../../../src-main/handlers/dispatch';
 import { httpStatusFor } from '../../../src-main/handlers/errors';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { PipelineEvents } from '../../../src-main/core/events';
 import {
   PIPELINE_STEPS,
   PipelineRunner,
   type StepHandler,
   type StepTable,
 } from '../../../src-main/pipeline/runner';
-import { trainingDefaults } from '../../../src-main/pipeline/scales';
-import { MemorySettingsStore } from '../../../src-main/pipeline/settings';
+import { trainingDefaults } from '../../../src-main/core/scales';
+import { MemorySettingsStore } from '../../../src-main/core/settings';
 import { openStore, type EvaluationItemRecord, type Store } from '../../../src-main/store';
 
 let dataDir: string;
@@ -58,7 +59,7 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function errorOf(channel: string, params: unknown): Promise<{ code: string; message: string }> {
+async function errorOf(channel: string, params: unknown): Promise<ApiErrorPayload> {
   const reply: ApiResponse<ApiChannel> = await dispatch(handlers, channel, params, () => undefined);
   if (reply.ok) throw new Error(`${channel} unexpectedly succeeded`);
   return reply.error;
@@ -144,8 +145,8 @@ describe('review channels', () => {
       dir: dataDir,
     });
     const none = await errorOf('review:create', { runId: bare.id, blind: true });
-    expect(none.code).toBe('no_evaluation');
-    expect(httpStatusFor({ code: none.code, message: '' })).toBe(409);
+    expect(none.code).toBe('step_order');
+    expect(httpStatusFor(none)).toBe(409);
   });
 });
 

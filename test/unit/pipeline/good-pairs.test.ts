@@ -73,8 +73,8 @@ describe('good-pairs run steps', () => {
   it('turns approved pairs into questions (a tenth held out) and teacher examples', async () => {
     const { goodPairsQuestionsStep, goodPairsGenerateStep } =
       await import('../../../src-main/pipeline/recipes/good-pairs');
-    const { scaleConfig } = await import('../../../src-main/pipeline/scales');
-    const { runPaths } = await import('../../../src-main/pipeline/run-dir');
+    const { scaleConfig } = await import('../../../src-main/core/scales');
+    const { runPaths } = await import('../../../src-main/core/paths');
     const store = openStore(':memory:');
     try {
       store.goodPairs.add(

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventContract, PipelineStep } from '../../../src-shared/contract';
-import { CancelledError } from '../../../src-main/pipeline/errors';
-import { PipelineEvents } from '../../../src-main/pipeline/events';
+import { CancelledError } from '../../../src-main/core/errors';
+import { PipelineEvents } from '../../../src-main/core/events';
 import {
   completedSteps,
   PIPELINE_STEPS,

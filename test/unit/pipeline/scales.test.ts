@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src-main/pipeline/errors';
-import { scaleConfig, SMOKE_HELD_OUT_ENV } from '../../../src-main/pipeline/scales';
+import { ConfigError } from '../../../src-main/core/errors';
+import { scaleConfig, SMOKE_HELD_OUT_ENV } from '../../../src-main/core/scales';
 
 describe('scaleConfig', () => {
   it('gives the smoke scale 8 held-out of 24 questions by default', () => {

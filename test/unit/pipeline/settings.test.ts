@@ -3,17 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-shared/contract';
-import { ConfigError } from '../../../src-main/pipeline/errors';
-import { readRunsCsv, runPaths, writeRunsCsvRow, type RunsCsvRow } from '../../../src-main/pipeline/run-dir';
-import { scaleConfig } from '../../../src-main/pipeline/scales';
-import {
-  formatModelSpec,
-  JsonFileSettingsStore,
-  parseModelSpec,
-  redactSettings,
-  resolveDataDir,
-} from '../../../src-main/pipeline/settings';
-import { checkTrainingConfig, validateTrainingConfig } from '../../../src-main/pipeline/validate-config';
+import { ConfigError } from '../../../src-main/core/errors';
+import { runPaths } from '../../../src-main/core/paths';
+import { readRunsCsv, writeRunsCsvRow, type RunsCsvRow } from '../../../src-main/pipeline/runs-csv';
+import { scaleConfig } from '../../../src-main/core/scales';
+import { JsonFileSettingsStore, redactSettings, resolveDataDir } from '../../../src-main/core/settings';
+import { formatModelSpec, parseModelSpec } from '../../../src-main/core/model-spec';
+import { checkTrainingConfig, validateTrainingConfig } from '../../../src-main/core/training-config';
 
 const dirs: string[] = [];
 function tmp(): string {

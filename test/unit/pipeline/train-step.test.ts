@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readValExamples } from '../../../src-main/evaluation/evaluate';
-import { scaleConfig } from '../../../src-main/pipeline/scales';
+import { scaleConfig } from '../../../src-main/core/scales';
 import { countJsonlRows, trainSftParams } from '../../../src-main/pipeline/steps/train';
 
 const dirs: string[] = [];

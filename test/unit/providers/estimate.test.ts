@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { estimateGeneration, modelSpecName } from '../../../src-main/providers';
+import { estimateGeneration } from '../../../src-main/providers';
+import { modelSpecName } from '../../../src-main/core/model-spec';
 
 describe('estimateGeneration', () => {
   it('computes tokens, cost and time by hand', () => {

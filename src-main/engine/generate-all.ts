@@ -4,8 +4,8 @@
  * teacher-data step goes through the provider layer instead (it may be a remote endpoint).
  */
 import type { GenerateOutput, ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
-import type { EngineClient } from '../engine/client';
-import { CancelledError } from './errors';
+import type { EngineClient } from './client';
+import { CancelledError } from '../core/errors';
 
 export interface GenerateAllInput {
   model: ModelSpec;

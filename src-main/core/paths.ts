@@ -1,10 +1,9 @@
 /**
- * The folder of one run, <dataDir>/runs/<runId>/, and the cross-run <dataDir>/runs.csv.
- * Every artifact name is defined here once.
+ * The layout of a data folder: the database, the engine log, and the folder of one run,
+ * <dataDir>/runs/<runId>/. Every artifact name is defined here once.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvField, parseCsv } from '../datasets/csv';
 
 export interface RunPaths {
   dir: string;
@@ -24,6 +23,18 @@ export interface RunPaths {
   resultsReport: string;
   deployment: string;
   log: string;
+}
+
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'studio.sqlite');
+}
+
+export function engineLogPath(dataDir: string): string {
+  return join(dataDir, 'logs', 'engine.log');
+}
+
+export function runsCsvPath(dataDir: string): string {
+  return join(dataDir, 'runs.csv');
 }
 
 export function runsDir(dataDir: string): string {
@@ -64,66 +75,8 @@ export function newRunId(personaId: string, scale: string, now: Date = new Date(
   return `${stamp}-${personaId}-${scale}-${rand}`;
 }
 
-export const RUNS_CSV_COLUMNS = [
-  'run_id',
-  'persona',
-  'persona_version',
-  'scale',
-  'status',
-  'teacher_model',
-  'student_model',
-  'examples',
-  'train_steps',
-  'final_train_loss',
-  'val_loss',
-  'in_character_student',
-  'in_character_base',
-  'in_character_teacher',
-  'gate_passed',
-  'token_reduction',
-  'latency_ratio',
-  'wall_seconds',
-  'updated_at',
-] as const;
-export type RunsCsvRow = Record<(typeof RUNS_CSV_COLUMNS)[number], string | number | boolean | null>;
-
-/** A runs.csv cell; a non-finite number (NaN loss, say) is left empty. */
-function csvCell(value: string | number | boolean | null): string {
-  return csvField(typeof value === 'number' && !Number.isFinite(value) ? null : value);
-}
-
-/**
- * Upsert one run's line in runs.csv (one line per run; the latest state wins). Small file,
- * rewritten whole each time.
- */
-export function writeRunsCsvRow(dataDir: string, row: RunsCsvRow): string {
-  const path = join(dataDir, 'runs.csv');
-  mkdirSync(dataDir, { recursive: true });
-  const header = RUNS_CSV_COLUMNS.join(',');
-  const line = RUNS_CSV_COLUMNS.map((c) => csvCell(row[c])).join(',');
-  if (!existsSync(path)) {
-    writeFileSync(path, `${header}\n${line}\n`);
-    return path;
-  }
-  const id = String(row.run_id);
-  const [, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  const body = rows.filter((cells) => cells[0] !== id).map((cells) => cells.map(csvCell).join(','));
-  body.push(line);
-  writeFileSync(path, `${header}\n${body.join('\n')}\n`);
-  return path;
-}
-
 /** Append one timestamped line to the run's log (never secrets: callers pass redacted text). */
 export function appendRunLog(paths: RunPaths, message: string): void {
   mkdirSync(paths.dir, { recursive: true });
   appendFileSync(paths.log, `${new Date().toISOString()} ${message}\n`);
-}
-
-/** runs.csv as objects keyed by column name (empty when the file does not exist). */
-export function readRunsCsv(dataDir: string): Record<string, string>[] {
-  const path = join(dataDir, 'runs.csv');
-  if (!existsSync(path)) return [];
-  const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  if (!header) return [];
-  return rows.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ''])));
 }
