@@ -1,6 +1,6 @@
 """Shared pytest fixtures for the engine tests.
 
-`tiny_model_dir` is a tiny randomly initialised chat model (see character_engine.tiny),
+`tiny_model_dir` is a tiny randomly initialised chat model (see character_dev.tiny),
 built once per test session; its text is meaningless, it only exercises mechanics.
 """
 
@@ -17,6 +17,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from character_engine.tiny import build_tiny_model
+    from character_dev.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model", seed=0)

@@ -50,7 +50,7 @@ def test_model_forward_shapes(tiny_model_dir: str) -> None:
 def test_cli_builds_qwen2(tmp_path: Path) -> None:
     out = tmp_path / "q"
     res = subprocess.run(
-        [sys.executable, "-m", "character_engine.tiny", str(out), "--arch", "qwen2"],
+        [sys.executable, "-m", "character_dev.tiny", str(out), "--arch", "qwen2"],
         capture_output=True,
         text=True,
         check=True,

@@ -6,7 +6,7 @@ chat template, and saves it next to a random-init LlamaForCausalLM (or Qwen2) as
 local Hugging Face folder. Its text is gibberish: it exists to test mechanics
 (loading, generation, training, export), never quality.
 
-CLI: python -m character_engine.tiny OUT_DIR [--seed N] [--arch llama|qwen2]
+CLI: python -m character_dev.tiny OUT_DIR [--seed N] [--arch llama|qwen2]
 """
 
 from __future__ import annotations
