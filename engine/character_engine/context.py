@@ -1,5 +1,6 @@
-"""What a method handler receives besides its params: a way to emit events and to
-notice cancellation. Handlers have the signature
+"""What a method handler receives besides its params: a way to emit events, to notice
+cancellation, and the engine state (loaded models, stored prefixes; see state.py).
+Handlers have the signature
 
     def handler(params: dict, ctx: RequestContext) -> dict
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Cancelled
+
+if TYPE_CHECKING:  # the state sits above this module; only its type is needed here
+    from .state import EngineState
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -22,6 +26,7 @@ Emit = Callable[[dict[str, Any]], None]
 class RequestContext:
     request_id: str
     _emit: Emit
+    state: EngineState
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
     def emit(self, event: str, **fields: Any) -> None:

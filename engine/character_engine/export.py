@@ -1,7 +1,6 @@
 """Export a trained adapter for use outside Character Studio.
 
-Handler `export_adapter(params, ctx)` (see export_adapter in src-shared/engine-protocol.ts)
-writes into output_dir:
+`export_adapter` (the export_adapter method, handlers/export.py) writes into output_dir:
 
   adapter_model.safetensors, adapter_config.json   the PEFT adapter (no optimizer state)
   README.md                                        model card: base model and how it was
@@ -26,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .context import RequestContext
-from .errors import InvalidParams, ModelLoadFailed, ModelNotFound
-from .models import DEFAULT_MODEL_NAME, default_model_path, load_model, parse_spec
-from .training.lora import drop_dequantized_gguf_marker
+from .models.cache import load_private
+from .models.loaders.gguf import drop_dequantized_gguf_marker
+from .models.specs import DEFAULT_MODEL_NAME, default_model_path
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 # The hub repo the embedded GGUF was converted from (for the card's metadata only).
@@ -227,29 +226,10 @@ def render_deploy_example(base: dict[str, Any]) -> str:
     )
 
 
-def export_adapter(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    spec = parse_spec(params.get("model"))
-    adapter = params.get("adapter")
-    if not isinstance(adapter, str) or not adapter:
-        raise InvalidParams("'adapter' must be an adapter folder path", param="adapter")
-    src = Path(adapter)
-    if not src.is_dir():
-        raise ModelNotFound(f"adapter folder not found: {adapter}", path=adapter, what="adapter")
-    missing = [f for f in ADAPTER_FILES if not (src / f).is_file()]
-    if missing:
-        raise ModelLoadFailed(f"{adapter} is not a PEFT adapter (missing {', '.join(missing)})", path=adapter)
-    output_dir = params.get("output_dir")
-    if not isinstance(output_dir, str) or not output_dir:
-        raise InvalidParams("'output_dir' must be a folder path", param="output_dir")
-    merged = params.get("merged", False)
-    if not isinstance(merged, bool):
-        raise InvalidParams("'merged' must be a boolean", param="merged")
-    card = params.get("card") or {}
-    if not isinstance(card, dict):
-        raise InvalidParams("'card' must be an object", param="card")
-    out = Path(output_dir)
-    if out.resolve() == src.resolve():
-        raise InvalidParams("'output_dir' must differ from the adapter folder", param="output_dir")
+def export_adapter(
+    spec: dict[str, Any], src: Path, out: Path, merged: bool, card: dict[str, Any], ctx: RequestContext
+) -> dict[str, Any]:
+    """Write the export of the adapter folder `src` (checked by the caller) into `out`."""
     out.mkdir(parents=True, exist_ok=True)
 
     steps = 3 if merged else 2
@@ -285,7 +265,7 @@ def merge_adapter(spec: dict[str, Any], adapter: str, merged_dir: str) -> list[s
     """Base + adapter merged into plain weights (safetensors) with the tokenizer."""
     from peft import PeftModel
 
-    loaded = load_model(spec, None, cached=False)
+    loaded = load_private(spec)
     model = PeftModel.from_pretrained(loaded.model, adapter)
     merged = model.merge_and_unload()
     drop_dequantized_gguf_marker(merged)  # else save_pretrained refuses a GGUF-loaded base

@@ -5,6 +5,9 @@
 GET /v1/models, POST /v1/chat/completions (stream false -> JSON; true -> SSE chunks then
 `data: [DONE]`). Requests are served on threads but generation is serialised by one
 lock: the cores are shared, parallel decoding only slows everyone down.
+
+The server has an engine state of its own (state.py): its model comes from that state's
+model cache and the system prompt's prefix is kept in its prefix cache between requests.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .errors import Cancelled, EngineError, InvalidParams
-from .generation import Sampling, generate_items
-from .models import LoadedModel, load_model
+from .generation.decode_loop import generate_items
+from .generation.sampling import Sampling
+from .models.loaded import LoadedModel
 from .params import check_messages
+from .state import EngineState
 
 log = logging.getLogger("character_engine.serve")
 
@@ -49,8 +54,11 @@ class ApiError(Exception):
 class ChatServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], loaded: LoadedModel, model_id: str) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: EngineState, loaded: LoadedModel, model_id: str
+    ) -> None:
         super().__init__(address, _Handler)
+        self.state = state
         self.loaded = loaded
         self.model_id = model_id
         self.generate_lock = threading.Lock()
@@ -188,7 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _complete(self, item: dict[str, Any], sampling: Sampling) -> None:
         with self.server.generate_lock:
-            outputs, _stats = generate_items(self.server.loaded, [item], sampling, batch_size=1)
+            outputs, _stats = generate_items(
+                self.server.loaded, [item], sampling, prefixes=self.server.state.prefixes, batch_size=1
+            )
         out = outputs[0]
         self._json(
             200,
@@ -249,7 +259,13 @@ class _Handler(BaseHTTPRequestHandler):
             chunk({"role": "assistant", "content": ""})
             try:
                 outputs, _ = generate_items(
-                    self.server.loaded, [item], sampling, batch_size=1, on_token=on_token, cancel=cancel
+                    self.server.loaded,
+                    [item],
+                    sampling,
+                    prefixes=self.server.state.prefixes,
+                    batch_size=1,
+                    on_token=on_token,
+                    cancel=cancel,
                 )
             except Cancelled:
                 return
@@ -291,9 +307,13 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def make_server(
-    loaded: LoadedModel, host: str = "127.0.0.1", port: int = 0, model_id: str | None = None
+    state: EngineState,
+    loaded: LoadedModel,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    model_id: str | None = None,
 ) -> ChatServer:
-    return ChatServer((host, port), loaded, model_id or loaded.info.get("name") or "model")
+    return ChatServer((host, port), state, loaded, model_id or loaded.info.get("name") or "model")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,12 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    state = EngineState()
     try:
-        loaded = load_model(build_spec(args), args.adapter)
+        loaded = state.models.load(build_spec(args), args.adapter)
     except EngineError as exc:
         print(json.dumps({"event": "error", "error": exc.to_payload()}), flush=True)
         return 1
-    server = make_server(loaded, args.host, args.port, args.model_id)
+    server = make_server(state, loaded, args.host, args.port, args.model_id)
     host, port = server.server_address[:2]
     # One machine-readable line on stdout so a parent process learns the port (useful with --port 0).
     print(

@@ -5,6 +5,9 @@ and `shutdown` at once; every other request queues for ONE worker thread and run
 order (tensor work on a few cores gains nothing from running requests side by side).
 stdout carries protocol lines only: the real stdout is kept privately and sys.stdout
 is pointed at stderr, so stray library prints cannot corrupt the channel.
+
+The server owns the engine state (state.py: model cache, prefix cache, embedders) and
+hands it to every request in its RequestContext.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import IO, Any
 from . import __version__
 from .context import RequestContext
 from .errors import BadRequest, Cancelled, EngineError, InvalidParams, OutOfMemory, UnknownMethod
+from .state import EngineState
 
 log = logging.getLogger("character_engine")
 
@@ -34,17 +38,17 @@ Handler = Callable[[dict[str, Any], RequestContext], dict[str, Any]]
 # name -> "module:function", imported on first use so startup stays fast and a broken
 # optional module (training, export) cannot stop the engine from serving the rest.
 METHODS: dict[str, str] = {
-    "load_model": "character_engine.generation:handle_load_model",
-    "unload_model": "character_engine.generation:handle_unload_model",
-    "count_tokens": "character_engine.generation:handle_count_tokens",
-    "generate": "character_engine.generation:handle_generate",
-    "score": "character_engine.scoring:handle_score",
-    "embed": "character_engine.scoring:handle_embed",
-    "classifier_fit": "character_engine.scoring:handle_classifier_fit",
-    "classifier_predict": "character_engine.scoring:handle_classifier_predict",
+    "load_model": "character_engine.handlers.models:handle_load_model",
+    "unload_model": "character_engine.handlers.models:handle_unload_model",
+    "count_tokens": "character_engine.handlers.generate:handle_count_tokens",
+    "generate": "character_engine.handlers.generate:handle_generate",
+    "score": "character_engine.handlers.scoring:handle_score",
+    "embed": "character_engine.handlers.scoring:handle_embed",
+    "classifier_fit": "character_engine.handlers.scoring:handle_classifier_fit",
+    "classifier_predict": "character_engine.handlers.scoring:handle_classifier_predict",
     "train_sft": "character_engine.training.sft:train_sft",
     "train_dpo": "character_engine.training.dpo:train_dpo",
-    "export_adapter": "character_engine.export:export_adapter",
+    "export_adapter": "character_engine.handlers.export:handle_export_adapter",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")
 VERSION_PACKAGES = (
@@ -156,9 +160,10 @@ class _RequestLogHandler(logging.Handler):
 
 
 class Server:
-    def __init__(self, out: IO[str], inp: IO[bytes]) -> None:
+    def __init__(self, out: IO[str], inp: IO[bytes], state: EngineState) -> None:
         self._out = out
         self._in = inp
+        self.state = state  # handed to every request as ctx.state
         self._write_lock = threading.Lock()
         self._queue: queue.Queue[tuple[str, str, dict[str, Any], RequestContext] | None] = queue.Queue()
         self._pending: dict[str, RequestContext] = {}
@@ -247,7 +252,7 @@ class Server:
                     req_id, BadRequest(f"request id '{req_id}' is already in use", id=req_id).to_payload()
                 )
                 return
-            ctx = RequestContext(request_id=req_id, _emit=self._safe_send)
+            ctx = RequestContext(request_id=req_id, _emit=self._safe_send, state=self.state)
             self._pending[req_id] = ctx
         self._queue.put((req_id, method, params, ctx))
 
@@ -315,5 +320,6 @@ def run_protocol_server() -> int:
     # tqdm bars and hub lookups: never on stdout, never on the network for local files.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    server = Server(proto_out, sys.stdin.buffer)
+    # The one engine state of this process: loaded models and stored prefixes outlive requests.
+    server = Server(proto_out, sys.stdin.buffer, EngineState())
     return server.serve()

@@ -12,10 +12,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from character_engine.context import RequestContext
 
 ENGINE_DIR = Path(__file__).resolve().parents[1]
+# The `make_ctx` fixture (conftest.py): make_ctx(emit=None, request_id="t") -> RequestContext.
+MakeCtx = Callable[..., "RequestContext"]
 # Tests share a small machine with other work; one torch thread avoids spin-wait
 # contention (tiny models run many times faster). See devices.select_device.
 os.environ.setdefault("CHARACTER_ENGINE_THREADS", "1")

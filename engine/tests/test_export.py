@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from _helpers import MakeCtx
 
 from character_engine.context import RequestContext
 from character_engine.errors import InvalidParams, ModelLoadFailed
+from character_engine.state import EngineState
 
 QUESTION = [{"role": "user", "content": "Question 3: what do you love?"}]
 
@@ -26,7 +28,7 @@ def trained_adapter(tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactor
 
 
 def export(tiny_model_dir: str, adapter: str, out: Path, merged: bool) -> dict:
-    from character_engine.export import export_adapter
+    from character_engine.handlers.export import handle_export_adapter
 
     events: list[dict] = []
     card = {
@@ -41,7 +43,7 @@ def export(tiny_model_dir: str, adapter: str, out: Path, merged: bool) -> dict:
         "output_dir": str(out),
     }
     params.update({"merged": merged, "card": card})
-    return export_adapter(params, RequestContext("x", events.append))
+    return handle_export_adapter(params, RequestContext("x", events.append, EngineState()))
 
 
 def peft_greedy_ids(tiny_model_dir: str, adapter_dir: str, n: int = 12) -> list[int]:
@@ -60,10 +62,10 @@ def peft_greedy_ids(tiny_model_dir: str, adapter_dir: str, n: int = 12) -> list[
 
 
 def test_export_adapter_matches_engine_generation(
-    tiny_model_dir: str, trained_adapter: str, tmp_path: Path
+    tiny_model_dir: str, trained_adapter: str, tmp_path: Path, engine_state: EngineState
 ) -> None:
-    from character_engine.generation import Sampling, generate_items
-    from character_engine.models import load_model
+    from character_engine.generation.decode_loop import generate_items
+    from character_engine.generation.sampling import Sampling
 
     result = export(tiny_model_dir, trained_adapter, tmp_path / "export", merged=True)
     out = Path(result["output_dir"])
@@ -73,18 +75,20 @@ def test_export_adapter_matches_engine_generation(
 
     # Greedy tokens: peft loading the exported folder == the engine's own generation path.
     exported_ids = peft_greedy_ids(tiny_model_dir, str(out), n=12)
-    loaded = load_model({"source": "local", "path": tiny_model_dir}, str(out))
+    models, prefixes = engine_state.models, engine_state.prefixes
+    loaded = models.load({"source": "local", "path": tiny_model_dir}, str(out))
     outputs, _ = generate_items(
-        loaded, [{"messages": QUESTION}], Sampling(temperature=0.0, max_new_tokens=12)
+        loaded, [{"messages": QUESTION}], Sampling(temperature=0.0, max_new_tokens=12), prefixes=prefixes
     )
     tok = loaded.tokenizer
     engine_text = outputs[0].text
     assert engine_text == tok.decode(exported_ids[: outputs[0].completion_tokens], skip_special_tokens=True)
     # The adapter changes the model (it is not a no-op export).
     bare, _ = generate_items(
-        load_model({"source": "local", "path": tiny_model_dir}),
+        models.load({"source": "local", "path": tiny_model_dir}),
         [{"messages": QUESTION}],
         Sampling(0.0, 1.0, 12, 0),
+        prefixes=prefixes,
     )
     assert bare[0].text != engine_text
 
@@ -134,13 +138,13 @@ def test_gguf_base_is_recorded_in_card() -> None:
     compile(script, "deploy_example.py", "exec")
 
 
-def test_export_rejects_bad_params(tiny_model_dir: str, tmp_path: Path) -> None:
+def test_export_rejects_bad_params(tiny_model_dir: str, tmp_path: Path, make_ctx: MakeCtx) -> None:
     with pytest.raises(ModelLoadFailed):
         export(tiny_model_dir, str(tmp_path), tmp_path / "o", merged=False)
-    from character_engine.export import export_adapter
+    from character_engine.handlers.export import handle_export_adapter
 
     with pytest.raises(InvalidParams) as err:
-        export_adapter(
-            {"model": {"source": "default"}, "adapter": 3, "output_dir": "x"}, RequestContext("y", print)
+        handle_export_adapter(
+            {"model": {"source": "default"}, "adapter": 3, "output_dir": "x"}, make_ctx(print)
         )
     assert err.value.detail["param"] == "adapter"

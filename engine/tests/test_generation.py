@@ -6,10 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _helpers import make_sharp_model
+from _helpers import MakeCtx, make_sharp_model
 
-from character_engine import generation, models
-from character_engine.generation import Sampling, generate_items
+from character_engine.generation import decode_loop, prefix_cache
+from character_engine.generation.decode_loop import generate_items
+from character_engine.generation.sampling import Sampling
+from character_engine.models import chat_template
+from character_engine.models.cache import load_private
+from character_engine.models.loaded import LoadedModel
+from character_engine.state import EngineState
 
 SYSTEM = "You are Beethoven, the composer. You love music, the piano and long walks in Vienna. " * 4
 QUESTIONS = [
@@ -22,46 +27,49 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def sharp(tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory) -> models.LoadedModel:
+def sharp(tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     path = make_sharp_model(tiny_model_dir, tmp_path_factory.mktemp("sharp") / "model")
-    return models.load_model({"source": "local", "path": path})
+    return load_private({"source": "local", "path": path})
 
 
 def items(system: str | None = SYSTEM) -> list[dict]:
     return [{"system": system, "messages": [{"role": "user", "content": q}]} for q in QUESTIONS]
 
 
-def test_prefix_cache_matches_uncached_greedy(sharp: models.LoadedModel) -> None:
+def test_prefix_cache_matches_uncached_greedy(sharp: LoadedModel, engine_state: EngineState) -> None:
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=16, seed=0)
-    generation.prefix_store.clear()
-    cached, stats = generate_items(sharp, items(), greedy, batch_size=3, prefix_cache=True)
+    prefixes = engine_state.prefixes
+    cached, stats = generate_items(sharp, items(), greedy, prefixes=prefixes, batch_size=3)
     assert stats["prefix_tokens"] > 40  # the shared system prompt really was cached
-    plain, plain_stats = generate_items(sharp, items(), greedy, batch_size=3, prefix_cache=False)
+    plain, plain_stats = generate_items(sharp, items(), greedy, prefixes=None, batch_size=3)
     assert plain_stats["prefix_tokens"] == 0
-    single, _ = generate_items(sharp, items(), greedy, batch_size=1, prefix_cache=False)
+    single, _ = generate_items(sharp, items(), greedy, prefixes=None, batch_size=1)
     texts = [o.text for o in cached]
     assert texts == [o.text for o in plain] == [o.text for o in single]
     assert len(set(texts)) > 1 and all(len(t) > 0 for t in texts)  # a real, varied comparison
     # a second call reuses the stored prefix and still agrees
-    again, again_stats = generate_items(sharp, items()[:2], greedy, batch_size=2, prefix_cache=True)
+    again, again_stats = generate_items(sharp, items()[:2], greedy, prefixes=prefixes, batch_size=2)
     assert [o.text for o in again] == texts[:2] and again_stats["prefix_tokens"] == stats["prefix_tokens"]
 
 
-def test_successive_calls_reuse_the_stored_system_prefix(sharp: models.LoadedModel) -> None:
+def test_successive_calls_reuse_the_stored_system_prefix(
+    sharp: LoadedModel, engine_state: EngineState
+) -> None:
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=4, seed=0)
-    generation.prefix_store.clear()
+    prefixes = engine_state.prefixes
     # both items of the first chunk start with "What", which the second chunk does not share
     _, first = generate_items(
         sharp,
         items()[1:2] + [{"system": SYSTEM, "messages": [{"role": "user", "content": "What now?"}]}],
         greedy,
+        prefixes=prefixes,
     )
-    _, second = generate_items(sharp, items()[2:4], greedy)
+    _, second = generate_items(sharp, items()[2:4], greedy, prefixes=prefixes)
     assert first["prefix_tokens"] == second["prefix_tokens"] > 40
-    assert len(generation.prefix_store._items) == 1  # computed once, found the second time
+    assert len(prefixes) == 1  # computed once, found the second time
 
 
-def test_chat_with_history_uses_the_system_prefix(sharp: models.LoadedModel) -> None:
+def test_chat_with_history_uses_the_system_prefix(sharp: LoadedModel, engine_state: EngineState) -> None:
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=8, seed=0)
     chat = [
         {
@@ -73,17 +81,18 @@ def test_chat_with_history_uses_the_system_prefix(sharp: models.LoadedModel) -> 
             ],
         }
     ]
-    generation.prefix_store.clear()
-    a, stats = generate_items(sharp, chat, greedy, prefix_cache=True)
-    b, _ = generate_items(sharp, chat, greedy, prefix_cache=False)
+    a, stats = generate_items(sharp, chat, greedy, prefixes=engine_state.prefixes)
+    b, _ = generate_items(sharp, chat, greedy, prefixes=None)
     assert stats["prefix_tokens"] > 40 and a[0].text == b[0].text
 
 
-def test_token_counts_timings_and_length_limit(sharp: models.LoadedModel) -> None:
-    out, stats = generate_items(sharp, items(None), Sampling(0.0, 1.0, 6, 0), batch_size=2)
+def test_token_counts_timings_and_length_limit(sharp: LoadedModel, engine_state: EngineState) -> None:
+    out, stats = generate_items(
+        sharp, items(None), Sampling(0.0, 1.0, 6, 0), prefixes=engine_state.prefixes, batch_size=2
+    )
     tok = sharp.tokenizer
     for it, o in zip(items(None), out, strict=True):
-        assert o.prompt_tokens == len(generation.prompt_ids(tok, None, it["messages"]))
+        assert o.prompt_tokens == len(chat_template.prompt_ids(tok, None, it["messages"]))
         assert o.completion_tokens <= 6
         if o.finish_reason == "length":
             assert o.completion_tokens == 6
@@ -91,32 +100,37 @@ def test_token_counts_timings_and_length_limit(sharp: models.LoadedModel) -> Non
     assert stats["tokens_per_s"] > 0 and stats["wall_ms"] > 0
 
 
-def test_sampling_is_seeded(sharp: models.LoadedModel) -> None:
+def test_sampling_is_seeded(sharp: LoadedModel, engine_state: EngineState) -> None:
     hot = Sampling(temperature=1.2, top_p=0.9, max_new_tokens=12, seed=7)
-    a, _ = generate_items(sharp, items(), hot, batch_size=5)
-    b, _ = generate_items(sharp, items(), hot, batch_size=5)
-    c, _ = generate_items(sharp, items(), Sampling(1.2, 0.9, 12, 8), batch_size=5)
+    prefixes = engine_state.prefixes
+    a, _ = generate_items(sharp, items(), hot, prefixes=prefixes, batch_size=5)
+    b, _ = generate_items(sharp, items(), hot, prefixes=prefixes, batch_size=5)
+    c, _ = generate_items(sharp, items(), Sampling(1.2, 0.9, 12, 8), prefixes=prefixes, batch_size=5)
     assert [o.text for o in a] == [o.text for o in b]
     assert [o.text for o in a] != [o.text for o in c]
 
 
-def test_stream_events_concatenate_to_the_text(sharp: models.LoadedModel) -> None:
+def test_stream_events_concatenate_to_the_text(sharp: LoadedModel, engine_state: EngineState) -> None:
     pieces: list[tuple[int, str]] = []
     out, _ = generate_items(
-        sharp, items()[:2], Sampling(0.9, 1.0, 10, 1), on_token=lambda i, t: pieces.append((i, t))
+        sharp,
+        items()[:2],
+        Sampling(0.9, 1.0, 10, 1),
+        prefixes=engine_state.prefixes,
+        on_token=lambda i, t: pieces.append((i, t)),
     )
     for i in range(2):
         assert "".join(t for j, t in pieces if j == i) == out[i].text
 
 
 def test_incremental_decoding_never_splits_a_character(tiny_model_dir: str) -> None:
-    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
+    loaded = load_private({"source": "local", "path": tiny_model_dir})
     tok = loaded.tokenizer
     text = "Grüße aus Wien 🎹 — für Elise"
     ids = tok(text, add_special_tokens=False)["input_ids"]
     assert len(ids) > len(text) // 2  # byte-level pieces: some characters span several tokens
     got: list[str] = []
-    stream = generation._Stream(tok, 0, lambda _i, t: got.append(t))
+    stream = decode_loop.TokenStream(tok, 0, lambda _i, t: got.append(t))
     for n in range(1, len(ids) + 1):
         stream.update(ids[:n])
     stream.update(ids, final=True)
@@ -124,18 +138,18 @@ def test_incremental_decoding_never_splits_a_character(tiny_model_dir: str) -> N
 
 
 def test_stop_tokens_include_im_end(tiny_model_dir: str) -> None:
-    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
-    stops = generation.stop_token_ids(loaded.model, loaded.tokenizer)
+    loaded = load_private({"source": "local", "path": tiny_model_dir})
+    stops = chat_template.stop_token_ids(loaded.model, loaded.tokenizer)
     assert loaded.tokenizer.convert_tokens_to_ids("<|im_end|>") in stops
 
 
 def test_common_prefix_len() -> None:
-    assert generation.common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
-    assert generation.common_prefix_len([[1], [2]]) == 0
-    assert generation.common_prefix_len([[1, 2]]) == 2
+    assert prefix_cache.common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
+    assert prefix_cache.common_prefix_len([[1], [2]]) == 0
+    assert prefix_cache.common_prefix_len([[1, 2]]) == 2
 
 
-def test_cancel_stops_generation(sharp: models.LoadedModel) -> None:
+def test_cancel_stops_generation(sharp: LoadedModel, engine_state: EngineState) -> None:
     import threading
 
     from character_engine.errors import Cancelled
@@ -143,22 +157,20 @@ def test_cancel_stops_generation(sharp: models.LoadedModel) -> None:
     ev = threading.Event()
     ev.set()
     with pytest.raises(Cancelled):
-        generate_items(sharp, items(), Sampling(0.0, 1.0, 50, 0), cancel=ev)
+        generate_items(sharp, items(), Sampling(0.0, 1.0, 50, 0), prefixes=engine_state.prefixes, cancel=ev)
 
 
-def test_generate_handler_validates(tmp_path: Path, tiny_model_dir: str) -> None:
-    from character_engine.context import RequestContext
+def test_generate_handler_validates(tmp_path: Path, tiny_model_dir: str, make_ctx: MakeCtx) -> None:
     from character_engine.errors import InvalidParams
+    from character_engine.handlers.generate import handle_generate
 
-    ctx = RequestContext("t", lambda _m: None)
+    ctx = make_ctx()
     spec = {"source": "local", "path": tiny_model_dir}
     with pytest.raises(InvalidParams) as info:
-        generation.handle_generate(
-            {"model": spec, "items": [{"messages": [{"role": "robot", "content": "x"}]}]}, ctx
-        )
+        handle_generate({"model": spec, "items": [{"messages": [{"role": "robot", "content": "x"}]}]}, ctx)
     assert info.value.detail["param"] == "items[0].messages[0]"
     with pytest.raises(InvalidParams) as info:
-        generation.handle_generate({"model": spec, "items": [], "batch_size": 0}, ctx)
+        handle_generate({"model": spec, "items": [], "batch_size": 0}, ctx)
     assert info.value.detail["param"] == "batch_size"
 
 
@@ -203,15 +215,14 @@ def test_shared_prefix_attention_equals_attention_over_the_full_cache(q_len: int
 
 
 def test_cached_batches_use_the_single_copy_prefix_and_drop_finished_items(
-    sharp: models.LoadedModel,
+    sharp: LoadedModel, engine_state: EngineState
 ) -> None:
     from character_engine import prefix_attention
 
     greedy = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=40, seed=0)
-    generation.prefix_store.clear()
-    cached, stats = generate_items(sharp, items(), greedy, batch_size=5, prefix_cache=True)
+    cached, stats = generate_items(sharp, items(), greedy, prefixes=engine_state.prefixes, batch_size=5)
     assert sharp.model.config._attn_implementation == prefix_attention.NAME
-    single, _ = generate_items(sharp, items(), greedy, batch_size=1, prefix_cache=False)
+    single, _ = generate_items(sharp, items(), greedy, prefixes=None, batch_size=1)
     # Items stop at different steps, so the batch shrinks while the others go on.
     assert {o.finish_reason for o in cached} == {"stop", "length"}
     assert [o.text for o in cached] == [o.text for o in single]

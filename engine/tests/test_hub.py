@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from character_engine import hub, models
 from character_engine.context import RequestContext
 from character_engine.errors import Cancelled, DownloadFailed
+from character_engine.models.cache import load_private
+from character_engine.models.loaders import hub
+from character_engine.state import EngineState
 
 REPO = "tiny-org/tiny-chat"
 
@@ -99,7 +101,7 @@ def fake_hub(tiny_model_dir: str):
 
 def recording_ctx() -> tuple[RequestContext, list[dict]]:
     events: list[dict] = []
-    return RequestContext("dl", events.append), events
+    return RequestContext("dl", events.append, EngineState()), events
 
 
 def test_download_resumes_after_a_dropped_connection(
@@ -138,7 +140,7 @@ def test_existing_part_file_is_resumed(fake_hub: FakeHub, tiny_model_dir: str, t
 
 def test_hub_source_loads_through_the_model_loader(fake_hub: FakeHub, tmp_path: Path) -> None:
     spec = {"source": "hub", "repo_id": REPO, "endpoint": fake_hub.url, "cache_dir": str(tmp_path)}
-    loaded = models.load_model(spec, cached=False)
+    loaded = load_private(spec)
     assert loaded.info["source"] == "hub" and loaded.info["name"] == REPO
     assert loaded.info["architecture"] == "LlamaForCausalLM"
 

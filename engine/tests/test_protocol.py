@@ -280,9 +280,10 @@ def test_non_finite_numbers_are_sent_as_null() -> None:
     import json
 
     from character_engine.server import Server
+    from character_engine.state import EngineState
 
     out = io.StringIO()
-    Server(out, io.BytesIO()).reply(
+    Server(out, io.BytesIO(), EngineState()).reply(
         "x", {"loss": float("nan"), "xs": [1.0, float("inf")], "text": "NaN stays"}
     )
     assert json.loads(out.getvalue()) == {

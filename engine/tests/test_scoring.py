@@ -7,16 +7,27 @@ import math
 from pathlib import Path
 
 import pytest
+from _helpers import MakeCtx
 
-from character_engine import models, scoring
 from character_engine.errors import InvalidParams, ModelNotFound
-from character_engine.generation import prompt_ids
+from character_engine.handlers.scoring import handle_score
+from character_engine.models.cache import load_private
+from character_engine.models.chat_template import prompt_ids
+from character_engine.scoring.classifier import fit_classifier, predict_classifier
+from character_engine.scoring.embeddings import EmbedderCache, embed_texts
+from character_engine.scoring.score import score_items
+
+
+@pytest.fixture(scope="module")
+def embedders() -> EmbedderCache:
+    """One embedder cache for the module (the engine state's member): the model loads once."""
+    return EmbedderCache()
 
 
 def test_score_matches_a_manual_forward(tiny_model_dir: str) -> None:
     import torch
 
-    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
+    loaded = load_private({"source": "local", "path": tiny_model_dir})
     items = [
         {
             "system": "You are a composer.",
@@ -30,8 +41,8 @@ def test_score_matches_a_manual_forward(tiny_model_dir: str) -> None:
         },
         {"system": "Be brief.", "messages": [{"role": "user", "content": "Why?"}], "response": ""},
     ]
-    batched = scoring.score_items(loaded, items, batch_size=3)
-    single = [scoring.score_items(loaded, [it], batch_size=1)[0] for it in items]
+    batched = score_items(loaded, items, batch_size=3)
+    single = [score_items(loaded, [it], batch_size=1)[0] for it in items]
     tok = loaded.tokenizer
     for it, b, s in zip(items, batched, single, strict=True):
         assert (
@@ -52,18 +63,14 @@ def test_score_matches_a_manual_forward(tiny_model_dir: str) -> None:
     assert batched[0]["logprob"] == pytest.approx(manual, abs=1e-3)
 
 
-def test_score_handler_validates(tiny_model_dir: str) -> None:
-    from character_engine.context import RequestContext
-
-    ctx = RequestContext("s", lambda _m: None)
+def test_score_handler_validates(tiny_model_dir: str, make_ctx: MakeCtx) -> None:
+    ctx = make_ctx()
     with pytest.raises(InvalidParams) as info:
-        scoring.handle_score(
-            {"model": {"source": "local", "path": tiny_model_dir}, "items": [{"messages": []}]}, ctx
-        )
+        handle_score({"model": {"source": "local", "path": tiny_model_dir}, "items": [{"messages": []}]}, ctx)
     assert info.value.detail["param"] == "items[0].response"
 
 
-def test_embed_is_normalised_and_meaningful() -> None:
+def test_embed_is_normalised_and_meaningful(embedders: EmbedderCache) -> None:
     import numpy as np
 
     texts = [
@@ -71,17 +78,17 @@ def test_embed_is_normalised_and_meaningful() -> None:
         "Writing music for an orchestra is my life's work.",
         "The stock market fell sharply on Tuesday.",
     ]
-    v = scoring.embed_texts(texts)
+    v = embed_texts(embedders, texts)
     assert v.shape == (3, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     sim = v @ v.T
     assert sim[0, 1] > sim[0, 2] + 0.2  # the two music sentences are much closer
-    assert scoring.get_embedder() is scoring.get_embedder()  # cached
+    assert embedders.get() is embedders.get()  # cached
     with pytest.raises(ModelNotFound):
-        scoring.embed_texts(["x"], model_path="/no/such/embedder")
+        embed_texts(embedders, ["x"], model_path="/no/such/embedder")
 
 
-def test_classifier_fit_and_predict(tmp_path: Path) -> None:
+def test_classifier_fit_and_predict(tmp_path: Path, embedders: EmbedderCache) -> None:
     in_char = [
         "My symphonies thunder like the storms over Vienna!",
         "I hear the music in my mind, though my ears have failed me.",
@@ -113,26 +120,29 @@ def test_classifier_fit_and_predict(tmp_path: Path) -> None:
     texts = in_char + out_char
     labels = [1] * len(in_char) + [0] * len(out_char)
     save = tmp_path / "clf" / "classifier.joblib"
-    res = scoring.fit_classifier(texts, labels, str(save), seed=0)
+    res = fit_classifier(embedders, texts, labels, str(save), seed=0)
     assert res["n"] == 24 and res["train_accuracy"] >= 0.9
     assert res["cv_accuracy"] is not None and 0.6 <= res["cv_accuracy"] <= 1.0
     sidecar = json.loads(Path(str(save) + ".json").read_text())
     assert sidecar["n"] == 24 and sidecar["dim"] == 384 and sidecar["cv_accuracy"] == res["cv_accuracy"]
-    probs = scoring.predict_classifier(
+    probs = predict_classifier(
+        embedders,
         str(save),
         ["The symphony in my head never stops, even in silence.", "Click the button to download the report."],
     )
     assert all(0.0 <= p <= 1.0 for p in probs) and probs[0] > probs[1]
-    small = scoring.fit_classifier(texts[:3] + texts[-3:], [1, 1, 1, 0, 0, 0], str(tmp_path / "small.joblib"))
+    small = fit_classifier(
+        embedders, texts[:3] + texts[-3:], [1, 1, 1, 0, 0, 0], str(tmp_path / "small.joblib")
+    )
     assert small["cv_accuracy"] is None  # fewer than 10 items: no cross-validation
 
 
-def test_classifier_errors(tmp_path: Path) -> None:
+def test_classifier_errors(tmp_path: Path, embedders: EmbedderCache) -> None:
     with pytest.raises(InvalidParams):
-        scoring.fit_classifier(["a", "b"], [1, 1], str(tmp_path / "x.joblib"))
+        fit_classifier(embedders, ["a", "b"], [1, 1], str(tmp_path / "x.joblib"))
     with pytest.raises(InvalidParams):
-        scoring.fit_classifier(["a", "b"], [1, 2], str(tmp_path / "x.joblib"))
+        fit_classifier(embedders, ["a", "b"], [1, 2], str(tmp_path / "x.joblib"))
     with pytest.raises(InvalidParams):
-        scoring.fit_classifier(["a"], [1, 0], str(tmp_path / "x.joblib"))
+        fit_classifier(embedders, ["a"], [1, 0], str(tmp_path / "x.joblib"))
     with pytest.raises(ModelNotFound):
-        scoring.predict_classifier(str(tmp_path / "missing.joblib"), ["x"])
+        predict_classifier(embedders, str(tmp_path / "missing.joblib"), ["x"])

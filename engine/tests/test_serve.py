@@ -9,14 +9,15 @@ import urllib.request
 
 import pytest
 
-from character_engine import models
 from character_engine.serve import make_server
+from character_engine.state import EngineState
 
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir: str):
-    loaded = models.load_model({"source": "local", "path": tiny_model_dir})
-    srv = make_server(loaded, port=0, model_id="tiny-test")
+    state = EngineState()  # the server's own, as serve.main creates it
+    loaded = state.models.load({"source": "local", "path": tiny_model_dir})
+    srv = make_server(state, loaded, port=0, model_id="tiny-test")
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv

@@ -11,6 +11,7 @@ import pytest
 
 from character_engine.context import RequestContext
 from character_engine.errors import InvalidParams
+from character_engine.state import EngineState
 from character_engine.training.templates import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 CONVERSATION = [
@@ -69,7 +70,7 @@ class Recorder:
     def __init__(self, cancel_after_step: int | None = None) -> None:
         self.events: list[dict[str, Any]] = []
         self.cancel_after_step = cancel_after_step
-        self.ctx = RequestContext("test", self._emit)
+        self.ctx = RequestContext("test", self._emit, EngineState())
 
     def _emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
@@ -155,7 +156,7 @@ def test_mask_rejects_template_that_rewrites_content(tiny_model_dir: str) -> Non
 def test_mask_on_embedded_smollm2_tokenizer() -> None:
     from transformers import AutoTokenizer
 
-    from character_engine.models import default_model_path
+    from character_engine.models.specs import default_model_path
 
     path = default_model_path()
     tok = AutoTokenizer.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path))
@@ -350,7 +351,7 @@ def test_shared_prefix_training_gives_the_same_loss_and_gradients(
     import torch
 
     from character_engine import prefix_attention
-    from character_engine.models import load_model
+    from character_engine.models.cache import load_private
     from character_engine.training.config import parse_config
     from character_engine.training.data import collate, load_sft
     from character_engine.training.loop import label_logprobs, shared_prefix_len
@@ -374,7 +375,7 @@ def test_shared_prefix_training_gives_the_same_loss_and_gradients(
     ]
     path = write_rows(tmp_path / "shared.jsonl", rows)
     cfg = parse_config(dict(base_params(tiny_model_dir, tmp_path), train_path=path))
-    loaded = load_model(cfg.model, None, cached=False)
+    loaded = load_private(cfg.model)
     model = attach_lora(loaded.model, cfg, None)
     model.train()
     torch.manual_seed(0)

@@ -12,10 +12,11 @@ import re
 
 import pytest
 
-from character_engine import models
+from character_engine.state import EngineState
 
 os.environ.setdefault("CHARACTER_ENGINE_THREADS", "1")  # see devices.select_device: busy shared machines
-from character_engine.generation import Sampling, generate_items
+from character_engine.generation.decode_loop import generate_items
+from character_engine.generation.sampling import Sampling
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CHARACTER_ENGINE_SKIP_SLOW") == "1", reason="slow: real model"
@@ -28,8 +29,8 @@ PIRATE = (
 PIRATE_WORDS = re.compile(r"\b(arr+|matey|ahoy|ye|ship|sea|treasure|captain|pirate|sail\w*)\b", re.IGNORECASE)
 
 
-def test_smollm2_answers_in_persona() -> None:
-    loaded = models.load_model({"source": "default"})
+def test_smollm2_answers_in_persona(engine_state: EngineState) -> None:
+    loaded = engine_state.models.load({"source": "default"})
     assert (
         loaded.info["name"] == "SmolLM2-135M-Instruct" and loaded.info["architecture"] == "LlamaForCausalLM"
     )
@@ -39,7 +40,10 @@ def test_smollm2_answers_in_persona() -> None:
         for q in ("Who are you?", "What do you do all day?")
     ]
     out, stats = generate_items(
-        loaded, items, Sampling(temperature=0.0, top_p=1.0, max_new_tokens=40, seed=0)
+        loaded,
+        items,
+        Sampling(temperature=0.0, top_p=1.0, max_new_tokens=40, seed=0),
+        prefixes=engine_state.prefixes,
     )
     assert stats["prefix_tokens"] > 20  # the shared system prompt was cached
     for o in out:

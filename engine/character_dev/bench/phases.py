@@ -13,26 +13,30 @@ from .memory import peak_rss_mb, reset_peak_rss
 
 
 def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: Path) -> dict[str, Any]:
-    from character_engine.generation import Sampling, generate_items, prefix_store
-    from character_engine.models import load_model
+    from character_engine.generation.decode_loop import generate_items
+    from character_engine.generation.sampling import Sampling
+    from character_engine.state import EngineState
 
-    loaded = load_model(spec)
+    state = EngineState()
+    prefixes = state.prefixes
+    loaded = state.models.load(spec)
     prompt, source = system_prompt(resources)
     qs = questions(resources, settings["gen_items"])
     items = [{"system": prompt, "messages": [{"role": "user", "content": q}]} for q in qs]
     sampling = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=settings["gen_tokens"], seed=0)
     # Warm-up (first-call allocations), not timed.
-    generate_items(loaded, [{"messages": [{"role": "user", "content": "Hello"}]}], Sampling(0.0, 1.0, 4, 0))
+    hello = [{"messages": [{"role": "user", "content": "Hello"}]}]
+    generate_items(loaded, hello, Sampling(0.0, 1.0, 4, 0), prefixes=prefixes)
     out: dict[str, Any] = {"system_prompt_source": source, "system_prompt_words": len(prompt.split())}
 
     # Each batched run starts with no stored prefix: computing it is part of the measured time.
     by_batch: dict[str, Any] = {}
     cached: list[Any] = []
     for batch_size in settings["gen_batches"]:
-        prefix_store.clear()
+        prefixes.clear()
         reset_peak_rss()
         t0 = time.perf_counter()
-        cached, stats = generate_items(loaded, items, sampling, batch_size=batch_size, prefix_cache=True)
+        cached, stats = generate_items(loaded, items, sampling, prefixes=prefixes, batch_size=batch_size)
         wall = time.perf_counter() - t0
         n_tok = sum(r.completion_tokens for r in cached)
         by_batch[str(batch_size)] = {
@@ -53,7 +57,7 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
     t0 = time.perf_counter()
     seq = []
     for it in items:
-        res, _ = generate_items(loaded, [it], sampling, batch_size=1, prefix_cache=False)
+        res, _ = generate_items(loaded, [it], sampling, prefixes=None, batch_size=1)
         seq += res
     wall = time.perf_counter() - t0
     n_tok = sum(r.completion_tokens for r in seq)
@@ -70,17 +74,15 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
     one = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=1, seed=0)
     with_prompt, without = [], []
     for _ in range(settings["ttft_repeats"]):
-        r, _ = generate_items(loaded, [items[0]], one, batch_size=1, prefix_cache=False)
+        r, _ = generate_items(loaded, [items[0]], one, prefixes=None, batch_size=1)
         with_prompt.append((r[0].ttft_ms, r[0].prompt_tokens))
-        r, _ = generate_items(
-            loaded, [{"messages": items[0]["messages"]}], one, batch_size=1, prefix_cache=False
-        )
+        r, _ = generate_items(loaded, [{"messages": items[0]["messages"]}], one, prefixes=None, batch_size=1)
         without.append((r[0].ttft_ms, r[0].prompt_tokens))
     # With the system prompt's KV cache already computed (chat with a persona, later turns).
-    generate_items(loaded, [items[0]], one, batch_size=1, prefix_cache=True)
+    generate_items(loaded, [items[0]], one, prefixes=prefixes, batch_size=1)
     warm = []
     for _ in range(settings["ttft_repeats"]):
-        r, _ = generate_items(loaded, [items[1]], one, batch_size=1, prefix_cache=True)
+        r, _ = generate_items(loaded, [items[1]], one, prefixes=prefixes, batch_size=1)
         warm.append(r[0].ttft_ms)
     out["ttft"] = {
         "with_prompt_ms": statistics.median(x[0] for x in with_prompt),
@@ -125,15 +127,18 @@ def _final_loss(model: Any, tokenizer: Any, data: str, batch_size: int) -> float
 
 def phase_sft_engine(spec: dict[str, Any], settings: dict[str, Any], data: str, work: str) -> dict[str, Any]:
     from character_engine.context import RequestContext
+    from character_engine.models.cache import load_private
+    from character_engine.state import EngineState
     from character_engine.training.config import parse_config
     from character_engine.training.data import data_hash, load_sft
     from character_engine.training.loop import run_training
-    from character_engine.training.sft import SftObjective, load_base, pad_id_of
+    from character_engine.training.sft import SftObjective, pad_id_of
 
     events: list[tuple[float, dict[str, Any]]] = []
-    ctx = RequestContext("bench", lambda e: events.append((time.perf_counter(), e)))
+    ctx = RequestContext("bench", lambda e: events.append((time.perf_counter(), e)), EngineState())
     cfg = parse_config(_sft_params(spec, data, os.path.join(work, "engine-sft"), settings))
-    base, tok = load_base(cfg, ctx)
+    loaded = load_private(cfg.model, ctx=ctx)
+    base, tok = loaded.model, loaded.tokenizer
     train = load_sft(cfg.train_path, tok, cfg.max_length, "train_path")
     reset_peak_rss()
     t0 = time.perf_counter()
@@ -158,13 +163,15 @@ def phase_sft_trl(spec: dict[str, Any], settings: dict[str, Any], data: str, wor
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    from character_engine.models.cache import load_private
+    from character_engine.models.loaders.gguf import drop_dequantized_gguf_marker
     from character_engine.training.config import parse_config
     from character_engine.training.data import read_jsonl
-    from character_engine.training.lora import drop_dequantized_gguf_marker, lora_config
-    from character_engine.training.sft import load_base
+    from character_engine.training.lora import lora_config
 
     cfg = parse_config(_sft_params(spec, data, os.path.join(work, "trl-sft"), settings))
-    base, tok = load_base(cfg, None)
+    loaded = load_private(cfg.model)
+    base, tok = loaded.model, loaded.tokenizer
     drop_dequantized_gguf_marker(base)  # else Trainer refuses the (already dequantised) GGUF base
     tok.padding_side = "right"
     rows = read_jsonl(data, "train_path")

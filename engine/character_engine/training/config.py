@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InvalidParams
-from ..models import parse_spec
+from ..models.specs import parse_spec
 
 SCHEDULES = ("linear", "cosine", "constant")
 

@@ -70,17 +70,3 @@ def attach_lora(base: Any, cfg: TrainConfig, adapter_dir: str | None = None) -> 
         if p.requires_grad and p.dtype != torch.float32:
             p.data = p.data.float()
     return model
-
-
-def drop_dequantized_gguf_marker(model: Any) -> None:
-    """transformers dequantises a GGUF base to plain float tensors on load, yet keeps a GGUF
-    quantizer on the model; that marker makes Trainer refuse to train it and save_pretrained
-    refuse to save it. The weights are ordinary tensors, so the marker can go."""
-    quantizer = getattr(model, "hf_quantizer", None)
-    method = str(getattr(getattr(quantizer, "quantization_config", None), "quant_method", "")).lower()
-    if quantizer is None or "gguf" not in method:
-        return
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        delattr(model.config, "quantization_config")

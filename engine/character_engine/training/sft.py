@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import RequestContext
-from ..models import load_model
+from ..models.cache import load_private
 from .config import TrainConfig, parse_config
 from .data import SftExample, collate, data_hash, load_sft
 from .loop import label_logprobs, run_training
@@ -49,7 +49,7 @@ def pad_id_of(tokenizer: Any) -> int:
 
 def load_base(cfg: TrainConfig, ctx: RequestContext) -> tuple[Any, Any]:
     """A private (uncached) copy of the base model for training, and its tokenizer."""
-    loaded = load_model(cfg.model, None, cached=False, ctx=ctx)
+    loaded = load_private(cfg.model, ctx=ctx)
     return loaded.model, loaded.tokenizer
 
 

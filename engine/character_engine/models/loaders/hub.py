@@ -1,4 +1,5 @@
-"""Download a model repo from a Hugging Face-compatible endpoint with urllib only.
+"""'hub' specs: download a model repo from a Hugging Face-compatible endpoint with urllib
+only, then load it as a Hugging Face folder (hf.py).
 
 Files are listed with  GET {endpoint}/api/models/{repo_id}/revision/{revision}
 and fetched with       GET {endpoint}/{repo_id}/resolve/{revision}/{filename}.
@@ -20,7 +21,8 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-from .errors import Cancelled, DownloadFailed, InvalidParams
+from ...errors import Cancelled, DownloadFailed, InvalidParams
+from .hf import load_hf_folder
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,19 @@ def select_files(files: list[str]) -> list[str]:
     if not any(f.endswith(".safetensors") for f in chosen):
         chosen += [f for f in top if matches(f, FALLBACK_WEIGHTS)]
     return sorted(set(chosen))
+
+
+def load_hub(spec: dict[str, Any], ctx: Any) -> tuple[str, Any, Any, str]:
+    """(local folder, model, tokenizer, architecture name), downloading what is missing."""
+    path = download_repo(
+        spec["repo_id"],
+        revision=spec.get("revision") or "main",
+        endpoint=spec.get("endpoint"),
+        cache_dir=spec.get("cache_dir"),
+        ctx=ctx,
+    )
+    model, tok, arch = load_hf_folder(path)
+    return path, model, tok, arch
 
 
 def download_repo(
