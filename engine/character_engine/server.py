@@ -46,8 +46,8 @@ METHODS: dict[str, str] = {
     "embed": "character_engine.handlers.scoring:handle_embed",
     "classifier_fit": "character_engine.handlers.scoring:handle_classifier_fit",
     "classifier_predict": "character_engine.handlers.scoring:handle_classifier_predict",
-    "train_sft": "character_engine.training.sft:train_sft",
-    "train_dpo": "character_engine.training.dpo:train_dpo",
+    "train_sft": "character_engine.handlers.training:handle_train_sft",
+    "train_dpo": "character_engine.handlers.training:handle_train_dpo",
     "export_adapter": "character_engine.handlers.export:handle_export_adapter",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")

@@ -47,10 +47,10 @@ def dpo_params(model_dir: str, tmp: Path, **over: Any) -> dict[str, Any]:
 
 
 def run_dpo(params: dict[str, Any], rec: Recorder | None = None) -> tuple[dict[str, Any], Recorder]:
-    from character_engine.training.dpo import train_dpo
+    from character_engine.handlers.training import handle_train_dpo
 
     rec = rec or Recorder()
-    return train_dpo(params, rec.ctx), rec
+    return handle_train_dpo(params, rec.ctx), rec
 
 
 def test_dpo_reward_accuracy_rises(tiny_model_dir: str, tmp_path: Path) -> None:

@@ -87,10 +87,10 @@ class Recorder:
 
 
 def run_sft(params: dict[str, Any], rec: Recorder | None = None) -> tuple[dict[str, Any], Recorder]:
-    from character_engine.training.sft import train_sft
+    from character_engine.handlers.training import handle_train_sft
 
     rec = rec or Recorder()
-    return train_sft(params, rec.ctx), rec
+    return handle_train_sft(params, rec.ctx), rec
 
 
 # ----------------------------------------------------------------------------- loss masks
@@ -353,10 +353,9 @@ def test_shared_prefix_training_gives_the_same_loss_and_gradients(
     from character_engine import prefix_attention
     from character_engine.models.cache import load_private
     from character_engine.training.config import parse_config
-    from character_engine.training.data import collate, load_sft
+    from character_engine.training.data import collate, load_sft, pad_id_of
     from character_engine.training.loop import label_logprobs, shared_prefix_len
     from character_engine.training.lora import attach_lora
-    from character_engine.training.sft import pad_id_of
 
     answers = [
         "Yes.",

@@ -116,9 +116,9 @@ def _sft_params(spec: dict[str, Any], data: str, out_dir: str, settings: dict[st
 
 
 def _final_loss(model: Any, tokenizer: Any, data: str, batch_size: int) -> float:
-    from character_engine.training.data import load_sft
+    from character_engine.training.data import load_sft, pad_id_of
     from character_engine.training.loop import evaluate
-    from character_engine.training.sft import SftObjective, pad_id_of
+    from character_engine.training.sft import SftObjective
 
     examples = load_sft(data, tokenizer, 512, "train_path")
     device = next(model.parameters()).device
@@ -130,9 +130,9 @@ def phase_sft_engine(spec: dict[str, Any], settings: dict[str, Any], data: str, 
     from character_engine.models.cache import load_private
     from character_engine.state import EngineState
     from character_engine.training.config import parse_config
-    from character_engine.training.data import data_hash, load_sft
+    from character_engine.training.data import data_hash, load_sft, pad_id_of
     from character_engine.training.loop import run_training
-    from character_engine.training.sft import SftObjective, pad_id_of
+    from character_engine.training.sft import SftObjective
 
     events: list[tuple[float, dict[str, Any]]] = []
     ctx = RequestContext("bench", lambda e: events.append((time.perf_counter(), e)), EngineState())

@@ -1,5 +1,6 @@
 """The typed training config, parsed and validated from TrainSftParams / TrainDpoParams
-(src-shared/engine-protocol.ts). Every failure is InvalidParams naming the parameter."""
+(src-shared/engine-protocol.ts). Every failure is InvalidParams naming the parameter.
+Settings only one objective uses are range-checked by its `check_config` (dpo.py)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class TrainConfig:
     eval_every: int = 0  # optimizer steps; 0 = only at the end
     save_every: int = 0  # optimizer steps; 0 = only at the end
     seed: int = 0
-    # DPO only.
+    # DPO only (checked by DpoObjective.check_config).
     beta: float = 0.1
     nll_coef: float = 0.0
     # Gradient clipping threshold (global L2 norm); fixed, like TRL's default.
@@ -81,7 +82,7 @@ def _path(params: dict[str, Any], name: str, required: bool, must_exist: bool) -
     return value
 
 
-def parse_config(params: dict[str, Any], dpo: bool = False) -> TrainConfig:
+def parse_config(params: dict[str, Any]) -> TrainConfig:
     if not isinstance(params, dict):
         raise InvalidParams("params must be an object", param="params")
     model = parse_spec(params.get("model"), "model")
@@ -144,11 +145,6 @@ def parse_config(params: dict[str, Any], dpo: bool = False) -> TrainConfig:
     seed = _num(params, "seed", 0, int)
     beta = _num(params, "beta", 0.1)
     nll_coef = _num(params, "nll_coef", 0.0)
-    if dpo:
-        if not beta > 0:
-            raise InvalidParams("'beta' must be > 0", param="beta")
-        if nll_coef < 0:
-            raise InvalidParams("'nll_coef' must be >= 0", param="nll_coef")
     return TrainConfig(
         model=model,
         train_path=train_path,  # type: ignore[arg-type]

@@ -179,3 +179,11 @@ def collate(examples: list[SftExample], pad_id: int) -> dict[str, Any]:
         labels[row, :n] = torch.tensor(e.labels)
         mask[row, :n] = 1
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def pad_id_of(tokenizer: Any) -> int:
+    """The id `collate` pads with: the tokenizer's pad token, else EOS, else 0."""
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
+        if candidate is not None:
+            return int(candidate)
+    return 0

@@ -2,7 +2,7 @@
 the adapter disabled (so init_adapter=<SFT adapter> trains DPO on top of SFT, with the
 base as reference), plus an optional length-normalised NLL term on the chosen reply.
 
-Handler `train_dpo(params, ctx) -> TrainResult` (TrainDpoParams). Metrics per step:
+Rows are {"prompt", "chosen", "rejected"} (TrainDpoParams). Metrics per step:
 loss, reward_accuracy (share of pairs whose implicit reward prefers chosen) and
 reward_margin (mean chosen - rejected reward), reward = beta * (logp - logp_ref).
 """
@@ -11,20 +11,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import RequestContext
-from .config import parse_config
-from .data import DpoExample, collate, data_hash, load_dpo
-from .loop import run_training, sequence_logprobs
-from .sft import load_base, pad_id_of
+from ..errors import InvalidParams
+from .config import TrainConfig
+from .data import DpoExample, collate, load_dpo, pad_id_of
+from .loop import sequence_logprobs
 
 
 class DpoObjective:
     """Rows 0..n-1 of a batch are chosen replies, rows n..2n-1 the rejected ones."""
 
+    loading_message = "tokenizing the preference pairs"
+
     def __init__(self, pad_id: int, beta: float, nll_coef: float) -> None:
         self.pad_id = pad_id
         self.beta = beta
         self.nll_coef = nll_coef
+
+    @classmethod
+    def check_config(cls, cfg: TrainConfig) -> None:
+        if not cfg.beta > 0:
+            raise InvalidParams("'beta' must be > 0", param="beta")
+        if cfg.nll_coef < 0:
+            raise InvalidParams("'nll_coef' must be >= 0", param="nll_coef")
+
+    @classmethod
+    def load_examples(cls, path: str, tokenizer: Any, max_length: int, param: str) -> list[DpoExample]:
+        return load_dpo(path, tokenizer, max_length, param)
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, tokenizer: Any) -> DpoObjective:
+        return cls(pad_id_of(tokenizer), cfg.beta, cfg.nll_coef)
 
     def collate(self, examples: list[DpoExample]) -> dict[str, Any]:
         batch = collate([e.chosen for e in examples] + [e.rejected for e in examples], self.pad_id)
@@ -67,24 +83,3 @@ class DpoObjective:
             "reward_accuracy": stats.get("correct", 0.0) / units,
             "reward_margin": stats.get("margin_sum", 0.0) / units,
         }
-
-
-def train_dpo(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    cfg = parse_config(params, dpo=True)
-    ctx.progress("load", 0, 2, "loading the base model")
-    base, tokenizer = load_base(cfg, ctx)
-    ctx.progress("load", 1, 2, "tokenizing the preference pairs")
-    train = load_dpo(cfg.train_path, tokenizer, cfg.max_length, "train_path")
-    val = load_dpo(cfg.val_path, tokenizer, cfg.max_length, "val_path") if cfg.val_path else None
-    ctx.progress("load", 2, 2)
-    result = run_training(
-        cfg,
-        ctx,
-        DpoObjective(pad_id_of(tokenizer), cfg.beta, cfg.nll_coef),
-        base,
-        train,
-        val,
-        data_hash(cfg.train_path, cfg.val_path),
-        "dpo",
-    )
-    return result.to_dict()

@@ -1,4 +1,4 @@
-"""The flat training loop shared by SFT and DPO.
+"""The flat training loop every objective shares (SFT, DPO; see objective.py).
 
 One optimizer step = `grad_accum` micro-batches of `batch_size` examples. The loss is
 normalised by the objective's unit count over the WHOLE step (label tokens for SFT,
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..context import RequestContext
 from ..errors import InvalidParams
@@ -38,22 +38,8 @@ from .checkpoints import (
 from .config import TrainConfig
 from .data import epoch_batches
 from .lora import attach_lora
+from .objective import Objective
 from .templates import IGNORE_INDEX
-
-
-class Objective(Protocol):
-    """What differs between SFT and DPO: batching, the loss, and how stats read out."""
-
-    def collate(self, examples: list[Any]) -> dict[str, Any]: ...
-
-    def units(self, batch: dict[str, Any]) -> float: ...
-
-    def tokens(self, batch: dict[str, Any]) -> int: ...
-
-    def loss(self, model: Any, batch: dict[str, Any], denom: float) -> tuple[Any, dict[str, float]]: ...
-
-    def summarize(self, stats: dict[str, float], units: float) -> dict[str, float]: ...
-
 
 # ----------------------------------------------------------------------------- model math
 
