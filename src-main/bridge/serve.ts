@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../engine/client';
 import { createHandlers } from '../handlers';
 import type { SettingsStore } from '../core/settings';
-import { openStudio, type OpenStudioOptions, type Studio } from '../pipeline/studio';
+import { openStudio, type OpenStudioOptions, type Studio } from '../studio/studio';
 import { BridgeError, startBridge, type Bridge } from './server';
 
 export interface ServeOptions {

@@ -12,19 +12,24 @@ import type {
   SamplingParams,
 } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
-import type { PipelineEvents } from '../core/events';
-import { NotFoundError, PipelineError } from '../core/errors';
+import type { StudioEvents } from '../core/events';
+import { InputError, InvalidParamsError, NotFoundError, PipelineError } from '../core/errors';
 import { parseModelSpec } from '../core/model-spec';
+import type { SettingsStore } from '../core/settings';
+import type { PersonaLibrary } from '../personas';
 import type { CheckpointRecord, Store } from '../store';
 
 export interface ChatDeps {
   store: Store;
   engine: EngineClient;
-  events: PipelineEvents;
-  /** The model chats use when a session has no checkpoint (the untrained base). */
-  defaultModel: ModelSpec;
-  /** The constitution of a persona version, for the teacher lane. */
-  systemPromptFor(personaId: string, version: number | null): string;
+  events: StudioEvents;
+  /**
+   * Read at every message: the model chats use when a session has no checkpoint is the
+   * student model in settings NOW, so a settings change reaches the next message.
+   */
+  settings: Pick<SettingsStore, 'get'>;
+  /** Persona versions, for the teacher lane's constitution. */
+  personas: Pick<PersonaLibrary, 'get'>;
 }
 
 /** Sampling for chat: a little temperature so replies are not canned; 160 new tokens. */
@@ -52,14 +57,15 @@ export class ChatService {
   /** The base model a checkpoint was trained from (lineage), else the default. */
   modelFor(cp: CheckpointRecord | null): ModelSpec {
     const base = cp?.lineage?.config?.baseModel;
-    return base ? parseModelSpec(base) : this.deps.defaultModel;
+    return base ? parseModelSpec(base) : this.deps.settings.get('studentModel');
   }
 
   start(checkpointId: string | null, withTeacher: boolean): ChatSession {
     const cp = this.checkpoint(checkpointId);
     if (withTeacher && !cp) {
-      throw new PipelineError(
+      throw new InvalidParamsError(
         'a side-by-side chat needs a checkpoint: its lineage names the persona the teacher plays',
+        'withTeacher',
       );
     }
     return this.deps.store.chats.create({
@@ -72,7 +78,7 @@ export class ChatService {
   async send(sessionId: string, text: string, signal?: AbortSignal): Promise<ChatReply> {
     const session = this.deps.store.chats.get(sessionId);
     if (!session) throw new NotFoundError('chat session', sessionId);
-    if (text.trim() === '') throw new PipelineError('empty message');
+    if (text.trim() === '') throw new InputError('the message is empty');
     const cp = this.checkpoint(session.checkpointId);
     const model = this.modelFor(cp);
     const user: ChatTurn = { role: 'user', content: text };
@@ -98,7 +104,7 @@ export class ChatService {
 
     let teacher: ChatTurn | null = null;
     let system: string | undefined;
-    if (cp) system = this.deps.systemPromptFor(cp.lineage.personaId, cp.lineage.personaVersion);
+    if (cp) system = this.systemPrompt(cp.lineage.personaId, cp.lineage.personaVersion);
     if (session.withTeacher && system !== undefined) {
       const teacherMessages = [...history('teacher'), { role: 'user' as const, content: text }];
       teacher = await this.generate(sessionId, 'teacher', model, undefined, system, teacherMessages, signal);
@@ -120,6 +126,17 @@ export class ChatService {
         tokensSaved = teacherPrompt - student.promptTokens;
     }
     return { student, teacher, tokensSaved };
+  }
+
+  private systemPrompt(personaId: string, version: number): string {
+    try {
+      return this.deps.personas.get(personaId, version).systemPrompt;
+    } catch (error) {
+      throw new PipelineError(
+        `cannot load persona ${personaId} v${version} for the teacher: ${(error as Error).message}`,
+        { personaId, version },
+      );
+    }
   }
 
   private async generate(

@@ -1,7 +1,7 @@
 /** What every CLI command receives: output streams, --json, progress display, the opened studio. */
 import { StudioError } from '../core/errors';
 import type { EventContract } from '../../src-shared/contract';
-import { openStudio, type Studio } from '../pipeline/studio';
+import { openStudio, type Studio } from '../studio/studio';
 import { resolveDataDir } from '../core/settings';
 import { ProgressDisplay, type ProgressWriter } from './progress';
 

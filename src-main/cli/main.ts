@@ -1,9 +1,9 @@
 /**
- * The `character` CLI: argument parsing (node:util parseArgs), command dispatch and the one
- * place where errors become a single line on stderr and exit code 1.
+ * The `character` CLI: command dispatch and the one place where errors become a single line
+ * on stderr and exit code 1. Argument helpers are in args.ts; each command in commands/.
  */
-import { parseArgs } from 'node:util';
-import { CliContext, CliUsageError, type CliIO, type CommandFn } from './context';
+import { CliContext, type CliIO, type CommandFn } from './context';
+import { splitGlobal } from './args';
 import { formatError } from './format-error';
 
 export const USAGE = `character — distil a character constitution into a small model
@@ -50,28 +50,8 @@ const COMMANDS: Record<string, Loader> = {
   'import-characterllm': async () => (await import('./commands/import')).importCommand,
   demo: async () => (await import('./commands/demo')).demoCommand,
   bench: async () => (await import('./commands/bench')).benchCommand,
-  serve: async () => (await import('../bridge/serve-command')).serveCommand,
+  serve: async () => (await import('./commands/serve')).serveCommand,
 };
-
-/** Pulls the global flags out wherever they appear; the rest goes to the command. */
-export function splitGlobal(argv: string[]): {
-  json: boolean;
-  verbose: boolean;
-  help: boolean;
-  rest: string[];
-} {
-  let json = false;
-  let verbose = false;
-  let help = false;
-  const rest: string[] = [];
-  for (const a of argv) {
-    if (a === '--json') json = true;
-    else if (a === '--verbose' || a === '-v') verbose = true;
-    else if (a === '--help' || a === '-h') help = true;
-    else rest.push(a);
-  }
-  return { json, verbose, help, rest };
-}
 
 export async function main(
   argv: string[],
@@ -124,22 +104,4 @@ function errorJson(error: unknown): Record<string, unknown> {
     return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
   }
   return { message: String(error) };
-}
-
-/** parseArgs with the CLI's conventions: strict, positionals allowed, usage errors typed. */
-export function parseCommandArgs<
-  T extends Record<
-    string,
-    { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }
-  >,
->(
-  command: string,
-  args: string[],
-  options: T,
-): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new CliUsageError(`${command}: ${(error as Error).message}`, command);
-  }
 }

@@ -1,5 +1,5 @@
 /**
- * The pipeline's event bus: the shapes of EventContract ('run:status', 'job:progress',
+ * The studio's event bus: the shapes of EventContract ('run:status', 'job:progress',
  * 'training:metric', 'training:checkpoint', 'chat:token'). The CLI prints them; the Electron
  * shell and the loopback bridge forward them to windows.
  */
@@ -8,7 +8,7 @@ import type { EventChannel, EventContract } from '../../src-shared/contract';
 export type EventListener<E extends EventChannel> = (payload: EventContract[E]) => void;
 type AnyListener = (event: EventChannel, payload: EventContract[EventChannel]) => void;
 
-export class PipelineEvents {
+export class StudioEvents {
   private readonly listeners = new Map<EventChannel, Set<(payload: never) => void>>();
   private readonly anyListeners = new Set<AnyListener>();
 

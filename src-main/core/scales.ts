@@ -4,6 +4,8 @@
  */
 import type { Scale, TrainingConfig } from '../../src-shared/contract';
 import { ConfigError } from './errors';
+import { parseTrainingConfig } from './training-config';
+import { joinField, type Reader } from './validate';
 
 export interface GenerationSettings {
   maxNewTokens: number;
@@ -207,4 +209,59 @@ export function scaleConfig(scale: Scale, env: NodeJS.ProcessEnv = process.env):
 /** The training defaults of a scale (the `training:defaults` channel). */
 export function trainingDefaults(scale: Scale): TrainingConfig {
   return scaleConfig(scale).training;
+}
+
+/** A ScaleConfig from untyped input (a stored run): every field typed, errors naming the field. */
+export function parseScaleConfig(raw: unknown, reader: Reader, field: string): ScaleConfig {
+  const o = reader.object(raw, field);
+  reader.known(
+    o,
+    ['scale', 'questions', 'heldOut', 'valFraction', 'generation', 'audit', 'training', 'evaluation'],
+    field,
+  );
+  const gField = joinField(field, 'generation');
+  const g = reader.object(o.generation, gField);
+  reader.known(g, ['maxNewTokens', 'temperature', 'topP', 'batchSize', 'seed'], gField);
+  const aField = joinField(field, 'audit');
+  const a = reader.object(o.audit, aField);
+  reader.known(a, ['minWords', 'maxWords'], aField);
+  const eField = joinField(field, 'evaluation');
+  const e = reader.object(o.evaluation, eField);
+  reader.known(
+    e,
+    [
+      'maxNewTokens',
+      'temperature',
+      'classifierNegatives',
+      'capabilityItems',
+      'safetyItems',
+      'savingsQuestions',
+      'valScoreItems',
+    ],
+    eField,
+  );
+  return {
+    scale: reader.oneOf(o, 'scale', field, SCALE_NAMES),
+    questions: reader.int(o, 'questions', field),
+    heldOut: reader.int(o, 'heldOut', field),
+    valFraction: reader.number(o, 'valFraction', field),
+    generation: {
+      maxNewTokens: reader.int(g, 'maxNewTokens', gField),
+      temperature: reader.number(g, 'temperature', gField),
+      topP: reader.number(g, 'topP', gField),
+      batchSize: reader.int(g, 'batchSize', gField),
+      seed: reader.int(g, 'seed', gField),
+    },
+    audit: { minWords: reader.int(a, 'minWords', aField), maxWords: reader.int(a, 'maxWords', aField) },
+    training: parseTrainingConfig(o.training, reader, joinField(field, 'training')),
+    evaluation: {
+      maxNewTokens: reader.int(e, 'maxNewTokens', eField),
+      temperature: reader.number(e, 'temperature', eField),
+      classifierNegatives: reader.int(e, 'classifierNegatives', eField),
+      capabilityItems: reader.int(e, 'capabilityItems', eField),
+      safetyItems: reader.int(e, 'safetyItems', eField),
+      savingsQuestions: reader.int(e, 'savingsQuestions', eField),
+      valScoreItems: reader.int(e, 'valScoreItems', eField),
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type { TrainingConfig } from '../../src-shared/contract';
 import { ConfigError } from './errors';
+import { joinField, type Reader } from './validate';
 
 export interface ConfigProblem {
   field: keyof TrainingConfig;
@@ -25,7 +26,8 @@ const KNOWN_MODULES = new Set([
   'dense',
 ]);
 
-export function checkTrainingConfig(config: TrainingConfig, trainExamples?: number): ConfigProblem[] {
+/** Every out-of-range hyperparameter, each naming its field. */
+export function checkTrainingConfig(config: TrainingConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const bad = (field: keyof TrainingConfig, message: string): void => {
     problems.push({ field, message });
@@ -67,21 +69,39 @@ export function checkTrainingConfig(config: TrainingConfig, trainExamples?: numb
     bad('schedule', `schedule must be linear, cosine or constant (got ${String(config.schedule)})`);
   if (!isInt(config.seed) || config.seed < 0)
     bad('seed', `seed must be an integer >= 0 (got ${config.seed})`);
-  if (trainExamples !== undefined) {
-    if (trainExamples < 1)
-      bad('batchSize', 'there are no training examples: run generate, audit and split first');
-    else if (config.batchSize > trainExamples)
-      bad(
-        'batchSize',
-        `batch size ${config.batchSize} is larger than the ${trainExamples} training examples`,
-      );
-  }
   return problems;
 }
 
-/** Throws one ConfigError listing every problem. */
+/** What the run's data allows: a batch no larger than the training examples. */
+export function checkTrainingData(config: TrainingConfig, trainExamples: number): ConfigProblem[] {
+  if (trainExamples < 1)
+    return [
+      { field: 'batchSize', message: 'there are no training examples: run generate, audit and split first' },
+    ];
+  if (config.batchSize > trainExamples)
+    return [
+      {
+        field: 'batchSize',
+        message: `batch size ${config.batchSize} is larger than the ${trainExamples} training examples`,
+      },
+    ];
+  return [];
+}
+
+/** The train step's check: the configuration was validated when it entered; the data may have changed since. */
+export function validateTrainingData(config: TrainingConfig, trainExamples: number): void {
+  throwProblems(checkTrainingData(config, trainExamples));
+}
+
+/** Throws one ConfigError listing every problem (with the data's, when the example count is known). */
 export function validateTrainingConfig(config: TrainingConfig, trainExamples?: number): void {
-  const problems = checkTrainingConfig(config, trainExamples);
+  throwProblems([
+    ...checkTrainingConfig(config),
+    ...(trainExamples !== undefined ? checkTrainingData(config, trainExamples) : []),
+  ]);
+}
+
+function throwProblems(problems: ConfigProblem[]): void {
   if (problems.length > 0) {
     const first = problems[0]!;
     throw new ConfigError(
@@ -90,4 +110,51 @@ export function validateTrainingConfig(config: TrainingConfig, trainExamples?: n
       { problems },
     );
   }
+}
+
+const TRAINING_KEYS: readonly (keyof TrainingConfig)[] = [
+  'baseModel',
+  'loraR',
+  'loraAlpha',
+  'loraDropout',
+  'targetModules',
+  'learningRate',
+  'warmupSteps',
+  'schedule',
+  'batchSize',
+  'gradAccum',
+  'maxSteps',
+  'maxLength',
+  'evalEvery',
+  'saveEvery',
+  'seed',
+];
+
+/**
+ * A TrainingConfig from untyped input (a stored run, a handler's params): every field present
+ * with its type, no unknown keys, every range checked. Errors name the field by its full path.
+ */
+export function parseTrainingConfig(raw: unknown, reader: Reader, field: string): TrainingConfig {
+  const o = reader.object(raw, field);
+  reader.known(o, TRAINING_KEYS, field);
+  const config: TrainingConfig = {
+    baseModel: reader.string(o, 'baseModel', field),
+    loraR: reader.number(o, 'loraR', field),
+    loraAlpha: reader.number(o, 'loraAlpha', field),
+    loraDropout: reader.number(o, 'loraDropout', field),
+    targetModules: reader.strings(o, 'targetModules', field),
+    learningRate: reader.number(o, 'learningRate', field),
+    warmupSteps: reader.number(o, 'warmupSteps', field),
+    schedule: reader.oneOf(o, 'schedule', field, ['linear', 'cosine', 'constant'] as const),
+    batchSize: reader.number(o, 'batchSize', field),
+    gradAccum: reader.number(o, 'gradAccum', field),
+    maxSteps: reader.number(o, 'maxSteps', field),
+    maxLength: reader.number(o, 'maxLength', field),
+    evalEvery: reader.number(o, 'evalEvery', field),
+    saveEvery: reader.number(o, 'saveEvery', field),
+    seed: reader.number(o, 'seed', field),
+  };
+  const problem = checkTrainingConfig(config)[0];
+  if (problem) reader.fail(joinField(field, problem.field), `is invalid: ${problem.message}`);
+  return config;
 }

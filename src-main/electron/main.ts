@@ -12,7 +12,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RENDERER_CSP } from '../bridge/server';
 import { createHandlers } from '../handlers';
-import { openStudio, type Studio } from '../pipeline/studio';
+import { openStudio, type Studio } from '../studio/studio';
 import { resolveDataDir } from '../core/settings';
 import { forwardEvents, registerApiHandlers } from './ipc';
 import { ElectronSettingsStore } from './settings';

@@ -1,4 +1,3 @@
-import { chatService } from '../pipeline/service';
 import type { HandlerServices } from './context';
 import { requireBoolean, requireString } from './params';
 import type { Handlers } from './types';
@@ -8,14 +7,11 @@ export function chatHandlers(s: HandlerServices): Pick<Handlers, 'chat:start' | 
     'chat:start': async (params) => {
       const raw = (params as { checkpointId?: unknown } | null)?.checkpointId;
       const checkpointId = raw === null || raw === undefined ? null : requireString(params, 'checkpointId');
-      return chatService(s).start(checkpointId, requireBoolean(params, 'withTeacher'));
+      return s.chat.start(checkpointId, requireBoolean(params, 'withTeacher'));
     },
     // Tokens stream as 'chat:token' events while this resolves with the finished turns.
     'chat:send': async (params) => {
-      const reply = await chatService(s).send(
-        requireString(params, 'sessionId'),
-        requireString(params, 'text'),
-      );
+      const reply = await s.chat.send(requireString(params, 'sessionId'), requireString(params, 'text'));
       return { student: reply.student, teacher: reply.teacher };
     },
   };

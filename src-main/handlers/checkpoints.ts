@@ -1,7 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CheckpointRow } from '../../src-shared/contract';
 import { NotFoundError } from '../core/errors';
-import { registry, runConfig } from '../pipeline/service';
 import { parseModelSpec } from '../core/model-spec';
 import type { CheckpointRecord } from '../store';
 import type { HandlerServices } from './context';
@@ -27,7 +26,7 @@ export function toCheckpointRow(c: CheckpointRecord): CheckpointRow {
 }
 
 export function checkpointHandlers(s: HandlerServices): Pick<Handlers, CheckpointChannels> {
-  const reg = registry(s);
+  const reg = s.registry;
   return {
     'checkpoints:list': async (params) => {
       const runId = params ? optionalString(params, 'runId') : undefined;
@@ -53,16 +52,14 @@ export function checkpointHandlers(s: HandlerServices): Pick<Handlers, Checkpoin
       }
       const outputDir = requested ? resolve(requested) : join(s.dataDir, 'exports', cp.id);
       const run = s.store.runs.get(cp.runId);
-      const model = run
-        ? runConfig(run).studentModel
-        : parseModelSpec(cp.lineage.config.baseModel || 'default');
+      const model = run ? run.config.studentModel : parseModelSpec(cp.lineage.config.baseModel || 'default');
       const evaluation = s.store.evaluations.latest(cp.runId);
       const result = await s.engine.call('export_adapter', {
         model,
         adapter: cp.path,
         output_dir: outputDir,
         card: {
-          title: `${run ? runConfig(run).personaName : cp.lineage.personaId} (Character Studio adapter)`,
+          title: `${run ? run.config.personaName : cp.lineage.personaId} (Character Studio adapter)`,
           description: `LoRA adapter distilled from the "${cp.lineage.personaId}" constitution (v${cp.lineage.personaVersion}): the student answers in character without the system prompt.`,
           data: {
             persona: `${cp.lineage.personaId} v${cp.lineage.personaVersion}`,

@@ -3,13 +3,12 @@
  * transports call these (Electron IPC through src-main/electron/ipc.ts, the loopback bridge
  * through src-main/bridge/server.ts); dispatch() turns their typed errors into payloads.
  */
-import { personas } from '../pipeline/service';
 import { appHandlers } from './app';
 import { chatHandlers } from './chat';
 import { checkpointHandlers } from './checkpoints';
 import type { HandlerServices } from './context';
 import { dataHandlers } from './data';
-import { estimateStep } from './estimate';
+import { estimateStep } from '../pipeline/estimate';
 import { evaluationHandlers } from './evaluation';
 import { requireString } from './params';
 import { personaHandlers } from './personas';
@@ -24,12 +23,9 @@ export { dispatch } from './dispatch';
 export { toErrorPayload, httpStatusFor } from './errors';
 
 export function createHandlers(services: HandlerServices): Handlers {
-  // The library syncs the built-in personas into the store: do it once, up front, so every
-  // channel (runs:create included) sees them.
-  const library = personas(services);
   return {
     ...appHandlers(services),
-    ...personaHandlers(services, library),
+    ...personaHandlers(services),
     ...runHandlers(services),
     'runs:estimate': async (params) =>
       estimateStep(

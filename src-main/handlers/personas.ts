@@ -1,5 +1,5 @@
 import type { PersonaDetail } from '../../src-shared/contract';
-import { parsePersona, validatePersona, wordCount, type PersonaLibrary } from '../personas';
+import { parsePersona, validatePersona, wordCount } from '../personas';
 import { NotFoundError } from '../core/errors';
 import type { HandlerServices } from './context';
 import { requireFormat, requireString } from './params';
@@ -10,10 +10,8 @@ const TOKEN_COUNT_TIMEOUT_MS = 5_000;
 
 type PersonaChannels = 'personas:list' | 'personas:get' | 'personas:validate' | 'personas:save';
 
-export function personaHandlers(
-  s: HandlerServices,
-  library: PersonaLibrary,
-): Pick<Handlers, PersonaChannels> {
+export function personaHandlers(s: HandlerServices): Pick<Handlers, PersonaChannels> {
+  const library = s.personas;
   async function tokenCount(systemPrompt: string): Promise<number | null> {
     const stats = s.engine.stats();
     if (!s.engine.running || stats.pending > 0) return null;

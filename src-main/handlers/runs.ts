@@ -2,7 +2,7 @@ import type { PipelineStep } from '../../src-shared/contract';
 import { NotFoundError } from '../core/errors';
 import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
 import { SCALE_NAMES } from '../core/scales';
-import { createRun } from '../pipeline/service';
+import { createRun } from '../pipeline/create-run';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
 import { requireOneOf, requireString } from './params';
@@ -23,7 +23,7 @@ export function logBackgroundFailure(what: string): (error: unknown) => void {
 
 export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
   return {
-    'runs:list': async () => s.store.runs.list().map(toRunSummary),
+    'runs:list': async () => s.store.runs.summaries(),
     'runs:get': async (params) => toRunSummary(s.store.runs.require(requireString(params, 'id'))),
     'runs:create': async (params) => {
       const personaId = requireString(params, 'personaId');

@@ -1,8 +1,9 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
 import { SCALE_NAMES, trainingDefaults } from '../core/scales';
-import { runConfig } from '../pipeline/service';
+import { configureTraining } from '../pipeline/configure-training';
 import { formatModelSpec } from '../core/model-spec';
-import { validateTrainingConfig } from '../core/training-config';
+import { parseTrainingConfig } from '../core/training-config';
+import { Reader } from '../core/validate';
 import type { TrainingJobRecord } from '../store';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
@@ -14,12 +15,13 @@ import type { Handlers } from './types';
 type TrainingChannels =
   'training:defaults' | 'training:start' | 'training:status' | 'training:metrics' | 'training:cancel';
 
+/** The form's training configuration, typed and range-checked (errors name the field). */
 function requireConfig(params: unknown): TrainingConfig {
   const config = (params as { config?: unknown } | null)?.config;
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new InvalidParamsError('"config" must be a training configuration object', 'config');
   }
-  return config as TrainingConfig;
+  return parseTrainingConfig(config, new Reader('training configuration'), 'config');
 }
 
 function metricPoint(p: MetricPoint): MetricPoint {
@@ -55,21 +57,14 @@ export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingCha
       const scale = requireOneOf(params, 'scale', SCALE_NAMES);
       const runId = optionalString(params, 'runId');
       if (!runId) return trainingDefaults(scale);
-      const stored = runConfig(s.store.runs.require(runId));
+      const stored = s.store.runs.require(runId).config;
       return { ...stored.scaleConfig.training, baseModel: formatModelSpec(stored.studentModel) };
     },
 
     'training:start': async (params) => {
       const runId = requireString(params, 'runId');
-      const run = s.store.runs.require(runId);
-      const stored = runConfig(run);
-      const requested = requireConfig(params);
-      // The student model is the run's (chosen when it was created); the train step uses it.
-      const config: TrainingConfig = { ...requested, baseModel: formatModelSpec(stored.studentModel) };
-      validateTrainingConfig(config, s.store.splits.counts(runId).train);
-      s.store.runs.update(runId, {
-        config: { ...run.config, scaleConfig: { ...stored.scaleConfig, training: config } },
-      });
+      const run = configureTraining(s, s.store.runs.require(runId), requireConfig(params));
+      const config = run.config.scaleConfig.training;
       const before = s.store.jobs.latestForRun(runId)?.id ?? null;
       await startInBackground(
         () => s.runner.runStep(runId, 'train'),

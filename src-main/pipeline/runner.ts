@@ -1,10 +1,10 @@
 /**
  * The pipeline runner: steps in order, honest run status, resume from the failed step, cancel.
  *
- * The runner knows nothing about what a step does; the step table (steps.ts) does the work.
- * A run's progress lives in the store: `status`, `step` (the step running, or the last one
- * tried), `error` (the failure message), `config.completedSteps` and `timings` (seconds per
- * step). A run is `completed` only when every step has completed; any throw makes it
+ * The runner knows nothing about what a step does; the step table (step-table.ts) does the work.
+ * A run's progress lives in the store, apart from its configuration: `status`, `step` (the
+ * step running, or the last one tried), `error` (the failure message), `completedSteps` and
+ * `timings` (seconds per step). A run is `completed` only when every step has completed; any throw makes it
  * `failed` with the message, and `resume` starts again at the first step not completed.
  */
 import {
@@ -14,10 +14,10 @@ import {
   type RunSummary,
 } from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
-import { CancelledError, PipelineError } from '../core/errors';
-import type { PipelineEvents } from '../core/events';
+import { CancelledError, ConflictError, errorMessage, isCancellation, StepOrderError } from '../core/errors';
+import type { StudioEvents } from '../core/events';
 import { appendRunLog, ensureRunDir, type RunPaths } from '../core/paths';
-import { scaleConfig, type ScaleConfig } from '../core/scales';
+import type { ScaleConfig } from '../core/scales';
 
 export { PIPELINE_STEPS };
 
@@ -65,7 +65,7 @@ export type StepTable = Record<PipelineStep, StepHandler>;
 export interface RunnerDeps {
   runs: RunStateStore;
   dataDir: string;
-  events: PipelineEvents;
+  events: StudioEvents;
   steps: StepTable;
   /** Called after every status change (runs.csv, for example). Errors are logged, not thrown. */
   onRunChanged?: (run: RunRecord) => void;
@@ -75,22 +75,10 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export function completedSteps(run: RunRecord): PipelineStep[] {
-  const raw = run.config.completedSteps;
-  return Array.isArray(raw)
-    ? raw.filter((s): s is PipelineStep => typeof s === 'string' && isPipelineStep(s))
-    : [];
-}
-
 /** The steps still to do, in order: every step after the last completed one in sequence. */
 export function remainingSteps(run: RunRecord): PipelineStep[] {
-  const done = new Set(completedSteps(run));
+  const done = new Set(run.completedSteps);
   return PIPELINE_STEPS.filter((s) => !done.has(s));
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? error.message;
-  return String(error);
 }
 
 export class PipelineRunner {
@@ -119,7 +107,7 @@ export class PipelineRunner {
   /** Continue a failed, cancelled or interrupted run from its first incomplete step. */
   async resume(runId: string, opts: RunOptions = {}): Promise<RunRecord> {
     const run = this.deps.runs.require(runId);
-    if (this.active.has(runId)) throw new PipelineError(`run ${runId} is already running`, { runId });
+    if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
     if (run.status === 'completed' && remainingSteps(run).length === 0) return run;
     return this.runSteps(runId, remainingSteps(run), opts);
   }
@@ -127,14 +115,14 @@ export class PipelineRunner {
   /** One step (the app's per-step buttons); earlier steps must have completed. */
   async runStep(runId: string, step: PipelineStep, opts: RunOptions = {}): Promise<RunRecord> {
     const run = this.deps.runs.require(runId);
-    const done = new Set(completedSteps(run));
+    const done = new Set(run.completedSteps);
     const missing = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => !done.has(s));
     if (missing.length > 0) {
-      throw new PipelineError(`step "${step}" needs ${missing.join(', ')} first`, { runId, step, missing });
+      throw new StepOrderError(step, missing.join(', '), { runId });
     }
     // Re-running a step invalidates the steps after it.
     const keep = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => done.has(s));
-    this.update(runId, { config: { ...run.config, completedSteps: keep } });
+    this.update(runId, { completedSteps: keep });
     return this.runSteps(runId, [step], opts);
   }
 
@@ -156,7 +144,7 @@ export class PipelineRunner {
     steps: readonly PipelineStep[],
     opts: RunOptions,
   ): Promise<RunRecord> {
-    if (this.active.has(runId)) throw new PipelineError(`run ${runId} is already running`, { runId });
+    if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
     const controller = new AbortController();
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new CancelledError());
     if (opts.signal?.aborted) onOuterAbort();
@@ -166,9 +154,7 @@ export class PipelineRunner {
     let current: PipelineStep | null = null;
     try {
       let run = this.update(runId, { status: 'running', error: null });
-      // The run's own copy (with any overrides made at creation), over the scale's defaults.
-      const stored = run.config.scaleConfig as Partial<ScaleConfig> | undefined;
-      const scale: ScaleConfig = { ...scaleConfig(run.scale), ...stored };
+      const scale = run.config.scaleConfig;
       for (const step of steps) {
         current = step;
         if (controller.signal.aborted) throw controller.signal.reason ?? new CancelledError();
@@ -194,9 +180,9 @@ export class PipelineRunner {
         await this.deps.steps[step](ctx);
         const seconds = (performance.now() - started) / 1000;
         const fresh = this.deps.runs.require(runId);
-        const done = [...completedSteps(fresh).filter((s) => s !== step), step];
+        const done = [...fresh.completedSteps.filter((s) => s !== step), step];
         run = this.deps.runs.update(runId, {
-          config: { ...fresh.config, completedSteps: PIPELINE_STEPS.filter((s) => done.includes(s)) },
+          completedSteps: PIPELINE_STEPS.filter((s) => done.includes(s)),
           timings: { ...fresh.timings, [step]: Math.round(seconds * 10) / 10 },
         });
         appendRunLog(paths, `step ${step} completed in ${seconds.toFixed(1)} s`);
@@ -205,7 +191,7 @@ export class PipelineRunner {
       const status: RunStatus = remainingSteps(finished).length === 0 ? 'completed' : 'pending';
       return this.update(runId, { status, error: null });
     } catch (error) {
-      const cancelled = error instanceof CancelledError || controller.signal.aborted || isCancelled(error);
+      const cancelled = controller.signal.aborted || isCancellation(error);
       const message = cancelled ? `cancelled during ${current ?? 'start'}` : errorMessage(error);
       appendRunLog(paths, `step ${current ?? '?'} ${cancelled ? 'cancelled' : 'failed'}: ${message}`);
       this.update(runId, { status: cancelled ? 'cancelled' : 'failed', step: current, error: message });
@@ -215,9 +201,4 @@ export class PipelineRunner {
       this.active.delete(runId);
     }
   }
-}
-
-/** Engine and provider cancellations carry code 'cancelled'. */
-function isCancelled(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'cancelled';
 }

@@ -4,16 +4,10 @@ import { csvField, parseCsv } from '../datasets/csv';
 import { runsCsvPath } from '../core/paths';
 import type { RunRecord, Store } from '../store';
 import { describeModel } from '../core/model-spec';
-import type { ModelSpec } from '../../src-shared/engine-protocol';
 
 export interface RunsCsvSource {
   dataDir: string;
   store: Store;
-}
-
-function modelOf(config: Record<string, unknown>, key: string): string {
-  const spec = config[key] as ModelSpec | undefined;
-  return spec && typeof spec === 'object' && 'source' in spec ? describeModel(spec) : '';
 }
 
 export function runsCsvRow(src: RunsCsvSource, run: RunRecord): RunsCsvRow {
@@ -31,8 +25,8 @@ export function runsCsvRow(src: RunsCsvSource, run: RunRecord): RunsCsvRow {
     persona_version: run.personaVersion,
     scale: run.scale,
     status: run.status,
-    teacher_model: modelOf(run.config, 'teacherModel'),
-    student_model: modelOf(run.config, 'studentModel'),
+    teacher_model: describeModel(run.config.teacherModel),
+    student_model: describeModel(run.config.studentModel),
     examples: store.examples.countByRun(run.id),
     train_steps: job?.step ?? null,
     final_train_loss: lastTrain?.loss ?? null,

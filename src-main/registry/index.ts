@@ -56,6 +56,8 @@ export interface Registry {
   /** Archives the current promoted checkpoint and restores the previous one; null when there is none. */
   rollback(): CheckpointRecord | null;
   delete(id: string, opts?: { removeFiles?: boolean }): void;
+  /** An explicit id (which must exist), else the active checkpoint, else the newest, else null. */
+  resolve(id: string | null): string | null;
 }
 
 export function createRegistry(store: Store, opts: RegistryOptions = {}): Registry {
@@ -143,6 +145,17 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
         store.kv.set(ACTIVE_KEY, null);
         return store.checkpoints.require(prev.id);
       });
+    },
+    resolve: (id) => {
+      if (id) {
+        if (!store.checkpoints.get(id))
+          throw new RegistryError(`Unknown checkpoint ${id}`, { id }, 'not_found');
+        return id;
+      }
+      const active = reg.active();
+      if (active) return active.id;
+      const newest = store.checkpoints.list().sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      return newest?.id ?? null;
     },
     delete: (id, delOpts = {}) => {
       const c = store.checkpoints.get(id);

@@ -12,7 +12,7 @@ import {
 import { repoRoot } from '../../engine/client';
 import { parseModelSpec } from '../../core/model-spec';
 import type { CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export const benchCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('bench', args, {

@@ -1,8 +1,7 @@
 /** `character sample "<text>"` and `character chat`: the student with NO system prompt. */
 import { createInterface } from 'node:readline/promises';
-import { chatService, resolveCheckpointId } from '../../pipeline/service';
 import type { CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 import type { ChatReply } from '../../chat/service';
 
 function describeTurn(r: ChatReply): string {
@@ -19,8 +18,8 @@ export const sampleCommand: CommandFn = async (args, ctx) => {
   const text = positionals.join(' ').trim();
   if (!text) throw new Error('sample: give the text to answer, e.g. character sample "Who are you?"');
   const studio = await ctx.open();
-  const checkpointId = resolveCheckpointId(studio, values.checkpoint ?? null);
-  const chat = chatService(studio);
+  const checkpointId = studio.registry.resolve(values.checkpoint ?? null);
+  const chat = studio.chat;
   const session = chat.start(checkpointId, values.teacher === true);
   const reply = await chat.send(session.id, text, ctx.abort.signal);
   ctx.result({ checkpointId, sessionId: session.id, ...reply });
@@ -38,8 +37,8 @@ export const chatCommand: CommandFn = async (args, ctx) => {
     teacher: { type: 'boolean' },
   });
   const studio = await ctx.open();
-  const checkpointId = resolveCheckpointId(studio, values.checkpoint ?? null);
-  const chat = chatService(studio);
+  const checkpointId = studio.registry.resolve(values.checkpoint ?? null);
+  const chat = studio.chat;
   const session = chat.start(checkpointId, values.teacher === true);
   ctx.note(
     `chat with ${checkpointId ?? 'the base model (no checkpoint yet)'}; no system prompt${values.teacher ? ', teacher side by side' : ''}. Empty line or Ctrl-D ends.`,

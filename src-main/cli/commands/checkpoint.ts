@@ -1,8 +1,7 @@
 /** `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> | rollback`. */
 import type { CheckpointRecord } from '../../store';
-import { chatService, registry } from '../../pipeline/service';
 import { CliUsageError, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 function line(c: CheckpointRecord, active: string | null): string {
   const m = Object.entries(c.metrics)
@@ -19,7 +18,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
   });
   const [sub, id, ...rest] = positionals;
   const studio = await ctx.open();
-  const reg = registry(studio);
+  const reg = studio.registry;
   const need = (): string => {
     if (!id)
       throw new CliUsageError(
@@ -57,7 +56,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
         ctx.print(`active checkpoint: ${c?.id ?? 'none'} (chat and sample use it)`);
         return 0;
       }
-      const chat = chatService(studio);
+      const chat = studio.chat;
       const session = chat.start(c.id, false);
       const reply = await chat.send(session.id, text, ctx.abort.signal);
       ctx.result({ active: c.id, ...reply });

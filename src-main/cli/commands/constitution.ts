@@ -9,9 +9,8 @@ import {
   parsePersona,
   type PersonaFormat,
 } from '../../personas';
-import { personas } from '../../pipeline/service';
 import { CliUsageError, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export const constitutionCommand: CommandFn = async (args, ctx) => {
   const { positionals, values } = parseCommandArgs('constitution', args, {
@@ -49,7 +48,7 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
     return issues.length === 0 ? 0 : 1;
   }
   const studio = await ctx.open();
-  const lib = personas(studio);
+  const lib = studio.personas;
   if (sub === 'list' || sub === undefined) {
     const list = lib.list();
     ctx.result(list);

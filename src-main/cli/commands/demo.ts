@@ -5,10 +5,10 @@
  * `--no-serve` (or CI=1) ends after the report.
  */
 import { isScale } from '../../core/scales';
-import { createRun } from '../../pipeline/service';
+import { createRun } from '../../pipeline/create-run';
 import { parseModelSpec } from '../../core/model-spec';
 import { CliUsageError, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 import { keyNumbers, printEstimates, runOutcome } from './pipeline';
 
 export const demoCommand: CommandFn = async (args, ctx) => {

@@ -1,7 +1,7 @@
 /** `character distill collect`: approved good pairs (score >= 0.7) -> distill_dataset.jsonl. */
 import { collectGoodPairs, GOOD_PAIR_MIN_SCORE } from '../../pipeline/recipes/good-pairs';
 import { CliUsageError, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export const distillCommand: CommandFn = async (args, ctx) => {
   const { values, positionals } = parseCommandArgs('distill', args, { 'min-score': { type: 'string' } });

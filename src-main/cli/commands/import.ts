@@ -9,7 +9,7 @@ import { toChatRow, writeJsonl } from '../../datasets';
 import { importCharacterLlm } from '../../questions/character-llm';
 import { slugify } from '../../personas';
 import { CliUsageError, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export const importCommand: CommandFn = async (args, ctx) => {
   const { values, positionals } = parseCommandArgs('import-characterllm', args, {

@@ -2,10 +2,9 @@
 import { redactSettings } from '../../core/settings';
 import { describeModel } from '../../core/model-spec';
 import { databasePath, engineLogPath } from '../../core/paths';
-import { registry } from '../../pipeline/service';
 import type { HealthResult } from '../../../src-shared/engine-protocol';
 import type { CliContext } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export async function infoCommand(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('info', args, { 'no-engine': { type: 'boolean' } });
@@ -38,7 +37,7 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
       error: r.error,
     })),
     checkpoints: checkpoints.length,
-    activeCheckpoint: registry(studio).active()?.id ?? null,
+    activeCheckpoint: studio.registry.active()?.id ?? null,
   };
   ctx.result(info);
   ctx.print(`data folder   ${info.dataDir}`);

@@ -7,19 +7,19 @@ import type {
   SavingsSummary,
   TrainingConfig,
 } from '../../../src-shared/contract';
-import { validateTrainingConfig } from '../../core/training-config';
-import { estimateStep } from '../../handlers/estimate';
+import { estimateStep } from '../../pipeline/estimate';
 import { NotFoundError } from '../../core/errors';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
-import { completedSteps } from '../../pipeline/runner';
 import { isScale } from '../../core/scales';
-import { createRun, isRecipe, RECIPES, runConfig } from '../../pipeline/service';
+import { createRun } from '../../pipeline/create-run';
+import { configureTraining } from '../../pipeline/configure-training';
+import { isRecipe, RECIPES } from '../../core/run-config';
 import { parseModelSpec } from '../../core/model-spec';
-import type { Studio } from '../../pipeline/studio';
+import type { Studio } from '../../studio/studio';
 import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
-import { parseCommandArgs } from '../main';
+import { parseCommandArgs } from '../args';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -79,7 +79,7 @@ function requireRun(studio: Studio, id: string | undefined, command: string): Ru
 export function printEstimates(studio: Studio, run: RunRecord, ctx: CliContext): void {
   for (const step of ['generate', 'train'] as const) {
     try {
-      const e = estimateStep({ ...studio, app: { version: '', electron: false } }, run, step);
+      const e = estimateStep(studio, run, step);
       ctx.note(
         `estimate ${step}: ~${formatDuration(e.seconds)}, ${e.tokens} tokens, $${e.costUsd.toFixed(4)} (${e.explanation})`,
       );
@@ -104,7 +104,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
   let run: RunRecord;
   if (values.resume) {
     run = requireRun(studio, values.resume, 'pipeline');
-    ctx.note(`resuming ${run.id} (done: ${completedSteps(run).join(', ') || 'nothing'})`);
+    ctx.note(`resuming ${run.id} (done: ${run.completedSteps.join(', ') || 'nothing'})`);
     run = await studio.runner.resume(run.id, { signal: ctx.abort.signal });
   } else {
     const persona = positionals[0];
@@ -184,14 +184,9 @@ export function stepCommand(step: PipelineStep): CommandFn {
     let run0 = requireRun(studio, positionals[0], step);
     const configFile = (values as { config?: string }).config;
     if (configFile) {
-      const cfg = runConfig(run0);
-      const training = {
-        ...cfg.scaleConfig.training,
+      run0 = configureTraining(studio, run0, {
+        ...run0.config.scaleConfig.training,
         ...trainingOverridesFromYaml(readFileSync(configFile, 'utf8')),
-      };
-      validateTrainingConfig(training, studio.store.splits.counts(run0.id).train || undefined);
-      run0 = studio.store.runs.update(run0.id, {
-        config: { ...run0.config, scaleConfig: { ...cfg.scaleConfig, training } },
       });
       ctx.note(`training configuration from ${configFile}`);
     }
@@ -200,7 +195,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
     const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
     ctx.result(outcome);
     ctx.print(
-      `${step} done for ${run.id}: status ${run.status}; completed steps: ${completedSteps(run).join(', ')}`,
+      `${step} done for ${run.id}: status ${run.status}; completed steps: ${run.completedSteps.join(', ')}`,
     );
     if (step === 'evaluate') for (const line of keyNumbers(outcome)) ctx.print(line);
     return 0;

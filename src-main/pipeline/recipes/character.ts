@@ -16,7 +16,7 @@ import { toChatRow, writeJsonl } from '../../datasets';
 import { CancelledError, StepOrderError } from '../../core/errors';
 import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
-import { personas, runConfig, type StudioServices } from '../service';
+import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
 import { runEngineTraining, trainSftParams } from '../steps/train';
 import { validateTrainingConfig } from '../../core/training-config';
@@ -62,11 +62,11 @@ function readRejected(path: string): Map<number, string> {
   return out;
 }
 
-export async function characterTrainStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function characterTrainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store, engine } = studio;
   const run = ctx.run;
-  const cfg = runConfig(run);
-  const persona = personas(studio).get(run.personaId, run.personaVersion);
+  const cfg = run.config;
+  const persona = studio.personas.get(run.personaId, run.personaVersion);
   const train = store.examples.listByRun(run.id, { split: 'train' });
   const val = store.examples.listByRun(run.id, { split: 'val' });
   if (train.length === 0) throw new StepOrderError('train', 'a train split (run the split step)');

@@ -11,7 +11,7 @@ import { toChatRow, writeJsonl } from '../../datasets';
 import type { Store } from '../../store';
 import { PipelineError } from '../../core/errors';
 import type { StepContext } from '../runner';
-import type { StudioServices } from '../service';
+import type { PipelineServices } from '../services';
 
 /** The spec's threshold: only pairs scoring at least this much are collected. */
 export const GOOD_PAIR_MIN_SCORE = 0.7;
@@ -107,7 +107,7 @@ export function collectGoodPairs(
 }
 
 /** questions step of a good-pairs run: one question per approved pair, a tenth held out. */
-export async function goodPairsQuestionsStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function goodPairsQuestionsStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   if (store.questions.countByRun(ctx.run.id) > 0) return;
   const pairs = store.goodPairs.list({ approved: true, minScore: GOOD_PAIR_MIN_SCORE });
@@ -131,7 +131,7 @@ export async function goodPairsQuestionsStep(studio: StudioServices, ctx: StepCo
 }
 
 /** generate step of a good-pairs run: the approved answers are the teacher data. */
-export async function goodPairsGenerateStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function goodPairsGenerateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const byId = new Map(store.goodPairs.list().map((p) => [p.id, p]));
   const questions = store.questions.listByRun(ctx.run.id);

@@ -9,16 +9,16 @@ import { modelSpecName } from '../../core/model-spec';
 import { collectReportInput, writeReports, type BaseModelRef, type DeploymentInput } from '../../reports';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
-import { personas, runConfig, type StudioServices } from '../service';
+import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
 import { finalCheckpoint } from './train';
 
-export async function auditStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function auditStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const runId = ctx.run.id;
   const total = store.examples.countByRun(runId);
   if (total === 0) throw new StepOrderError('audit', 'teacher answers (run the generate step)');
-  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
   const summary = auditRun(store, runId, {
     keywords: persona.keywords,
     minWords: ctx.scale.audit.minWords,
@@ -35,7 +35,7 @@ export async function auditStep(studio: StudioServices, ctx: StepContext): Promi
   }
 }
 
-export async function splitStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function splitStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const runId = ctx.run.id;
   const counts = splitRun(store, runId, {
@@ -80,10 +80,10 @@ function baseModelRef(cardPath: string, fallback: string): BaseModelRef {
   return { kind: 'hf', id: fallback };
 }
 
-export async function reportStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function reportStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store, engine } = studio;
   const runId = ctx.run.id;
-  const cfg = runConfig(ctx.run);
+  const cfg = ctx.run.config;
   const cp = finalCheckpoint(studio, runId);
   const evaluation = store.evaluations.latest(runId);
   const savings = store.savings.latest(runId);
@@ -92,7 +92,7 @@ export async function reportStep(studio: StudioServices, ctx: StepContext): Prom
   // The adapter in PEFT format with its model card: what DEPLOYMENT.md tells the reader to load.
   let deployment: DeploymentInput | null = null;
   if (cp) {
-    const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+    const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
     const out = exportDir(ctx.paths.dir);
     const exported = await engine.call(
       'export_adapter',
@@ -156,7 +156,7 @@ export async function reportStep(studio: StudioServices, ctx: StepContext): Prom
   input.run = { ...input.run, status: 'completed', step: 'report', error: null };
   if (input.persona) {
     try {
-      const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+      const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
       const counted = await engine.call(
         'count_tokens',
         { model: cfg.studentModel, texts: [persona.systemPrompt] },

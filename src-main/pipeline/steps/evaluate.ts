@@ -9,14 +9,14 @@ import { loadCapabilitySet, loadSafetySet } from '../../questions/eval-sets';
 import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
-import { personas, runConfig, type StudioServices } from '../service';
+import type { PipelineServices } from '../services';
 import { countJsonlRows, finalCheckpoint } from './train';
 
-export async function evaluateStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const runId = ctx.run.id;
-  const cfg = runConfig(ctx.run);
-  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const cfg = ctx.run.config;
+  const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
   const cp = finalCheckpoint(studio, runId);
   if (!cp) throw new StepOrderError('evaluate', 'a trained checkpoint (run the train step)');
   const questions = store.questions.listByRun(runId);
@@ -74,11 +74,11 @@ export async function evaluateStep(studio: StudioServices, ctx: StepContext): Pr
 }
 
 /** Prompt tokens, time to first token and latency: student (no prompt) vs teacher (with prompt). */
-export async function savingsStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function savingsStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store, engine } = studio;
   const runId = ctx.run.id;
-  const cfg = runConfig(ctx.run);
-  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const cfg = ctx.run.config;
+  const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
   const cp = finalCheckpoint(studio, runId);
   if (!cp) throw new StepOrderError('savings', 'a trained checkpoint (run the train step)');
   const heldOut = store.questions.listByRun(runId, { heldout: true });

@@ -15,9 +15,9 @@ import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
-import { personas, runConfig, type StudioServices } from '../service';
+import type { PipelineServices } from '../services';
 
-export async function questionsStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function questionsStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const sc = ctx.scale;
   const existing = store.questions.countByRun(ctx.run.id);
@@ -49,8 +49,8 @@ export async function questionsStep(studio: StudioServices, ctx: StepContext): P
   ctx.progress(questions.length, questions.length);
 }
 
-export function teacherProvider(studio: StudioServices, ctx: StepContext): TeacherProvider {
-  const cfg = runConfig(ctx.run);
+export function teacherProvider(studio: PipelineServices, ctx: StepContext): TeacherProvider {
+  const cfg = ctx.run.config;
   const settings = studio.settings.all();
   return createTeacherProvider({
     endpoint: cfg.teacherProvider === 'openai' ? settings.openai : null,
@@ -60,12 +60,12 @@ export function teacherProvider(studio: StudioServices, ctx: StepContext): Teach
   });
 }
 
-export async function generateStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function generateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
   const runId = ctx.run.id;
   const questions = store.questions.listByRun(runId);
   if (questions.length === 0) throw new StepOrderError('generate', 'questions (run the questions step)');
-  const persona = personas(studio).get(ctx.run.personaId, ctx.run.personaVersion);
+  const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
   const answered = store.examples.existingQuestionIds(runId);
   const todo = questions.filter((q) => !answered.has(q.id));
   const total = questions.length;

@@ -13,9 +13,8 @@ import type { EngineEvent, TrainResult, TrainSftParams } from '../../../src-shar
 import type { CheckpointRecord } from '../../store';
 import { CancelledError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
-import { runConfig, type StudioServices } from '../service';
-import { formatModelSpec } from '../../core/model-spec';
-import { validateTrainingConfig } from '../../core/training-config';
+import type { PipelineServices } from '../services';
+import { validateTrainingData } from '../../core/training-config';
 
 export function countJsonlRows(path: string): number {
   if (!existsSync(path)) return 0;
@@ -71,16 +70,13 @@ function readDataHash(checkpointPath: string): string {
   }
 }
 
-export async function trainStep(studio: StudioServices, ctx: StepContext): Promise<void> {
+export async function trainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { engine } = studio;
-  const cfg = runConfig(ctx.run);
-  const config: TrainingConfig = {
-    ...cfg.scaleConfig.training,
-    baseModel: formatModelSpec(cfg.studentModel),
-  };
+  const cfg = ctx.run.config;
+  const config = cfg.scaleConfig.training;
   const trainRows = countJsonlRows(ctx.paths.train);
   if (trainRows === 0) throw new StepOrderError('train', `${ctx.paths.train} (run the split step)`);
-  validateTrainingConfig(config, trainRows);
+  validateTrainingData(config, trainRows);
   const valRows = countJsonlRows(ctx.paths.val);
   writeTrainingConfig(ctx.paths.trainingConfig, config, {
     trainFile: ctx.paths.train,
@@ -119,7 +115,7 @@ export interface EngineTrainingOptions {
  * registered with its lineage. Returns the final checkpoint.
  */
 export async function runEngineTraining(
-  studio: StudioServices,
+  studio: PipelineServices,
   ctx: StepContext,
   opts: EngineTrainingOptions,
 ): Promise<CheckpointRecord> {
@@ -242,7 +238,7 @@ export async function runEngineTraining(
 }
 
 /** The checkpoint a run's evaluation uses: the final one of its latest completed training job. */
-export function finalCheckpoint(studio: StudioServices, runId: string): CheckpointRecord | null {
+export function finalCheckpoint(studio: PipelineServices, runId: string): CheckpointRecord | null {
   const job = studio.store.jobs.latestForRun(runId, 'sft');
   const cps = studio.store.checkpoints
     .list({ runId })

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from '../errors';
 import { up as initial } from './001-initial';
+import { up as runProgress } from './002-run-progress';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -10,7 +11,10 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial },
+  { version: 2, name: 'run progress apart from run config', up: runProgress },
+];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 

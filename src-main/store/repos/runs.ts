@@ -1,10 +1,20 @@
 import type Database from 'better-sqlite3';
-import type { PipelineStep, RunStatus, RunSummary, Scale } from '../../../src-shared/contract';
-import { NotFoundError } from '../../core/errors';
-import { newId, nowIso, parseJson } from '../util';
+import {
+  PIPELINE_STEPS,
+  type PipelineStep,
+  type RunStatus,
+  type RunSummary,
+  type Scale,
+} from '../../../src-shared/contract';
+import { ConfigError, NotFoundError } from '../../core/errors';
+import { defaultRunConfig, parseRunConfig, type RunConfig } from '../../core/run-config';
+import { newId, nowIso } from '../util';
 
+/** A run: its summary, its typed configuration, and its progress (steps done, seconds per step). */
 export interface RunRecord extends RunSummary {
-  config: Record<string, unknown>;
+  config: RunConfig;
+  /** The steps that have completed, in pipeline order. */
+  completedSteps: PipelineStep[];
   /** Seconds spent per step, e.g. { generate: 412.5 }. */
   timings: Record<string, number>;
 }
@@ -16,7 +26,8 @@ export interface CreateRunInput {
   scale: Scale;
   /** The run's folder; may be set later with update() when it depends on the id. */
   dir?: string;
-  config?: Record<string, unknown>;
+  /** Default: the scale's defaults on the embedded model (defaultRunConfig). */
+  config?: RunConfig;
   status?: RunStatus;
 }
 
@@ -24,7 +35,8 @@ export interface RunPatch {
   status?: RunStatus;
   step?: PipelineStep | null;
   error?: string | null;
-  config?: Record<string, unknown>;
+  config?: RunConfig;
+  completedSteps?: PipelineStep[];
   timings?: Record<string, number>;
   dir?: string;
 }
@@ -37,6 +49,7 @@ interface RunDbRow {
   status: RunStatus;
   step: PipelineStep | null;
   config: string;
+  completed_steps: string;
   error: string | null;
   timings: string;
   dir: string;
@@ -44,7 +57,7 @@ interface RunDbRow {
   updated_at: string;
 }
 
-function toRecord(r: RunDbRow): RunRecord {
+function toSummary(r: RunDbRow): RunSummary {
   return {
     id: r.id,
     personaId: r.persona_id,
@@ -56,8 +69,31 @@ function toRecord(r: RunDbRow): RunRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     dir: r.dir,
-    config: parseJson(r.config, {}),
-    timings: parseJson(r.timings, {}),
+  };
+}
+
+function readJson(r: RunDbRow, column: 'config' | 'completed_steps' | 'timings'): unknown {
+  try {
+    return JSON.parse(r[column]) as unknown;
+  } catch (error) {
+    throw new ConfigError(
+      `run ${r.id}: the stored ${column} is not valid JSON (${(error as Error).message})`,
+      column,
+      { runId: r.id },
+    );
+  }
+}
+
+function toRecord(r: RunDbRow): RunRecord {
+  const steps = readJson(r, 'completed_steps');
+  const timings = readJson(r, 'timings');
+  return {
+    ...toSummary(r),
+    config: parseRunConfig(readJson(r, 'config'), r.id),
+    completedSteps: Array.isArray(steps)
+      ? PIPELINE_STEPS.filter((s) => (steps as unknown[]).includes(s))
+      : [],
+    timings: typeof timings === 'object' && timings !== null ? (timings as Record<string, number>) : {},
   };
 }
 
@@ -66,29 +102,31 @@ export interface RunsRepo {
   get(id: string): RunRecord | null;
   /** Like get, but throws NotFoundError. */
   require(id: string): RunRecord;
-  /** Newest first. */
+  /** Newest first. Throws, naming the run and field, when a stored configuration is malformed. */
   list(): RunRecord[];
+  /** Newest first, without reading configurations (listings that must work whatever is stored). */
+  summaries(): RunSummary[];
   update(id: string, patch: RunPatch): RunRecord;
   delete(id: string): boolean;
 }
 
 export function runsRepo(db: Database.Database): RunsRepo {
   const insertStmt = db.prepare(
-    `INSERT INTO runs (id, persona_id, persona_version, scale, status, step, config, error, timings, dir, created_at, updated_at)
-     VALUES (@id, @persona_id, @persona_version, @scale, @status, NULL, @config, NULL, '{}', @dir, @now, @now)`,
+    `INSERT INTO runs (id, persona_id, persona_version, scale, status, step, config, completed_steps, error, timings, dir, created_at, updated_at)
+     VALUES (@id, @persona_id, @persona_version, @scale, @status, NULL, @config, '[]', NULL, '{}', @dir, @now, @now)`,
   );
   const getStmt = db.prepare<[string], RunDbRow>('SELECT * FROM runs WHERE id = ?');
   const listStmt = db.prepare<[], RunDbRow>('SELECT * FROM runs ORDER BY created_at DESC, id DESC');
   const updateStmt = db.prepare(
-    `UPDATE runs SET status = @status, step = @step, error = @error, config = @config, timings = @timings,
-       dir = @dir, updated_at = @now WHERE id = @id`,
+    `UPDATE runs SET status = @status, step = @step, error = @error, config = @config,
+       completed_steps = @completed_steps, timings = @timings, dir = @dir, updated_at = @now WHERE id = @id`,
   );
   const deleteStmt = db.prepare('DELETE FROM runs WHERE id = ?');
 
-  const requireRun = (id: string): RunRecord => {
+  const requireRow = (id: string): RunDbRow => {
     const r = getStmt.get(id);
     if (!r) throw new NotFoundError('run', id);
-    return toRecord(r);
+    return r;
   };
 
   return {
@@ -100,31 +138,33 @@ export function runsRepo(db: Database.Database): RunsRepo {
         persona_version: input.personaVersion,
         scale: input.scale,
         status: input.status ?? 'pending',
-        config: JSON.stringify(input.config ?? {}),
+        config: JSON.stringify(input.config ?? defaultRunConfig(input.scale, input.personaId)),
         dir: input.dir ?? '',
         now: nowIso(),
       });
-      return requireRun(id);
+      return toRecord(requireRow(id));
     },
     get: (id) => {
       const r = getStmt.get(id);
       return r ? toRecord(r) : null;
     },
-    require: requireRun,
+    require: (id) => toRecord(requireRow(id)),
     list: () => listStmt.all().map(toRecord),
+    summaries: () => listStmt.all().map(toSummary),
     update: (id, patch) => {
-      const cur = requireRun(id);
+      const cur = requireRow(id);
       updateStmt.run({
         id,
         status: patch.status ?? cur.status,
         step: patch.step !== undefined ? patch.step : cur.step,
         error: patch.error !== undefined ? patch.error : cur.error,
-        config: JSON.stringify(patch.config ?? cur.config),
-        timings: JSON.stringify(patch.timings ?? cur.timings),
+        config: patch.config ? JSON.stringify(patch.config) : cur.config,
+        completed_steps: patch.completedSteps ? JSON.stringify(patch.completedSteps) : cur.completed_steps,
+        timings: patch.timings ? JSON.stringify(patch.timings) : cur.timings,
         dir: patch.dir ?? cur.dir,
         now: nowIso(),
       });
-      return requireRun(id);
+      return toRecord(requireRow(id));
     },
     delete: (id) => deleteStmt.run(id).changes > 0,
   };

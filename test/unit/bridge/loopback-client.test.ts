@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../../../src-main/bridge/server';
 import type { Handlers } from '../../../src-main/handlers/types';
 import { NotFoundError } from '../../../src-main/core/errors';
-import { PipelineEvents } from '../../../src-main/core/events';
+import { StudioEvents } from '../../../src-main/core/events';
 import { ApiError } from '../../../src-renderer/src/api/errors';
 import { createLoopbackApi } from '../../../src-renderer/src/api/loopback';
 
@@ -20,7 +20,7 @@ function transportHandlers(): Handlers {
 
 let bridge: Bridge;
 beforeEach(async () => {
-  bridge = await startBridge({ handlers: transportHandlers(), events: new PipelineEvents() });
+  bridge = await startBridge({ handlers: transportHandlers(), events: new StudioEvents() });
 });
 afterEach(async () => {
   await bridge.close();

@@ -7,7 +7,7 @@ import type { PersonaSummary, RunSummary } from '../../../src-shared/contract';
 import { startBridge, type Bridge } from '../../../src-main/bridge/server';
 import type { Handlers } from '../../../src-main/handlers/types';
 import { NotFoundError, ConfigError } from '../../../src-main/core/errors';
-import { PipelineEvents } from '../../../src-main/core/events';
+import { StudioEvents } from '../../../src-main/core/events';
 
 const persona: PersonaSummary = {
   id: 'beethoven',
@@ -60,11 +60,11 @@ function transportHandlers(): Handlers {
 }
 
 let bridge: Bridge;
-let events: PipelineEvents;
+let events: StudioEvents;
 let staticDir: string;
 
 beforeEach(async () => {
-  events = new PipelineEvents();
+  events = new StudioEvents();
   staticDir = mkdtempSync(join(tmpdir(), 'bridge-static-'));
   mkdirSync(join(staticDir, 'assets'));
   writeFileSync(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatError } from '../../../src-main/cli/format-error';
-import { main, splitGlobal } from '../../../src-main/cli/main';
+import { splitGlobal } from '../../../src-main/cli/args';
+import { main } from '../../../src-main/cli/main';
 import { formatBar, formatDuration, ProgressDisplay } from '../../../src-main/cli/progress';
 import { ConfigError, NotFoundError } from '../../../src-main/core/errors';
 

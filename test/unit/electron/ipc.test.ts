@@ -11,7 +11,7 @@ import {
   type StudioBridge,
 } from '../../../src-shared/contract';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/core/events';
+import { StudioEvents } from '../../../src-main/core/events';
 
 type Handler = (event: unknown, params: unknown) => Promise<ApiResponse<ApiChannel>>;
 
@@ -110,7 +110,7 @@ describe('main-side IPC wrapper', () => {
 
   it('broadcasts events to live windows and skips destroyed ones', () => {
     recorded.windows.push({ destroyed: false, sent: [] }, { destroyed: true, sent: [] });
-    const events = new PipelineEvents();
+    const events = new StudioEvents();
     const stop = forwardEvents(events);
     events.emit('chat:token', { sessionId: 's', role: 'student', text: 'Ja' });
     expect(recorded.windows[0]!.sent).toEqual([

@@ -4,6 +4,8 @@
  * the Python engine and minutes); they let the tests hold a step open and check what the
  * handlers answer meanwhile. The engine client is real but never started.
  */
+import type { StudioEvents } from '../../../src-main/core/events';
+import { openStudio, type Studio } from '../../../src-main/studio/studio';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +22,11 @@ import type { HandlerServices } from '../../../src-main/handlers/context';
 import { dispatch } from '../../../src-main/handlers/dispatch';
 import { createHandlers } from '../../../src-main/handlers';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/core/events';
-import {
-  PIPELINE_STEPS,
-  PipelineRunner,
-  type StepHandler,
-  type StepTable,
-} from '../../../src-main/pipeline/runner';
+
+import { PIPELINE_STEPS, type StepHandler, type StepTable } from '../../../src-main/pipeline/runner';
 import { trainingDefaults } from '../../../src-main/core/scales';
 import { MemorySettingsStore } from '../../../src-main/core/settings';
-import { openStore, type Store } from '../../../src-main/store';
+import type { Store } from '../../../src-main/store';
 
 /** A step that stays open until the test releases it. */
 function gate(): {
@@ -60,39 +57,33 @@ function gate(): {
 
 let dataDir: string;
 let store: Store;
-let events: PipelineEvents;
+let events: StudioEvents;
 let engine: EngineClient;
 let steps: StepTable;
 let handlers: Handlers;
 let seen: { event: EventChannel; payload: unknown }[];
 let settings: MemorySettingsStore;
 
-beforeEach(() => {
+let studio: Studio;
+
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'handlers-'));
-  store = openStore(':memory:');
-  events = new PipelineEvents();
   seen = [];
-  events.onAny((event, payload) => seen.push({ event, payload }));
   engine = new EngineClient({ python: '/nonexistent/python-never-started' });
   const noop: StepHandler = async () => undefined;
   steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
-  const runner = new PipelineRunner({ runs: store.runs, dataDir, events, steps });
   settings = new MemorySettingsStore({ dataDir });
-  const services: HandlerServices = {
-    dataDir,
-    settings,
-    store,
-    engine,
-    events,
-    runner,
-    app: { version: '9.9.9', electron: false },
-  };
+  studio = await openStudio({ dataDir, settings, engine, steps: () => steps });
+  store = studio.store;
+  events = studio.events;
+  events.onAny((event, payload) => seen.push({ event, payload }));
+  const services: HandlerServices = { ...studio, app: { version: '9.9.9', electron: false } };
   handlers = createHandlers(services);
 });
 
 afterEach(async () => {
   await engine.close();
-  store.close();
+  await studio.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -310,8 +301,28 @@ describe('data, training, evaluation', () => {
     expect(forRun).toEqual({ ...trainingDefaults('smoke'), baseModel: 'local:/models/tiny' });
     const config: TrainingConfig = { ...trainingDefaults('smoke'), learningRate: 5 };
     const error = await errorOf('training:start', { runId: run.id, config });
-    expect(error).toMatchObject({ code: 'config', detail: { field: 'learningRate' } });
+    expect(error).toMatchObject({ code: 'config', detail: { field: 'config.learningRate' } });
     expect(await handlers['training:status']({ runId: run.id })).toBeNull();
+    const typo = await errorOf('training:start', {
+      runId: run.id,
+      config: { ...trainingDefaults('smoke'), learning_rate: 1e-4 },
+    });
+    expect(typo).toMatchObject({ code: 'config', detail: { field: 'config.learning_rate' } });
+  });
+
+  it("honours the base model chosen on the training form: it becomes the run's student", async () => {
+    const run = await newRun();
+    store.runs.update(run.id, { completedSteps: ['questions', 'generate', 'audit', 'split'] });
+    const config: TrainingConfig = { ...trainingDefaults('smoke'), baseModel: 'gguf:/models/other.gguf' };
+    await handlers['training:start']({ runId: run.id, config });
+    const stored = store.runs.require(run.id).config;
+    expect(stored.studentModel).toEqual({ source: 'gguf', path: '/models/other.gguf' });
+    expect(stored.scaleConfig.training.baseModel).toBe('gguf:/models/other.gguf');
+    const bad = await errorOf('training:start', {
+      runId: run.id,
+      config: { ...config, baseModel: 'somewhere' },
+    });
+    expect(bad).toMatchObject({ code: 'config', detail: { field: 'baseModel' } });
   });
 
   it('reports training status and metrics from the store', async () => {

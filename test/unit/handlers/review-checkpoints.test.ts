@@ -2,6 +2,7 @@
  * Review and checkpoint channels over a real in-memory store: the evaluation rows and
  * checkpoint folders are written here as the pipeline would leave them (no engine needed).
  */
+import { openStudio, type Studio } from '../../../src-main/studio/studio';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,43 +20,37 @@ import { createHandlers } from '../../../src-main/handlers';
 import { dispatch } from '../../../src-main/handlers/dispatch';
 import { httpStatusFor } from '../../../src-main/handlers/errors';
 import type { Handlers } from '../../../src-main/handlers/types';
-import { PipelineEvents } from '../../../src-main/core/events';
-import {
-  PIPELINE_STEPS,
-  PipelineRunner,
-  type StepHandler,
-  type StepTable,
-} from '../../../src-main/pipeline/runner';
+
+import { PIPELINE_STEPS, type StepHandler, type StepTable } from '../../../src-main/pipeline/runner';
 import { trainingDefaults } from '../../../src-main/core/scales';
 import { MemorySettingsStore } from '../../../src-main/core/settings';
-import { openStore, type EvaluationItemRecord, type Store } from '../../../src-main/store';
+import type { EvaluationItemRecord, Store } from '../../../src-main/store';
 
 let dataDir: string;
 let store: Store;
 let engine: EngineClient;
 let handlers: Handlers;
 
-beforeEach(() => {
+let studio: Studio;
+
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'handlers-rc-'));
-  store = openStore(':memory:');
   engine = new EngineClient({ python: '/nonexistent/python-never-started' });
-  const events = new PipelineEvents();
   const noop: StepHandler = async () => undefined;
   const steps = Object.fromEntries(PIPELINE_STEPS.map((s) => [s, noop])) as StepTable;
-  handlers = createHandlers({
+  studio = await openStudio({
     dataDir,
     settings: new MemorySettingsStore({ dataDir }),
-    store,
     engine,
-    events,
-    runner: new PipelineRunner({ runs: store.runs, dataDir, events, steps }),
-    app: { version: 't', electron: false },
+    steps: () => steps,
   });
+  store = studio.store;
+  handlers = createHandlers({ ...studio, app: { version: 't', electron: false } });
 });
 
 afterEach(async () => {
   await engine.close();
-  store.close();
+  await studio.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventContract, PipelineStep } from '../../../src-shared/contract';
 import { CancelledError } from '../../../src-main/core/errors';
-import { PipelineEvents } from '../../../src-main/core/events';
+import { StudioEvents } from '../../../src-main/core/events';
 import {
-  completedSteps,
   PIPELINE_STEPS,
   PipelineRunner,
   type StepContext,
@@ -24,14 +23,14 @@ describe('PipelineRunner', () => {
   let db: Database.Database;
   let runs: RunsRepo;
   let dataDir: string;
-  let events: PipelineEvents;
+  let events: StudioEvents;
 
   beforeEach(() => {
     db = new Database(':memory:');
     migrate(db);
     runs = runsRepo(db);
     dataDir = mkdtempSync(join(tmpdir(), 'cs-runner-'));
-    events = new PipelineEvents();
+    events = new StudioEvents();
   });
   afterEach(() => {
     db.close();
@@ -57,7 +56,7 @@ describe('PipelineRunner', () => {
     const done = await runner.run(run.id);
     expect(seen).toEqual([...PIPELINE_STEPS]);
     expect(done.status).toBe('completed');
-    expect(completedSteps(done)).toEqual([...PIPELINE_STEPS]);
+    expect(done.completedSteps).toEqual([...PIPELINE_STEPS]);
     expect(Object.keys(done.timings).sort()).toEqual([...PIPELINE_STEPS].sort());
     expect(statuses.at(-1)?.status).toBe('completed');
     expect(progress.map((p) => p.step)).toEqual([...PIPELINE_STEPS]);
@@ -82,7 +81,7 @@ describe('PipelineRunner', () => {
     expect(failed.status).toBe('failed');
     expect(failed.step).toBe('train');
     expect(failed.error).toBe('learning rate exploded');
-    expect(completedSteps(failed)).toEqual(['questions', 'generate', 'audit', 'split']);
+    expect(failed.completedSteps).toEqual(['questions', 'generate', 'audit', 'split']);
 
     failTrain = false;
     seen.length = 0;
@@ -110,7 +109,7 @@ describe('PipelineRunner', () => {
     const r = runs.require(run.id);
     expect(r.status).toBe('cancelled');
     expect(r.step).toBe('generate');
-    expect(completedSteps(r)).toEqual(['questions']);
+    expect(r.completedSteps).toEqual(['questions']);
   });
 
   it('refuses a single step whose predecessors have not run', async () => {
@@ -119,6 +118,6 @@ describe('PipelineRunner', () => {
     await expect(runner.runStep(run.id, 'train')).rejects.toThrow(/needs questions, generate, audit, split/);
     const after = await runner.runStep(run.id, 'questions');
     expect(after.status).toBe('pending');
-    expect(completedSteps(after)).toEqual(['questions']);
+    expect(after.completedSteps).toEqual(['questions']);
   });
 });

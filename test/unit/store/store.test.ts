@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { defaultRunConfig } from '../../../src-main/core/run-config';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -161,13 +162,14 @@ describe('repositories', () => {
 
   it('creates, updates and lists runs', () => {
     const s = openStore(':memory:');
-    const r = s.runs.create({ personaId: 'beethoven', personaVersion: 2, scale: 'mini', config: { n: 5 } });
+    const r = s.runs.create({ personaId: 'beethoven', personaVersion: 2, scale: 'mini' });
     expect(r.status).toBe('pending');
     const u = s.runs.update(r.id, { status: 'running', step: 'generate', timings: { questions: 1.5 } });
     expect(u.status).toBe('running');
     expect(u.step).toBe('generate');
     expect(u.timings).toEqual({ questions: 1.5 });
-    expect(u.config).toEqual({ n: 5 });
+    expect(u.config).toEqual(defaultRunConfig('mini', 'beethoven'));
+    expect(u.completedSteps).toEqual([]);
     expect(s.runs.list().map((x) => x.id)).toEqual([r.id]);
     expect(() => s.runs.update('nope', { status: 'failed' })).toThrow(/not found/);
   });

@@ -1,11 +1,10 @@
 /**
  * `character serve [--port N] [--no-build]`: the app on a loopback URL over the data folder
- * (CHARACTER_STUDIO_HOME), until Ctrl-C. Registered in src-main/cli/main.ts's command table as
- * `serve: async () => (await import('../bridge/serve-command')).serveCommand`.
+ * (CHARACTER_STUDIO_HOME), until Ctrl-C.
  */
-import type { CommandFn } from '../cli/context';
-import { parseCommandArgs } from '../cli/main';
-import { serveApp } from './serve';
+import { CliUsageError, type CommandFn } from '../context';
+import { parseCommandArgs } from '../args';
+import { serveApp } from '../../bridge/serve';
 
 export const serveCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('serve', args, {
@@ -14,7 +13,7 @@ export const serveCommand: CommandFn = async (args, ctx) => {
   });
   const port = values.port !== undefined ? Number(values.port) : undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw new Error(`serve: --port must be an integer from 0 to 65535 (got ${values.port})`);
+    throw new CliUsageError(`serve: --port must be an integer from 0 to 65535 (got ${values.port})`, 'serve');
   }
   const studio = await ctx.open();
   const app = await serveApp({

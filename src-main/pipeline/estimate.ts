@@ -1,15 +1,15 @@
 /**
- * `runs:estimate`: what a step will cost before it runs. Throughputs come from what this data
+ * What a step will cost before it runs (the CLI prints it; `runs:estimate` returns it). Throughputs come from what this data
  * folder has measured (earlier runs' generate timings, training tokens/s); before any run has
  * measured them, a stated assumption is used and the explanation says so.
  */
 import type { ApiResult, PipelineStep } from '../../src-shared/contract';
 import { estimateGeneration } from '../providers';
-import { runConfig } from '../pipeline/service';
 import type { RunRecord, Store } from '../store';
-import type { HandlerServices } from './context';
+import type { PipelineServices } from './services';
 
 type Estimate = ApiResult<'runs:estimate'>;
+type EstimateServices = Pick<PipelineServices, 'store' | 'settings'>;
 
 /**
  * Tokens/s assumed for generation until a run has been timed here: one-at-a-time generation of
@@ -51,7 +51,7 @@ function trainingThroughput(store: Store): Throughput {
   return { tps: ASSUMED_TRAINING_TPS, measured: false };
 }
 
-function promptTokensPerItem(s: HandlerServices, run: RunRecord): { tokens: number; measured: boolean } {
+function promptTokensPerItem(s: EstimateServices, run: RunRecord): { tokens: number; measured: boolean } {
   const examples = s.store.examples.listByRun(run.id, { limit: 50 });
   if (examples.length > 0) {
     return {
@@ -70,8 +70,8 @@ function describe(t: Throughput, what: string): string {
     : `an assumed ${t.tps} ${what} tokens/s (nothing measured here yet)`;
 }
 
-export function estimateStep(s: HandlerServices, run: RunRecord, step: PipelineStep): Estimate {
-  const cfg = runConfig(run);
+export function estimateStep(s: EstimateServices, run: RunRecord, step: PipelineStep): Estimate {
+  const cfg = run.config;
   const sc = cfg.scaleConfig;
   const prices = s.settings.get('prices');
   const remote = cfg.teacherProvider === 'openai';

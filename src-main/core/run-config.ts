@@ -1,0 +1,103 @@
+/**
+ * What a run is: its recipe, persona, models, teacher provider and scale settings. Parsed and
+ * validated once where it enters (createRun from the CLI or a handler; the runs repository when
+ * it reads a stored row) and typed everywhere after. A run's progress (completed steps, status,
+ * timings) is kept apart from it, in its own columns.
+ */
+import type { ModelSpec } from '../../src-shared/engine-protocol';
+import { parseScaleConfig, scaleConfig, type ScaleConfig } from './scales';
+import type { Scale } from '../../src-shared/contract';
+import { joinField, Reader, type Json } from './validate';
+
+/**
+ * distill: prompt distillation (teacher WITH the constitution, student WITHOUT it);
+ * character: DPO then introspection SFT (Open Character Training); good-pairs: SFT on approved
+ * pairs collected from evaluations and reviews.
+ */
+export type Recipe = 'distill' | 'character' | 'good-pairs';
+export const RECIPES: readonly Recipe[] = ['distill', 'character', 'good-pairs'];
+
+export function isRecipe(value: string): value is Recipe {
+  return (RECIPES as readonly string[]).includes(value);
+}
+
+export type TeacherProviderKind = 'local' | 'openai';
+
+/** Everything a run needs to be repeated, stored with it (never an API key). */
+export interface RunConfig {
+  recipe: Recipe;
+  personaName: string;
+  teacherModel: ModelSpec;
+  studentModel: ModelSpec;
+  teacherProvider: TeacherProviderKind;
+  /** The endpoint's address and model when the teacher is remote (never its key). */
+  teacherEndpoint: { baseUrl: string; model: string } | null;
+  scaleConfig: ScaleConfig;
+}
+
+const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
+  'recipe',
+  'personaName',
+  'teacherModel',
+  'studentModel',
+  'teacherProvider',
+  'teacherEndpoint',
+  'scaleConfig',
+];
+
+function parseModelSpecJson(raw: unknown, reader: Reader, field: string): ModelSpec {
+  const o = reader.object(raw, field);
+  const source = reader.oneOf(o, 'source', field, ['default', 'local', 'gguf', 'hub'] as const);
+  switch (source) {
+    case 'default':
+      return { source };
+    case 'local':
+    case 'gguf':
+      return { source, path: reader.string(o, 'path', field) };
+    case 'hub': {
+      const spec: ModelSpec = { source, repo_id: reader.string(o, 'repo_id', field) };
+      for (const key of ['revision', 'endpoint', 'cache_dir'] as const) {
+        if (o[key] !== undefined) spec[key] = reader.string(o, key, field);
+      }
+      return spec;
+    }
+  }
+}
+
+/** A stored or submitted run configuration, typed; a ConfigError names the run and the field. */
+export function parseRunConfig(raw: unknown, runId: string): RunConfig {
+  const reader = new Reader(`run ${runId}: stored configuration`);
+  const o: Json = reader.object(raw, 'config');
+  reader.known(o, RUN_CONFIG_KEYS, '');
+  const endpoint =
+    o.teacherEndpoint === null || o.teacherEndpoint === undefined
+      ? null
+      : reader.object(o.teacherEndpoint, 'teacherEndpoint');
+  return {
+    recipe: reader.oneOf(o, 'recipe', '', RECIPES),
+    personaName: reader.string(o, 'personaName', ''),
+    teacherModel: parseModelSpecJson(o.teacherModel, reader, 'teacherModel'),
+    studentModel: parseModelSpecJson(o.studentModel, reader, 'studentModel'),
+    teacherProvider: reader.oneOf(o, 'teacherProvider', '', ['local', 'openai'] as const),
+    teacherEndpoint: endpoint
+      ? {
+          baseUrl: reader.string(endpoint, 'baseUrl', joinField('', 'teacherEndpoint')),
+          model: reader.string(endpoint, 'model', 'teacherEndpoint'),
+        }
+      : null,
+    scaleConfig: parseScaleConfig(o.scaleConfig, reader, 'scaleConfig'),
+  };
+}
+
+/** The configuration of a run created without one: the scale's defaults on the embedded model. */
+export function defaultRunConfig(scale: Scale, personaName: string): RunConfig {
+  return {
+    recipe: 'distill',
+    personaName,
+    teacherModel: { source: 'default' },
+    studentModel: { source: 'default' },
+    teacherProvider: 'local',
+    teacherEndpoint: null,
+    scaleConfig: scaleConfig(scale),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * One opened Character Studio, built here and passed down: data folder, settings, SQLite
+ * store, engine client, event bus, persona library, checkpoint registry, chat and the pipeline
+ * runner. Nothing below keeps a module-level copy of any of these: the CLI opens one studio per
+ * invocation; the Electron shell and the loopback bridge open one per process and hand it to the
+ * IPC handlers.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChatService } from '../chat/service';
+import { StudioEvents } from '../core/events';
+import { databasePath, engineLogPath } from '../core/paths';
+import { JsonFileSettingsStore, resolveDataDir, type SettingsStore } from '../core/settings';
+import { EngineClient, type EngineClientOptions } from '../engine/client';
+import { personaLibrary } from '../personas';
+import { PipelineRunner, type StepTable } from '../pipeline/runner';
+import { onRunChanged } from '../pipeline/runs-csv';
+import type { PipelineServices } from '../pipeline/services';
+import { stepTable } from '../pipeline/step-table';
+import { createRegistry } from '../registry';
+import { openStore } from '../store';
+
+export interface Studio extends PipelineServices {
+  chat: ChatService;
+  runner: PipelineRunner;
+  close(): Promise<void>;
+}
+
+export interface OpenStudioOptions {
+  dataDir?: string;
+  settings?: SettingsStore;
+  engine?: EngineClient;
+  engineOptions?: EngineClientOptions;
+  /** Build the step table from the studio's services (default: the pipeline's step table). */
+  steps?: (services: PipelineServices) => StepTable;
+  /** Called with every engine stderr line as well as the log file (e.g. --verbose). */
+  onEngineLog?: (line: string) => void;
+}
+
+export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> {
+  const dataDir = opts.dataDir ?? resolveDataDir();
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const settings = opts.settings ?? new JsonFileSettingsStore(dataDir);
+  const store = openStore(databasePath(dataDir));
+  const logFile = engineLogPath(dataDir);
+  const engine =
+    opts.engine ??
+    new EngineClient({
+      ...opts.engineOptions,
+      logger: (line, source) => {
+        try {
+          appendFileSync(logFile, `${source === 'client' ? '[client] ' : ''}${line}\n`);
+        } catch {
+          /* a full disk must not stop the pipeline's own error from surfacing */
+        }
+        opts.onEngineLog?.(line);
+      },
+    });
+  const events = new StudioEvents();
+  // The library syncs the built-in personas into the store, once per studio.
+  const personas = personaLibrary(store);
+  const registry = createRegistry(store);
+  const services: PipelineServices = { dataDir, settings, store, engine, events, personas, registry };
+  const chat = new ChatService({ store, engine, events, settings, personas });
+  const runner = new PipelineRunner({
+    runs: store.runs,
+    dataDir,
+    events,
+    steps: (opts.steps ?? stepTable)(services),
+    onRunChanged: (run) => onRunChanged(services, run),
+  });
+  let closed = false;
+  return {
+    ...services,
+    chat,
+    runner,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (!opts.engine) await engine.close();
+      store.close();
+    },
+  };
+}
