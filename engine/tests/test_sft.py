@@ -250,6 +250,15 @@ def test_cancel_saves_loadable_checkpoint(tiny_model_dir: str, tmp_path: Path) -
     assert Path(result["final_checkpoint"]).name == "step-000003"
     checkpoints = [e for e in rec.events if e["event"] == "checkpoint"]
     assert checkpoints[-1]["path"] == result["final_checkpoint"]
+    # The event carries what trainer_state.json records, so clients need not read the file.
+    state = json.loads(Path(result["final_checkpoint"], "trainer_state.json").read_text())
+    last = checkpoints[-1]
+    assert last["data_hash"] == result["data_hash"] == state["data_hash"]
+    assert (last["kind"], last["step"], last["total_steps"]) == ("sft", 3, state["total_steps"])
+    assert (
+        last["epoch"] == state["epoch"] and last["train_loss"] == state["last_loss"] == result["train_loss"]
+    )
+    assert last["val_loss"] is None  # no evaluation ran before the cancel
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     model = PeftModel.from_pretrained(base, result["final_checkpoint"])
     assert any("lora_A" in n for n, _ in model.named_parameters())

@@ -5,9 +5,11 @@ normalised by the objective's unit count over the WHOLE step (label tokens for S
 pairs for DPO), so accumulation gives the same gradient as one big batch.
 
 Events (RequestContext): `metric` (kind 'train' every optimizer step, kind 'eval' every
-eval_every steps and at the end), `checkpoint` after each save, `progress` (phase
-'train', done/total optimizer steps). The same metric rows are appended to
-output_dir/metrics.jsonl, the one seam metrics leave through.
+eval_every steps and at the end), `checkpoint` after each save (with what the client
+would otherwise read from its trainer_state.json: kind, data_hash, total_steps, epoch,
+and the losses known at that step), `progress` (phase 'train', done/total optimizer
+steps). The same metric rows are appended to output_dir/metrics.jsonl, the one seam
+metrics leave through.
 
 Cancellation: checked before every micro-batch. On cancel the loop discards the
 partial step, saves a checkpoint of the last COMPLETED step and returns a TrainResult
@@ -329,8 +331,21 @@ def run_training(
         }
 
     def save(at_step: int, rng: dict[str, Any]) -> str:
-        path = save_checkpoint(cfg.output_dir, at_step, model, optimizer, scheduler, rng, state_for(at_step))
-        ctx.emit("checkpoint", step=at_step, path=path)
+        state = state_for(at_step)
+        path = save_checkpoint(cfg.output_dir, at_step, model, optimizer, scheduler, rng, state)
+        # The facts a client needs about the checkpoint (lineage, metrics), so it need not
+        # read trainer_state.json. val_loss is the latest evaluation's, at or before this step.
+        ctx.emit(
+            "checkpoint",
+            step=at_step,
+            path=path,
+            kind=kind,
+            data_hash=data_hash,
+            total_steps=total_steps,
+            epoch=state["epoch"],
+            train_loss=state["last_loss"],
+            val_loss=val_loss,
+        )
         return path
 
     val_loss: float | None = None
