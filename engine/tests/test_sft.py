@@ -363,7 +363,7 @@ def test_shared_prefix_training_gives_the_same_loss_and_gradients(
     from character_engine.models.cache import load_private
     from character_engine.training.config import parse_config
     from character_engine.training.data import collate, load_sft, pad_id_of
-    from character_engine.training.loop import label_logprobs, shared_prefix_len
+    from character_engine.training.logprobs import label_logprobs, shared_prefix_len
     from character_engine.training.lora import attach_lora
 
     answers = [
@@ -414,7 +414,7 @@ def test_shared_prefix_training_gives_the_same_loss_and_gradients(
 def test_shared_prefix_stops_before_the_first_label() -> None:
     import torch
 
-    from character_engine.training.loop import shared_prefix_len
+    from character_engine.training.logprobs import shared_prefix_len
 
     ids = torch.tensor([[1] * 20 + [5, 6], [1] * 20 + [7, 8]])
     labels = torch.full_like(ids, IGNORE_INDEX)

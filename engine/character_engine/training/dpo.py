@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidParams
 from .config import TrainConfig
 from .data import DpoExample, collate, load_dpo, pad_id_of
-from .loop import sequence_logprobs
+from .logprobs import sequence_logprobs
 
 
 class DpoObjective:

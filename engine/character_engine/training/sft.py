@@ -10,7 +10,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .data import SftExample, collate, load_sft, pad_id_of
-from .loop import label_logprobs
+from .logprobs import label_logprobs
 
 
 class SftObjective:
