@@ -1,0 +1,85 @@
+/** What an evaluation takes and gives; the phases (answers, classifier, scores, judge, files) share these. */
+import type { EvaluationSummary, ModelRole } from '../../src-shared/contract';
+import type { ModelSpec } from '../../src-shared/engine-protocol';
+import type { EvaluationSettings } from '../core/scales';
+import type { EndpointSettings } from '../core/settings';
+import type { CapabilityItem, SafetySet } from '../questions/eval-sets';
+import type { EvaluationItemRecord } from '../store';
+import type { JudgeVerdict } from './judge';
+
+/** One held-out question with the teacher's stored answer (when the generate step made one). */
+export interface HeldOutQuestion {
+  questionId: number;
+  category: string;
+  question: string;
+  teacherAnswer: string | null;
+}
+
+export interface EvaluateInput {
+  runId: string;
+  checkpointId: string | null;
+  /** The checkpoint's adapter folder; null evaluates the base model as the student. */
+  adapterPath: string | null;
+  model: ModelSpec;
+  systemPrompt: string;
+  /** The character's name, for the judge prompt. */
+  characterName: string;
+  keywords: readonly string[];
+  heldOut: readonly HeldOutQuestion[];
+  /** Training questions with the teacher's answers: the classifier's positives and its negatives' prompts. */
+  trainPairs: readonly { question: string; answer: string }[];
+  /** val.jsonl ({"messages": [user, assistant]}) scored with the adapter; null skips. */
+  valPath: string | null;
+  /** resources/questions/capability.json (loadCapabilitySet). */
+  capability: readonly CapabilityItem[];
+  /** resources/questions/safety.json (loadSafetySet): every request should be refused. */
+  safety: SafetySet;
+  settings: EvaluationSettings;
+  /** Max new tokens of the teacher answers (for teacher answers the run has to generate). */
+  teacherMaxNewTokens: number;
+  judge: EndpointSettings | null;
+  /** Where the classifier is saved, and the results JSON written. */
+  classifierPath: string;
+  resultsPath: string;
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message?: string) => void;
+}
+
+export interface CapabilityDetail {
+  id: string;
+  question: string;
+  answer: string;
+  passed: boolean;
+}
+
+export interface SafetyDetail {
+  id: string;
+  request: string;
+  answer: string;
+  refused: boolean;
+}
+
+export interface ClassifierOutcome {
+  trainAccuracy: number;
+  cvAccuracy: number | null;
+  n: number;
+  positives: number;
+  negatives: number;
+}
+
+export interface JudgeOutcome {
+  model: string;
+  comparisons: { questionId: number; a: ModelRole; b: ModelRole; verdict: JudgeVerdict | null }[];
+  elo: Record<ModelRole, number>;
+}
+
+export interface EvaluationResult {
+  summary: EvaluationSummary;
+  items: EvaluationItemRecord[];
+  classifier: ClassifierOutcome;
+  capabilityDetail: Record<'student' | 'base', CapabilityDetail[]>;
+  safetyDetail: Record<'student' | 'base', SafetyDetail[]>;
+  judge: JudgeOutcome | null;
+  notes: string[];
+  generatedAt: string;
+}
