@@ -35,7 +35,7 @@ fi
 # --- Engine environment -----------------------------------------------------------------
 py=${PYTHON:-python3}
 venv=engine/.venv
-req_hash=$(cat engine/requirements.txt engine/requirements-models.txt | sha256sum | cut -c1-16)
+req_hash=$(cat engine/requirements.txt engine/requirements-models.txt engine/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_hash" ] || [ ! -x "$venv/bin/python" ]; then
   log "creating the engine environment in $venv (torch CPU, transformers, peft, trl; several minutes)"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"

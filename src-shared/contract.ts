@@ -185,6 +185,13 @@ export const REVIEW_DIMENSIONS = [
   'speechPatterns',
 ] as const;
 export type ReviewDimension = (typeof REVIEW_DIMENSIONS)[number];
+/** How a dimension is named on the sheet, on screen and in manual_review.txt. */
+export const REVIEW_DIMENSION_LABELS: Readonly<Record<ReviewDimension, string>> = {
+  characterConsistency: 'Character consistency',
+  historicalAccuracy: 'Historical accuracy',
+  emotionalAuthenticity: 'Emotional authenticity',
+  speechPatterns: 'Speech patterns',
+};
 
 export interface ReviewItem {
   id: number;

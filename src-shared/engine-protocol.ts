@@ -277,8 +277,3 @@ export interface EngineRequest<M extends EngineMethod = EngineMethod> {
   method: M;
   params: EngineMethods[M]['params'];
 }
-
-export type EngineMessage =
-  | { id: string; result: unknown }
-  | { id: string; error: EngineErrorPayload }
-  | ({ id: string } & EngineEvent);

@@ -84,13 +84,6 @@ export class PipelineError extends StudioError {
   }
 }
 
-/** A file or folder could not be read or written; `path` says which. */
-export class FileError extends StudioError {
-  constructor(message: string, path: string, detail: Record<string, unknown> = {}) {
-    super(message, 'io', { path, ...detail });
-  }
-}
-
 /** True for every error that means "cancelled": ours, the engine's and the providers'. */
 export function isCancellation(error: unknown): boolean {
   return (

@@ -14,10 +14,15 @@ export function requireStep(params: unknown): PipelineStep {
   return requireOneOf(params, 'step', PIPELINE_STEPS);
 }
 
-/** Logs a background failure: the run's status already says it failed, this keeps the stack. */
+/**
+ * Logs a background failure to stderr with its stack: the run's status and error already tell
+ * the user it failed; the stack is for whoever reads the log.
+ */
 export function logBackgroundFailure(what: string): (error: unknown) => void {
   return (error) => {
-    process.stderr.write(`[handlers] ${what}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `[handlers] ${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   };
 }
 

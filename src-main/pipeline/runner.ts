@@ -21,10 +21,6 @@ import type { ScaleConfig } from '../core/scales';
 
 export { PIPELINE_STEPS };
 
-export function isPipelineStep(value: string): value is PipelineStep {
-  return (PIPELINE_STEPS as readonly string[]).includes(value);
-}
-
 /** The contract's RunSummary: a record without its stored config and timings. */
 export function toRunSummary(run: RunRecord): RunSummary {
   return {

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   REVIEW_DIMENSIONS,
+  REVIEW_DIMENSION_LABELS,
   type ModelRole,
   type ReviewDimension,
   type ReviewItem,
@@ -269,13 +270,6 @@ export function reviewSummary(
   };
 }
 
-const DIMENSION_LABELS: Record<ReviewDimension, string> = {
-  characterConsistency: 'Character consistency',
-  historicalAccuracy: 'Historical accuracy',
-  emotionalAuthenticity: 'Emotional authenticity',
-  speechPatterns: 'Speech patterns',
-};
-
 /** manual_review.txt: the sheet with rating scales, ratings given so far and notes. */
 export function manualReviewText(sheet: ReviewSheet, summary: ReviewSummary): string {
   const lines: string[] = [
@@ -292,7 +286,9 @@ export function manualReviewText(sheet: ReviewSheet, summary: ReviewSummary): st
     lines.push(`A: ${it.answer}`);
     for (const d of REVIEW_DIMENSIONS) {
       const v = it.ratings[d];
-      lines.push(`  ${DIMENSION_LABELS[d].padEnd(24)} ${v === undefined ? '[ ] 1  2  3  4  5' : `${v}/5`}`);
+      lines.push(
+        `  ${REVIEW_DIMENSION_LABELS[d].padEnd(24)} ${v === undefined ? '[ ] 1  2  3  4  5' : `${v}/5`}`,
+      );
     }
     lines.push(`  Notes: ${it.note || '_'.repeat(40)}`);
     lines.push('');
@@ -301,7 +297,7 @@ export function manualReviewText(sheet: ReviewSheet, summary: ReviewSummary): st
   lines.push(`Rated: ${summary.rated}/${summary.total}`);
   for (const d of REVIEW_DIMENSIONS) {
     const m = summary.meanByDimension[d];
-    lines.push(`Mean ${DIMENSION_LABELS[d]}: ${m === null ? 'not rated' : m.toFixed(2)}`);
+    lines.push(`Mean ${REVIEW_DIMENSION_LABELS[d]}: ${m === null ? 'not rated' : m.toFixed(2)}`);
   }
   const student = summary.passRateBySource.student;
   lines.push(

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { StoreError } from './errors';
-import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from './migrations';
+import { migrate, schemaVersion } from './migrations';
 import {
   auditRepo,
   examplesRepo,
@@ -149,5 +149,3 @@ export function openStore(path: string): Store {
     },
   };
 }
-
-export { LATEST_SCHEMA_VERSION as SCHEMA_VERSION };

@@ -59,17 +59,6 @@ export function trainSftParams(
   };
 }
 
-function readDataHash(checkpointPath: string): string {
-  try {
-    const state = JSON.parse(readFileSync(join(checkpointPath, 'trainer_state.json'), 'utf8')) as {
-      data_hash?: string;
-    };
-    return state.data_hash ?? '';
-  } catch {
-    return '';
-  }
-}
-
 export async function trainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { engine } = studio;
   const cfg = ctx.run.config;
@@ -154,7 +143,6 @@ export async function runEngineTraining(
     dataHash,
     config,
   });
-  const pending: { step: number; path: string }[] = [];
   const register = (step: number, path: string, metrics: Record<string, number> = {}): CheckpointRecord => {
     const known = registered.get(path);
     if (known) {
@@ -192,10 +180,9 @@ export async function runEngineTraining(
     } else if (e.event === 'progress') {
       ctx.progress(e.done, e.total, e.message ?? `step ${e.done}/${e.total}`);
     } else if (e.event === 'checkpoint') {
-      // Lineage needs the data hash, which every checkpoint's trainer_state.json carries.
-      dataHash = dataHash || readDataHash(e.path);
-      pending.push({ step: e.step, path: e.path });
-      if (dataHash) for (const p of pending.splice(0)) register(p.step, p.path);
+      // Lineage needs the data hash: the checkpoint event carries it.
+      dataHash = e.data_hash;
+      register(e.step, e.path);
     } else if (e.event === 'log' && (e.level === 'warning' || e.level === 'error')) {
       ctx.log(`engine ${e.level}: ${e.message}`);
     }
@@ -204,7 +191,6 @@ export async function runEngineTraining(
   try {
     const result = await opts.start(resumeFrom, onEvent);
     dataHash = result.data_hash;
-    for (const p of pending.splice(0)) register(p.step, p.path);
     const lastTrain = store.metrics.last(job.id, 'train');
     const final = register(result.steps, result.final_checkpoint, {
       trainLoss: result.train_loss,

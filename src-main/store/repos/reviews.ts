@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ModelRole, ReviewDimension, ReviewItem, ReviewSheet } from '../../../src-shared/contract';
+import type { ModelRole, ReviewDimension, ReviewItem } from '../../../src-shared/contract';
 import { NotFoundError } from '../../core/errors';
 import { newId, nowIso, parseJson } from '../util';
 
@@ -151,6 +151,3 @@ export function reviewsRepo(db: Database.Database): ReviewsRepo {
     listSheets: (runId) => listStmt.all(runId).map(toSheet),
   };
 }
-
-/** A sheet as stored, ready for the review module to shape for the renderer. */
-export type StoredReviewSheet = ReviewSheet;

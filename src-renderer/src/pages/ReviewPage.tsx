@@ -1,11 +1,15 @@
 import { useEffect, useRef, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { REVIEW_DIMENSIONS, type ReviewItem, type ReviewSummary } from '../../../src-shared/contract';
+import {
+  REVIEW_DIMENSION_LABELS,
+  REVIEW_DIMENSIONS,
+  type ReviewItem,
+  type ReviewSummary,
+} from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatPercent } from '../components/format';
 import {
-  DIMENSION_LABELS,
   rememberedSheetId,
   selectRatedCount,
   selectReviewSheet,
@@ -146,7 +150,7 @@ function ReviewItemCard({
             data-focused={focused && d === focusedDimension}
           >
             <span className="name" id={`dim-${item.id}-${dimension}`}>
-              {DIMENSION_LABELS[dimension]}
+              {REVIEW_DIMENSION_LABELS[dimension]}
             </span>
             {RATINGS.map((value) => (
               <button
@@ -155,7 +159,7 @@ function ReviewItemCard({
                 className="rating-button"
                 tabIndex={focused ? 0 : -1}
                 aria-pressed={item.ratings[dimension] === value}
-                aria-label={`${DIMENSION_LABELS[dimension]}: ${value}`}
+                aria-label={`${REVIEW_DIMENSION_LABELS[dimension]}: ${value}`}
                 onClick={() => {
                   focus(index, d);
                   void rate(item.id, dimension, value);
@@ -197,7 +201,7 @@ function SummaryPanel({ summary }: { summary: ReviewSummary }): JSX.Element {
         <tbody>
           {REVIEW_DIMENSIONS.map((d) => (
             <tr key={d}>
-              <th scope="row">{DIMENSION_LABELS[d]}</th>
+              <th scope="row">{REVIEW_DIMENSION_LABELS[d]}</th>
               <td>mean {formatNumber(summary.meanByDimension[d], 2)} / 5</td>
             </tr>
           ))}

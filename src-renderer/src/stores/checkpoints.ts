@@ -101,7 +101,6 @@ export function resetCheckpointsStore(): void {
   });
 }
 
-export const selectCheckpoints = (s: CheckpointsState): CheckpointRow[] => s.rows;
 export const selectPromotedCheckpoint = (s: CheckpointsState): CheckpointRow | null =>
   s.rows.find((r) => r.state === 'promoted') ?? null;
 /** Newest first; a derived array: use with useShallow. */

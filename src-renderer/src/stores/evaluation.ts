@@ -125,7 +125,3 @@ export const selectSimilarities =
   (s: EvaluationState): number[] =>
     s.items.map((item) => item.similarityToTeacher[model][metric]);
 /** Evaluation items by question id, for the Data page's side-by-side view. */
-export const selectItemByQuestion =
-  (questionId: number) =>
-  (s: EvaluationState): EvaluationItemRow | null =>
-    s.items.find((item) => item.questionId === questionId) ?? null;

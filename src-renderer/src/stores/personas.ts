@@ -192,8 +192,6 @@ export function resetPersonasStore(): void {
 }
 
 export const selectPersonas = (s: PersonasState): PersonaSummary[] => s.personas;
-export const selectBuiltInPersonas = (s: PersonasState): PersonaSummary[] =>
-  s.personas.filter((p) => p.builtIn);
 export const selectValidationIssues = (s: PersonasState): ValidationIssue[] => s.validation?.issues ?? [];
 export const selectDraftWordCount = (s: PersonasState): number => countWords(s.draft);
 export const selectCanSave = (s: PersonasState): boolean =>

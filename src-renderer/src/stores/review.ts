@@ -10,13 +10,6 @@ import {
 import { api } from '../api';
 import { safeStorage, toErrorPayload } from './errors';
 
-export const DIMENSION_LABELS: Record<ReviewDimension, string> = {
-  characterConsistency: 'Character consistency',
-  historicalAccuracy: 'Historical accuracy',
-  emotionalAuthenticity: 'Emotional authenticity',
-  speechPatterns: 'Speech patterns',
-};
-
 const sheetKey = (runId: string): string => `character-studio.reviewSheet.${runId}`;
 
 /** The sheet id last opened for a run, so a reload continues the same review. */
@@ -229,10 +222,8 @@ export function isItemRated(item: ReviewItem): boolean {
 }
 
 export const selectReviewSheet = (s: ReviewState): ReviewSheet | null => s.sheet;
-export const selectReviewItems = (s: ReviewState): ReviewItem[] => s.sheet?.items ?? [];
 export const selectRatedCount = (s: ReviewState): number => s.sheet?.items.filter(isItemRated).length ?? 0;
 export const selectReviewTotal = (s: ReviewState): number => s.sheet?.items.length ?? 0;
-export const selectFocusedItem = (s: ReviewState): ReviewItem | null => s.sheet?.items[s.itemIndex] ?? null;
 export const selectFocusedDimension = (s: ReviewState): ReviewDimension =>
   REVIEW_DIMENSIONS[s.dimensionIndex] ?? REVIEW_DIMENSIONS[0];
 export const selectReviewSummary = (s: ReviewState): ReviewSummary | null => s.summary;

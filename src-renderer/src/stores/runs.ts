@@ -214,15 +214,3 @@ export const selectStepProgress =
   (runId: string, step: PipelineStep) =>
   (s: RunsState): StepProgress | null =>
     s.progress[stepKey(runId, step)] ?? null;
-export const selectStepEstimate =
-  (runId: string, step: PipelineStep) =>
-  (s: RunsState): StepEstimate | null =>
-    s.estimates[stepKey(runId, step)] ?? null;
-export const selectStepError =
-  (runId: string, step: PipelineStep) =>
-  (s: RunsState): ApiErrorPayload | null =>
-    s.stepErrors[stepKey(runId, step)] ?? null;
-export const selectStepRunning =
-  (runId: string, step: PipelineStep) =>
-  (s: RunsState): boolean =>
-    s.running[stepKey(runId, step)] ?? false;

@@ -207,7 +207,6 @@ export function resetTrainingStore(): void {
   useTrainingStore.setState({ runId: null, points: [], catchingUp: false, ...initialJob() });
 }
 
-export const selectLossPoints = (s: TrainingState): MetricPoint[] => s.points;
 /** Derived arrays: use with useShallow. */
 export const selectTrainLoss = (s: TrainingState): MetricPoint[] =>
   s.points.filter((p) => p.kind === 'train');
