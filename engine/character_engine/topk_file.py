@@ -1,0 +1,92 @@
+"""The teacher's token distributions for one answer, stored beside the run's data.
+
+Written during teacher generation (generate with `capture_topk`), read by knowledge
+distillation (train_kd) so no second teacher pass is needed. One safetensors file per answer:
+
+    token_ids      int64   [T]     the tokens the teacher generated, in order; the stop token
+                                   (e.g. <|im_end|>) is the last one when the answer stopped
+    topk_ids       int64   [T, k]  the k most likely next tokens at each of those positions
+    topk_logprobs  float32 [T, k]  their log-probabilities, descending
+
+The distribution is the teacher's own next-token distribution at temperature 1: log_softmax of
+the raw logits, before temperature, top-p or repetition penalties. The tokens were sampled with
+whatever sampling the run used (e.g. T 0.6, top-p 0.9); the target is the model p(. | prompt,
+prefix), not the sharpened sampler, which is also what evaluation's KL(teacher || student)
+measures. Metadata (strings): format, k, prompt_tokens and whatever the writer adds.
+
+Files are written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CorruptFile
+
+FORMAT = "character-studio.topk.v1"
+
+
+@dataclass
+class TopK:
+    token_ids: Any  # torch.LongTensor [T]
+    topk_ids: Any  # torch.LongTensor [T, k]
+    topk_logprobs: Any  # torch.FloatTensor [T, k]
+    metadata: dict[str, str]
+
+    @property
+    def k(self) -> int:
+        return int(self.topk_ids.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.token_ids.shape[0])
+
+
+def write_topk(path: str, token_ids: Any, topk_ids: Any, topk_logprobs: Any, **metadata: Any) -> None:
+    """Atomically write one answer's distributions (tensors or nested lists)."""
+    import torch
+    from safetensors.torch import save_file
+
+    ids = torch.as_tensor(token_ids, dtype=torch.long).reshape(-1).contiguous()
+    top = torch.as_tensor(topk_ids, dtype=torch.long).contiguous()
+    logp = torch.as_tensor(topk_logprobs, dtype=torch.float32).contiguous()
+    if top.dim() != 2 or logp.shape != top.shape or top.shape[0] != ids.shape[0]:
+        raise ValueError(
+            f"top-k shapes disagree: token_ids {tuple(ids.shape)}, topk_ids {tuple(top.shape)}, "
+            f"topk_logprobs {tuple(logp.shape)}"
+        )
+    meta = {"format": FORMAT, "k": str(int(top.shape[1])), **{k: str(v) for k, v in metadata.items()}}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    save_file({"token_ids": ids, "topk_ids": top, "topk_logprobs": logp}, tmp, metadata=meta)
+    os.replace(tmp, path)
+
+
+def read_topk(path: str) -> TopK:
+    """One answer's distributions; CorruptFile (naming the file) when it is not one."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(path, framework="pt") as fh:
+            meta = dict(fh.metadata() or {})
+            tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+    except FileNotFoundError as exc:
+        raise CorruptFile(f"teacher top-k file not found: {path}", path=path) from exc
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise CorruptFile(f"cannot read teacher top-k file {path}: {exc}", path=path) from exc
+    if meta.get("format") != FORMAT:
+        raise CorruptFile(f"{path} is not a teacher top-k file (format {meta.get('format')!r})", path=path)
+    missing = {"token_ids", "topk_ids", "topk_logprobs"} - tensors.keys()
+    if missing:
+        raise CorruptFile(f"{path} lacks {', '.join(sorted(missing))}", path=path)
+    out = TopK(
+        tensors["token_ids"].long(), tensors["topk_ids"].long(), tensors["topk_logprobs"].float(), meta
+    )
+    if (
+        out.topk_ids.dim() != 2
+        or out.topk_ids.shape != out.topk_logprobs.shape
+        or out.topk_ids.shape[0] != len(out)
+    ):
+        raise CorruptFile(f"{path}: tensor shapes disagree", path=path)
+    return out
