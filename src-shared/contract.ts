@@ -94,8 +94,22 @@ export interface MetricPoint {
   tokensPerS?: number;
 }
 
+/**
+ * What the student learns from, in a distillation run:
+ *   sft       — cross-entropy on the teacher's sampled answers (the text only);
+ *   kd        — forward KL to the teacher's top-k token distributions at every answer token,
+ *               captured while the teacher generated (knowledge / context distillation);
+ *   on-policy — the student samples its own answers and matches the teacher's distribution on
+ *               them (per-token reverse KL), optionally plus kd (kdWeight).
+ */
+export const TRAINING_OBJECTIVES = ['sft', 'kd', 'on-policy'] as const;
+export type TrainingObjective = (typeof TRAINING_OBJECTIVES)[number];
+
 export interface TrainingConfig {
   baseModel: string;
+  objective: TrainingObjective;
+  /** on-policy only: weight of the kd loss on the teacher's answers added to the reverse KL (0 = none). */
+  kdWeight: number;
   loraR: number;
   loraAlpha: number;
   loraDropout: number;

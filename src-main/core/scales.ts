@@ -15,6 +15,11 @@ export interface GenerationSettings {
   /** Answers stored per batch: a crash loses at most the batch in flight. */
   batchSize: number;
   seed: number;
+  /**
+   * The teacher's top-k next-token log-probabilities captured at every answer token (for the kd
+   * objective and kd-weighted on-policy); 0 captures nothing. Local teacher only.
+   */
+  topK: number;
 }
 
 export interface EvaluationSettings {
@@ -60,10 +65,12 @@ const SCALES: Record<Scale, ScaleConfig> = {
     questions: 24,
     heldOut: 8,
     valFraction: 0.125,
-    generation: { maxNewTokens: 32, temperature: 0.15, topP: 0.95, batchSize: 8, seed: 7 },
+    generation: { maxNewTokens: 32, temperature: 0.15, topP: 0.95, batchSize: 8, seed: 7, topK: 64 },
     audit: { minWords: 1, maxWords: 400 },
     training: {
       baseModel: 'default',
+      objective: 'sft',
+      kdWeight: 0,
       loraR: 8,
       loraAlpha: 16,
       loraDropout: 0,
@@ -98,10 +105,12 @@ const SCALES: Record<Scale, ScaleConfig> = {
     valFraction: 0.1,
     // A 135M teacher loops ("I was a part of it, and I was a part of it") at temperature 0.15;
     // 0.6 with top-p 0.9 keeps its answers varied without losing the voice.
-    generation: { maxNewTokens: 64, temperature: 0.6, topP: 0.9, batchSize: 16, seed: 7 },
+    generation: { maxNewTokens: 64, temperature: 0.6, topP: 0.9, batchSize: 16, seed: 7, topK: 64 },
     audit: { minWords: 10, maxWords: 400 },
     training: {
       baseModel: 'default',
+      objective: 'sft',
+      kdWeight: 0,
       loraR: 16,
       loraAlpha: 32,
       loraDropout: 0.05,
@@ -132,10 +141,12 @@ const SCALES: Record<Scale, ScaleConfig> = {
     questions: 5500,
     heldOut: 500,
     valFraction: 0.1,
-    generation: { maxNewTokens: 512, temperature: 0.15, topP: 0.95, batchSize: 32, seed: 7 },
+    generation: { maxNewTokens: 512, temperature: 0.15, topP: 0.95, batchSize: 32, seed: 7, topK: 64 },
     audit: { minWords: 20, maxWords: 400 },
     training: {
       baseModel: 'default',
+      objective: 'sft',
+      kdWeight: 0,
       loraR: 32,
       loraAlpha: 64,
       loraDropout: 0.05,
@@ -221,7 +232,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
   );
   const gField = joinField(field, 'generation');
   const g = reader.object(o.generation, gField);
-  reader.known(g, ['maxNewTokens', 'temperature', 'topP', 'batchSize', 'seed'], gField);
+  reader.known(g, ['maxNewTokens', 'temperature', 'topP', 'batchSize', 'seed', 'topK'], gField);
   const aField = joinField(field, 'audit');
   const a = reader.object(o.audit, aField);
   reader.known(a, ['minWords', 'maxWords'], aField);
@@ -251,6 +262,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       topP: reader.number(g, 'topP', gField),
       batchSize: reader.int(g, 'batchSize', gField),
       seed: reader.int(g, 'seed', gField),
+      topK: reader.int(g, 'topK', gField),
     },
     audit: { minWords: reader.int(a, 'minWords', aField), maxWords: reader.int(a, 'maxWords', aField) },
     training: parseTrainingConfig(o.training, reader, joinField(field, 'training')),

@@ -2,7 +2,7 @@
  * Hyperparameter checks before training launches: a bad value fails in milliseconds with a
  * message naming the field, instead of minutes later inside the engine.
  */
-import type { TrainingConfig } from '../../src-shared/contract';
+import { TRAINING_OBJECTIVES, type TrainingConfig } from '../../src-shared/contract';
 import { ConfigError } from './errors';
 import { joinField, type Reader } from './validate';
 
@@ -67,6 +67,10 @@ export function checkTrainingConfig(config: TrainingConfig): ConfigProblem[] {
     bad('saveEvery', `save every must be an integer >= 1 step (got ${config.saveEvery})`);
   if (!['linear', 'cosine', 'constant'].includes(config.schedule))
     bad('schedule', `schedule must be linear, cosine or constant (got ${String(config.schedule)})`);
+  if (!(TRAINING_OBJECTIVES as readonly string[]).includes(config.objective))
+    bad('objective', `objective must be ${TRAINING_OBJECTIVES.join(', ')} (got ${String(config.objective)})`);
+  if (!(config.kdWeight >= 0 && config.kdWeight <= 10))
+    bad('kdWeight', `kd weight must be from 0 to 10 (got ${config.kdWeight})`);
   if (!isInt(config.seed) || config.seed < 0)
     bad('seed', `seed must be an integer >= 0 (got ${config.seed})`);
   return problems;
@@ -114,6 +118,8 @@ function throwProblems(problems: ConfigProblem[]): void {
 
 const TRAINING_KEYS: readonly (keyof TrainingConfig)[] = [
   'baseModel',
+  'objective',
+  'kdWeight',
   'loraR',
   'loraAlpha',
   'loraDropout',
@@ -139,6 +145,8 @@ export function parseTrainingConfig(raw: unknown, reader: Reader, field: string)
   reader.known(o, TRAINING_KEYS, field);
   const config: TrainingConfig = {
     baseModel: reader.string(o, 'baseModel', field),
+    objective: reader.oneOf(o, 'objective', field, TRAINING_OBJECTIVES),
+    kdWeight: reader.number(o, 'kdWeight', field),
     loraR: reader.number(o, 'loraR', field),
     loraAlpha: reader.number(o, 'loraAlpha', field),
     loraDropout: reader.number(o, 'loraDropout', field),

@@ -41,6 +41,8 @@ export function sheetFixture(count: number, runId = 'run-1'): ReviewSheet {
 
 export const configFixture: TrainingConfig = {
   baseModel: 'default',
+  objective: 'kd',
+  kdWeight: 0,
   loraR: 8,
   loraAlpha: 16,
   loraDropout: 0.05,

@@ -2,18 +2,25 @@ import type Database from 'better-sqlite3';
 import { StoreError } from '../errors';
 import { up as initial } from './001-initial';
 import { up as runProgress } from './002-run-progress';
+import { up as objectives } from './003-training-objectives';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
   version: number;
   name: string;
   up: (db: Database.Database) => void;
+  /**
+   * Rebuilds a table (SQLite's way of changing a constraint): foreign keys are switched off
+   * around the transaction, so dropping the old table cascades nothing, and checked after.
+   */
+  rebuildsTables?: boolean;
 }
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'run progress apart from run config', up: runProgress },
+  { version: 3, name: 'training objectives (kd, on-policy)', up: objectives, rebuildsTables: true },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -43,9 +50,16 @@ export function migrate(
     if (m.version <= from) continue;
     const apply = db.transaction(() => {
       m.up(db);
+      if (m.rebuildsTables) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`${broken.length} rows break a foreign key after the rebuild`);
+      }
       // PRAGMA cannot take a bound parameter; the value is a code constant integer.
       db.pragma(`user_version = ${Math.trunc(m.version)}`);
     });
+    // foreign_keys cannot change inside a transaction: switch it around the migration.
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
     try {
       apply();
     } catch (err) {
@@ -53,6 +67,8 @@ export function migrate(
         path,
         version: m.version,
       });
+    } finally {
+      if (m.rebuildsTables) db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
     }
   }
   return { from, to: schemaVersion(db) };

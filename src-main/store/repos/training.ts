@@ -3,7 +3,8 @@ import type { MetricPoint, RunStatus, TrainingConfig } from '../../../src-shared
 import { NotFoundError } from '../../core/errors';
 import { newId, nowIso, parseJson } from '../util';
 
-export type TrainingKind = 'sft' | 'dpo';
+/** The loss a job trains with: the distillation objectives, or DPO (the character recipe). */
+export type TrainingKind = 'sft' | 'dpo' | 'kd' | 'on-policy';
 
 export interface TrainingJobRecord {
   id: string;

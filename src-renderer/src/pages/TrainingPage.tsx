@@ -1,6 +1,10 @@
 import { useEffect, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { TrainingConfig } from '../../../src-shared/contract';
+import {
+  TRAINING_OBJECTIVES,
+  type TrainingConfig,
+  type TrainingObjective,
+} from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatSeconds } from '../components/format';
@@ -32,6 +36,22 @@ interface FieldSpec {
   step: number;
   min: number;
 }
+
+/** What each objective does, in a sentence a researcher can decide by. */
+const OBJECTIVE_EXPLANATIONS: Record<TrainingObjective, { label: string; text: string }> = {
+  sft: {
+    label: 'SFT on the teacher’s answers',
+    text: 'Cross-entropy on the answers the teacher sampled: learns from their text only, one token per position. With a few dozen answers it can move the student away from the teacher.',
+  },
+  kd: {
+    label: 'Knowledge distillation (kd)',
+    text: 'Matches the teacher’s whole next-token distribution (its top-k log-probabilities, captured while it answered) at every answer token: far more signal per answer, no second teacher pass.',
+  },
+  'on-policy': {
+    label: 'On-policy distillation',
+    text: 'The student answers on its own, without the prompt; the teacher, with the prompt, scores every token, and the student minimises the per-token reverse KL. Slower per step (it samples); fixes what the student itself gets wrong.',
+  },
+};
 
 const NUMBER_FIELDS: FieldSpec[] = [
   {
@@ -128,6 +148,40 @@ function ConfigForm({ disabled }: { disabled: boolean }): JSX.Element | null {
             The student before training: “default” is the embedded SmolLM2-135M-Instruct.
           </p>
         </div>
+        <div className="field field-wide">
+          <label htmlFor="cfg-objective">Objective</label>
+          <select
+            id="cfg-objective"
+            value={config.objective}
+            onChange={(e) => setField('objective', e.target.value as TrainingObjective)}
+          >
+            {TRAINING_OBJECTIVES.map((o) => (
+              <option key={o} value={o}>
+                {OBJECTIVE_EXPLANATIONS[o].label}
+              </option>
+            ))}
+          </select>
+          <p className="hint" data-testid="objective-explanation">
+            {OBJECTIVE_EXPLANATIONS[config.objective].text}
+          </p>
+        </div>
+        {config.objective === 'on-policy' && (
+          <div className="field">
+            <label htmlFor="cfg-kdWeight">kd weight</label>
+            <input
+              id="cfg-kdWeight"
+              type="number"
+              step={0.1}
+              min={0}
+              value={config.kdWeight}
+              onChange={(e) => {
+                const value = e.target.valueAsNumber;
+                if (Number.isFinite(value)) setField('kdWeight', value);
+              }}
+            />
+            <p className="hint">Adds this times the kd loss on the teacher’s answers (0 = on-policy only).</p>
+          </div>
+        )}
         <div className="field">
           <label htmlFor="cfg-schedule">Learning-rate schedule</label>
           <select

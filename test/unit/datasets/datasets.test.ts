@@ -168,6 +168,8 @@ describe('split', () => {
 
 const CONFIG: TrainingConfig = {
   baseModel: 'default',
+  objective: 'sft',
+  kdWeight: 0,
   loraR: 32,
   loraAlpha: 64,
   loraDropout: 0.05,

@@ -39,6 +39,8 @@ const RUN: RunSummary = {
 
 const CONFIG: TrainingConfig = {
   baseModel: 'SmolLM2-135M-Instruct',
+  objective: 'sft',
+  kdWeight: 0,
   loraR: 16,
   loraAlpha: 32,
   loraDropout: 0.05,

@@ -58,6 +58,10 @@ describe('a schema-1 database', () => {
       expect(run.config.personaName).toBe('Ludwig van Beethoven');
       expect(run.config.scaleConfig.training.maxSteps).toBe(40);
       expect(run.config).not.toHaveProperty('completedSteps');
+      // Schema 3: what those runs did, recorded: SFT, no captured teacher distributions.
+      expect(run.config.scaleConfig.training.objective).toBe('sft');
+      expect(run.config.scaleConfig.training.kdWeight).toBe(0);
+      expect(run.config.scaleConfig.generation.topK).toBe(0);
 
       const legacy = store.runs.require('run-legacy');
       expect(legacy.completedSteps).toEqual(['questions', 'generate']);
@@ -69,9 +73,21 @@ describe('a schema-1 database', () => {
       const checkpoints = store.checkpoints.list({ runId: RUN });
       expect(checkpoints.map((c) => c.step).sort((a, b) => a - b)).toEqual([20, 40]);
       expect(checkpoints.every((c) => c.lineage.dataHash.length > 0)).toBe(true);
+      expect(checkpoints.every((c) => c.lineage.config.objective === 'sft')).toBe(true);
       const job = store.jobs.latestForRun(RUN);
       expect(job?.status).toBe('completed');
-      expect(store.metrics.sinceForRun(RUN, -1).length).toBeGreaterThanOrEqual(40);
+      expect(job?.config.objective).toBe('sft');
+      // The jobs table was rebuilt (schema 3) without cascading its metrics away.
+      expect(store.metrics.sinceForRun(RUN, -1)).toHaveLength(42);
+      // The rebuilt jobs table takes the new kinds.
+      const kd = store.jobs.create({
+        runId: RUN,
+        kind: 'kd',
+        config: { ...job!.config, objective: 'kd' },
+        totalSteps: 1,
+        status: 'pending',
+      });
+      expect(store.jobs.latestForRun(RUN, 'kd')?.id).toBe(kd.id);
       expect(store.examples.countByRun(RUN)).toBe(128);
       expect(store.evaluations.latest(RUN)?.summary.n).toBe(24);
       expect(store.savings.latest(RUN)?.promptTokensTeacher).toBe(845);

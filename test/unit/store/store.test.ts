@@ -17,6 +17,8 @@ import {
 
 const CONFIG: TrainingConfig = {
   baseModel: 'default',
+  objective: 'sft',
+  kdWeight: 0,
   loraR: 8,
   loraAlpha: 16,
   loraDropout: 0.05,
