@@ -162,6 +162,39 @@ export interface EvaluationItemRow {
   };
 }
 
+/** A 95% interval (percentile bootstrap over the evaluated answers, 2000 resamples, seeded). */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/**
+ * How close the student is to the teacher, per answer token, on the teacher's own held-out
+ * answers: KL(teacher WITH the constitution ‖ model WITHOUT it) over the full vocabulary, in nats,
+ * for the trained student and the untrained base; captured = 1 − KL_student / KL_base (1: the
+ * student is the teacher; 0: no closer than the base; below 0: further away).
+ */
+export interface DistillationMetrics {
+  answers: number;
+  tokens: number;
+  klStudent: number;
+  klBase: number;
+  captured: number;
+  /** Mean negative log-likelihood per token of the teacher's answers, under each model. */
+  nll: Record<ModelRole, number>;
+  intervals: { klStudent: Interval; klBase: Interval; captured: Interval };
+}
+
+/** 95% intervals of the per-answer rates (null in evaluations made before intervals existed). */
+export interface RateIntervals {
+  inCharacterShare: Record<ModelRole, Interval>;
+  keywordPresence: Record<ModelRole, Interval>;
+  capability: Record<'student' | 'base', Interval>;
+  safety: Record<'student' | 'base', Interval>;
+  /** The student's in-character share as a fraction of the teacher's (paired by question). */
+  inCharacterVsTeacher: { value: number; interval: Interval };
+}
+
 export interface EvaluationSummary {
   runId: string;
   checkpointId: string | null;
@@ -175,6 +208,9 @@ export interface EvaluationSummary {
   capability: Record<ModelRole, number>;
   safety: Record<ModelRole, number>;
   elo: Record<ModelRole, number> | null;
+  /** null when the teacher is not a local model (no distributions to compare) or before it existed. */
+  distillation: DistillationMetrics | null;
+  intervals: RateIntervals | null;
   gate: { passed: boolean; score: string; student: number; base: number; reasons: string[] };
 }
 

@@ -24,8 +24,13 @@ export interface GenerationSettings {
 
 export interface EvaluationSettings {
   maxNewTokens: number;
-  /** Greedy by default so the comparison is deterministic. */
+  /**
+   * How the student and the base answer the held-out questions (and the classifier's negative
+   * questions): the teacher's own sampling, seeded, so all three models' answers are drawn the
+   * same way (0 = greedy). Capability and safety items are always answered greedily.
+   */
   temperature: number;
+  topP: number;
   /** Training questions the base model answers without the prompt: the classifier's negatives. */
   classifierNegatives: number;
   /** Items of resources/questions/capability.json and safety.json used (0 = all). */
@@ -88,7 +93,8 @@ const SCALES: Record<Scale, ScaleConfig> = {
     },
     evaluation: {
       maxNewTokens: 24,
-      temperature: 0,
+      temperature: 0.15,
+      topP: 0.95,
       classifierNegatives: 12,
       capabilityItems: 4,
       safetyItems: 4,
@@ -127,8 +133,9 @@ const SCALES: Record<Scale, ScaleConfig> = {
       seed: 7,
     },
     evaluation: {
-      maxNewTokens: 48,
-      temperature: 0,
+      maxNewTokens: 64,
+      temperature: 0.6,
+      topP: 0.9,
       classifierNegatives: 32,
       capabilityItems: 6,
       safetyItems: 6,
@@ -164,7 +171,8 @@ const SCALES: Record<Scale, ScaleConfig> = {
     },
     evaluation: {
       maxNewTokens: 256,
-      temperature: 0,
+      temperature: 0.15,
+      topP: 0.95,
       classifierNegatives: 500,
       capabilityItems: 0,
       safetyItems: 0,
@@ -243,6 +251,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
     [
       'maxNewTokens',
       'temperature',
+      'topP',
       'classifierNegatives',
       'capabilityItems',
       'safetyItems',
@@ -269,6 +278,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
     evaluation: {
       maxNewTokens: reader.int(e, 'maxNewTokens', eField),
       temperature: reader.number(e, 'temperature', eField),
+      topP: reader.number(e, 'topP', eField),
       classifierNegatives: reader.int(e, 'classifierNegatives', eField),
       capabilityItems: reader.int(e, 'capabilityItems', eField),
       safetyItems: reader.int(e, 'safetyItems', eField),

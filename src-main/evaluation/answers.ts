@@ -16,8 +16,17 @@ import type { EvaluateInput } from './types';
 /** Items per engine call in evaluation (and per engine batch). */
 export const EVAL_CHUNK = 8;
 
-export function greedy(settings: EvaluationSettings, maxNewTokens = settings.maxNewTokens): SamplingParams {
-  return { temperature: settings.temperature, top_p: 1, max_new_tokens: maxNewTokens, seed: 0 };
+/** The held-out answers' sampling: the run's evaluation settings, seeded. */
+export function heldOutSampling(
+  settings: EvaluationSettings,
+  maxNewTokens = settings.maxNewTokens,
+): SamplingParams {
+  return { temperature: settings.temperature, top_p: settings.topP, max_new_tokens: maxNewTokens, seed: 0 };
+}
+
+/** Capability and safety items: greedy, so a right or refused answer does not depend on a draw. */
+export function greedy(settings: EvaluationSettings): SamplingParams {
+  return { temperature: 0, top_p: 1, max_new_tokens: settings.maxNewTokens, seed: 0 };
 }
 
 /** `prompts` answered by the student (adapter) or the base, no system prompt, as one progress phase. */
@@ -28,6 +37,7 @@ export async function answerWithoutPrompt(
   prompts: readonly string[],
   progress: EvaluationProgress,
   label: string,
+  sampling: SamplingParams = heldOutSampling(input.settings),
 ): Promise<GenerateOutput[]> {
   const phase = progress.phase(label);
   const adapter = role === 'student' ? (input.adapterPath ?? undefined) : undefined;
@@ -35,7 +45,7 @@ export async function answerWithoutPrompt(
     model: input.model,
     adapter,
     prompts,
-    sampling: greedy(input.settings),
+    sampling,
     chunkSize: EVAL_CHUNK,
     signal: input.signal,
     onProgress: phase.update,
@@ -81,7 +91,7 @@ export async function heldOutAnswers(
       model: input.model,
       system: input.systemPrompt,
       prompts: missing.map((q) => q.question),
-      sampling: greedy(input.settings, input.teacherMaxNewTokens),
+      sampling: heldOutSampling(input.settings, input.teacherMaxNewTokens),
       chunkSize: EVAL_CHUNK,
       signal: input.signal,
       onProgress: phase.update,

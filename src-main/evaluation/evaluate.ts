@@ -16,7 +16,8 @@ import { heldOutAnswers } from './answers';
 import { inCharacterProbabilities } from './classifier';
 import { writeEvaluationResults } from './files';
 import { runOptionalJudge } from './judge-run';
-import { keywordPresence, mean, promotionGate } from './metrics';
+import { keywordHits, keywordPresence, mean, promotionGate } from './metrics';
+import { rateIntervals } from './rates';
 import { EvaluationProgress } from './progress';
 import { guardrailItems, guardrails, scoredItems, validationLoss } from './scores';
 import type { EvaluateInput, EvaluationResult } from './types';
@@ -60,6 +61,16 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const safScore = (role: 'student' | 'base'): number => shareOf(detail.safety[role].map((d) => d.refused));
   const capability = { student: capScore('student'), base: capScore('base'), teacher: NaN };
   const safety = { student: safScore('student'), base: safScore('base'), teacher: NaN };
+  const intervals = rateIntervals({
+    inCharacter: p,
+    keywords: {
+      student: held.answers.student.map((a) => keywordHits(a, input.keywords).present),
+      teacher: held.answers.teacher.map((a) => keywordHits(a, input.keywords).present),
+      base: held.answers.base.map((a) => keywordHits(a, input.keywords).present),
+    },
+    capability: detail.capability,
+    safety: detail.safety,
+  });
   const gate = promotionGate({
     score: 'inCharacterShare',
     student: inCharacterShare.student,
@@ -91,6 +102,8 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
     capability,
     safety,
     elo: judge?.elo ?? null,
+    distillation: null,
+    intervals,
     gate,
   };
   progress.tick(1, 'done');

@@ -1,14 +1,19 @@
 /**
  * The promotion gate: a checkpoint is promoted only when the student beats the base model on the
- * chosen score by at least `margin`, and is not less safe than the base. Every check leaves a
- * human-readable reason, passed or not, so the report can show why.
+ * chosen score by at least `margin` — and, when the score has an interval, its whole 95% interval
+ * lies above the base, so a gain the data cannot tell from noise does not pass — and is not less
+ * safe than the base. Every check leaves a human-readable reason, passed or not, so the report
+ * can show why.
  */
+import type { Interval } from '../../src-shared/contract';
 
 export interface PromotionGateInput {
   /** Name of the score, e.g. "inCharacterShare" (shown in reasons and the report). */
   score: string;
   /** The student's value of that score (higher is better). */
   student: number;
+  /** Its 95% interval, when measured. */
+  studentInterval?: Interval;
   base: number;
   /** Safety scores (0..1, higher is safer). */
   safetyStudent: number;
@@ -54,6 +59,16 @@ export function promotionGate(input: PromotionGateInput): PromotionGateResult {
         ? `student ${score} ${fmt(student)} beats base ${fmt(base)} by ${fmt(gain)} (>= margin ${fmt(margin)})`
         : `student ${score} ${fmt(student)} does not beat base ${fmt(base)} by the margin ${fmt(margin)} (gain ${fmt(gain)})`,
     );
+    const ci = input.studentInterval;
+    if (ci) {
+      const above = ci.low > base;
+      if (!above) passed = false;
+      reasons.push(
+        above
+          ? `its 95% interval [${fmt(ci.low)}, ${fmt(ci.high)}] lies above base ${fmt(base)}`
+          : `its 95% interval [${fmt(ci.low)}, ${fmt(ci.high)}] reaches base ${fmt(base)}: not distinguishable from no gain`,
+      );
+    }
   }
 
   if (!Number.isFinite(safetyStudent) || !Number.isFinite(safetyBase)) {

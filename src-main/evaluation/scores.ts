@@ -8,7 +8,7 @@ import type { EvaluationItemRow, ModelRole } from '../../src-shared/contract';
 import type { EngineClient } from '../engine/client';
 import { isCapabilityCorrect, isRefusal } from '../questions/eval-sets';
 import type { EvaluationItemRecord } from '../store';
-import { answerWithoutPrompt, type HeldOutAnswers } from './answers';
+import { answerWithoutPrompt, greedy, type HeldOutAnswers } from './answers';
 import { cosineSimilarity, difflibRatio, keywordHits } from './metrics';
 import type { EvaluationProgress } from './progress';
 import type { CapabilityDetail, EvaluateInput, SafetyDetail } from './types';
@@ -164,6 +164,7 @@ export async function guardrails(
         cap.map((c) => c.question),
         progress,
         `capability set (${role})`,
+        greedy(input.settings),
       );
       detail.capability[role] = cap.map((c, i) => {
         const answer = outs[i]?.text.trim() ?? '';
@@ -178,6 +179,7 @@ export async function guardrails(
         saf.map((c) => c.request),
         progress,
         `safety set (${role})`,
+        greedy(input.settings),
       );
       detail.safety[role] = saf.map((c, i) => {
         const answer = outs[i]?.text.trim() ?? '';

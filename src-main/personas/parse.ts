@@ -1,8 +1,9 @@
 /**
  * Persona ("constitution") parsing, validation and rendering. Two formats:
  * - yaml: meta{id?,name,version,description}, persona{identity}, directives{<section>: [..]},
- *   safety{refusals[]}, signoffs[], keywords[] (the layout of Open Character Studio's structured
- *   constitutions, plus optional meta.id and keywords);
+ *   safety{refusals[]}, signoffs[], keywords[], examples[{question, answer}] (the layout of Open
+ *   Character Studio's structured constitutions, plus optional meta.id, keywords and examples:
+ *   in-character exemplars that only the teacher sees, at the end of its prompt);
  * - text: a hand-written system prompt, used as it is. A first line "# Name" or "Name: X" names it.
  * Validation reports every problem with its 1-based line and dotted field path.
  */
@@ -19,6 +20,8 @@ export interface StructuredPersona {
   safety: { refusals: string[] };
   signoffs: string[];
   keywords: string[];
+  /** In-character question/answer exemplars, shown to the teacher only. */
+  examples: { question: string; answer: string }[];
 }
 
 export interface ParsedPersona {
@@ -39,7 +42,15 @@ export interface ParseResult {
   issues: ValidationIssue[];
 }
 
-const TOP_LEVEL_FIELDS = ['meta', 'persona', 'directives', 'safety', 'signoffs', 'keywords'] as const;
+const TOP_LEVEL_FIELDS = [
+  'meta',
+  'persona',
+  'directives',
+  'safety',
+  'signoffs',
+  'keywords',
+  'examples',
+] as const;
 
 /** Lowercase a-z0-9 words joined by '-', e.g. "Ada Lovelace" -> "ada-lovelace". */
 export function slugify(text: string): string {
@@ -99,7 +110,7 @@ function stringAt(
   path: (string | number)[],
   opts: { required: boolean; parent: Node | null },
 ): string | null {
-  const field = path.join('.');
+  const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i > 0 ? `.${p}` : p)).join('');
   const node = asNode(doc.getIn(path, true));
   if (!node) {
     if (opts.required) c.add(opts.parent, field, `Missing required field "${field}".`);
@@ -138,6 +149,35 @@ function stringListAt(
     const v = String(n.value).trim();
     if (v === '') c.add(n, `${fieldName}[${i}]`, `"${fieldName}[${i}]" is empty.`);
     else out.push(v);
+  });
+  return out;
+}
+
+/** examples: a list of {question, answer} mappings, both non-empty text. */
+function examplesAt(doc: Document, c: IssueCollector): { question: string; answer: string }[] {
+  const node = asNode(doc.get('examples', true));
+  if (!node) return [];
+  if (!isSeq(node)) {
+    c.add(node, 'examples', '"examples" must be a list of "- question: ... / answer: ..." entries.');
+    return [];
+  }
+  const out: { question: string; answer: string }[] = [];
+  node.items.forEach((item, i) => {
+    const n = asNode(item);
+    const field = `examples[${i}]`;
+    if (!isMap(n)) {
+      c.add(n ?? node, field, `"${field}" must have a question and an answer.`);
+      return;
+    }
+    for (const pair of n.items) {
+      const key = asNode(pair.key);
+      const name = isScalar(key) ? String(key.value) : '';
+      if (name !== 'question' && name !== 'answer')
+        c.add(key, `${field}.${name}`, `Unknown field "${field}.${name}"; expected question and answer.`);
+    }
+    const question = stringAt(doc, c, ['examples', i, 'question'], { required: true, parent: n });
+    const answer = stringAt(doc, c, ['examples', i, 'answer'], { required: true, parent: n });
+    if (question !== null && answer !== null) out.push({ question, answer });
   });
   return out;
 }
@@ -240,6 +280,7 @@ function parseYaml(source: string, fallbackId?: string): ParseResult {
     safetyNode && isMap(safetyNode) ? stringListAt(doc, c, ['safety', 'refusals'], 'safety.refusals') : [];
   const signoffs = stringListAt(doc, c, ['signoffs'], 'signoffs');
   const keywords = stringListAt(doc, c, ['keywords'], 'keywords');
+  const examples = examplesAt(doc, c);
 
   if (c.issues.length > 0 || name === null || identity === null) return { persona: null, issues: c.issues };
 
@@ -250,6 +291,7 @@ function parseYaml(source: string, fallbackId?: string): ParseResult {
     safety: { refusals },
     signoffs,
     keywords,
+    examples,
   };
   if (idText) structured.meta.id = idText;
   const systemPrompt = renderSystemPrompt(structured);
@@ -336,7 +378,8 @@ function sectionTitle(key: string): string {
 
 /**
  * The system prompt the teacher sees: identity first, then each directive section as a titled
- * list, then safety and sign-offs. Keywords are metadata for the audit, not shown to the model.
+ * list, then safety and sign-offs, then any exemplars. Keywords are metadata for the audit, not
+ * shown to the model. The student never sees any of it: it learns to answer without a prompt.
  */
 export function renderSystemPrompt(p: StructuredPersona): string {
   const parts: string[] = [p.persona.identity.trim()];
@@ -349,6 +392,13 @@ export function renderSystemPrompt(p: StructuredPersona): string {
   }
   if (p.signoffs.length > 0) {
     parts.push(`Sign-offs you may use now and then:\n${p.signoffs.map((s) => `- "${s}"`).join('\n')}`);
+  }
+  if (p.examples.length > 0) {
+    parts.push(
+      `Examples of questions and how you answer them:\n\n${p.examples
+        .map((e) => `Q: ${e.question}\nA: ${e.answer}`)
+        .join('\n\n')}`,
+    );
   }
   return parts.join('\n\n');
 }

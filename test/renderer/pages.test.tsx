@@ -42,6 +42,8 @@ const summary: EvaluationSummary = {
   capability: { base: 1, teacher: 1, student: 1 },
   safety: { base: 1, teacher: 1, student: 1 },
   elo: null,
+  distillation: null,
+  intervals: null,
   gate: { passed: true, score: '+0.50', student: 0.5, base: 0, reasons: [] },
 };
 

@@ -453,6 +453,8 @@ describe('evaluation helpers', () => {
         capability: { base: 1, teacher: 1, student: 1 },
         safety: { base: 1, teacher: 1, student: 1 },
         elo: null,
+        distillation: null,
+        intervals: null,
         gate: { passed: true, score: '+0.60', student: 0.7, base: 0.1, reasons: [] },
       },
       items: [],

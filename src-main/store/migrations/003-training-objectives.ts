@@ -6,7 +6,8 @@ import type Database from 'better-sqlite3';
  * CHECK constraint is widened (SQLite rebuilds the table for that). Every stored training
  * configuration (a run's, a job's, a checkpoint's lineage) gets the fields that did not exist
  * yet, set to what those runs really did: objective 'sft', kdWeight 0; and a run's generation
- * settings get topK 0, because no earlier run captured the teacher's distributions. These are
+ * settings get topK 0, because no earlier run captured the teacher's distributions, and their
+ * evaluation settings topP 1, because they answered held-out questions greedily. These are
  * set, not defaulted: migration 2 may have filled a legacy run from today's scale defaults.
  */
 export function up(db: Database.Database): void {
@@ -44,14 +45,19 @@ export function up(db: Database.Database): void {
   });
   rewriteJson(db, 'runs', 'id', 'config', (config) => {
     if (typeof config !== 'object' || config === null) return config;
-    const c = config as { scaleConfig?: { training?: unknown; generation?: unknown } };
+    const c = config as { scaleConfig?: { training?: unknown; generation?: unknown; evaluation?: unknown } };
     const sc = c.scaleConfig;
     if (typeof sc !== 'object' || sc === null) return config;
     const generation =
       typeof sc.generation === 'object' && sc.generation !== null
         ? { ...sc.generation, topK: 0 }
         : sc.generation;
-    return { ...c, scaleConfig: { ...sc, generation, training: withObjective(sc.training) } };
+    // Their held-out answers were greedy: top-p 1.
+    const evaluation =
+      typeof sc.evaluation === 'object' && sc.evaluation !== null
+        ? { ...sc.evaluation, topP: 1 }
+        : sc.evaluation;
+    return { ...c, scaleConfig: { ...sc, generation, evaluation, training: withObjective(sc.training) } };
   });
 }
 
@@ -64,7 +70,9 @@ function rewriteJson(
   change: (value: unknown) => unknown,
 ): void {
   // Table and column names come from the literal types above, never from data.
-  const rows = db.prepare<[], { k: string; v: string }>(`SELECT ${key} AS k, ${column} AS v FROM ${table}`).all();
+  const rows = db
+    .prepare<[], { k: string; v: string }>(`SELECT ${key} AS k, ${column} AS v FROM ${table}`)
+    .all();
   const write = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
   for (const row of rows) {
     let value: unknown;

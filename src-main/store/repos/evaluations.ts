@@ -75,7 +75,8 @@ export function evaluationsRepo(db: Database.Database): EvaluationsRepo {
     id: r.id,
     runId: r.run_id,
     checkpointId: r.checkpoint_id,
-    summary: parseJson(r.summary, {} as EvaluationSummary),
+    // Evaluations stored before distillation metrics and intervals existed have neither: null.
+    summary: withMissingAsNull(parseJson(r.summary, {} as EvaluationSummary)),
     createdAt: r.created_at,
   });
   const full = (r: EvalDbRow): EvaluationRecord => ({
@@ -159,4 +160,9 @@ export function savingsRepo(db: Database.Database): SavingsRepo {
       return r ? parseJson<SavingsSummary>(r.summary, {} as SavingsSummary) : null;
     },
   };
+}
+
+/** Evaluations stored before distillation metrics and intervals existed have neither: null. */
+function withMissingAsNull(summary: EvaluationSummary): EvaluationSummary {
+  return { ...summary, distillation: summary.distillation ?? null, intervals: summary.intervals ?? null };
 }

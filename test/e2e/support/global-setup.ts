@@ -15,7 +15,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const artifacts = join(root, 'test', 'artifacts');
 const tinyModelDir = join(artifacts, 'e2e', 'tiny-model');
 /** Held-out questions of the E2E's smoke run (see startServer). */
-const E2E_HELD_OUT = 36;
+const E2E_HELD_OUT = 40;
 /** The server prints its URL once the studio is open and the bridge listens (ms). */
 const SERVER_START_TIMEOUT_MS = 120_000;
 
@@ -67,7 +67,7 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
         CHARACTER_STUDIO_HOME: dataDir,
         HF_HUB_OFFLINE: '1',
         TRANSFORMERS_OFFLINE: '1',
-        // 36 held-out questions (4 in each of the 9 categories) instead of the smoke scale's 8:
+        // 40 held-out questions (4 in each of the 10 categories) instead of the smoke scale's 8:
         // the evaluation then holds 12 answers (3 models x 4) in each review category, enough
         // for the 50-response blind sheet (10 x 5) that 02-review rates.
         [SMOKE_HELD_OUT_ENV]: String(E2E_HELD_OUT),

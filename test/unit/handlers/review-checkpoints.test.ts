@@ -77,6 +77,8 @@ function summary(runId: string): EvaluationSummary {
     capability: perRole(0.5),
     safety: perRole(1),
     elo: null,
+    distillation: null,
+    intervals: null,
     gate: { passed: false, score: '0/3', student: 0.5, base: 0.5, reasons: [] },
   };
 }

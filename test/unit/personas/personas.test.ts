@@ -88,6 +88,24 @@ describe('parsePersona (yaml)', () => {
     expect(byField.get('signofs')?.message).toMatch(/Unknown field/);
   });
 
+  it('shows in-character examples to the teacher, at the end of its prompt, and checks them', () => {
+    const src = `${PIRATE}examples:\n  - question: Who are you?\n    answer: Captain Jack, terror of the seven seas!\n`;
+    const { persona, issues } = parsePersona(src, 'yaml');
+    expect(issues).toEqual([]);
+    expect(persona?.structured?.examples).toEqual([
+      { question: 'Who are you?', answer: 'Captain Jack, terror of the seven seas!' },
+    ]);
+    expect(
+      persona!.systemPrompt.endsWith('Q: Who are you?\nA: Captain Jack, terror of the seven seas!'),
+    ).toBe(true);
+    const bad = `${PIRATE}examples:\n  - question: Only a question\n  - just text\n  - question: Q\n    answer: A\n    tone: x\n`;
+    const byField = new Map(validatePersona(bad, 'yaml').map((i) => [i.field, i]));
+    expect(byField.get('examples[0].answer')?.message).toMatch(/Missing required field/);
+    // PIRATE ends with a newline: its last line is N, examples: is N+1, the bad entry N+3.
+    expect(byField.get('examples[1]')?.line).toBe(PIRATE.split('\n').length + 2);
+    expect(byField.get('examples[2].tone')?.message).toMatch(/Unknown field/);
+  });
+
   it('rejects a document that is not a mapping, and missing sections', () => {
     expect(validatePersona('- just\n- a list\n', 'yaml')[0]?.message).toMatch(/mapping/);
     const fields = validatePersona('meta:\n  name: X\n', 'yaml').map((i) => i.field);

@@ -102,7 +102,7 @@ describe('generateQuestions', () => {
     expect(questions).toHaveLength(495);
     expect(stats.shortfall).toBe(0);
     const counts = Object.values(stats.byCategory);
-    expect(counts.length).toBe(9);
+    expect(counts.length).toBe(10); // identity + the nine topical categories
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     // No exact or near duplicates anywhere in the set.
     const idx = new DuplicateIndex();
@@ -112,7 +112,7 @@ describe('generateQuestions', () => {
     }
     const held = questions.filter((q) => q.heldout);
     expect(held).toHaveLength(45);
-    expect(new Set(held.map((q) => q.category)).size).toBe(9); // stratified
+    expect(new Set(held.map((q) => q.category)).size).toBe(10); // stratified
     const train = new Set(questions.filter((q) => !q.heldout).map((q) => q.text));
     for (const h of held) expect(train.has(h.text)).toBe(false);
     expect(questions.map((q) => q.id)).toEqual(questions.map((_, i) => i + 1));

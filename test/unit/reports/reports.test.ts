@@ -70,6 +70,8 @@ const SUMMARY: EvaluationSummary = {
   capability: { student: 0.75, teacher: 0.8, base: 0.7 },
   safety: { student: 0.9, teacher: 1, base: 0.6 },
   elo: null,
+  distillation: null,
+  intervals: null,
   gate: {
     passed: true,
     score: '+0.76 (student 0.87 vs base 0.11, margin 0.05)',
