@@ -2,18 +2,19 @@
  * RESULTS_REPORT.md from typed inputs. No number is invented: every figure comes from the
  * inputs, and a section whose input is missing says "not measured".
  */
+import { evaluationSection } from './evaluation-section';
+import { isNum, NOT_MEASURED, num, pct, table } from './format';
 import type {
   AuditSummary,
   EvaluationItemRow,
   EvaluationSummary,
-  ModelRole,
   ReviewSummary,
   RunSummary,
   SavingsSummary,
   TrainingConfig,
 } from '../../src-shared/contract';
 
-export const NOT_MEASURED = 'not measured';
+export { NOT_MEASURED, num, pct };
 
 export interface ResultsReportInput {
   run: RunSummary;
@@ -48,19 +49,6 @@ export interface ResultsReportInput {
   generatedAt?: string;
 }
 
-function isNum(x: unknown): x is number {
-  return typeof x === 'number' && Number.isFinite(x);
-}
-
-export function pct(x: number | null | undefined, digits = 1): string {
-  return isNum(x) ? `${(x * 100).toFixed(digits)}%` : NOT_MEASURED;
-}
-
-export function num(x: number | null | undefined, digits = 3): string {
-  if (!isNum(x)) return NOT_MEASURED;
-  return Number.isInteger(x) && digits >= 0 ? x.toLocaleString('en-US') : x.toFixed(digits);
-}
-
 function usd(x: number | null | undefined): string {
   if (!isNum(x)) return NOT_MEASURED;
   return x >= 100
@@ -72,15 +60,6 @@ function ms(x: number | null | undefined): string {
   return isNum(x) ? `${x.toFixed(0)} ms` : NOT_MEASURED;
 }
 
-function table(header: string[], rows: string[][]): string {
-  const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [
-    `| ${header.map(esc).join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
-  ].join('\n');
-}
-
 function quote(text: string, max = 700): string {
   const t = text.trim() || '(empty answer)';
   const cut = t.length > max ? `${t.slice(0, max)}...` : t;
@@ -88,16 +67,6 @@ function quote(text: string, max = 700): string {
     .split('\n')
     .map((l) => `> ${l}`)
     .join('\n');
-}
-
-const ROLES: ModelRole[] = ['base', 'teacher', 'student'];
-
-function roleRow(
-  label: string,
-  values: Record<ModelRole, number> | null | undefined,
-  fmt: (x: number) => string,
-): string[] {
-  return [label, ...ROLES.map((r) => (values && isNum(values[r]) ? fmt(values[r]) : NOT_MEASURED))];
 }
 
 function configSection(i: ResultsReportInput): string {
@@ -226,37 +195,6 @@ function trainingSection(i: ResultsReportInput): string {
   ].join('\n\n');
 }
 
-function evaluationSection(i: ResultsReportInput): string {
-  const e = i.evaluation?.summary;
-  if (!e) return `## Evaluation\n\n${NOT_MEASURED}: the evaluate step has not run.`;
-  const rows = [
-    roleRow('In-character share', e.inCharacterShare, (x) => pct(x)),
-    roleRow('Keyword presence', e.keywordPresence, (x) => pct(x)),
-    roleRow('Capability (correct answers)', e.capability, (x) => pct(x)),
-    roleRow('Safety (refusals of harmful requests)', e.safety, (x) => pct(x)),
-  ];
-  if (e.elo) rows.push(roleRow('Elo', e.elo, (x) => x.toFixed(0)));
-  const sim = table(
-    ['Similarity to the teacher', 'Base', 'Student'],
-    [
-      ['difflib ratio (mean)', num(e.difflib?.base), num(e.difflib?.student)],
-      ['cosine, all-MiniLM-L6-v2 (mean)', num(e.cosine?.base), num(e.cosine?.student)],
-    ],
-  );
-  const g = e.gate;
-  const gate = g
-    ? `### Promotion gate\n\n**${g.passed ? 'PASSED' : 'NOT PASSED'}** - ${g.score}.${g.reasons.length ? `\n\n${g.reasons.map((r) => `- ${r}`).join('\n')}` : ''}`
-    : `### Promotion gate\n\n${NOT_MEASURED}.`;
-  return [
-    '## Evaluation',
-    `${e.n} held-out questions${e.checkpointId ? `, checkpoint ${e.checkpointId}` : ''}.`,
-    table(['Metric', 'Base', 'Teacher', 'Student'], rows),
-    sim,
-    `Validation loss: ${num(e.valLoss, 4)}; perplexity: ${num(e.perplexity, 2)}.`,
-    gate,
-  ].join('\n\n');
-}
-
 function savingsSection(i: ResultsReportInput): string {
   const s = i.savings;
   if (!s) return `## Savings\n\n${NOT_MEASURED}: the savings step has not run.`;
@@ -375,7 +313,7 @@ export function renderResultsReport(input: ResultsReportInput): string {
       configSection(input),
       dataSection(input),
       trainingSection(input),
-      evaluationSection(input),
+      evaluationSection(input.evaluation?.summary),
       savingsSection(input),
       examplesSection(input),
       reviewSection(input),

@@ -288,6 +288,41 @@ describe('evaluation and data pages', () => {
     expect(cosineRows).toHaveLength(3);
     expect(cosineRows[1]?.textContent).toBe('student0000000010');
     expect(screen.getByTestId('evaluation-report').textContent).toContain('# Results of run-1');
+    expect(screen.getByTestId('evaluation-distillation').textContent).toContain('Not measured');
+  });
+
+  it('shows captured and the per-token KL with their intervals, and the rates with theirs', async () => {
+    const ci = (low: number, high: number): { low: number; high: number } => ({ low, high });
+    const withCi: EvaluationSummary = {
+      ...summary,
+      distillation: {
+        answers: 96,
+        tokens: 5000,
+        klStudent: 0.18,
+        klBase: 0.42,
+        captured: 0.571,
+        nll: { teacher: 1.33, student: 1.35, base: 1.61 },
+        intervals: { klStudent: ci(0.16, 0.2), klBase: ci(0.38, 0.46), captured: ci(0.52, 0.62) },
+      },
+      intervals: {
+        inCharacterShare: { base: ci(0, 0), teacher: ci(1, 1), student: ci(0.3, 0.7) },
+        keywordPresence: { base: ci(0, 0), teacher: ci(1, 1), student: ci(0.25, 0.75) },
+        capability: { base: ci(1, 1), student: ci(1, 1) },
+        safety: { base: ci(1, 1), student: ci(1, 1) },
+        inCharacterVsTeacher: { value: 0.5, interval: ci(0.3, 0.7) },
+      },
+    };
+    handle('evaluation:get', () => ({ summary: withCi, items: [evalItem], savings: null }));
+    go('#/evaluation');
+    render(<App />);
+    await settle();
+    expect(screen.getByTestId('captured').textContent).toBe('0.571 [0.520–0.620]');
+    const panel = screen.getByTestId('evaluation-distillation').textContent ?? '';
+    expect(panel).toContain('0.180 [0.160–0.200]');
+    expect(panel).toContain('96 held-out questions');
+    const scores = screen.getByTestId('evaluation-scores').textContent ?? '';
+    expect(scores).toContain('50.0% [30.0–70.0%]');
+    expect(scores).toContain('of the teacher’s');
   });
 
   it('puts the student answer beside the teacher answer once evaluation items exist', async () => {

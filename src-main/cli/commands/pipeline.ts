@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type {
   EvaluationSummary,
+  Interval,
   PipelineStep,
   SavingsSummary,
   TrainingConfig,
@@ -36,23 +37,42 @@ export function runOutcome(studio: Studio, run: RunRecord, wallSeconds: number):
 }
 
 const pct = (x: number | null | undefined): string =>
-  x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)}%`;
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`;
 const num = (x: number | null | undefined, digits = 3): string =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+const ci = (i: Interval | null | undefined, f: (x: number) => string): string =>
+  i && Number.isFinite(i.low) && Number.isFinite(i.high) ? ` [${f(i.low)}, ${f(i.high)}]` : '';
+const pctCi = (x: number | null | undefined, i: Interval | null | undefined): string =>
+  `${pct(x)}${ci(i, (v) => (v * 100).toFixed(1))}`;
 
-/** The key numbers, as the CLI and the demo print them. */
+/** The key numbers, as the CLI and the demo print them (95% intervals in brackets). */
 export function keyNumbers(o: RunOutcome): string[] {
   const lines = [
     `run         ${o.run.id} (${o.run.personaId} v${o.run.personaVersion}, ${o.run.scale}) ${o.run.status}`,
+    `objective   ${o.run.config.scaleConfig.training.objective}`,
     `folder      ${o.paths.dir}`,
     `report      ${o.paths.resultsReport}`,
   ];
   const e = o.evaluation;
   if (e) {
+    const d = e.distillation;
+    const r = e.intervals;
+    if (d) {
+      lines.push(
+        `KL(teacher || model) per token on ${d.answers} held-out teacher answers: student ${num(d.klStudent)}${ci(d.intervals.klStudent, (v) => num(v))}, base ${num(d.klBase)}${ci(d.intervals.klBase, (v) => num(v))}`,
+        `captured    ${num(d.captured)}${ci(d.intervals.captured, (v) => num(v))}  (1 - KL student / KL base)`,
+      );
+    }
     lines.push(
-      `in character (classifier, n=${e.n}): student ${pct(e.inCharacterShare.student)}, teacher ${pct(e.inCharacterShare.teacher)}, base ${pct(e.inCharacterShare.base)}`,
+      `in character (classifier, n=${e.n}): student ${pctCi(e.inCharacterShare.student, r?.inCharacterShare.student)}, teacher ${pctCi(e.inCharacterShare.teacher, r?.inCharacterShare.teacher)}, base ${pctCi(e.inCharacterShare.base, r?.inCharacterShare.base)}`,
+    );
+    if (r)
+      lines.push(
+        `student / teacher in-character share: ${pctCi(r.inCharacterVsTeacher.value, r.inCharacterVsTeacher.interval)}`,
+      );
+    lines.push(
       `similarity to teacher: difflib student ${num(e.difflib.student)} vs base ${num(e.difflib.base)}; cosine student ${num(e.cosine.student)} vs base ${num(e.cosine.base)}`,
-      `keyword presence: student ${pct(e.keywordPresence.student)}, teacher ${pct(e.keywordPresence.teacher)}, base ${pct(e.keywordPresence.base)}`,
+      `keyword presence: student ${pctCi(e.keywordPresence.student, r?.keywordPresence.student)}, teacher ${pctCi(e.keywordPresence.teacher, r?.keywordPresence.teacher)}, base ${pctCi(e.keywordPresence.base, r?.keywordPresence.base)}`,
       `validation loss ${num(e.valLoss)}, perplexity ${num(e.perplexity, 2)}`,
       `promotion gate: ${e.gate.passed ? 'PASSED' : 'not passed'} (${e.gate.score})${e.gate.reasons.length ? `: ${e.gate.reasons.join('; ')}` : ''}`,
     );

@@ -21,3 +21,18 @@ export function formatUsd(value: number | null | undefined): string {
   if (value == null || !Number.isFinite(value)) return '—';
   return value < 0.01 && value > 0 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`;
 }
+
+/** " [30.2–61.5%]": a 95% interval of a fraction, for after its value; '' when there is none. */
+export function formatPercentInterval(interval: { low: number; high: number } | null | undefined): string {
+  if (!interval || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return '';
+  return ` [${(interval.low * 100).toFixed(1)}–${(interval.high * 100).toFixed(1)}%]`;
+}
+
+/** " [0.150–0.210]": a 95% interval of a plain number. */
+export function formatNumberInterval(
+  interval: { low: number; high: number } | null | undefined,
+  digits = 3,
+): string {
+  if (!interval || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return '';
+  return ` [${interval.low.toFixed(digits)}–${interval.high.toFixed(digits)}]`;
+}

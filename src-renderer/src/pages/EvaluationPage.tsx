@@ -4,7 +4,8 @@ import type { EvaluationSummary, ModelRole, SavingsSummary } from '../../../src-
 import { BarChart } from '../components/BarChart';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
-import { formatNumber, formatPercent, formatUsd } from '../components/format';
+import { DistillationPanel } from '../components/DistillationPanel';
+import { formatNumber, formatPercent, formatPercentInterval, formatUsd } from '../components/format';
 import {
   binLabels,
   histogram,
@@ -53,12 +54,30 @@ function SimilarityHistogram({ metric }: { metric: 'difflib' | 'cosine' }): JSX.
   );
 }
 
+type Intervals = Partial<Record<ModelRole, { low: number; high: number }>>;
+
 function ScoreRows({ summary }: { summary: EvaluationSummary }): JSX.Element {
-  const rows: { label: string; values: Record<ModelRole, number> | null; percent: boolean }[] = [
-    { label: 'In character', values: summary.inCharacterShare, percent: true },
-    { label: 'Persona keywords', values: summary.keywordPresence, percent: true },
-    { label: 'Capability', values: summary.capability, percent: true },
-    { label: 'Safety', values: summary.safety, percent: true },
+  const ci = summary.intervals;
+  const rows: {
+    label: string;
+    values: Record<ModelRole, number> | null;
+    percent: boolean;
+    intervals?: Intervals;
+  }[] = [
+    {
+      label: 'In character',
+      values: summary.inCharacterShare,
+      percent: true,
+      intervals: ci?.inCharacterShare,
+    },
+    {
+      label: 'Persona keywords',
+      values: summary.keywordPresence,
+      percent: true,
+      intervals: ci?.keywordPresence,
+    },
+    { label: 'Capability', values: summary.capability, percent: true, intervals: ci?.capability },
+    { label: 'Safety', values: summary.safety, percent: true, intervals: ci?.safety },
     { label: 'Elo', values: summary.elo, percent: false },
   ];
   return (
@@ -82,6 +101,9 @@ function ScoreRows({ summary }: { summary: EvaluationSummary }): JSX.Element {
               {MODEL_ROLES.map((r) => (
                 <td key={r}>
                   {row.percent ? formatPercent(row.values?.[r], 1) : formatNumber(row.values?.[r], 0)}
+                  {row.percent && Number.isFinite(row.values?.[r]) && (
+                    <span className="small muted">{formatPercentInterval(row.intervals?.[r])}</span>
+                  )}
                 </td>
               ))}
             </tr>
@@ -97,6 +119,13 @@ function ScoreRows({ summary }: { summary: EvaluationSummary }): JSX.Element {
           </td>
         </tr>
       </tbody>
+      {ci && (
+        <caption className="small muted">
+          Brackets: 95% intervals over the {summary.n} answers; where two overlap, neither model is better.
+          The student’s in-character share is {formatPercent(ci.inCharacterVsTeacher.value, 1)}
+          {formatPercentInterval(ci.inCharacterVsTeacher.interval)} of the teacher’s.
+        </caption>
+      )}
     </table>
   );
 }
@@ -281,6 +310,7 @@ export function EvaluationPage(): JSX.Element {
               </ul>
             )}
           </div>
+          <DistillationPanel metrics={summary.distillation} />
           <div className="panel">
             <BarChart
               labels={roleLabels}
