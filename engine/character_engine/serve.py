@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -108,11 +109,28 @@ def parse_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], Sampling, 
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise ApiError(400, "'max_tokens' must be a positive integer", param="max_tokens")
     seed = body.get("seed")
+    # Extensions to the OpenAI body (vLLM accepts repetition_penalty the same way).
+    penalty = body.get("repetition_penalty")
+    if penalty is None:
+        penalty = 1.0
+    if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not 1 <= penalty < math.inf:
+        raise ApiError(
+            400, "'repetition_penalty' must be a number >= 1 (1 is off)", param="repetition_penalty"
+        )
+    ngram = body.get("no_repeat_ngram_size")
+    if ngram is None:
+        ngram = 0
+    if isinstance(ngram, bool) or not isinstance(ngram, int) or ngram < 0:
+        raise ApiError(
+            400, "'no_repeat_ngram_size' must be an integer >= 0 (0 is off)", param="no_repeat_ngram_size"
+        )
     sampling = Sampling(
         temperature=number("temperature", 1.0, 0.0, 2.0),
         top_p=number("top_p", 1.0, 1e-6, 1.0),
         max_new_tokens=max_tokens,
         seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else 0,
+        repetition_penalty=float(penalty),
+        no_repeat_ngram_size=ngram,
     )
     stream = bool(body.get("stream", False))
     opts = body.get("stream_options")

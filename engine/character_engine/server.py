@@ -43,6 +43,7 @@ METHODS: dict[str, str] = {
     "count_tokens": "character_engine.handlers.generate:handle_count_tokens",
     "generate": "character_engine.handlers.generate:handle_generate",
     "score": "character_engine.handlers.scoring:handle_score",
+    "kl_metrics": "character_engine.handlers.scoring:handle_kl_metrics",
     "embed": "character_engine.handlers.scoring:handle_embed",
     "classifier_fit": "character_engine.handlers.scoring:handle_classifier_fit",
     "classifier_predict": "character_engine.handlers.scoring:handle_classifier_predict",

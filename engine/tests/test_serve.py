@@ -132,3 +132,18 @@ def test_cli_serve_announces_its_port(tiny_model_dir: str) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_repetition_extensions_are_accepted_and_validated(client, server) -> None:
+    import openai
+
+    extra = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 2}
+    res = client.chat.completions.create(
+        model="tiny-test", messages=MESSAGES, max_tokens=6, temperature=0, extra_body=extra
+    )
+    assert res.usage.completion_tokens <= 6
+    for bad in ({"repetition_penalty": 0.9}, {"repetition_penalty": "x"}, {"no_repeat_ngram_size": -2}):
+        with pytest.raises(openai.BadRequestError) as info:
+            client.chat.completions.create(model="tiny-test", messages=MESSAGES, max_tokens=4, extra_body=bad)
+        assert info.value.status_code == 400
+        assert info.value.body["param"] == next(iter(bad)), bad

@@ -6,6 +6,8 @@
    constitution from resources/personas, else filler): prefix-cached + batched (the
    engine's generate_items) at two batch sizes vs one request at a time without a cache.
    tokens/s, speedup (headline: the larger batch, the full-scale teacher batch).
+   The same at the larger batch with and without top-k capture (k 64, files written, as
+   teacher generation for distillation runs it), alternated U C C U: tokens/s and the ratio.
 2. SFT: non-padding tokens/s of the engine's loop (training/loop.py) vs a plain TRL
    SFTTrainer (bf16=False, gradient_checkpointing=False, same LoRA, data, steps, LR),
    and the final loss of both adapters, evaluated the same way on the same data.

@@ -43,6 +43,7 @@ def run_bench(
         model_dir = build_tiny_model(os.path.join(work, "tiny-model"), seed=0, hidden=64, layers=2)
         spec: dict[str, Any] = {"source": "local", "path": model_dir}
         settings = {"gen_items": 8, "gen_tokens": 8, "gen_batches": [4, 8], "ttft_repeats": 2}
+        settings |= {"capture_k": 64, "capture_repeats": 1}
         settings |= {"sft_rows": 24, "sft_batch": 8, "lr": 2e-3}
         model_name = "tiny random model (hidden 64, 2 layers)"
     else:
@@ -50,6 +51,8 @@ def run_bench(
         # 32 teacher questions, 64 new tokens (the demo scale's answer length), in batches of
         # 16 (demo scale) and 32 (full scale) against all 32 one at a time without a cache.
         settings = {"gen_items": 32, "gen_tokens": 64, "gen_batches": [16, 32], "ttft_repeats": 3}
+        # Top-k capture for distillation: k 64 at the full-scale batch, twice each way (U C C U).
+        settings |= {"capture_k": 64, "capture_repeats": 2}
         settings |= {"sft_rows": 48, "sft_batch": 8, "lr": 1e-3}
         model_name = "SmolLM2-135M-Instruct (embedded Q4_1 GGUF, dequantised to float32)"
     data = os.path.join(work, "sft.jsonl")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
     out["cached_batched_by_batch"] = by_batch
     # The headline is the largest batch, the full-scale pipeline's teacher batch size.
     out["cached_batched"] = by_batch[str(max(settings["gen_batches"]))]
+    out["topk_capture"] = _capture_overhead(loaded, prefixes, items, sampling, settings)
 
     reset_peak_rss()
     t0 = time.perf_counter()
@@ -94,6 +96,55 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
         "peak_rss_mb": peak_rss_mb(),
     }
     return out
+
+
+def _capture_overhead(
+    loaded: Any, prefixes: Any, items: list[dict[str, Any]], sampling: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The same shared-prompt generation with and without top-k capture (files written, as
+    teacher generation for distillation does), alternated U C C U ... so drift in the
+    machine's load favours neither side. Each run computes its prefix afresh, as above."""
+    from character_engine.generation.decode_loop import generate_items
+    from character_engine.generation.topk_capture import TopKRequest
+
+    batch_size, k = max(settings["gen_batches"]), settings["capture_k"]
+    order = ["uncaptured", "captured", "captured", "uncaptured"] * settings["capture_repeats"]
+    order = order[: 2 * settings["capture_repeats"]]
+    totals = {mode: {"completion_tokens": 0, "wall_s": 0.0, "runs": 0} for mode in ("uncaptured", "captured")}
+    texts: dict[str, list[str]] = {}
+    file_bytes: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="bench-topk-") as tmp:
+        for run, mode in enumerate(order):
+            paths = [os.path.join(tmp, f"r{run}-{i}.safetensors") for i in range(len(items))]
+            topk = TopKRequest(k, list(paths)) if mode == "captured" else None
+            prefixes.clear()
+            t0 = time.perf_counter()
+            res, _ = generate_items(
+                loaded, items, sampling, prefixes=prefixes, batch_size=batch_size, topk=topk
+            )
+            wall = time.perf_counter() - t0
+            totals[mode]["completion_tokens"] += sum(r.completion_tokens for r in res)
+            totals[mode]["wall_s"] += wall
+            totals[mode]["runs"] += 1
+            texts.setdefault(mode, [r.text for r in res])
+            if topk is not None:
+                file_bytes += [os.path.getsize(p) for p in paths]
+    for t in totals.values():
+        t["tokens_per_s"] = t["completion_tokens"] / t["wall_s"] if t["wall_s"] else None
+    u, c = totals["uncaptured"]["tokens_per_s"], totals["captured"]["tokens_per_s"]
+    same = sum(a == b for a, b in zip(texts["uncaptured"], texts["captured"], strict=True))
+    return {
+        "items": len(items),
+        "batch_size": batch_size,
+        "max_new_tokens": sampling.max_new_tokens,
+        "k": k,
+        "order": order,
+        "uncaptured": totals["uncaptured"],
+        "captured": totals["captured"],
+        "ratio": (c / u) if u and c else None,
+        "same_greedy_text": same / len(items),
+        "file_bytes_mean": statistics.mean(file_bytes) if file_bytes else None,
+    }
 
 
 def _sft_params(spec: dict[str, Any], data: str, out_dir: str, settings: dict[str, Any]) -> dict[str, Any]:

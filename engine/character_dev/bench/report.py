@@ -17,6 +17,7 @@ def summarize(
 ) -> dict[str, Any]:
     """The headline ratios of the phase results, next to their targets."""
     cb, sq, tt = gen.get("cached_batched", {}), gen.get("sequential_uncached", {}), gen.get("ttft", {})
+    cap = gen.get("topk_capture", {})
     loss_gap = None
     if eng.get("final_loss") and trl.get("final_loss"):
         loss_gap = abs(eng["final_loss"] - trl["final_loss"]) / trl["final_loss"]
@@ -28,6 +29,8 @@ def summarize(
         },
         "generation_speedup_batch_size": cb.get("batch_size"),
         "generation_speedup_target": 8.0,
+        "topk_capture_ratio": cap.get("ratio"),
+        "topk_capture_ratio_target": 0.9,
         "sft_speedup_vs_trl": _ratio(eng.get("tokens_per_s"), trl.get("tokens_per_s")),
         "sft_speedup_target": 1.5,
         "sft_speedup_vs_trl_same_allocator": _ratio(eng.get("tokens_per_s"), trl_tuned.get("tokens_per_s")),
@@ -46,6 +49,9 @@ def format_table(result: dict[str, Any]) -> str:
     t2 = result.get("sft_trl_tuned_allocator", {})
     s = result["summary"]
     sq, tt = g.get("sequential_uncached", {}), g.get("ttft", {})
+    cap = g.get("topk_capture", {})
+    cap_plain = f"generation tokens/s, batch {cap.get('batch_size')}, no capture"
+    cap_topk = f"generation tokens/s, same, top-{cap.get('k')} captured"
     lines = [
         f"Character Studio engine bench ({'quick' if result['quick'] else 'full'}; {result['model']})",
         f"{'measure':<48}{'value':>14}{'peak RSS MiB':>14}",
@@ -58,6 +64,9 @@ def format_table(result: dict[str, Any]) -> str:
             f"{f'  speedup at batch {bs}' + (' (target >= 8x)' if int(bs) == s.get('generation_speedup_batch_size') else ''):<48}{_f(x):>14}"
             for bs, x in (s.get("generation_speedup_by_batch") or {}).items()
         ],
+        f"{cap_plain:<48}{_f(cap.get('uncaptured', {}).get('tokens_per_s')):>14}",
+        f"{cap_topk:<48}{_f(cap.get('captured', {}).get('tokens_per_s')):>14}",
+        f"{'  capture / no capture (target >= 0.90)':<48}{_f(s.get('topk_capture_ratio'), '{:.3f}'):>14}",
         f"{'SFT tokens/s, engine loop':<48}{_f(e.get('tokens_per_s')):>14}{_f(e.get('peak_rss_mb'), '{:.0f}'):>14}",
         f"{'SFT tokens/s, TRL SFTTrainer':<48}{_f(t.get('tokens_per_s')):>14}{_f(t.get('peak_rss_mb'), '{:.0f}'):>14}",
         f"{'  speedup (target >= 1.5x)':<48}{_f(s['sft_speedup_vs_trl']):>14}",

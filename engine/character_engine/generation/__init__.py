@@ -14,7 +14,9 @@ greedy outputs match the uncached path.
 The prefix's keys/values are stored once, not once per sequence: prefix_attention.py
 scores every row against that single copy. Items that finish leave the batch.
 
-  sampling.py      Sampling settings and the choice of the next token (greedy, top-p)
+  sampling.py      Sampling settings and the choice of the next token (greedy, top-p,
+                   repetition penalty, n-gram ban)
+  topk_capture.py  the raw logits' top-k per generated token, for distillation files
   prefix_cache.py  PrefixCache (an engine-state member): which prefix to share, its KV
   decode_loop.py   generate_items: batches, the decode loop, streaming, timings
 """

@@ -16,6 +16,7 @@ from ..models.chat_template import prompt_ids, stop_token_ids
 from ..models.loaded import LoadedModel
 from .prefix_cache import Prefix, PrefixCache, expand_cache
 from .sampling import Sampling, choose
+from .topk_capture import BatchCapture, TopKRequest, write_item
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -30,9 +31,10 @@ class ItemResult:
     ttft_ms: float
     total_ms: float
     finish_reason: str  # "stop" | "length"
+    topk_tokens: int | None = None  # rows written to the item's top-k file, when captured
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "text": self.text,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -40,6 +42,17 @@ class ItemResult:
             "total_ms": round(self.total_ms, 3),
             "finish_reason": self.finish_reason,
         }
+        if self.topk_tokens is not None:
+            out["topk_tokens"] = self.topk_tokens
+        return out
+
+
+@dataclass
+class BatchOutput:
+    generated: list[list[int]]  # new ids per item, without the stop token
+    finish: list[str]  # "stop" | "length" per item
+    stop_ids: list[int | None]  # the stop token that ended each item (None: length)
+    ttft: float  # seconds from the batch's start to its first token
 
 
 class TokenStream:
@@ -68,8 +81,9 @@ def run_batch(
     generator: Any,
     streams: list[TokenStream | None],
     cancel: threading.Event | None,
-) -> tuple[list[list[int]], list[str], float]:
-    """Generate for one batch; returns (new ids without the stop token, finish reasons, ttft seconds)."""
+    capture: BatchCapture | None = None,
+) -> BatchOutput:
+    """Generate for one batch. `capture`, if given, records the raw logits' top-k at every step."""
     import torch
 
     device = next(model.parameters()).device
@@ -98,6 +112,7 @@ def run_batch(
 
     generated: list[list[int]] = [[] for _ in range(batch)]
     finish = ["length"] * batch
+    stop_ids: list[int | None] = [None] * batch
     done = [False] * batch
     rows = list(range(batch))  # batch row -> item; finished items are dropped from the batch
     ttft = 0.0
@@ -114,7 +129,11 @@ def run_batch(
                 logits_to_keep=1,
             )
             cache = out.past_key_values
-            next_ids = choose(out.logits[:, -1, :].float(), sampling, generator)
+            logits = out.logits[:, -1, :].float()
+            if capture is not None:
+                capture.record(logits, rows)  # before the sampler: the raw distribution
+            history = [generated[i] for i in rows] if sampling.penalised else None
+            next_ids = choose(logits, sampling, generator, history)
             if step == 0:
                 ttft = time.perf_counter() - start
             toks = next_ids.tolist()
@@ -123,6 +142,7 @@ def run_batch(
                 if t in stops:
                     done[i] = True
                     finish[i] = "stop"
+                    stop_ids[i] = t
                 else:
                     generated[i].append(t)
                     if streams[i] is not None:
@@ -142,7 +162,7 @@ def run_batch(
     for i, s in enumerate(streams):
         if s is not None:
             s.update(generated[i], final=True)
-    return generated, finish, ttft
+    return BatchOutput(generated, finish, stop_ids, ttft)
 
 
 def generate_items(
@@ -155,10 +175,12 @@ def generate_items(
     on_token: OnToken | None = None,
     cancel: threading.Event | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    topk: TopKRequest | None = None,
 ) -> tuple[list[ItemResult], dict[str, float]]:
     """Generate one answer per item ({system?, messages}). `prefixes` is where the shared
-    prompt prefix is looked up and kept; None runs every prompt in full. Returns (results in
-    item order, {"tokens_per_s", "wall_ms", "prefix_tokens"})."""
+    prompt prefix is looked up and kept; None runs every prompt in full. `topk` asks for the
+    raw next-token top-k of every generated token, written per item when its batch ends.
+    Returns (results in item order, {"tokens_per_s", "wall_ms", "prefix_tokens"})."""
     import torch
 
     tok = loaded.tokenizer
@@ -182,17 +204,33 @@ def generate_items(
             idx = order[b0 : b0 + max(1, batch_size)]
             batch_start = time.perf_counter()
             streams = [TokenStream(tok, i, on_token) if on_token else None for i in idx]
-            gen, finish, ttft = run_batch(
-                model, tok, [prompts[i] for i in idx], prefix, sampling, stops, generator, streams, cancel
+            wanted = [topk is not None and topk.paths[i] is not None for i in idx]
+            capture = BatchCapture(topk.k, wanted) if topk is not None and any(wanted) else None
+            out = run_batch(
+                model,
+                tok,
+                [prompts[i] for i in idx],
+                prefix,
+                sampling,
+                stops,
+                generator,
+                streams,
+                cancel,
+                capture,
             )
+            gen, finish, ttft = out.generated, out.finish, out.ttft
             total_ms = (time.perf_counter() - batch_start + prefix_s) * 1000
             ttft += prefix_s
             prefix_s = 0.0
             for j, i in enumerate(idx):
-                completion = len(gen[j]) + (
-                    1 if finish[j] == "stop" else 0
-                )  # the stop token was generated too
+                stop = out.stop_ids[j]
+                completion = len(gen[j]) + (1 if stop is not None else 0)  # the stop token counts too
                 total_new += completion
+                rows_written = None
+                if capture is not None and wanted[j] and topk is not None:
+                    token_ids = gen[j] + ([stop] if stop is not None else [])
+                    meta = {**topk.metadata, "model": loaded.key, "prompt_tokens": len(prompts[i])}
+                    rows_written = write_item(str(topk.paths[i]), capture, j, token_ids, meta)
                 results[i] = ItemResult(
                     text=tok.decode(gen[j], skip_special_tokens=True),
                     prompt_tokens=len(prompts[i]),
@@ -200,6 +238,7 @@ def generate_items(
                     ttft_ms=ttft * 1000,
                     total_ms=total_ms,
                     finish_reason=finish[j],
+                    topk_tokens=rows_written,
                 )
             if on_batch:
                 on_batch(min(b0 + len(idx), len(items)), len(items))
