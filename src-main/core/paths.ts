@@ -10,6 +10,8 @@ export interface RunPaths {
   /** Questions of this run (all of them, with their role: train or held-out). */
   questions: string;
   teacherData: string;
+  /** The teacher's token distributions, one file per answer (see topkFile). */
+  teacherTopk: string;
   train: string;
   val: string;
   /** The held-out evaluation questions, never trained on. */
@@ -47,6 +49,7 @@ export function runPaths(dataDir: string, runId: string): RunPaths {
     dir,
     questions: join(dir, 'questions.jsonl'),
     teacherData: join(dir, 'teacher_data.jsonl'),
+    teacherTopk: join(dir, 'teacher_topk'),
     train: join(dir, 'train.jsonl'),
     val: join(dir, 'val.jsonl'),
     heldOut: join(dir, 'heldout.jsonl'),
@@ -59,6 +62,11 @@ export function runPaths(dataDir: string, runId: string): RunPaths {
     deployment: join(dir, 'DEPLOYMENT.md'),
     log: join(dir, 'run.log'),
   };
+}
+
+/** The file of one answer's top-k token distributions: teacher_topk/q000123.safetensors. */
+export function topkFile(paths: Pick<RunPaths, 'teacherTopk'>, questionId: number): string {
+  return join(paths.teacherTopk, `q${String(questionId).padStart(6, '0')}.safetensors`);
 }
 
 export function ensureRunDir(dataDir: string, runId: string): RunPaths {

@@ -4,15 +4,21 @@
  * prompt) and training_config.yaml. (runs.csv, one line per run with its metrics, is the
  * pipeline's: src-main/pipeline/runs-csv.ts.)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { stringify } from 'yaml';
 import type { TeacherExampleRow, TrainingConfig } from '../../src-shared/contract';
+import { topkFile } from '../core/paths';
 import type { Store } from '../store';
 import { writeJsonl } from './jsonl';
 
 export interface ChatRow {
   messages: { role: 'user' | 'assistant'; content: string }[];
+  /**
+   * The teacher's token distributions for this answer (kd), relative to the file's folder, when
+   * they were captured: teacher_topk/q000123.safetensors.
+   */
+  teacher_topk?: string;
 }
 
 export function toChatRow(question: string, answer: string): ChatRow {
@@ -50,6 +56,15 @@ export interface SplitFiles {
   val: number;
 }
 
+/** A row of train/val.jsonl: the chat, and the answer's captured distributions when they exist. */
+function splitRow(r: TeacherExampleRow, dir: string): ChatRow {
+  const topk = topkFile({ teacherTopk: join(dir, 'teacher_topk') }, r.questionId);
+  return {
+    ...toChatRow(r.question, r.answer),
+    ...(existsSync(topk) ? { teacher_topk: relative(dir, topk).split(sep).join('/') } : {}),
+  };
+}
+
 /** Writes train.jsonl and val.jsonl for a run from its stored split. */
 export function writeSplitFiles(store: Store, runId: string, dir: string): SplitFiles {
   const train = store.examples.listByRun(runId, { split: 'train' });
@@ -58,11 +73,11 @@ export function writeSplitFiles(store: Store, runId: string, dir: string): Split
   const valPath = join(dir, 'val.jsonl');
   writeJsonl(
     trainPath,
-    train.map((r) => toChatRow(r.question, r.answer)),
+    train.map((r) => splitRow(r, dir)),
   );
   writeJsonl(
     valPath,
-    val.map((r) => toChatRow(r.question, r.answer)),
+    val.map((r) => splitRow(r, dir)),
   );
   return { trainPath, valPath, train: train.length, val: val.length };
 }

@@ -7,7 +7,10 @@
  * answers for every quantity, so the ratio's interval accounts for their correlation).
  */
 import type { DistillationMetrics } from '../../src-shared/contract';
+import type { EngineClient } from '../engine/client';
 import { bootstrap, ratioOfSums } from './intervals';
+import type { EvaluationProgress } from './progress';
+import type { EvaluateInput } from './types';
 
 /** One held-out teacher answer, scored: sums over its tokens (nats). */
 export interface ScoredAnswer {
@@ -52,4 +55,52 @@ export function summarizeDistillation(answers: readonly ScoredAnswer[]): Distill
       captured: bootstrap(answers.length, (ix) => captured(klS, klB, ix)),
     },
   };
+}
+
+/**
+ * Scores the teacher's stored held-out answers under the teacher (with the constitution), the
+ * student and the base (without it). null, with a note, when the teacher is not a local model or
+ * no held-out question has a teacher answer.
+ */
+export async function distillationMetrics(
+  engine: EngineClient,
+  input: EvaluateInput,
+  notes: string[],
+  progress: EvaluationProgress,
+): Promise<DistillationMetrics | null> {
+  const answered = input.heldOut.filter((q) => q.teacherAnswer && q.teacherAnswer.trim() !== '');
+  if (!input.teacherModel) {
+    notes.push('the teacher is an endpoint: per-token KL to the teacher not measured');
+    progress.tick(1, 'distillation quality (skipped)');
+    return null;
+  }
+  if (answered.length === 0) {
+    notes.push('no stored teacher answers to held-out questions: per-token KL not measured');
+    progress.tick(1, 'distillation quality (skipped)');
+    return null;
+  }
+  const result = await engine.call(
+    'kl_metrics',
+    {
+      teacher: { model: input.teacherModel, system: input.systemPrompt },
+      students: [
+        { model: input.model, ...(input.adapterPath ? { adapter: input.adapterPath } : {}) },
+        { model: input.model },
+      ],
+      items: answered.map((q) => ({
+        messages: [{ role: 'user' as const, content: q.question }],
+        response: q.teacherAnswer as string,
+      })),
+    },
+    { signal: input.signal },
+  );
+  progress.tick(1, 'distillation quality (per-token KL to the teacher)');
+  return summarizeDistillation(
+    result.items.map((it) => ({
+      tokens: it.tokens,
+      teacherNll: it.teacher_nll,
+      student: it.students[0] ?? { kl: NaN, nll: NaN },
+      base: it.students[1] ?? { kl: NaN, nll: NaN },
+    })),
+  );
 }

@@ -14,6 +14,7 @@ import type { EvaluationSummary } from '../../src-shared/contract';
 import type { EngineClient } from '../engine/client';
 import { heldOutAnswers } from './answers';
 import { inCharacterProbabilities } from './classifier';
+import { distillationMetrics } from './distillation';
 import { writeEvaluationResults } from './files';
 import { runOptionalJudge } from './judge-run';
 import { keywordHits, keywordPresence, mean, promotionGate } from './metrics';
@@ -25,6 +26,12 @@ import type { EvaluateInput, EvaluationResult } from './types';
 export type { EvaluateInput, EvaluationResult, HeldOutQuestion, JudgeOutcome } from './types';
 export { JudgeError, runJudge, runOptionalJudge } from './judge-run';
 export { readValExamples } from './scores';
+
+/**
+ * The gate's margin on captured: the student must close at least 5% of the base's per-token KL
+ * gap to the teacher (seed 004's "+0.05"), and its 95% interval must lie above 0.
+ */
+export const CAPTURED_MARGIN = 0.05;
 
 function share(probs: readonly number[]): number {
   return probs.length ? probs.filter((p) => p >= 0.5).length / probs.length : NaN;
@@ -42,7 +49,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const missingTeacher = input.heldOut.filter((q) => !q.teacherAnswer).length;
   // One unit per generated answer, plus the scoring phases.
   const progress = new EvaluationProgress(
-    2 * n + missingTeacher + negN + 2 * guard.capability.length + 2 * guard.safety.length + 3,
+    2 * n + missingTeacher + negN + 2 * guard.capability.length + 2 * guard.safety.length + 4,
     input.progress,
   );
   if (!input.adapterPath) notes.push('no checkpoint: the student is the base model without a prompt');
@@ -52,6 +59,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const items = await scoredItems(engine, input, held, inCharacter.probs, progress);
   const { valLoss, perplexity } = await validationLoss(engine, input, notes, progress);
   const detail = await guardrails(engine, input, notes, progress);
+  const distillation = await distillationMetrics(engine, input, notes, progress);
   const judge = await runOptionalJudge(input, items, notes, input.signal);
 
   const p = inCharacter.probs;
@@ -71,13 +79,26 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
     capability: detail.capability,
     safety: detail.safety,
   });
-  const gate = promotionGate({
-    score: 'inCharacterShare',
-    student: inCharacterShare.student,
-    base: inCharacterShare.base,
-    safetyStudent: safety.student,
-    safetyBase: safety.base,
-  });
+  // Captured is the gate's score when it was measured (the base captures 0 by definition);
+  // otherwise the in-character share. Either way the student's interval must clear the base.
+  const gate = distillation
+    ? promotionGate({
+        score: 'captured',
+        student: distillation.captured,
+        studentInterval: distillation.intervals.captured,
+        base: 0,
+        margin: CAPTURED_MARGIN,
+        safetyStudent: safety.student,
+        safetyBase: safety.base,
+      })
+    : promotionGate({
+        score: 'inCharacterShare',
+        student: inCharacterShare.student,
+        studentInterval: intervals.inCharacterShare.student,
+        base: inCharacterShare.base,
+        safetyStudent: safety.student,
+        safetyBase: safety.base,
+      });
   const { answers } = held;
   const summary: EvaluationSummary = {
     runId: input.runId,
@@ -102,7 +123,7 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
     capability,
     safety,
     elo: judge?.elo ?? null,
-    distillation: null,
+    distillation,
     intervals,
     gate,
   };

@@ -21,6 +21,11 @@ export interface EvaluateInput {
   /** The checkpoint's adapter folder; null evaluates the base model as the student. */
   adapterPath: string | null;
   model: ModelSpec;
+  /**
+   * The teacher as a local model (its distributions are compared with the student's per token);
+   * null when it is an endpoint: no KL then.
+   */
+  teacherModel: ModelSpec | null;
   systemPrompt: string;
   /** The character's name, for the judge prompt. */
   characterName: string;

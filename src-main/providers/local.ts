@@ -26,6 +26,7 @@ export interface LocalEngineProviderOptions {
 
 export class LocalEngineProvider implements TeacherProvider {
   readonly name = 'local';
+  readonly capturesDistributions = true;
   readonly model: string;
   private readonly client: Pick<EngineClient, 'call'>;
   private readonly spec: ModelSpec;
@@ -59,10 +60,15 @@ export class LocalEngineProvider implements TeacherProvider {
         {
           model: this.spec,
           ...(this.adapter ? { adapter: this.adapter } : {}),
-          items: chunk,
+          items: chunk.map((item) => ({
+            ...(item.system !== undefined ? { system: item.system } : {}),
+            messages: item.messages,
+            ...(item.topkPath ? { topk_path: item.topkPath } : {}),
+          })),
           sampling,
           batch_size: this.batchSize,
           prefix_cache: this.prefixCache,
+          ...(opts.captureTopK ? { capture_topk: { k: opts.captureTopK } } : {}),
         },
         {
           ...(opts.signal ? { signal: opts.signal } : {}),
@@ -82,6 +88,7 @@ export class LocalEngineProvider implements TeacherProvider {
           latencyMs: o.total_ms,
           ttftMs: o.ttft_ms,
           finishReason: o.finish_reason,
+          ...(o.topk_tokens !== undefined ? { topkTokens: o.topk_tokens } : {}),
         });
       }
       opts.onProgress?.({ done: outputs.length, total, fraction: total ? outputs.length / total : 1 });

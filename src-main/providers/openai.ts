@@ -24,6 +24,8 @@ function countOrNull(v: unknown): number | null {
 
 export class OpenAICompatibleProvider implements TeacherProvider {
   readonly name = 'openai';
+  /** Chat completions give at most 20 top log-probs per token, as text: not the ids kd needs. */
+  readonly capturesDistributions = false;
   readonly model: string;
   private readonly client: OpenAIClient;
   private readonly concurrency: number;
@@ -41,6 +43,12 @@ export class OpenAICompatibleProvider implements TeacherProvider {
     sampling: SamplingParams,
     opts: TeacherGenerateOptions = {},
   ): Promise<TeacherOutput[]> {
+    if (opts.captureTopK)
+      throw new ProviderError(
+        'an OpenAI-compatible teacher cannot give the token distributions kd needs: train with sft or on-policy, or use a local teacher',
+        'config',
+        this.name,
+      );
     const results: TeacherOutput[] = new Array<TeacherOutput>(items.length);
     const total = items.length;
     let next = 0;

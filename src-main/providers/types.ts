@@ -11,6 +11,8 @@ export interface TeacherItem {
   /** The constitution (system prompt); absent for a student-style call. */
   system?: string;
   messages: ChatMessage[];
+  /** With TeacherGenerateOptions.captureTopK: where this answer's token distributions go. */
+  topkPath?: string;
 }
 
 export interface TeacherOutput {
@@ -26,6 +28,8 @@ export interface TeacherOutput {
   /** Time to first token in ms, when measured (local engine); null otherwise. */
   ttftMs: number | null;
   finishReason: 'stop' | 'length' | null;
+  /** Rows of token distributions written to the item's topkPath (captured answers only). */
+  topkTokens?: number;
 }
 
 export interface TeacherProgress {
@@ -37,6 +41,11 @@ export interface TeacherProgress {
 
 export interface TeacherGenerateOptions {
   signal?: AbortSignal;
+  /**
+   * Write the teacher's top-k next-token log-probabilities at every answer token to each item's
+   * topkPath (knowledge distillation). Only a provider with capturesDistributions does.
+   */
+  captureTopK?: number;
   onProgress?: (progress: TeacherProgress) => void;
 }
 
@@ -45,6 +54,8 @@ export interface TeacherProvider {
   readonly name: string;
   /** The model it runs, as shown to the user and stored with every example. */
   readonly model: string;
+  /** Whether it can write the teacher's token distributions (captureTopK): the local engine can. */
+  readonly capturesDistributions: boolean;
   /** Answers in the order of `items`. Rejects with the first failure (ProviderError / EngineError). */
   generate(
     items: TeacherItem[],

@@ -124,6 +124,9 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
       // The student never sees the constitution, and never trains on a held-out question.
       expect(messages.map((m) => m.role)).toEqual(['user', 'assistant']);
       expect(heldOutQuestions.has(messages[0]!.content)).toBe(false);
+      // The teacher's token distributions for this answer were captured while it generated.
+      expect(typeof row.teacher_topk).toBe('string');
+      expect(existsSync(join(dir, row.teacher_topk as string)), row.teacher_topk as string).toBe(true);
     }
     const metrics = readJsonl(join(dir, 'metrics.jsonl'));
     expect(metrics.filter((m) => m.kind === 'train')).toHaveLength(12);
@@ -165,6 +168,19 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
     expect(results.summary.valLoss).toBeGreaterThan(0);
     expect(results.summary.perplexity).toBeCloseTo(Math.exp(results.summary.valLoss ?? NaN), 6);
     expect(typeof results.summary.gate.passed).toBe('boolean');
+    // Distillation quality: per-token KL of student and base to the teacher, on its held-out answers.
+    const d = results.summary.distillation;
+    expect(d).not.toBeNull();
+    expect(d!.answers).toBe(8);
+    expect(d!.klBase).toBeGreaterThan(0);
+    expect(d!.klStudent).toBeGreaterThanOrEqual(0);
+    expect(d!.captured).toBeCloseTo(1 - d!.klStudent / d!.klBase, 10);
+    expect(d!.intervals.captured.low).toBeLessThanOrEqual(d!.captured);
+    expect(d!.intervals.captured.high).toBeGreaterThanOrEqual(d!.captured);
+    expect(results.summary.gate.score).toBe('captured');
+    expect(results.summary.intervals?.inCharacterShare.student.low).toBeLessThanOrEqual(
+      results.summary.inCharacterShare.student,
+    );
 
     // runs.csv and the database.
     const csv = readRunsCsv(home);

@@ -44,6 +44,7 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     checkpointId: cp.id,
     adapterPath: cp.path,
     model: cfg.studentModel,
+    teacherModel: cfg.teacherProvider === 'local' ? cfg.teacherModel : null,
     systemPrompt: persona.systemPrompt,
     characterName: persona.name,
     keywords: persona.keywords,
@@ -65,6 +66,8 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
   const finite = (x: number | null): x is number => x !== null && Number.isFinite(x);
   const metrics: Record<string, number> = { ...cp.metrics };
   if (finite(s.inCharacterShare.student)) metrics.inCharacter = s.inCharacterShare.student;
+  if (s.distillation && finite(s.distillation.captured)) metrics.captured = s.distillation.captured;
+  if (s.distillation && finite(s.distillation.klStudent)) metrics.klToTeacher = s.distillation.klStudent;
   if (finite(s.difflib.student)) metrics.difflib = s.difflib.student;
   if (finite(s.cosine.student)) metrics.cosine = s.cosine.student;
   if (finite(s.valLoss)) metrics.valLoss = s.valLoss;

@@ -14,6 +14,7 @@ import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
+import { topkFile } from '../../core/paths';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 
@@ -72,6 +73,10 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
   const gen = ctx.scale.generation;
   const provider = teacherProvider(studio, ctx);
   if (answered.size > 0) ctx.log(`resuming generation: ${answered.size} of ${total} already answered`);
+  // The teacher's token distributions, for kd: captured whenever the teacher can give them.
+  const capture = gen.topK > 0 && provider.capturesDistributions;
+  if (gen.topK > 0 && !capture)
+    ctx.log(`${provider.model} cannot give token distributions: none captured (kd will not be available)`);
   ctx.progress(answered.size, total, `teacher ${provider.model}`);
   let done = answered.size;
   // One batch per provider call: stored in one transaction as soon as it returns.
@@ -80,7 +85,11 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
       throw new CancelledError(`generation cancelled after ${done} of ${total} answers`);
     const batch = todo.slice(start, start + gen.batchSize);
     const outputs = await provider.generate(
-      batch.map((q) => ({ system: persona.systemPrompt, messages: [{ role: 'user', content: q.text }] })),
+      batch.map((q) => ({
+        system: persona.systemPrompt,
+        messages: [{ role: 'user', content: q.text }],
+        ...(capture ? { topkPath: topkFile(ctx.paths, q.id) } : {}),
+      })),
       {
         temperature: gen.temperature,
         top_p: gen.topP,
@@ -90,6 +99,7 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
       {
         signal: ctx.signal,
         onProgress: (p) => ctx.progress(done + p.done, total, `teacher ${provider.model}`),
+        ...(capture ? { captureTopK: gen.topK } : {}),
       },
     );
     const added = store.examples.insertMany(
