@@ -149,6 +149,35 @@ export interface TrainDpoParams extends Omit<TrainSftParams, 'train_path' | 'val
   nll_coef: number;
 }
 
+/** Knowledge distillation on the teacher's top-k (engine/PROTOCOL.md, Distillation). */
+export interface TrainKdParams extends Omit<TrainSftParams, 'train_path' | 'val_path'> {
+  /**
+   * JSONL rows {"messages": [user, assistant?], "teacher_topk": "topk/17.safetensors"}: the
+   * teacher's top-k file of the answer (written by generate's capture_topk), relative to the
+   * JSONL file's folder or absolute. Loss: KL(teacher || student) over the top-k plus "rest".
+   */
+  train_path: string;
+  val_path?: string;
+}
+
+/** On-policy distillation: the student samples, the teacher (with its system prompt) scores. */
+export interface TrainOnPolicyParams extends Omit<TrainSftParams, 'train_path' | 'val_path'> {
+  /** JSONL rows {"messages": [user, assistant?], "teacher_topk"?}: the questions to answer. */
+  train_path: string;
+  /** Evaluated with the kd loss when every row has teacher_topk, else reverse KL on student samples. */
+  val_path?: string;
+  teacher: {
+    /** The constitution the teacher answers with (the student never sees it). */
+    system: string;
+    /** Default: the student's own base with the adapter disabled; must share its tokenizer. */
+    model?: ModelSpec;
+  };
+  /** How the student samples; defaults temperature 1, top_p 1, max_new_tokens 128. */
+  sampling?: { temperature?: number; top_p?: number; max_new_tokens?: number };
+  /** Adds kd_weight x the train_kd loss of the rows that have teacher_topk (default 0). */
+  kd_weight?: number;
+}
+
 export interface TrainResult {
   output_dir: string;
   final_checkpoint: string;
@@ -227,6 +256,8 @@ export interface EngineMethods {
   };
   train_sft: { params: TrainSftParams; result: TrainResult };
   train_dpo: { params: TrainDpoParams; result: TrainResult };
+  train_kd: { params: TrainKdParams; result: TrainResult };
+  train_on_policy: { params: TrainOnPolicyParams; result: TrainResult };
   score: {
     params: { model: ModelSpec; adapter?: string; items: ScoreItem[] };
     result: { scores: { logprob: number; tokens: number; perplexity: number }[] };
@@ -277,6 +308,14 @@ export type EngineEvent =
       /** DPO only. */
       reward_accuracy?: number;
       reward_margin?: number;
+      /** KD, and on-policy evaluations with the kd loss: cross-entropy of the teacher's tokens. */
+      nll?: number;
+      /** On-policy only: which loss `loss` is ('reverse_kl' on student samples, or 'kd'). */
+      loss_kind?: 'reverse_kl' | 'kd';
+      /** On-policy only: sampled tokens, answers that ended with a stop token, the kd term. */
+      sampled_tokens?: number;
+      stop_rate?: number;
+      kd_loss?: number;
     }
   /** A complete checkpoint was saved; carries what its trainer_state.json records for clients. */
   | {
@@ -284,7 +323,7 @@ export type EngineEvent =
       step: number;
       path: string;
       /** The objective that wrote it. */
-      kind: 'sft' | 'dpo';
+      kind: 'sft' | 'dpo' | 'kd' | 'on_policy';
       /** sha256 of the training data file(s), as in TrainResult. */
       data_hash: string;
       total_steps: number;

@@ -49,6 +49,8 @@ METHODS: dict[str, str] = {
     "classifier_predict": "character_engine.handlers.scoring:handle_classifier_predict",
     "train_sft": "character_engine.handlers.training:handle_train_sft",
     "train_dpo": "character_engine.handlers.training:handle_train_dpo",
+    "train_kd": "character_engine.handlers.training:handle_train_kd",
+    "train_on_policy": "character_engine.handlers.training:handle_train_on_policy",
     "export_adapter": "character_engine.handlers.export:handle_export_adapter",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .data import resources_dir, sft_rows
+from .distill import DISTILL_RESULTS, format_distill, phase_kd_vs_sft, phase_on_policy, summarize_distill
+from .distill import FULL as DISTILL_FULL
+from .distill import QUICK as DISTILL_QUICK
 from .phases import phase_generation, phase_sft_engine, phase_sft_trl
 from .report import PHASE_RESULTS, format_table, summarize
 
@@ -35,7 +38,7 @@ def _run_phase(
 
 
 def run_bench(
-    quick: bool, work: str, resources: Path, phases: tuple[str, ...] = ("generation", "sft")
+    quick: bool, work: str, resources: Path, phases: tuple[str, ...] = ("generation", "sft", "distill")
 ) -> dict[str, Any]:
     if quick:
         from ..tiny import build_tiny_model
@@ -45,6 +48,7 @@ def run_bench(
         settings = {"gen_items": 8, "gen_tokens": 8, "gen_batches": [4, 8], "ttft_repeats": 2}
         settings |= {"capture_k": 64, "capture_repeats": 1}
         settings |= {"sft_rows": 24, "sft_batch": 8, "lr": 2e-3}
+        settings |= DISTILL_QUICK
         model_name = "tiny random model (hidden 64, 2 layers)"
     else:
         spec = {"source": "default"}
@@ -54,6 +58,7 @@ def run_bench(
         # Top-k capture for distillation: k 64 at the full-scale batch, twice each way (U C C U).
         settings |= {"capture_k": 64, "capture_repeats": 2}
         settings |= {"sft_rows": 48, "sft_batch": 8, "lr": 1e-3}
+        settings |= DISTILL_FULL
         model_name = "SmolLM2-135M-Instruct (embedded Q4_1 GGUF, dequantised to float32)"
     data = os.path.join(work, "sft.jsonl")
     Path(data).write_text(
@@ -67,7 +72,9 @@ def run_bench(
     eng = _run_phase("sft_engine", *args) if "sft" in phases else skipped
     trl = _run_phase("sft_trl", *args) if "sft" in phases else skipped
     trl_tuned = _run_phase("sft_trl_tuned", *args) if "sft" in phases else skipped
-    summary = summarize(gen, eng, trl, trl_tuned)
+    kd = _run_phase("kd_vs_sft", *args) if "distill" in phases else skipped
+    op = _run_phase("on_policy", *args) if "distill" in phases else skipped
+    summary = summarize(gen, eng, trl, trl_tuned) | summarize_distill(kd, op)
     return {
         "quick": quick,
         "phases": list(phases),
@@ -85,6 +92,8 @@ def run_bench(
         "sft_engine": eng,
         "sft_trl": trl,
         "sft_trl_tuned_allocator": trl_tuned,
+        "distill_kd_vs_sft": kd,
+        "distill_on_policy": op,
         "total_wall_s": time.perf_counter() - started,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -97,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the JSON results here")
     parser.add_argument("--quick", action="store_true", help="tiny random model, small sizes (< 3 minutes)")
     parser.add_argument(
-        "--only", choices=["generation", "sft"], help="run one part (generation+TTFT, or SFT engine vs TRL)"
+        "--only",
+        choices=["generation", "sft", "distill"],
+        help="run one part (generation+TTFT, SFT engine vs TRL, or KD/on-policy step times)",
     )
     parser.add_argument(
         "--resources",
@@ -128,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             res = phase_generation(spec, settings, resources)
         elif args.phase == "sft_engine":
             res = phase_sft_engine(spec, settings, args.data, args.work)
+        elif args.phase == "kd_vs_sft":
+            res = phase_kd_vs_sft(spec, settings, args.data, args.work, resources)
+        elif args.phase == "on_policy":
+            res = phase_on_policy(spec, settings, args.data, args.work, resources)
         elif args.phase in ("sft_trl", "sft_trl_tuned"):
             res = phase_sft_trl(spec, settings, args.data, args.work)
         else:
@@ -138,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out:
         parser.error("--out is required")
     with tempfile.TemporaryDirectory(prefix="character-bench-") as work:
-        result = run_bench(args.quick, work, resources, (args.only,) if args.only else ("generation", "sft"))
+        result = run_bench(
+            args.quick, work, resources, (args.only,) if args.only else ("generation", "sft", "distill")
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(format_table(result), file=sys.stderr)
-    failed = [n for n in PHASE_RESULTS if "error" in result[n]]
+    print(format_table(result) + "\n" + format_distill(result), file=sys.stderr)
+    failed = [n for n in (*PHASE_RESULTS, *DISTILL_RESULTS) if "error" in result[n]]
     return 1 if failed else 0

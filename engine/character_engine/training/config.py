@@ -1,6 +1,7 @@
-"""The typed training config, parsed and validated from TrainSftParams / TrainDpoParams
-(src-shared/engine-protocol.ts). Every failure is InvalidParams naming the parameter.
-Settings only one objective uses are range-checked by its `check_config` (dpo.py)."""
+"""The typed training config, parsed and validated from TrainSftParams / TrainDpoParams /
+TrainKdParams / TrainOnPolicyParams (src-shared/engine-protocol.ts). Every failure is
+InvalidParams naming the parameter. Settings only one objective uses are range-checked by
+its `check_config` (dpo.py, on_policy.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,24 @@ class LoraSettings:
     dropout: float = 0.05
     # Empty means the engine's default for the architecture (see lora.default_target_modules).
     target_modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How the on-policy student samples its answers (the loss itself is at temperature 1)."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 128
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    """The on-policy teacher: `system` is the constitution it answers with; `model` None
+    means the student's own base with the adapter disabled."""
+
+    system: str
+    model: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,10 @@ class TrainConfig:
     # DPO only (checked by DpoObjective.check_config).
     beta: float = 0.1
     nll_coef: float = 0.0
+    # On-policy only (checked by OnPolicyObjective.check_config).
+    teacher: TeacherSettings | None = None
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    kd_weight: float = 0.0
     # Gradient clipping threshold (global L2 norm); fixed, like TRL's default.
     max_grad_norm: float = 1.0
 
@@ -145,6 +168,7 @@ def parse_config(params: dict[str, Any]) -> TrainConfig:
     seed = _num(params, "seed", 0, int)
     beta = _num(params, "beta", 0.1)
     nll_coef = _num(params, "nll_coef", 0.0)
+    kd_weight = _num(params, "kd_weight", 0.0)
     return TrainConfig(
         model=model,
         train_path=train_path,  # type: ignore[arg-type]
@@ -166,4 +190,36 @@ def parse_config(params: dict[str, Any]) -> TrainConfig:
         seed=seed,
         beta=beta,
         nll_coef=nll_coef,
+        teacher=_teacher(params.get("teacher")),
+        sampling=_sampling(params.get("sampling")),
+        kd_weight=kd_weight,
     )
+
+
+def _teacher(raw: Any) -> TeacherSettings | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidParams("'teacher' must be an object {system, model?}", param="teacher")
+    system = raw.get("system")
+    if not isinstance(system, str) or not system.strip():
+        raise InvalidParams("'teacher.system' must be a non-empty string", param="teacher.system")
+    model = parse_spec(raw["model"], "teacher.model") if raw.get("model") is not None else None
+    return TeacherSettings(system=system, model=model)
+
+
+def _sampling(raw: Any) -> SamplingSettings:
+    if raw is None:
+        return SamplingSettings()
+    if not isinstance(raw, dict):
+        raise InvalidParams("'sampling' must be an object", param="sampling")
+    temperature = _num(raw, "temperature", 1.0, float, "sampling.")
+    if not 0 < temperature <= 2:
+        raise InvalidParams("'sampling.temperature' must be in (0, 2]", param="sampling.temperature")
+    top_p = _num(raw, "top_p", 1.0, float, "sampling.")
+    if not 0 < top_p <= 1:
+        raise InvalidParams("'sampling.top_p' must be in (0, 1]", param="sampling.top_p")
+    max_new = _num(raw, "max_new_tokens", 128, int, "sampling.")
+    if max_new < 1:
+        raise InvalidParams("'sampling.max_new_tokens' must be >= 1", param="sampling.max_new_tokens")
+    return SamplingSettings(temperature=temperature, top_p=top_p, max_new_tokens=max_new)

@@ -53,7 +53,7 @@ def read_jsonl(path: str, param: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _messages(value: Any, where: str, param: str, line: int) -> list[dict[str, str]]:
+def parse_messages(value: Any, where: str, param: str, line: int) -> list[dict[str, str]]:
     if not isinstance(value, list) or not value:
         raise InvalidParams(f"{where} must be a non-empty list of messages", param=param, line=line)
     out = []
@@ -109,7 +109,7 @@ def _fit(tok_conv: Any, max_length: int, param: str, line: int, path: str) -> Sf
 def load_sft(path: str, tokenizer: Any, max_length: int, param: str) -> list[SftExample]:
     out = []
     for line, row in enumerate(read_jsonl(path, param), start=1):
-        msgs = _messages(row.get("messages"), f"{path}:{line} 'messages'", param, line)
+        msgs = parse_messages(row.get("messages"), f"{path}:{line} 'messages'", param, line)
         try:
             conv = tokenize_conversation(tokenizer, msgs, train_on="all")
         except TemplateError as exc:
@@ -121,7 +121,7 @@ def load_sft(path: str, tokenizer: Any, max_length: int, param: str) -> list[Sft
 def load_dpo(path: str, tokenizer: Any, max_length: int, param: str) -> list[DpoExample]:
     out = []
     for line, row in enumerate(read_jsonl(path, param), start=1):
-        prompt = _messages(row.get("prompt"), f"{path}:{line} 'prompt'", param, line)
+        prompt = parse_messages(row.get("prompt"), f"{path}:{line} 'prompt'", param, line)
         pair = []
         for key in ("chosen", "rejected"):
             text = row.get(key)

@@ -15,6 +15,7 @@ from ..errors import InvalidParams
 from .config import TrainConfig
 from .data import DpoExample, collate, load_dpo, pad_id_of
 from .logprobs import sequence_logprobs
+from .objective import SampleFn
 
 
 class DpoObjective:
@@ -39,10 +40,13 @@ class DpoObjective:
         return load_dpo(path, tokenizer, max_length, param)
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig, tokenizer: Any) -> DpoObjective:
+    def from_config(cls, cfg: TrainConfig, tokenizer: Any, sample: SampleFn | None = None) -> DpoObjective:
         return cls(pad_id_of(tokenizer), cfg.beta, cfg.nll_coef)
 
-    def collate(self, examples: list[DpoExample]) -> dict[str, Any]:
+    def prepare(self, model: Any, train: list[Any], val: list[Any] | None) -> None:
+        pass
+
+    def collate(self, examples: list[DpoExample], index: int | None = None) -> dict[str, Any]:
         batch = collate([e.chosen for e in examples] + [e.rejected for e in examples], self.pad_id)
         batch["pairs"] = len(examples)
         return batch

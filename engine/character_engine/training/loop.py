@@ -1,8 +1,8 @@
-"""The flat training loop every objective shares (SFT, DPO; see objective.py).
+"""The flat training loop every objective shares (SFT, DPO, KD, on-policy; see objective.py).
 
 One optimizer step = `grad_accum` micro-batches of `batch_size` examples. The loss is
-normalised by the objective's unit count over the WHOLE step (label tokens for SFT,
-pairs for DPO), so accumulation gives the same gradient as one big batch.
+normalised by the objective's unit count over the WHOLE step (label tokens for SFT and
+KD, pairs for DPO, sampled tokens for on-policy), so accumulation gives the same gradient as one big batch.
 
 Events (RequestContext): `metric` (kind 'train' every optimizer step, kind 'eval' every
 eval_every steps and at the end), `checkpoint` after each save (with what the client
@@ -10,9 +10,10 @@ would otherwise read from its trainer_state.json: kind, data_hash, total_steps, 
 and the losses known at that step), `progress` (phase 'train', done/total optimizer
 steps). The same metric rows are appended to output_dir/metrics.jsonl (metrics.py).
 
-Cancellation: checked before every micro-batch. On cancel the loop discards the
-partial step, saves a checkpoint of the last COMPLETED step and returns a TrainResult
-with cancelled=true (it does not raise), so the client can resume from it.
+Cancellation: checked before a step's batches are built (an on-policy step samples then)
+and before every micro-batch. On cancel the loop discards the partial step, saves a
+checkpoint of the last COMPLETED step and returns a TrainResult with cancelled=true (it
+does not raise), so the client can resume from it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _to_device(batch: dict[str, Any], device: Any) -> dict[str, Any]:
 
 def evaluate(
     model: Any, objective: Objective, examples: list[Any], batch_size: int, device: Any
-) -> dict[str, float]:
+) -> dict[str, Any]:
     import torch
 
     was_training = model.training
@@ -151,6 +152,7 @@ def run_training(
     adapter_dir = cfg.resume_from or cfg.init_adapter
     model = attach_lora(base_model, cfg, adapter_dir)
     model.train()
+    objective.prepare(model, train, val)
     device = next(model.parameters()).device
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learning_rate, weight_decay=0.0)
@@ -224,12 +226,14 @@ def run_training(
     while step < total_steps:
         rng_at_start = capture_rng()
         started = time.perf_counter()
-        group = [micro_batch(step * cfg.grad_accum + k) for k in range(cfg.grad_accum)]
-        batches = [objective.collate(g) for g in group]
+        # Checked before the batches are built too: an on-policy step samples while collating.
+        cancelled = ctx.cancelled
+        first = step * cfg.grad_accum
+        group = [] if cancelled else [micro_batch(first + k) for k in range(cfg.grad_accum)]
+        batches = [objective.collate(g, first + k) for k, g in enumerate(group)]
         denom = sum(objective.units(b) for b in batches) or 1.0
         stats: dict[str, float] = {}
         tokens = 0
-        cancelled = False
         for b in batches:
             if ctx.cancelled:
                 cancelled = True

@@ -27,7 +27,8 @@ class MetricsLog:
         elif resume_step is None and self.path.exists():
             self.path.unlink()
 
-    def write(self, kind: str, step: int, **values: float) -> None:
+    def write(self, kind: str, step: int, **values: float | str) -> None:
+        """One row; values are numbers, plus a few labels (on-policy's `loss_kind`)."""
         row = {"kind": kind, "step": step, **values}
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(dict(row, time=round(time.time(), 3))) + "\n")

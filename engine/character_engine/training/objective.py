@@ -1,11 +1,23 @@
-"""What a training objective is. SFT (sft.py) and DPO (dpo.py) are the two there are; a
-new one is one class with this shape plus one entry in run.py's OBJECTIVES."""
+"""What a training objective is: SFT (sft.py), DPO (dpo.py), knowledge distillation on the
+teacher's top-k (kd.py) and on-policy distillation (on_policy.py). A new one is one class
+with this shape plus one entry in run.py's OBJECTIVES."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-from .config import TrainConfig
+from .config import SamplingSettings, TrainConfig
+
+
+class SampleFn(Protocol):
+    """Student answers for on-policy objectives. The handler passes one built on the
+    generation decode loop (training/ does not import generation/)."""
+
+    def __call__(
+        self, model: Any, tokenizer: Any, prompts: list[list[int]], sampling: SamplingSettings, seed: int
+    ) -> list[list[int]]:
+        """Per prompt, the sampled token ids; the stop token is the last one when one ended it."""
+        ...
 
 
 class Objective(Protocol):
@@ -26,9 +38,20 @@ class Objective(Protocol):
         ...
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig, tokenizer: Any) -> Objective: ...
+    def from_config(cls, cfg: TrainConfig, tokenizer: Any, sample: SampleFn | None = None) -> Objective:
+        """`sample` is given to objectives that train on the student's own answers."""
+        ...
 
-    def collate(self, examples: list[Any]) -> dict[str, Any]: ...
+    def prepare(self, model: Any, train: list[Any], val: list[Any] | None) -> None:
+        """Called once the trainable model exists, before the first step: checks of the data
+        against the model, state computed once per run (the on-policy teacher's prefix)."""
+        ...
+
+    def collate(self, examples: list[Any], index: int | None = None) -> dict[str, Any]:
+        """A batch of tensors. `index` is the micro-batch's position in the run (None in
+        evaluation); objectives that sample derive their seed from it, so a resumed run
+        builds the same batches."""
+        ...
 
     def units(self, batch: dict[str, Any]) -> float:
         """What the loss is normalised by over an optimizer step (label tokens, pairs...)."""
@@ -42,6 +65,6 @@ class Objective(Protocol):
         """(loss summed over the batch / denom, summed stats for `summarize`)."""
         ...
 
-    def summarize(self, stats: dict[str, float], units: float) -> dict[str, float]:
-        """Metrics from stats summed over a step or an evaluation; always has 'loss'."""
+    def summarize(self, stats: dict[str, float], units: float) -> dict[str, Any]:
+        """Metrics from stats summed over a step or an evaluation; always has 'loss' (a float)."""
         ...

@@ -2,7 +2,8 @@
 of the base, load the data the objective reads, build it and run the loop.
 
 Adding an objective: one class with the Objective shape (objective.py) and one entry in
-OBJECTIVES; the protocol method that names it calls `run_objective(params, ctx, kind)`.
+OBJECTIVES; the protocol method that names it calls `run_objective(params, ctx, kind)`
+(on-policy also passes `sample`, the student's sampler, from the generation package).
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ from ..models.cache import load_private
 from .config import parse_config
 from .data import data_hash
 from .dpo import DpoObjective
+from .kd import KdObjective
 from .loop import run_training
-from .objective import Objective
+from .objective import Objective, SampleFn
+from .on_policy import OnPolicyObjective
 from .sft import SftObjective
 
 # kind (as written to trainer_state.json and the checkpoint event) -> objective
 OBJECTIVES: dict[str, type[Objective]] = {
     "sft": SftObjective,
     "dpo": DpoObjective,
+    "kd": KdObjective,
+    "on_policy": OnPolicyObjective,
 }
 
 
-def run_objective(params: dict[str, Any], ctx: RequestContext, kind: str) -> dict[str, Any]:
+def run_objective(
+    params: dict[str, Any], ctx: RequestContext, kind: str, sample: SampleFn | None = None
+) -> dict[str, Any]:
     """Train a LoRA adapter with the objective named `kind`; returns a TrainResult."""
     objective = OBJECTIVES[kind]
     cfg = parse_config(params)
@@ -43,7 +50,7 @@ def run_objective(params: dict[str, Any], ctx: RequestContext, kind: str) -> dic
     result = run_training(
         cfg,
         ctx,
-        objective.from_config(cfg, tokenizer),
+        objective.from_config(cfg, tokenizer, sample),
         base,
         train,
         val,

@@ -11,6 +11,7 @@ from typing import Any
 from .config import TrainConfig
 from .data import SftExample, collate, load_sft, pad_id_of
 from .logprobs import label_logprobs
+from .objective import SampleFn
 
 
 class SftObjective:
@@ -30,10 +31,13 @@ class SftObjective:
         return load_sft(path, tokenizer, max_length, param)
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig, tokenizer: Any) -> SftObjective:
+    def from_config(cls, cfg: TrainConfig, tokenizer: Any, sample: SampleFn | None = None) -> SftObjective:
         return cls(pad_id_of(tokenizer))
 
-    def collate(self, examples: list[SftExample]) -> dict[str, Any]:
+    def prepare(self, model: Any, train: list[Any], val: list[Any] | None) -> None:
+        pass
+
+    def collate(self, examples: list[SftExample], index: int | None = None) -> dict[str, Any]:
         return collate(examples, self.pad_id)
 
     def units(self, batch: dict[str, Any]) -> float:
