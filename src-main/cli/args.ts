@@ -33,8 +33,20 @@ export function parseCommandArgs<
   args: string[],
   options: T,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  // "--max-steps -1": node's parseArgs reads "-1" as an option; a value that looks like a
+  // negative number after a string option is that option's value.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${a}=${next}`);
+      i += 1;
+    } else joined.push(a);
+  }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new CliUsageError(`${command}: ${(error as Error).message}`, command);
   }

@@ -10,10 +10,13 @@ export const USAGE = `character — distil a character constitution into a small
 
 usage: character <command> [options]
 
-pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs] [--resume RUN]
+pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs]
+          [--objective sft|kd|on-policy] [--kd-weight W] [--max-steps N] [--resume RUN]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run);
-                          train <run> --config training_config.yaml takes hyperparameters from the file
+                          train <run> [--config training_config.yaml] [--objective O] [--kd-weight W] [--max-steps N]
+objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
+            on-policy (the student answers, the teacher scores each token)
 runs                      list runs
 report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
 sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)

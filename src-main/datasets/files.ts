@@ -108,6 +108,8 @@ export function trainingConfigYaml(
       target_modules: config.targetModules,
     },
     training: {
+      objective: config.objective,
+      kd_weight: config.kdWeight,
       learning_rate: config.learningRate,
       schedule: config.schedule,
       warmup_steps: config.warmupSteps,
@@ -115,7 +117,12 @@ export function trainingConfigYaml(
       gradient_accumulation_steps: config.gradAccum,
       max_steps: config.maxSteps,
       seed: config.seed,
-      loss: 'assistant tokens only',
+      loss:
+        config.objective === 'sft'
+          ? 'cross-entropy on assistant tokens only'
+          : config.objective === 'kd'
+            ? "forward KL to the teacher's top-k distribution at each assistant token"
+            : 'reverse KL to the teacher on answers the student samples',
     },
     data: {
       train_file: data.trainFile,

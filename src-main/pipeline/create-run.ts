@@ -4,6 +4,7 @@
  */
 import type { Scale, TrainingConfig } from '../../src-shared/contract';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
+import { ConfigError } from '../core/errors';
 import { formatModelSpec } from '../core/model-spec';
 import { ensureRunDir, newRunId } from '../core/paths';
 import type { Recipe, RunConfig } from '../core/run-config';
@@ -29,13 +30,33 @@ export function createRun(
   const settings = services.settings.all();
   const studentModel = opts.studentModel ?? settings.studentModel;
   const teacherModel = opts.teacherModel ?? opts.studentModel ?? settings.teacherModel;
+  const recipe = opts.recipe ?? 'distill';
   const sc = scaleConfig(opts.scale);
-  // The student model is the run's; the training config records it as its base.
-  sc.training = { ...sc.training, ...opts.training, baseModel: formatModelSpec(studentModel) };
-  validateTrainingConfig(sc.training);
   const teacherProvider = settings.teacherProvider === 'openai' && settings.openai ? 'openai' : 'local';
+  // The objectives are the distill recipe's; the others train with SFT (and DPO) on text.
+  const requested = opts.training?.objective;
+  if (recipe !== 'distill' && requested !== undefined && requested !== 'sft') {
+    throw new ConfigError(
+      `the ${recipe} recipe trains on text (${recipe === 'character' ? 'DPO, then SFT' : 'SFT'}); the ${requested} objective is the distill recipe's`,
+      'objective',
+    );
+  }
+  // An endpoint teacher gives no token distributions: kd and on-policy cannot run on it.
+  const objective =
+    recipe !== 'distill'
+      ? 'sft'
+      : (requested ?? (teacherProvider === 'openai' ? 'sft' : sc.training.objective));
+  if (teacherProvider === 'openai' && objective !== 'sft') {
+    throw new ConfigError(
+      `the ${objective} objective needs the teacher's token distributions, which an OpenAI-compatible endpoint does not give: use sft, or a local teacher`,
+      'objective',
+    );
+  }
+  // The student model is the run's; the training config records it as its base.
+  sc.training = { ...sc.training, ...opts.training, objective, baseModel: formatModelSpec(studentModel) };
+  validateTrainingConfig(sc.training);
   const config: RunConfig = {
-    recipe: opts.recipe ?? 'distill',
+    recipe,
     personaName: persona.name,
     teacherModel,
     studentModel,

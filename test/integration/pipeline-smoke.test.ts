@@ -288,4 +288,67 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
     const teacherFile = readJsonl(join(home, 'runs', runId, 'teacher_data.jsonl'));
     expect(teacherFile).toHaveLength(24);
   });
+
+  it('trains with kd against the captured distributions, then on-policy, each as its own job', async () => {
+    const home = join(work, 'home-objectives');
+    const r = await cli(
+      [
+        'pipeline',
+        'beethoven',
+        '--scale',
+        'smoke',
+        '--model',
+        `local:${modelDir}`,
+        '--objective',
+        'kd',
+        '--json',
+      ],
+      home,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = jsonOut<Outcome>(r);
+    expect(out.run.status).toBe('completed');
+    expect(out.evaluation?.distillation?.answers).toBe(8);
+    const onPolicy = await cli(
+      ['train', out.run.id, '--objective', 'on-policy', '--kd-weight', '0.5', '--max-steps', '3', '--json'],
+      home,
+    );
+    expect(onPolicy.code, onPolicy.stderr).toBe(0);
+    const bad = await cli(['train', out.run.id, '--max-steps', '-1'], home);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--max-steps must be a whole number >= 1 (got "-1")');
+    const db = new Database(databasePath(home), { readonly: true });
+    try {
+      const jobs = db
+        .prepare('SELECT id, kind, status, config FROM training_jobs WHERE run_id = ? ORDER BY created_at')
+        .all(out.run.id) as { id: string; kind: string; status: string; config: string }[];
+      expect(jobs.map((j) => [j.kind, j.status])).toEqual([
+        ['kd', 'completed'],
+        ['on-policy', 'completed'],
+      ]);
+      expect(JSON.parse(jobs[1]!.config)).toMatchObject({
+        objective: 'on-policy',
+        kdWeight: 0.5,
+        maxSteps: 3,
+      });
+      const losses = (jobId: string): number[] =>
+        (
+          db
+            .prepare("SELECT loss FROM step_metrics WHERE job_id = ? AND kind = 'train' ORDER BY step")
+            .all(jobId) as { loss: number }[]
+        ).map((m) => m.loss);
+      expect(losses(jobs[0]!.id)).toHaveLength(12);
+      expect(losses(jobs[1]!.id)).toHaveLength(3);
+      for (const loss of [...losses(jobs[0]!.id), ...losses(jobs[1]!.id)]) {
+        expect(Number.isFinite(loss)).toBe(true);
+        expect(loss).toBeGreaterThanOrEqual(0); // both are KL divergences
+      }
+      const lineage = db
+        .prepare('SELECT lineage FROM checkpoints WHERE job_id = ? ORDER BY step DESC LIMIT 1')
+        .get(jobs[1]!.id) as { lineage: string };
+      expect(JSON.parse(lineage.lineage).config.objective).toBe('on-policy');
+    } finally {
+      db.close();
+    }
+  });
 });

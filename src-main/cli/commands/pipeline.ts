@@ -15,6 +15,7 @@ import { runPaths } from '../../core/paths';
 import { isScale } from '../../core/scales';
 import { createRun } from '../../pipeline/create-run';
 import { configureTraining } from '../../pipeline/configure-training';
+import { TRAINING_FLAGS, trainingOverrides, type TrainingFlagValues } from '../training-flags';
 import { isRecipe, RECIPES } from '../../core/run-config';
 import { parseModelSpec } from '../../core/model-spec';
 import type { Studio } from '../../studio/studio';
@@ -116,8 +117,8 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     teacher: { type: 'string' },
     resume: { type: 'string' },
     steps: { type: 'string' },
-    'max-steps': { type: 'string' },
     recipe: { type: 'string', default: 'distill' },
+    ...TRAINING_FLAGS,
   });
   const started = performance.now();
   const studio = await ctx.open();
@@ -135,7 +136,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       throw new CliUsageError(`pipeline: unknown scale "${scale}": use smoke, mini or paper`);
     const studentModel = values.model ? parseModelSpec(values.model) : undefined;
     const teacherModel = values.teacher ? parseModelSpec(values.teacher) : studentModel;
-    const maxSteps = values['max-steps'] !== undefined ? Number(values['max-steps']) : undefined;
+    const training = trainingOverrides('pipeline', values);
     const recipe = values.recipe ?? 'distill';
     if (!isRecipe(recipe))
       throw new CliUsageError(`pipeline: unknown recipe "${recipe}": use ${RECIPES.join(' or ')}`);
@@ -145,7 +146,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       scale,
       teacherModel,
       studentModel,
-      training: maxSteps !== undefined ? { maxSteps } : undefined,
+      training,
     });
     ctx.note(`run ${run.id}: ${run.dir}`);
     printEstimates(studio, run, ctx);
@@ -162,6 +163,8 @@ export function trainingOverridesFromYaml(text: string): Partial<TrainingConfig>
   const doc = (parseYaml(text) ?? {}) as {
     model?: { lora_rank?: number; lora_alpha?: number; lora_dropout?: number; target_modules?: string[] };
     training?: {
+      objective?: TrainingConfig['objective'];
+      kd_weight?: number;
       learning_rate?: number;
       schedule?: TrainingConfig['schedule'];
       warmup_steps?: number;
@@ -181,6 +184,8 @@ export function trainingOverridesFromYaml(text: string): Partial<TrainingConfig>
   set('loraAlpha', doc.model?.lora_alpha);
   set('loraDropout', doc.model?.lora_dropout);
   set('targetModules', doc.model?.target_modules);
+  set('objective', doc.training?.objective);
+  set('kdWeight', doc.training?.kd_weight);
   set('learningRate', doc.training?.learning_rate);
   set('schedule', doc.training?.schedule);
   set('warmupSteps', doc.training?.warmup_steps);
@@ -198,17 +203,19 @@ export function trainingOverridesFromYaml(text: string): Partial<TrainingConfig>
 export function stepCommand(step: PipelineStep): CommandFn {
   return async (args, ctx) => {
     const { positionals, values } = parseCommandArgs(step, args, {
-      ...(step === 'train' ? { config: { type: 'string' as const } } : {}),
+      ...(step === 'train' ? { config: { type: 'string' as const }, ...TRAINING_FLAGS } : {}),
     });
     const studio = await ctx.open();
     let run0 = requireRun(studio, positionals[0], step);
-    const configFile = (values as { config?: string }).config;
-    if (configFile) {
+    const flags = values as TrainingFlagValues & { config?: string };
+    const fromFlags = step === 'train' ? trainingOverrides(step, flags) : {};
+    if (flags.config || Object.keys(fromFlags).length > 0) {
       run0 = configureTraining(studio, run0, {
         ...run0.config.scaleConfig.training,
-        ...trainingOverridesFromYaml(readFileSync(configFile, 'utf8')),
+        ...(flags.config ? trainingOverridesFromYaml(readFileSync(flags.config, 'utf8')) : {}),
+        ...fromFlags,
       });
-      ctx.note(`training configuration from ${configFile}`);
+      if (flags.config) ctx.note(`training configuration from ${flags.config}`);
     }
     const started = performance.now();
     const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
@@ -225,7 +232,8 @@ export function stepCommand(step: PipelineStep): CommandFn {
 export const runsCommand: CommandFn = async (args, ctx) => {
   parseCommandArgs('runs', args, {});
   const studio = await ctx.open();
-  const runs = studio.store.runs.list();
+  // Summaries: listing must work even when one stored configuration is malformed.
+  const runs = studio.store.runs.summaries();
   ctx.result(runs);
   if (runs.length === 0) ctx.print('no runs yet: character pipeline beethoven --scale mini');
   for (const r of runs) {

@@ -18,7 +18,7 @@ import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
-import { runEngineTraining, trainSftParams } from '../steps/train';
+import { runEngineTraining, trainSftParams } from '../engine-training';
 import { validateTrainingConfig } from '../../core/training-config';
 import type { Scale } from '../../../src-shared/contract';
 

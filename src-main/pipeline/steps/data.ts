@@ -11,7 +11,7 @@ import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
-import { finalCheckpoint } from './train';
+import { finalCheckpoint } from '../engine-training';
 
 export async function auditStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;

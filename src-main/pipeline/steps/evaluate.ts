@@ -10,7 +10,7 @@ import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
-import { countJsonlRows, finalCheckpoint } from './train';
+import { countJsonlRows, finalCheckpoint } from '../engine-training';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;

@@ -1,62 +1,49 @@
 /**
- * The train step: validate hyperparameters, write training_config.yaml, run the engine's
- * train_sft on train.jsonl/val.jsonl with the run folder as output_dir (the engine writes
- * metrics.jsonl and checkpoints/step-NNNNNN there), store every metric in step_metrics and
- * emit it, register every checkpoint with its lineage (persona version, data hash, config).
+ * The train step of a distillation run: check the data against the hyperparameters, write
+ * training_config.yaml, and train the LoRA student with the run's objective, on
+ * train.jsonl/val.jsonl with the run folder as output_dir (the engine writes metrics.jsonl and
+ * checkpoints/step-NNNNNN there):
+ *   sft       — train_sft on the teacher's answers;
+ *   kd        — train_kd on the same rows, against the teacher's top-k distributions captured
+ *               while it generated (each row's teacher_topk file);
+ *   on-policy — train_on_policy: the student samples answers to the training questions and the
+ *               teacher (with the constitution) scores them; kdWeight adds the kd loss.
  * A failed or cancelled training resumes from its last complete checkpoint.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import type { TrainingConfig } from '../../../src-shared/contract';
+import type { EngineEvent, TrainResult } from '../../../src-shared/engine-protocol';
+import { ConfigError, StepOrderError } from '../../core/errors';
+import { validateTrainingData } from '../../core/training-config';
 import { writeTrainingConfig } from '../../datasets';
-import { join } from 'node:path';
-import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../../src-shared/contract';
-import type { EngineEvent, TrainResult, TrainSftParams } from '../../../src-shared/engine-protocol';
-import type { CheckpointRecord } from '../../store';
-import { CancelledError, StepOrderError } from '../../core/errors';
+import { countJsonlRows, runEngineTraining, trainSftParams } from '../engine-training';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
-import { validateTrainingData } from '../../core/training-config';
 
-export function countJsonlRows(path: string): number {
-  if (!existsSync(path)) return 0;
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '').length;
+/** Rows of a train/val file that name the teacher's token distributions of their answer. */
+export function rowsWithTopk(path: string): { rows: number; withTopk: number } {
+  let rows = 0;
+  let withTopk = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    rows += 1;
+    if (typeof (JSON.parse(line) as { teacher_topk?: unknown }).teacher_topk === 'string') withTopk += 1;
+  }
+  return { rows, withTopk };
 }
 
-/** The engine's parameters for a TrainingConfig (camelCase -> the wire's snake_case). */
-export function trainSftParams(
-  config: TrainingConfig,
-  io: {
-    model: TrainSftParams['model'];
-    trainPath: string;
-    valPath: string | null;
-    outputDir: string;
-    resumeFrom?: string;
-  },
-): TrainSftParams {
-  return {
-    model: io.model,
-    train_path: io.trainPath,
-    ...(io.valPath ? { val_path: io.valPath } : {}),
-    output_dir: io.outputDir,
-    lora: {
-      r: config.loraR,
-      alpha: config.loraAlpha,
-      dropout: config.loraDropout,
-      target_modules: config.targetModules,
-    },
-    learning_rate: config.learningRate,
-    warmup_steps: config.warmupSteps,
-    schedule: config.schedule,
-    batch_size: config.batchSize,
-    grad_accum: config.gradAccum,
-    max_steps: config.maxSteps,
-    max_length: config.maxLength,
-    eval_every: config.evalEvery,
-    save_every: config.saveEvery,
-    seed: config.seed,
-    ...(io.resumeFrom ? { resume_from: io.resumeFrom } : {}),
-  };
+/** kd (and on-policy with a kd weight) need every training answer's distributions. */
+function requireTopk(config: TrainingConfig, trainPath: string): void {
+  const needs = config.objective === 'kd' || (config.objective === 'on-policy' && config.kdWeight > 0);
+  if (!needs) return;
+  const { rows, withTopk } = rowsWithTopk(trainPath);
+  if (withTopk < rows) {
+    throw new ConfigError(
+      `objective ${config.objective}${config.kdWeight > 0 ? ` with kd weight ${config.kdWeight}` : ''} needs the teacher's token distributions for every training answer, but ${rows - withTopk} of ${rows} rows in ${trainPath} have none: the teacher was an endpoint, or generation ran with topK 0. Train with sft or on-policy (kd weight 0), or generate again with a local teacher.`,
+      'objective',
+      { rows, withTopk },
+    );
+  }
 }
 
 export async function trainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
@@ -66,169 +53,60 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
   const trainRows = countJsonlRows(ctx.paths.train);
   if (trainRows === 0) throw new StepOrderError('train', `${ctx.paths.train} (run the split step)`);
   validateTrainingData(config, trainRows);
+  requireTopk(config, ctx.paths.train);
+  if (config.objective === 'on-policy' && cfg.teacherProvider !== 'local') {
+    throw new ConfigError(
+      'on-policy distillation needs the teacher as a local model (it scores every token the student samples); this run’s teacher is an endpoint: train with sft',
+      'objective',
+    );
+  }
   const valRows = countJsonlRows(ctx.paths.val);
   writeTrainingConfig(ctx.paths.trainingConfig, config, {
     trainFile: ctx.paths.train,
     valFile: ctx.paths.val,
     outputDir: ctx.paths.checkpoints,
   });
+  // kd is validated on val rows with distributions; rows without them would fail, so no val then.
+  const valUsable =
+    valRows > 0 && (config.objective !== 'kd' || rowsWithTopk(ctx.paths.val).withTopk === valRows);
+  if (valRows > 0 && !valUsable)
+    ctx.log('validation rows lack teacher distributions: kd runs without validation');
 
-  await runEngineTraining(studio, ctx, {
-    kind: 'sft',
-    config,
-    start: (resumeFrom, onEvent) =>
-      engine.call(
-        'train_sft',
-        trainSftParams(config, {
-          model: cfg.studentModel,
-          trainPath: ctx.paths.train,
-          valPath: valRows > 0 ? ctx.paths.val : null,
-          outputDir: ctx.paths.dir,
-          resumeFrom,
-        }),
-        { onEvent, signal: ctx.signal },
-      ),
-  });
-}
-
-/** What one engine training call needs: its kind, config, and how to start it (resuming or not). */
-export interface EngineTrainingOptions {
-  kind: 'sft' | 'dpo';
-  config: TrainingConfig;
-  start: (resumeFrom: string | undefined, onEvent: (e: EngineEvent) => void) => Promise<TrainResult>;
-}
-
-/**
- * One engine training job: a job row (resumed from its newest complete checkpoint when an
- * earlier attempt did not finish), every metric stored and emitted, every checkpoint
- * registered with its lineage. Returns the final checkpoint.
- */
-export async function runEngineTraining(
-  studio: PipelineServices,
-  ctx: StepContext,
-  opts: EngineTrainingOptions,
-): Promise<CheckpointRecord> {
-  const { store, events } = studio;
-  const run = ctx.run;
-  const config = opts.config;
-  // Resume: the newest complete checkpoint of an unfinished earlier job of this run.
-  const previous = store.jobs.latestForRun(run.id, opts.kind);
-  const resumable =
-    previous && previous.status !== 'completed'
-      ? store.checkpoints
-          .list({ runId: run.id })
-          .filter((c) => c.jobId === previous.id && existsSync(join(c.path, 'trainer_state.json')))
-          .sort((a, b) => b.step - a.step)[0]
-      : undefined;
-  const resumeFrom = resumable?.path;
-  const job =
-    previous && resumeFrom
-      ? store.jobs.update(previous.id, { status: 'running', error: null })
-      : store.jobs.create({
-          runId: run.id,
-          kind: opts.kind,
-          config,
-          totalSteps: config.maxSteps,
-          status: 'running',
-        });
-  store.jobs.update(job.id, { startedAt: new Date().toISOString() });
-  if (resumeFrom) ctx.log(`resuming training from ${resumeFrom}`);
-
-  const registered = new Map<string, CheckpointRecord>();
-  for (const c of store.checkpoints.list({ runId: run.id })) registered.set(c.path, c);
-  let dataHash = '';
-  const lineage = (): CheckpointRow['lineage'] => ({
-    personaId: run.personaId,
-    personaVersion: run.personaVersion,
-    dataHash,
-    config,
-  });
-  const register = (step: number, path: string, metrics: Record<string, number> = {}): CheckpointRecord => {
-    const known = registered.get(path);
-    if (known) {
-      if (Object.keys(metrics).length > 0) return store.checkpoints.update(known.id, { metrics });
-      return known;
-    }
-    const cp = store.checkpoints.insert({
-      runId: run.id,
-      jobId: job.id,
-      step,
-      path,
-      metrics,
-      lineage: lineage(),
+  const start = (resumeFrom: string | undefined, onEvent: (e: EngineEvent) => void): Promise<TrainResult> => {
+    const base = trainSftParams(config, {
+      model: cfg.studentModel,
+      trainPath: ctx.paths.train,
+      valPath: valUsable ? ctx.paths.val : null,
+      outputDir: ctx.paths.dir,
+      resumeFrom,
     });
-    registered.set(path, cp);
-    events.emit('training:checkpoint', { runId: run.id, checkpoint: cp });
-    return cp;
-  };
-
-  const onEvent = (e: EngineEvent): void => {
-    if (e.event === 'metric') {
-      const point: MetricPoint = {
-        step: e.step,
-        kind: e.kind,
-        loss: e.loss,
-        ...(e.lr !== undefined ? { lr: e.lr } : {}),
-        ...(e.grad_norm !== undefined ? { gradNorm: e.grad_norm } : {}),
-        ...(e.tokens_per_s !== undefined ? { tokensPerS: e.tokens_per_s } : {}),
-      };
-      store.metrics.append(job.id, [
-        { ...point, ...(e.epoch !== undefined ? { extra: { epoch: e.epoch } } : {}) },
-      ]);
-      if (e.kind === 'train') store.jobs.update(job.id, { step: e.step });
-      events.emit('training:metric', { runId: run.id, point });
-    } else if (e.event === 'progress') {
-      ctx.progress(e.done, e.total, e.message ?? `step ${e.done}/${e.total}`);
-    } else if (e.event === 'checkpoint') {
-      // Lineage needs the data hash: the checkpoint event carries it.
-      dataHash = e.data_hash;
-      register(e.step, e.path);
-    } else if (e.event === 'log' && (e.level === 'warning' || e.level === 'error')) {
-      ctx.log(`engine ${e.level}: ${e.message}`);
+    const opts = { onEvent, signal: ctx.signal };
+    switch (config.objective) {
+      case 'sft':
+        return engine.call('train_sft', base, opts);
+      case 'kd':
+        return engine.call('train_kd', base, opts);
+      case 'on-policy': {
+        const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
+        const gen = cfg.scaleConfig.generation;
+        return engine.call(
+          'train_on_policy',
+          {
+            ...base,
+            teacher: {
+              system: persona.systemPrompt,
+              // The engine scores with this model, or, when it is the student's own base, with
+              // the student's weights and the adapter switched off.
+              model: cfg.teacherModel,
+            },
+            // Reverse KL needs samples from the student's own distribution: temperature 1.
+            sampling: { temperature: 1, top_p: 1, max_new_tokens: gen.maxNewTokens },
+            kd_weight: config.kdWeight,
+          },
+          opts,
+        );
+      }
     }
   };
-
-  try {
-    const result = await opts.start(resumeFrom, onEvent);
-    dataHash = result.data_hash;
-    const lastTrain = store.metrics.last(job.id, 'train');
-    const final = register(result.steps, result.final_checkpoint, {
-      trainLoss: result.train_loss,
-      ...(result.val_loss !== null ? { valLoss: result.val_loss } : {}),
-      ...(lastTrain?.tokensPerS !== undefined ? { tokensPerS: lastTrain.tokensPerS } : {}),
-    });
-    if (result.cancelled) {
-      store.jobs.update(job.id, { status: 'cancelled', step: result.steps });
-      throw new CancelledError(
-        `training cancelled at step ${result.steps}; resume continues from ${final.path}`,
-      );
-    }
-    store.jobs.update(job.id, {
-      status: 'completed',
-      step: result.steps,
-      finishedAt: new Date().toISOString(),
-    });
-    ctx.log(
-      `${opts.kind} trained ${result.steps} steps: train loss ${result.train_loss.toFixed(4)}, val loss ${result.val_loss?.toFixed(4) ?? 'n/a'}`,
-    );
-    return final;
-  } catch (error) {
-    if (!(error instanceof CancelledError)) {
-      store.jobs.update(job.id, {
-        status: ctx.signal.aborted ? 'cancelled' : 'failed',
-        error: (error as Error).message.split('\n')[0] ?? String(error),
-      });
-    }
-    throw error;
-  }
-}
-
-/** The checkpoint a run's evaluation uses: the final one of its latest completed training job. */
-export function finalCheckpoint(studio: PipelineServices, runId: string): CheckpointRecord | null {
-  const job = studio.store.jobs.latestForRun(runId, 'sft');
-  const cps = studio.store.checkpoints
-    .list({ runId })
-    .filter((c) => !job || c.jobId === job.id)
-    .sort((a, b) => b.step - a.step);
-  return cps[0] ?? null;
+  await runEngineTraining(studio, ctx, { kind: config.objective, config, start });
 }
