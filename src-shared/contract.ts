@@ -150,6 +150,19 @@ export interface CheckpointRow {
 
 export type ModelRole = 'student' | 'teacher' | 'base';
 
+/**
+ * How a chat reply is sampled. temperature 0 is greedy; seed null draws a new seed per reply.
+ * repetitionPenalty (>= 1, 1 = off) and noRepeatNgram (0 = off) keep small models out of loops.
+ */
+export interface ChatSampling {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number | null;
+  repetitionPenalty: number;
+  noRepeatNgram: number;
+}
+
 export interface EvaluationItemRow {
   questionId: number;
   category: string;
@@ -356,7 +369,7 @@ export interface ApiContract {
   'chat:start': { params: { checkpointId: string | null; withTeacher: boolean }; result: ChatSession };
   /** Streams `chat:token` events; resolves with the finished turns (student, and teacher when side by side). */
   'chat:send': {
-    params: { sessionId: string; text: string };
+    params: { sessionId: string; text: string; sampling?: Partial<ChatSampling> };
     result: { student: ChatTurn; teacher: ChatTurn | null };
   };
   'report:get': { params: { runId: string }; result: { markdown: string; path: string } | null };

@@ -4,7 +4,7 @@
  * message side by side. Tokens stream as 'chat:token' events; each finished turn carries its
  * prompt tokens, latency and time to first token, and the transcript is saved in the store.
  */
-import type { ChatSession, ChatTurn } from '../../src-shared/contract';
+import type { ChatSampling, ChatSession, ChatTurn } from '../../src-shared/contract';
 import type {
   ChatMessage,
   GenerateOutput,
@@ -32,8 +32,49 @@ export interface ChatDeps {
   personas: Pick<PersonaLibrary, 'get'>;
 }
 
-/** Sampling for chat: a little temperature so replies are not canned; 160 new tokens. */
-export const CHAT_SAMPLING: SamplingParams = { temperature: 0.7, top_p: 0.9, max_new_tokens: 160, seed: 0 };
+/**
+ * Chat's defaults: a little temperature so replies are not canned, 160 new tokens, a new seed per
+ * reply, and an anti-loop setting chosen by measurement (README, "Chat sampling").
+ */
+export const CHAT_SAMPLING: ChatSampling = {
+  temperature: 0.7,
+  topP: 0.9,
+  maxTokens: 160,
+  seed: null,
+  repetitionPenalty: 1,
+  noRepeatNgram: 0,
+};
+
+/** A chat sampling choice, checked: each bad value names its field. */
+export function chatSampling(overrides: Partial<ChatSampling> = {}): ChatSampling {
+  const s = { ...CHAT_SAMPLING, ...overrides };
+  const bad = (field: keyof ChatSampling, rule: string): never => {
+    throw new InvalidParamsError(`sampling.${field} ${rule} (got ${String(s[field])})`, `sampling.${field}`);
+  };
+  if (!(s.temperature >= 0 && s.temperature <= 5)) bad('temperature', 'must be from 0 (greedy) to 5');
+  if (!(s.topP > 0 && s.topP <= 1)) bad('topP', 'must be in (0, 1]');
+  if (!(Number.isInteger(s.maxTokens) && s.maxTokens >= 1 && s.maxTokens <= 4096))
+    bad('maxTokens', 'must be a whole number from 1 to 4096');
+  if (s.seed !== null && !(Number.isInteger(s.seed) && s.seed >= 0))
+    bad('seed', 'must be a whole number >= 0');
+  if (!(s.repetitionPenalty >= 1 && s.repetitionPenalty <= 3))
+    bad('repetitionPenalty', 'must be from 1 (off) to 3');
+  if (!(Number.isInteger(s.noRepeatNgram) && s.noRepeatNgram >= 0 && s.noRepeatNgram <= 20))
+    bad('noRepeatNgram', 'must be a whole number from 0 (off) to 20');
+  return s;
+}
+
+/** The engine's SamplingParams for one reply. */
+export function toEngineSampling(s: ChatSampling): SamplingParams {
+  return {
+    temperature: s.temperature,
+    top_p: s.topP,
+    max_new_tokens: s.maxTokens,
+    seed: s.seed ?? Math.floor(Math.random() * 1_000_000),
+    ...(s.repetitionPenalty !== 1 ? { repetition_penalty: s.repetitionPenalty } : {}),
+    ...(s.noRepeatNgram !== 0 ? { no_repeat_ngram_size: s.noRepeatNgram } : {}),
+  };
+}
 /** How many earlier messages a turn sees (the tiny models have short contexts). */
 const HISTORY_MESSAGES = 8;
 
@@ -75,7 +116,13 @@ export class ChatService {
     });
   }
 
-  async send(sessionId: string, text: string, signal?: AbortSignal): Promise<ChatReply> {
+  async send(
+    sessionId: string,
+    text: string,
+    signal?: AbortSignal,
+    sampling: Partial<ChatSampling> = {},
+  ): Promise<ChatReply> {
+    const params = toEngineSampling(chatSampling(sampling));
     const session = this.deps.store.chats.get(sessionId);
     if (!session) throw new NotFoundError('chat session', sessionId);
     if (text.trim() === '') throw new InputError('the message is empty');
@@ -90,15 +137,15 @@ export class ChatService {
         .map((t) => ({ role: t.role, content: t.content }));
 
     const studentMessages = [...history('student'), { role: 'user' as const, content: text }];
-    const student = await this.generate(
+    const student = await this.generate({
       sessionId,
-      'student',
+      role: 'student',
       model,
-      cp?.path,
-      undefined,
-      studentMessages,
+      adapter: cp?.path,
+      messages: studentMessages,
+      sampling: params,
       signal,
-    );
+    });
     this.deps.store.chats.addTurn(sessionId, 'student', user);
     this.deps.store.chats.addTurn(sessionId, 'student', student);
 
@@ -107,7 +154,15 @@ export class ChatService {
     if (cp) system = this.systemPrompt(cp.lineage.personaId, cp.lineage.personaVersion);
     if (session.withTeacher && system !== undefined) {
       const teacherMessages = [...history('teacher'), { role: 'user' as const, content: text }];
-      teacher = await this.generate(sessionId, 'teacher', model, undefined, system, teacherMessages, signal);
+      teacher = await this.generate({
+        sessionId,
+        role: 'teacher',
+        model,
+        system,
+        messages: teacherMessages,
+        sampling: params,
+        signal,
+      });
       this.deps.store.chats.addTurn(sessionId, 'teacher', user);
       this.deps.store.chats.addTurn(sessionId, 'teacher', teacher);
     }
@@ -139,15 +194,17 @@ export class ChatService {
     }
   }
 
-  private async generate(
-    sessionId: string,
-    role: 'student' | 'teacher',
-    model: ModelSpec,
-    adapter: string | undefined,
-    system: string | undefined,
-    messages: ChatMessage[],
-    signal?: AbortSignal,
-  ): Promise<ChatTurn> {
+  private async generate(turn: {
+    sessionId: string;
+    role: 'student' | 'teacher';
+    model: ModelSpec;
+    adapter?: string;
+    system?: string;
+    messages: ChatMessage[];
+    sampling: SamplingParams;
+    signal?: AbortSignal;
+  }): Promise<ChatTurn> {
+    const { sessionId, role, model, adapter, system, messages, sampling, signal } = turn;
     const started = performance.now();
     let firstTokenMs: number | null = null;
     const result = await this.deps.engine.call(
@@ -156,7 +213,7 @@ export class ChatService {
         model,
         ...(adapter ? { adapter } : {}),
         items: [{ ...(system !== undefined ? { system } : {}), messages }],
-        sampling: { ...CHAT_SAMPLING, seed: Math.floor(Math.random() * 1_000_000) },
+        sampling,
         stream: true,
       },
       {

@@ -21,6 +21,8 @@ runs                      list runs
 report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
 sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)
 chat [--checkpoint ID] [--teacher]              interactive chat (readline)
+          sampling for both: [--temperature T (0 = greedy)] [--top-p P] [--max-tokens N] [--seed S]
+                             [--repetition-penalty R (1 = off)] [--no-repeat-ngram N (0 = off)]
 constitution list|show <id>|validate <file>
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 import-characterllm <file> --character Beethoven [--out FILE]

@@ -104,10 +104,10 @@ const SCALES: Record<Scale, ScaleConfig> = {
   },
   mini: {
     scale: 'mini',
-    // Sized for SmolLM2-135M on two CPU cores (about 30 tokens/s batched with the 750-token
-    // constitution, about 100 training tokens/s): 104 training + 24 held-out questions.
-    questions: 128,
-    heldOut: 24,
+    // Sized for SmolLM2-135M on two CPU cores: 104 training questions and 96 held out, enough
+    // for a share's 95% interval to be about +-10 points (1.96 * sqrt(0.25 / 96) = 0.10).
+    questions: 200,
+    heldOut: 96,
     valFraction: 0.1,
     // A 135M teacher loops ("I was a part of it, and I was a part of it") at temperature 0.15;
     // 0.6 with top-p 0.9 keeps its answers varied without losing the voice.

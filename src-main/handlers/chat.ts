@@ -1,3 +1,5 @@
+import type { ChatSampling } from '../../src-shared/contract';
+import { InvalidParamsError } from '../core/errors';
 import type { HandlerServices } from './context';
 import { requireBoolean, requireString } from './params';
 import type { Handlers } from './types';
@@ -11,7 +13,18 @@ export function chatHandlers(s: HandlerServices): Pick<Handlers, 'chat:start' | 
     },
     // Tokens stream as 'chat:token' events while this resolves with the finished turns.
     'chat:send': async (params) => {
-      const reply = await s.chat.send(requireString(params, 'sessionId'), requireString(params, 'text'));
+      const sampling = (params as { sampling?: unknown } | null)?.sampling;
+      if (
+        sampling !== undefined &&
+        (typeof sampling !== 'object' || sampling === null || Array.isArray(sampling))
+      )
+        throw new InvalidParamsError('"sampling" must be an object of chat sampling settings', 'sampling');
+      const reply = await s.chat.send(
+        requireString(params, 'sessionId'),
+        requireString(params, 'text'),
+        undefined,
+        (sampling ?? {}) as Partial<ChatSampling>,
+      );
       return { student: reply.student, teacher: reply.teacher };
     },
   };

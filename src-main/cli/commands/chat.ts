@@ -1,6 +1,7 @@
 /** `character sample "<text>"` and `character chat`: the student with NO system prompt. */
 import { createInterface } from 'node:readline/promises';
-import type { CommandFn } from '../context';
+import { CliUsageError, type CommandFn } from '../context';
+import { SAMPLING_FLAGS, samplingOverrides } from '../sampling-flags';
 import { parseCommandArgs } from '../args';
 import type { ChatReply } from '../../chat/service';
 
@@ -14,14 +15,20 @@ export const sampleCommand: CommandFn = async (args, ctx) => {
   const { values, positionals } = parseCommandArgs('sample', args, {
     checkpoint: { type: 'string', short: 'c' },
     teacher: { type: 'boolean' },
+    ...SAMPLING_FLAGS,
   });
   const text = positionals.join(' ').trim();
-  if (!text) throw new Error('sample: give the text to answer, e.g. character sample "Who are you?"');
+  if (!text)
+    throw new CliUsageError(
+      'sample: give the text to answer, e.g. character sample "Who are you?"',
+      'sample',
+    );
+  const sampling = samplingOverrides('sample', values);
   const studio = await ctx.open();
   const checkpointId = studio.registry.resolve(values.checkpoint ?? null);
   const chat = studio.chat;
   const session = chat.start(checkpointId, values.teacher === true);
-  const reply = await chat.send(session.id, text, ctx.abort.signal);
+  const reply = await chat.send(session.id, text, ctx.abort.signal, sampling);
   ctx.result({ checkpointId, sessionId: session.id, ...reply });
   ctx.print(
     `student${checkpointId ? ` [${checkpointId}]` : ' [base model, no checkpoint]'}: ${reply.student.content}`,
@@ -35,7 +42,9 @@ export const chatCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('chat', args, {
     checkpoint: { type: 'string', short: 'c' },
     teacher: { type: 'boolean' },
+    ...SAMPLING_FLAGS,
   });
+  const sampling = samplingOverrides('chat', values);
   const studio = await ctx.open();
   const checkpointId = studio.registry.resolve(values.checkpoint ?? null);
   const chat = studio.chat;
@@ -56,7 +65,7 @@ export const chatCommand: CommandFn = async (args, ctx) => {
     for await (const line of rl) {
       if (line.trim() === '') break;
       if (!ctx.json) ctx.io.stdout.write('student> ');
-      const reply = await chat.send(session.id, line, ctx.abort.signal);
+      const reply = await chat.send(session.id, line, ctx.abort.signal, sampling);
       if (!ctx.json) ctx.io.stdout.write('\n');
       ctx.note(describeTurn(reply));
       if (reply.teacher) ctx.print(`teacher> ${reply.teacher.content}`);

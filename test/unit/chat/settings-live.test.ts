@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { MemorySettingsStore } from '../../../src-main/core/settings';
 import { EngineClient } from '../../../src-main/engine/client';
+import { CHAT_SAMPLING, chatSampling } from '../../../src-main/chat/service';
+import type { ChatSampling } from '../../../src-shared/contract';
+import type { SamplingParams } from '../../../src-shared/engine-protocol';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 
 const fakeEngine = path.join(
@@ -36,9 +39,47 @@ afterEach(async () => {
 it('uses the student model in settings now, not the one at start-up', async () => {
   const session = studio.chat.start(null, false);
   const before = await studio.chat.send(session.id, 'Who are you?');
-  expect(JSON.parse(before.student.content)).toEqual({ source: 'default' });
+  expect(JSON.parse(before.student.content).model).toEqual({ source: 'default' });
 
   studio.settings.set('studentModel', { source: 'gguf', path: '/models/other.gguf' });
   const after = await studio.chat.send(session.id, 'And now?');
-  expect(JSON.parse(after.student.content)).toEqual({ source: 'gguf', path: '/models/other.gguf' });
+  expect(JSON.parse(after.student.content).model).toEqual({ source: 'gguf', path: '/models/other.gguf' });
+});
+
+it("samples with chat's defaults, a new seed per reply unless one is given, and checks overrides", async () => {
+  const session = studio.chat.start(null, false);
+  const sampled = async (o: Partial<ChatSampling>): Promise<SamplingParams> =>
+    (
+      JSON.parse((await studio.chat.send(session.id, 'Hello', undefined, o)).student.content) as {
+        sampling: SamplingParams;
+      }
+    ).sampling;
+  const a = await sampled({});
+  expect(a).toMatchObject({
+    temperature: CHAT_SAMPLING.temperature,
+    top_p: CHAT_SAMPLING.topP,
+    max_new_tokens: CHAT_SAMPLING.maxTokens,
+  });
+  const seeds = new Set([a.seed, (await sampled({})).seed, (await sampled({})).seed]);
+  expect(seeds.size).toBeGreaterThan(1);
+  const greedy = await sampled({
+    temperature: 0,
+    seed: 7,
+    maxTokens: 20,
+    repetitionPenalty: 1.3,
+    noRepeatNgram: 3,
+  });
+  expect(greedy).toEqual({
+    temperature: 0,
+    top_p: CHAT_SAMPLING.topP,
+    max_new_tokens: 20,
+    seed: 7,
+    repetition_penalty: 1.3,
+    no_repeat_ngram_size: 3,
+  });
+  await expect(studio.chat.send(session.id, 'Hi', undefined, { topP: 0 })).rejects.toMatchObject({
+    code: 'invalid_params',
+    detail: { param: 'sampling.topP' },
+  });
+  expect(() => chatSampling({ repetitionPenalty: 0.5 })).toThrow(/sampling.repetitionPenalty must be from 1/);
 });
