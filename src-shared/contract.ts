@@ -315,7 +315,14 @@ export interface ApiContract {
     params: { source: string; format: 'yaml' | 'text' };
     result: { issues: ValidationIssue[]; wordCount: number; tokenCount: number | null };
   };
-  'personas:save': { params: { source: string; format: 'yaml' | 'text' }; result: PersonaSummary };
+  /**
+   * Refused with code 'conflict' when the constitution's id is a built-in's, unless
+   * newVersionOfBuiltIn confirms it is meant as that built-in's next version.
+   */
+  'personas:save': {
+    params: { source: string; format: 'yaml' | 'text'; newVersionOfBuiltIn?: boolean };
+    result: PersonaSummary;
+  };
   'runs:list': { params: void; result: RunSummary[] };
   'runs:get': { params: { id: string }; result: RunSummary };
   'runs:create': { params: { personaId: string; scale: Scale }; result: RunSummary };

@@ -23,7 +23,7 @@ sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no
 chat [--checkpoint ID] [--teacher]              interactive chat (readline)
           sampling for both: [--temperature T (0 = greedy)] [--top-p P] [--max-tokens N] [--seed S]
                              [--repetition-penalty R (1 = off)] [--no-repeat-ngram N (0 = off)]
-constitution list|show <id>|validate <file>
+constitution list|show <id>|validate <file>|save <file> [--new-version]
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 import-characterllm <file> --character Beethoven [--out FILE]
 info                      engine health, data folder, runs

@@ -49,7 +49,8 @@ export function personaHandlers(s: HandlerServices): Pick<Handlers, PersonaChann
     },
     'personas:save': async (params) => {
       const source = requireString(params, 'source');
-      return library.save(source, requireFormat(params));
+      const confirmed = (params as { newVersionOfBuiltIn?: unknown }).newVersionOfBuiltIn === true;
+      return library.save(source, requireFormat(params), undefined, { newVersionOfBuiltIn: confirmed });
     },
   };
 }

@@ -19,7 +19,7 @@ export class PersonaError extends StudioError {
     message: string,
     readonly issues: ValidationIssue[],
     detail: Record<string, unknown> = {},
-    code: 'invalid_input' | 'not_found' | 'io' = 'invalid_input',
+    code: 'invalid_input' | 'not_found' | 'io' | 'conflict' = 'invalid_input',
   ) {
     super(message, code, detail);
   }
@@ -121,7 +121,17 @@ export interface PersonaLibrary {
   /** The latest version, or a given one (what a run used). Throws PersonaError when unknown. */
   get(id: string, version?: number): PersonaDetail;
   /** Validates and saves; unchanged text keeps its version, changed text gets version + 1. */
-  save(source: string, format: PersonaFormat, id?: string): PersonaSummary;
+  /**
+   * Saves a new version. A constitution whose id is a built-in's would become that built-in's
+   * next version (and what `pipeline <id>` uses): refused with code 'conflict' unless
+   * `newVersionOfBuiltIn` says that is meant.
+   */
+  save(
+    source: string,
+    format: PersonaFormat,
+    id?: string,
+    opts?: { newVersionOfBuiltIn?: boolean },
+  ): PersonaSummary;
 }
 
 /** The library over a store; syncs built-ins once when created. */
@@ -148,9 +158,18 @@ export function personaLibrary(
       }
       return detailOf(rec, builtInIds);
     },
-    save: (source, format, id) => {
+    save: (source, format, id, opts = {}) => {
       const { persona, issues } = parsePersona(source, format, id);
       if (!persona) throw new PersonaError(`Persona is invalid (${issues.length} problem(s))`, issues);
+      const target = id ?? persona.id;
+      if (builtInIds.has(target) && !opts.newVersionOfBuiltIn) {
+        throw new PersonaError(
+          `"${target}" is a built-in persona: saving would make this its next version, which runs of "${target}" then use. Confirm to do that, or give the constitution another id (meta.id in YAML, the "# Name" line in text).`,
+          [],
+          { id: target, builtIn: true },
+          'conflict',
+        );
+      }
       const { record } = store.personas.save({
         id: id ?? persona.id,
         name: persona.name,

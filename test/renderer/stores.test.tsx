@@ -401,6 +401,37 @@ describe('personas store', () => {
     expect(selectCanSave(usePersonasStore.getState())).toBe(true);
   });
 
+  it('asks before saving over a built-in persona, then saves it as its next version', async () => {
+    const saved: unknown[] = [];
+    handle('personas:save', (params) => {
+      saved.push(params);
+      if (!(params as { newVersionOfBuiltIn?: boolean }).newVersionOfBuiltIn) {
+        throw Object.assign(apiError('conflict', '"pirate" is a built-in persona'), {
+          detail: { id: 'pirate', builtIn: true },
+        });
+      }
+      return {
+        id: 'pirate',
+        name: 'pirate',
+        version: 2,
+        format: 'yaml',
+        builtIn: true,
+        description: '',
+        wordCount: 40,
+      };
+    });
+    usePersonasStore.setState({ draft: 'meta: {name: pirate}', format: 'yaml' });
+    expect(await usePersonasStore.getState().save()).toBeNull();
+    expect(usePersonasStore.getState().builtInConflict).toBe('pirate');
+    expect(usePersonasStore.getState().error).toBeNull();
+    expect((await usePersonasStore.getState().save(true))?.version).toBe(2);
+    expect(saved).toEqual([
+      { source: 'meta: {name: pirate}', format: 'yaml' },
+      { source: 'meta: {name: pirate}', format: 'yaml', newVersionOfBuiltIn: true },
+    ]);
+    expect(usePersonasStore.getState().builtInConflict).toBeNull();
+  });
+
   it('counts words', () => {
     expect(countWords('  ')).toBe(0);
     expect(countWords('I am\n Ludwig  van Beethoven')).toBe(5);

@@ -1,4 +1,4 @@
-/** `character constitution list | show <id> | validate <file>`. */
+/** `character constitution list | show <id> | validate <file> | save <file> [--new-version]`. */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import {
@@ -16,27 +16,16 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
   const { positionals, values } = parseCommandArgs('constitution', args, {
     version: { type: 'string' },
     format: { type: 'string' },
+    'new-version': { type: 'boolean' },
   });
   const [sub, target] = positionals;
+  const formatOf = (file: string): PersonaFormat =>
+    (values.format as PersonaFormat | undefined) ??
+    (extname(file).toLowerCase() === '.txt' ? 'text' : 'yaml');
   if (sub === 'validate') {
     if (!target) throw new CliUsageError('constitution validate: give a file (.yaml, .yml or .txt)');
-    let source: string;
-    try {
-      source = readFileSync(target, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : String(code ?? error);
-      throw new PersonaError(
-        `Cannot read constitution ${target}: ${why}`,
-        [],
-        { path: target, systemCode: code },
-        code === 'ENOENT' ? 'not_found' : 'io',
-      );
-    }
-    const ext = extname(target).toLowerCase();
-    const format: PersonaFormat =
-      (values.format as PersonaFormat | undefined) ?? (ext === '.txt' ? 'text' : 'yaml');
+    const source = readConstitution(target);
+    const format = formatOf(target);
     const issues = validatePersona(source, format);
     const parsed = parsePersona(source, format).persona;
     const words = parsed ? wordCount(parsed.systemPrompt) : 0;
@@ -56,6 +45,17 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
       ctx.print(
         `${p.id.padEnd(18)} v${p.version}  ${p.format.padEnd(4)} ${String(p.wordCount).padStart(4)} words  ${p.builtIn ? 'built-in ' : 'user     '} ${p.description}`,
       );
+    return 0;
+  }
+  if (sub === 'save') {
+    if (!target) throw new CliUsageError('constitution save: give a file (.yaml, .yml or .txt)');
+    const saved = lib.save(readConstitution(target), formatOf(target), undefined, {
+      newVersionOfBuiltIn: values['new-version'] === true,
+    });
+    ctx.result(saved);
+    ctx.print(
+      `saved ${saved.id} v${saved.version} (${saved.wordCount} words): character pipeline ${saved.id}`,
+    );
     return 0;
   }
   if (sub === 'show') {
@@ -83,6 +83,22 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
     return 0;
   }
   throw new CliUsageError(
-    `constitution: unknown subcommand "${sub}": use list, show <id> or validate <file>`,
+    `constitution: unknown subcommand "${sub}": use list, show <id>, validate <file> or save <file>`,
   );
 };
+
+function readConstitution(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : String(code ?? error);
+    throw new PersonaError(
+      `Cannot read constitution ${file}: ${why}`,
+      [],
+      { path: file, systemCode: code },
+      code === 'ENOENT' ? 'not_found' : 'io',
+    );
+  }
+}

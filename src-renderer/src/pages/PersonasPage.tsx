@@ -68,6 +68,8 @@ function Editor(): JSX.Element {
   const setFormat = usePersonasStore((s) => s.setFormat);
   const validate = usePersonasStore((s) => s.validate);
   const save = usePersonasStore((s) => s.save);
+  const builtInConflict = usePersonasStore((s) => s.builtInConflict);
+  const cancelBuiltInSave = usePersonasStore((s) => s.cancelBuiltInSave);
   useEffect(() => {
     if (!draft.trim()) return;
     const timer = setTimeout(() => void validate(), VALIDATE_DEBOUNCE_MS);
@@ -142,6 +144,26 @@ function Editor(): JSX.Element {
           </span>
         )}
       </div>
+      {builtInConflict && (
+        <div
+          className="panel warn"
+          role="alertdialog"
+          aria-label="Save over a built-in persona"
+          data-testid="persona-builtin-confirm"
+        >
+          <p>
+            “{builtInConflict}” is a built-in persona. Saving makes this its next version, and runs of “
+            {builtInConflict}” will use it. To keep the built-in as it is, give yours another id (meta.id in
+            YAML, the “# Name” line in text).
+          </p>
+          <button type="button" data-testid="persona-save-builtin" onClick={() => void save(true)}>
+            Save as its next version
+          </button>{' '}
+          <button type="button" onClick={cancelBuiltInSave}>
+            Cancel
+          </button>
+        </div>
+      )}
     </div>
   );
 }

@@ -70,12 +70,16 @@ interface EditorSlice {
   validating: boolean;
   saving: boolean;
   savedMessage: string | null;
+  /** A save refused because the id is a built-in's: it waits for the user to confirm. */
+  builtInConflict: string | null;
   select: (id: string) => Promise<void>;
   startNew: (format: PersonaFormat) => void;
   setDraft: (source: string) => void;
   setFormat: (format: PersonaFormat) => void;
   validate: () => Promise<void>;
-  save: () => Promise<PersonaSummary | null>;
+  /** newVersionOfBuiltIn: the user confirmed saving over a built-in's id (its next version). */
+  save: (newVersionOfBuiltIn?: boolean) => Promise<PersonaSummary | null>;
+  cancelBuiltInSave: () => void;
 }
 
 export type PersonasState = ListSlice & EditorSlice;
@@ -103,7 +107,7 @@ const createListSlice: StateCreator<PersonasState, [], [], ListSlice> = (set) =>
 
 type EditorSliceData = Omit<
   EditorSlice,
-  'select' | 'startNew' | 'setDraft' | 'setFormat' | 'validate' | 'save'
+  'select' | 'startNew' | 'setDraft' | 'setFormat' | 'validate' | 'save' | 'cancelBuiltInSave'
 >;
 
 /** The editor before a persona is selected (shared by the slice and resetPersonasStore). */
@@ -118,6 +122,7 @@ function initialEditor(): EditorSliceData {
     validating: false,
     saving: false,
     savedMessage: null,
+    builtInConflict: null,
   };
 }
 
@@ -162,11 +167,15 @@ const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set
       set({ validating: false, error: toErrorPayload(error) });
     }
   },
-  async save() {
+  async save(newVersionOfBuiltIn = false) {
     const { draft, format } = get();
-    set({ saving: true, error: null, savedMessage: null });
+    set({ saving: true, error: null, savedMessage: null, builtInConflict: null });
     try {
-      const saved = await api.invoke('personas:save', { source: draft, format });
+      const saved = await api.invoke('personas:save', {
+        source: draft,
+        format,
+        ...(newVersionOfBuiltIn ? { newVersionOfBuiltIn: true } : {}),
+      });
       set((s) => ({
         saving: false,
         dirty: false,
@@ -176,9 +185,18 @@ const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set
       }));
       return saved;
     } catch (error) {
-      set({ saving: false, error: toErrorPayload(error) });
+      const payload = toErrorPayload(error);
+      const builtIn = payload.code === 'conflict' && payload.detail?.builtIn === true;
+      set({
+        saving: false,
+        error: builtIn ? null : payload,
+        builtInConflict: builtIn ? String(payload.detail?.id ?? '') : null,
+      });
       return null;
     }
+  },
+  cancelBuiltInSave() {
+    set({ builtInConflict: null });
   },
 });
 

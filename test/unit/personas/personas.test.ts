@@ -197,12 +197,20 @@ describe('persona library over the store', () => {
     // Re-opening the library does not bump versions of unchanged built-ins.
     expect(personaLibrary(store).get('beethoven').version).toBe(1);
 
-    const saved = lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml');
+    // Saving over a built-in's id is refused until the user says it is meant.
+    expect(() => lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml')).toThrow(
+      expect.objectContaining({ code: 'conflict', detail: { id: 'pirate', builtIn: true } }),
+    );
+    expect(lib.get('pirate').version).toBe(1);
+    const meant = { newVersionOfBuiltIn: true };
+    const saved = lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml', undefined, meant);
     expect(saved.id).toBe('pirate');
     expect(saved.version).toBe(2); // the built-in pirate was version 1
     expect(lib.get('pirate').systemPrompt).toContain('gruff cheer');
     expect(lib.get('pirate', 1).systemPrompt).not.toContain('gruff cheer');
-    expect(lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml').version).toBe(2);
+    expect(lib.save(PIRATE.replace('rowdy optimism', 'gruff cheer'), 'yaml', undefined, meant).version).toBe(
+      2,
+    );
     // A restart does not overwrite the user's edit of a built-in with the shipped text...
     expect(personaLibrary(store).get('pirate').version).toBe(2);
     // ...but a changed shipped file is stored as a new version.
