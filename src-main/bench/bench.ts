@@ -140,6 +140,31 @@ export async function benchEngine(outFile: string, extraArgs: string[] = []): Pr
   return { ran: true, result: JSON.parse(readFileSync(outFile, 'utf8')) as unknown, note: 'ok' };
 }
 
+/** A number at `path` in the engine bench's JSON, or null. */
+function at(obj: unknown, ...path: string[]): number | null {
+  let cur: unknown = obj;
+  for (const key of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+  return typeof cur === 'number' && Number.isFinite(cur) ? cur : null;
+}
+
+/** The engine bench's headline ratios as rows with their targets (absent phases are skipped). */
+export function engineSummaryRows(engine: unknown): BenchRow[] {
+  const specs: { key: string; name: string; unit: string; target: string; pass: (v: number) => boolean | null }[] = [
+    { key: 'generation_speedup', name: 'engine: prefix-cached batched / one at a time (generation)', unit: 'x', target: '>= 8', pass: (v) => v >= 8 },
+    { key: 'topk_capture_ratio', name: 'engine: generation with top-k capture / without', unit: 'x', target: '>= 0.90', pass: (v) => v >= 0.9 },
+    { key: 'sft_speedup_vs_trl', name: 'engine: SFT loop / plain TRL SFTTrainer (tokens/s)', unit: 'x', target: '>= 1.5', pass: (v) => v >= 1.5 },
+    { key: 'sft_final_loss_relative_gap', name: 'engine: SFT final loss gap to TRL', unit: 'frac', target: '<= 0.02', pass: (v) => v <= 0.02 },
+    { key: 'kd_sft_step_time_ratio', name: 'engine: kd step time / sft step time', unit: 'x', target: '<= 1.3', pass: (v) => v <= 1.3 },
+    { key: 'on_policy_step_s', name: 'engine: on-policy step (batch 8, 64 sampled tokens)', unit: 's', target: '-', pass: () => null },
+  ];
+  const rows: BenchRow[] = [];
+  for (const spec of specs) {
+    const v = at(engine, 'summary', spec.key);
+    if (v !== null) rows.push({ name: spec.name, value: v, unit: spec.unit, target: spec.target, passed: spec.pass(v) });
+  }
+  return rows;
+}
+
 export function formatBenchTable(rows: readonly BenchRow[]): string {
   const w = Math.max(...rows.map((r) => r.name.length), 10);
   const lines = [`${'benchmark'.padEnd(w)}  ${'value'.padStart(10)}  unit      target     result`];

@@ -1,8 +1,11 @@
 /** `character bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { chatLoopRows, measureChatLoops, type LoopMeasure } from '../../bench/chat-loops';
+import { CHAT_SAMPLING } from '../../chat/service';
 import {
   benchEngine,
+  engineSummaryRows,
   benchGeneration,
   benchStore,
   formatBenchTable,
@@ -21,6 +24,8 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     'max-new-tokens': { type: 'string', default: '32' },
     batch: { type: 'string', default: '16' },
     'no-engine-bench': { type: 'boolean' },
+    'no-chat-loops': { type: 'boolean' },
+    'chat-questions': { type: 'string', default: '32' },
     out: { type: 'string' },
   });
   const outDir = values.out ?? join(repoRoot(), 'bench', 'results');
@@ -37,17 +42,29 @@ export const benchCommand: CommandFn = async (args, ctx) => {
       batchSize: Number(values.batch),
     })),
   );
+  let chatLoops: LoopMeasure[] | null = null;
+  if (!values['no-chat-loops']) {
+    ctx.note(`bench: chat sampling, loops with and without chat's anti-loop default`);
+    chatLoops = await measureChatLoops(studio.engine, {
+      model: parseModelSpec(values.model ?? 'default'),
+      questions: Number(values['chat-questions']),
+      settings: { 'chat default': CHAT_SAMPLING },
+    });
+    rows.push(...chatLoopRows(chatLoops));
+  }
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
     ctx.note('bench: engine (python -m character_dev.bench)');
     const r = await benchEngine(join(outDir, 'engine-bench.json'));
     engine = r.ran ? r.result : { skipped: r.note };
     if (!r.ran) ctx.note(`engine bench skipped: ${r.note}`);
+    rows.push(...engineSummaryRows(engine));
   }
   const report = {
     createdAt: new Date().toISOString(),
     host: { cpus: cpus().length, node: process.version },
     rows,
+    chatLoops,
     engine,
   };
   const path = join(outDir, 'bench.json');
