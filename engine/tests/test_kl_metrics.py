@@ -12,11 +12,11 @@ from _helpers import MakeCtx, make_lora_adapter, make_sharp_model
 
 from character_engine.errors import Cancelled, InvalidParams
 from character_engine.handlers.scoring import handle_kl_metrics, handle_score
+from character_engine.models.assistant_mask import IGNORE_INDEX, tokenize_conversation
 from character_engine.models.cache import load_private
 from character_engine.models.chat_template import chat_messages
 from character_engine.scoring.kl import Scorer, kl_metrics
 from character_engine.state import EngineState
-from character_engine.training.templates import IGNORE_INDEX, tokenize_conversation
 
 SYSTEM = "You are Beethoven, the composer. You love music, the piano and long walks in Vienna. " * 3
 ITEMS = [

@@ -11,8 +11,8 @@ import pytest
 
 from character_engine.context import RequestContext
 from character_engine.errors import InvalidParams
+from character_engine.models.assistant_mask import IGNORE_INDEX, TemplateError, tokenize_conversation
 from character_engine.state import EngineState
-from character_engine.training.templates import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 CONVERSATION = [
     {"role": "system", "content": "You are Beethoven."},

@@ -39,12 +39,12 @@ def write_teacher_topk(model: Any, tok: Any, system: str, data: str, folder: str
     and the kd JSONL that names them; returns its path."""
     import torch
 
+    from character_engine.models.assistant_mask import IGNORE_INDEX
     from character_engine.models.chat_template import prompt_ids
     from character_engine.topk_file import write_topk
     from character_engine.training.data import SftExample, collate, pad_id_of, read_jsonl
     from character_engine.training.logprobs import label_logits, store_prefix
     from character_engine.training.on_policy import common_prefix
-    from character_engine.training.templates import IGNORE_INDEX
 
     rows = read_jsonl(data, "data")
     end = tok.eos_token_id

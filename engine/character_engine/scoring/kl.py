@@ -3,7 +3,7 @@
 The teacher is a model (+ adapter) WITH a system prompt (the character's constitution); a
 student is a model (+ adapter) WITHOUT one, rendered exactly as chat renders it with no
 system. Both read the same response tokens, tokenized as SFT training does (the reply's
-content and the end-of-turn token; training/templates.py). At every response position
+content and the end-of-turn token; models/assistant_mask.py). At every response position
 
     KL(p_T || p_S) = sum over the whole vocabulary of p_T(v) (log p_T(v) - log p_S(v))
 
@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from .. import prefix_attention
 from ..errors import InvalidParams
+from ..models.assistant_mask import IGNORE_INDEX, TemplateError, tokenize_conversation
 from ..models.chat_template import chat_messages
 from ..models.loaded import LoadedModel
-from ..training.templates import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 KL_BATCH_SIZE = 8
 

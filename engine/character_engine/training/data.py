@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidParams
-from .templates import IGNORE_INDEX, TemplateError, tokenize_conversation
+from ..models.assistant_mask import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 
 def data_hash(*paths: str | None) -> str:

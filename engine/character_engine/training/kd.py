@@ -11,7 +11,7 @@ topk_file.write_topk's: the teacher's generated token_ids (the stop token last) 
 each of them, the top-k ids and log-probabilities of the teacher at temperature 1. The
 assistant message is optional; when present, the tokens must decode to it.
 
-An example is the prompt exactly as SFT renders it (templates.py: the turns before the
+An example is the prompt exactly as SFT renders it (models/assistant_mask.py: the turns before the
 answer with the generation prompt, no system prompt) followed by the stored token_ids, not
 a re-tokenization of the text; the token_ids positions are the labelled ones.
 
@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CorruptFile, InvalidParams
+from ..models.assistant_mask import IGNORE_INDEX, TemplateError, tokenize_conversation
 from ..topk_file import read_topk
 from .config import TrainConfig
 from .data import SftExample, collate, pad_id_of, parse_messages, read_jsonl
 from .logprobs import label_logits
 from .objective import SampleFn
-from .templates import IGNORE_INDEX, TemplateError, tokenize_conversation
 
 # The smallest "rest" mass told apart from 0: the top-k log-probs are float32 and sum to
 # within ~1e-7 of 1 when the top-k holds all the mass, so log r below this is rounding noise.

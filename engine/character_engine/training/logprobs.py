@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .templates import IGNORE_INDEX
+from ..models.assistant_mask import IGNORE_INDEX
 
 
 def _fast_head_ok(base: Any) -> bool:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidParams
+from ..models.assistant_mask import IGNORE_INDEX
 from ..models.cache import load_private
 from ..models.chat_template import prompt_ids, stop_token_ids
 from .config import TeacherSettings, TrainConfig
@@ -68,7 +69,6 @@ from .kd import (
 )
 from .logprobs import StoredPrefix, label_logits, store_prefix
 from .objective import SampleFn
-from .templates import IGNORE_INDEX
 
 
 @dataclass
