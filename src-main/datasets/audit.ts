@@ -4,7 +4,12 @@
  * excluded from the split; nothing is deleted.
  */
 import type { AuditSummary } from '../../src-shared/contract';
-import { DuplicateIndex, NEAR_DUPLICATE_THRESHOLD } from '../questions/similarity';
+import {
+  DuplicateIndex,
+  NEAR_DUPLICATE_THRESHOLD,
+  SPACELESS_SCRIPT_CHAR,
+  startsSpaceless,
+} from '../questions/similarity';
 import type { AuditResult, Store } from '../store';
 
 export const AUDIT_FLAGS = [
@@ -58,8 +63,9 @@ const OOC_MARKERS = [
   /\bi don'?t have (personal )?(feelings|emotions|a body|personal experiences)\b/i,
 ];
 
+/** Whitespace-separated words; a Han or kana character counts as one word (no spaces there). */
 export function words(text: string): string[] {
-  const t = text.trim();
+  const t = text.replace(SPACELESS_SCRIPT_CHAR, ' $& ').trim();
   return t === '' ? [] : t.split(/\s+/);
 }
 
@@ -104,6 +110,8 @@ export function hasKeyword(text: string, keywords: readonly string[]): boolean {
     const kw = k.toLowerCase().trim();
     if (!kw) return false;
     const esc = kw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // Chinese and Japanese put no space before a word: a keyword in those scripts matches anywhere.
+    if (startsSpaceless(kw)) return lower.includes(kw);
     return new RegExp(`(^|[^\\p{L}])${esc}`, 'u').test(lower);
   });
 }

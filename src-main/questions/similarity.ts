@@ -10,13 +10,30 @@
  */
 export const NEAR_DUPLICATE_THRESHOLD = 0.8;
 
-/** Lowercase, letters and digits only, single spaces. */
+/**
+ * A character of a script written without spaces between words (Chinese, Japanese): each one is
+ * taken as a word, so shingles of such text are character 3-grams.
+ */
+export const SPACELESS_SCRIPT_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/gu;
+
+/** Whether a string starts with such a character. */
+export function startsSpaceless(text: string): boolean {
+  return /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text);
+}
+
+/**
+ * Lowercase, letters (of any script), marks and digits only, single spaces. Latin diacritics
+ * fold ("café" = "cafe"); marks that are part of a letter elsewhere stay (が is not か, and
+ * Devanagari vowel signs stay in their word). Han and kana characters are spaced apart.
+ */
 export function normalizeText(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
+    .normalize('NFC')
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ')
+    .replace(SPACELESS_SCRIPT_CHAR, ' $& ')
+    .replace(/[^\p{L}\p{M}\p{N}]+/gu, ' ')
     .trim();
 }
 
