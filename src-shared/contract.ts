@@ -72,6 +72,8 @@ export interface TeacherExampleRow {
   /** Audit reasons; empty when the example passed. */
   flags: string[];
   split: 'train' | 'val' | null;
+  /** The teacher reasoned before answering; its reasoning was cut out of `answer`. */
+  thinking?: boolean;
 }
 
 export interface AuditSummary {

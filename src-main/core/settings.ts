@@ -11,10 +11,24 @@ import { dirname, join, resolve } from 'node:path';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { ConfigError } from './errors';
 
+/**
+ * Values of the chat-completions `reasoning_effort` field: OpenAI takes minimal..high, Ollama
+ * none/low/medium/high ("none" turns a thinking model's reasoning off; Ollama turns it on when
+ * the field is absent).
+ */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+
+export function isReasoningEffort(value: unknown): value is ReasoningEffort {
+  return typeof value === 'string' && (REASONING_EFFORTS as readonly string[]).includes(value);
+}
+
 export interface EndpointSettings {
   baseUrl: string;
   model: string;
   apiKey: string;
+  /** Sent as `reasoning_effort` when set; absent: the endpoint's default. */
+  reasoningEffort?: ReasoningEffort;
 }
 
 /** USD per million tokens, and per hour of training compute. */

@@ -22,8 +22,15 @@ export const AUDIT_FLAGS = [
   'out_of_character_refusal',
   'duplicate',
   'near_duplicate',
+  'thinking',
 ] as const;
 export type AuditFlag = (typeof AUDIT_FLAGS)[number];
+
+/**
+ * Flags that say something about an answer without excluding it: 'thinking' (the teacher
+ * reasoned first; the reasoning was cut out and the spoken answer is what is kept and trained on).
+ */
+export const NOTE_FLAGS: readonly AuditFlag[] = ['thinking'];
 
 export interface AuditOptions {
   /** The persona's keywords; presence is a case-insensitive word-prefix match ("compose" matches "composer"). */
@@ -41,6 +48,8 @@ export interface AuditInput {
   id: number;
   category: string;
   answer: string;
+  /** The teacher's reasoning was cut out of this answer. */
+  thinking?: boolean;
 }
 
 const ROLE_MARKERS = [
@@ -167,6 +176,7 @@ export function auditExamples(
   let nearDuplicates = 0;
   const results: AuditResult[] = examples.map((ex) => {
     const flags: string[] = flagAnswer(ex.answer, opts);
+    if (ex.thinking) flags.push('thinking');
     if (ex.answer.trim() !== '') {
       // Only originals enter the index: a duplicate adds nothing new to compare against.
       const dup = index.addIfNew(ex.answer);
@@ -178,7 +188,8 @@ export function auditExamples(
         nearDuplicates++;
       }
     }
-    return { exampleId: ex.id, flags, kept: flags.length === 0 };
+    const kept = flags.every((f) => (NOTE_FLAGS as readonly string[]).includes(f));
+    return { exampleId: ex.id, flags, kept };
   });
   const flagged: Record<string, number> = {};
   for (const r of results) for (const f of r.flags) flagged[f] = (flagged[f] ?? 0) + 1;
@@ -209,7 +220,7 @@ export function auditExamples(
 export function auditRun(store: Store, runId: string, opts: AuditOptions): AuditSummary {
   const rows = store.examples.listByRun(runId);
   const { results, summary } = auditExamples(
-    rows.map((r) => ({ id: r.id, category: r.category, answer: r.answer })),
+    rows.map((r) => ({ id: r.id, category: r.category, answer: r.answer, thinking: r.thinking === true })),
     opts,
   );
   store.audit.save(runId, results, summary);

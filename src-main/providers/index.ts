@@ -3,6 +3,7 @@ import type { ModelSpec } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import { LocalEngineProvider } from './local';
 import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './openai';
+import type { ReasoningEffort } from './thinking';
 import type { TeacherProvider } from './types';
 
 export * from './types';
@@ -14,11 +15,12 @@ export {
   type OpenAICompatibleOptions,
   type RetryInfo,
 } from './openai';
+export { isReasoningEffort, REASONING_EFFORTS, splitThinking, type ReasoningEffort } from './thinking';
 export { estimateGeneration, type GenerationEstimate, type GenerationEstimateInput } from './estimate';
 
 export interface TeacherProviderChoice {
   /** An OpenAI-compatible endpoint; when null or without a base URL, the local engine is the teacher. */
-  endpoint: { baseUrl: string; model: string; apiKey: string } | null;
+  endpoint: { baseUrl: string; model: string; apiKey: string; reasoningEffort?: ReasoningEffort } | null;
   engine: Pick<EngineClient, 'call'>;
   /** The local model (the same base the student starts from, in prompt distillation). */
   localModel: ModelSpec;
@@ -35,6 +37,7 @@ export function createTeacherProvider(choice: TeacherProviderChoice): TeacherPro
       baseUrl: ep.baseUrl,
       model: ep.model,
       apiKey: ep.apiKey,
+      ...(ep.reasoningEffort !== undefined ? { reasoningEffort: ep.reasoningEffort } : {}),
     });
   }
   return new LocalEngineProvider({

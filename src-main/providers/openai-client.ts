@@ -58,7 +58,8 @@ export interface TokenLogprob {
 
 export interface ChatCompletion {
   choices: {
-    message: { content: string | null };
+    /** reasoning_content (vLLM, DeepSeek) or reasoning (Ollama, OpenRouter): a thinking model's reasoning. */
+    message: { content: string | null; reasoning_content?: string | null; reasoning?: string | null };
     finish_reason?: string | null;
     logprobs?: { content?: TokenLogprob[] | null } | null;
   }[];

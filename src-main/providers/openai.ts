@@ -6,6 +6,7 @@
 import type { SamplingParams } from '../../src-shared/engine-protocol';
 import { ProviderError } from './errors';
 import { OpenAIClient, type OpenAIClientOptions } from './openai-client';
+import { isReasoningEffort, splitThinking, type ReasoningEffort } from './thinking';
 import type { TeacherGenerateOptions, TeacherItem, TeacherOutput, TeacherProvider } from './types';
 
 export { parseRetryAfter, type RetryInfo } from './openai-client';
@@ -16,6 +17,8 @@ export interface OpenAICompatibleOptions extends OpenAIClientOptions {
   model: string;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
+  /** Sent as `reasoning_effort` when set ("none" turns thinking off on Ollama); omitted otherwise. */
+  reasoningEffort?: ReasoningEffort;
 }
 
 function countOrNull(v: unknown): number | null {
@@ -29,6 +32,7 @@ export class OpenAICompatibleProvider implements TeacherProvider {
   readonly model: string;
   private readonly client: OpenAIClient;
   private readonly concurrency: number;
+  private readonly reasoningEffort: ReasoningEffort | undefined;
 
   constructor(options: OpenAICompatibleOptions) {
     this.client = new OpenAIClient({ ...options, name: 'openai' });
@@ -36,6 +40,13 @@ export class OpenAICompatibleProvider implements TeacherProvider {
       throw new ProviderError('OpenAI-compatible provider needs a model', 'config', 'openai');
     this.model = options.model;
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+    if (options.reasoningEffort !== undefined && !isReasoningEffort(options.reasoningEffort))
+      throw new ProviderError(
+        `reasoningEffort must be one of none, minimal, low, medium, high, not ${JSON.stringify(options.reasoningEffort)}`,
+        'config',
+        'openai',
+      );
+    this.reasoningEffort = options.reasoningEffort;
   }
 
   async generate(
@@ -94,13 +105,18 @@ export class OpenAICompatibleProvider implements TeacherProvider {
         top_p: sampling.top_p,
         max_tokens: sampling.max_new_tokens,
         seed: sampling.seed,
+        ...(this.reasoningEffort ? { reasoning_effort: this.reasoningEffort } : {}),
       },
       signal,
     );
     const choice = reply.completion.choices[0];
     const reason = choice?.finish_reason;
+    // Reasoning inline in the text, or beside it in a field of its own: either way, it was thought.
+    const { text, thinking } = splitThinking(reply.text);
+    const separate = choice?.message.reasoning_content ?? choice?.message.reasoning;
     return {
-      text: reply.text,
+      text,
+      thinking: thinking || (typeof separate === 'string' && separate.trim() !== ''),
       promptTokens: countOrNull(reply.completion.usage?.prompt_tokens),
       completionTokens: countOrNull(reply.completion.usage?.completion_tokens),
       latencyMs: reply.latencyMs,

@@ -28,6 +28,8 @@ export interface TeacherOutput {
   /** Time to first token in ms, when measured (local engine); null otherwise. */
   ttftMs: number | null;
   finishReason: 'stop' | 'length' | null;
+  /** The model reasoned before answering (removed from `text`; see thinking.ts). */
+  thinking?: boolean;
   /** Rows of token distributions written to the item's topkPath (captured answers only). */
   topkTokens?: number;
 }

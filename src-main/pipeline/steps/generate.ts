@@ -116,6 +116,7 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
           provider: provider.name,
           model: provider.model,
           latencyMs: o.latencyMs,
+          thinking: o.thinking === true,
         };
       }),
     );

@@ -3,6 +3,7 @@ import { StoreError } from '../errors';
 import { up as initial } from './001-initial';
 import { up as runProgress } from './002-run-progress';
 import { up as objectives } from './003-training-objectives';
+import { up as teacherThinking } from './004-teacher-thinking';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'run progress apart from run config', up: runProgress },
   { version: 3, name: 'training objectives (kd, on-policy)', up: objectives, rebuildsTables: true },
+  { version: 4, name: 'teacher answers marked when their reasoning was cut out', up: teacherThinking },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -10,6 +10,8 @@ export interface NewTeacherExample {
   provider: string;
   model: string;
   latencyMs: number;
+  /** The teacher reasoned before answering; the reasoning was cut out of `answer`. */
+  thinking?: boolean;
 }
 
 export interface ExampleQuery {
@@ -39,6 +41,7 @@ interface ExampleDbRow {
   completion_tokens: number;
   flags: string | null;
   split: 'train' | 'val' | null;
+  thinking: number;
 }
 
 function toRow(r: ExampleDbRow): TeacherExampleRow {
@@ -52,12 +55,13 @@ function toRow(r: ExampleDbRow): TeacherExampleRow {
     completionTokens: r.completion_tokens,
     flags: parseJson<string[]>(r.flags, []),
     split: r.split,
+    ...(r.thinking === 1 ? { thinking: true } : {}),
   };
 }
 
 const SELECT_JOINED = `
   SELECT e.id, e.question_id, q.category, q.text AS question, e.answer, e.prompt_tokens, e.completion_tokens,
-         a.flags, s.split
+         a.flags, s.split, e.thinking
   FROM teacher_examples e
   LEFT JOIN questions q ON q.run_id = e.run_id AND q.id = e.question_id
   LEFT JOIN audit_results a ON a.example_id = e.id
@@ -101,8 +105,8 @@ export interface ExamplesRepo {
 export function examplesRepo(db: Database.Database): ExamplesRepo {
   const insertStmt = db.prepare(
     `INSERT OR IGNORE INTO teacher_examples
-       (run_id, question_id, answer, prompt_tokens, completion_tokens, provider, model, latency_ms, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       (run_id, question_id, answer, prompt_tokens, completion_tokens, provider, model, latency_ms, created_at, thinking)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const idsStmt = db.prepare<[string], { question_id: number }>(
     'SELECT question_id FROM teacher_examples WHERE run_id = ?',
@@ -131,6 +135,7 @@ export function examplesRepo(db: Database.Database): ExamplesRepo {
         r.model,
         r.latencyMs,
         now,
+        r.thinking ? 1 : 0,
       ).changes;
     }
     return added;
