@@ -66,7 +66,7 @@ export function promotionGate(input: PromotionGateInput): PromotionGateResult {
       reasons.push(
         above
           ? `its 95% interval [${fmt(ci.low)}, ${fmt(ci.high)}] lies above base ${fmt(base)}`
-          : `its 95% interval [${fmt(ci.low)}, ${fmt(ci.high)}] reaches base ${fmt(base)}: not distinguishable from no gain`,
+          : `its 95% interval [${fmt(ci.low)}, ${fmt(ci.high)}] does not lie above base ${fmt(base)}: no gain the data can tell from none`,
       );
     }
   }

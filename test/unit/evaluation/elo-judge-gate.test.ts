@@ -105,6 +105,27 @@ describe('promotionGate', () => {
     expect(g.reasons).toHaveLength(2);
     expect(g.reasons[0]).toContain('beats base');
   });
+  it("requires the score's whole 95% interval above the base when it has one", () => {
+    const clear = promotionGate({
+      ...base,
+      score: 'captured',
+      student: 0.57,
+      base: 0,
+      studentInterval: { low: 0.5, high: 0.63 },
+    });
+    expect(clear.passed).toBe(true);
+    expect(clear.reasons[1]).toContain('lies above base');
+    const noisy = promotionGate({
+      ...base,
+      score: 'captured',
+      student: 0.2,
+      base: 0,
+      studentInterval: { low: -0.05, high: 0.4 },
+    });
+    expect(noisy.passed).toBe(false);
+    expect(noisy.reasons[0]).toContain('beats base'); // the point clears the margin...
+    expect(noisy.reasons[1]).toContain('does not lie above base'); // ...its interval does not
+  });
   it('fails below the margin, on worse safety, and on unmeasured values', () => {
     const low = promotionGate({ ...base, student: 0.44, base: 0.4 });
     expect(low.passed).toBe(false);
