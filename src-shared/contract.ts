@@ -7,6 +7,8 @@
  * Field names are camelCase (TypeScript on both sides).
  */
 
+import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
+
 export type Scale = 'smoke' | 'mini' | 'paper';
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type PipelineStep =
@@ -75,6 +77,14 @@ export interface TeacherExampleRow {
   /** The teacher reasoned before answering; its reasoning was cut out of `answer`. */
   thinking?: boolean;
 }
+
+export {
+  IMPORT_FORMATS,
+  type ImportedFile,
+  type ImportFormat,
+  type ImportSummary,
+  type ImportUse,
+} from './data-import';
 
 export interface AuditSummary {
   total: number;
@@ -327,7 +337,14 @@ export interface ApiContract {
   };
   'runs:list': { params: void; result: RunSummary[] };
   'runs:get': { params: { id: string }; result: RunSummary };
-  'runs:create': { params: { personaId: string; scale: Scale }; result: RunSummary };
+  /**
+   * With data, the run takes its questions from an imported file (data:imports), and with use
+   * 'teacher' its teacher answers too (the generate step then reads them instead of asking a teacher).
+   */
+  'runs:create': {
+    params: { personaId: string; scale: Scale; data?: { path: string; use: ImportUse } };
+    result: RunSummary;
+  };
   'runs:estimate': {
     params: { runId: string; step: PipelineStep };
     result: { seconds: number; tokens: number; costUsd: number; explanation: string };
@@ -345,6 +362,17 @@ export interface ApiContract {
     result: { rows: TeacherExampleRow[]; total: number; categories: string[]; flags: string[] };
   };
   'data:audit': { params: { runId: string }; result: AuditSummary | null };
+  /**
+   * Imports a local file (an absolute path) of question -> answer pairs into <data folder>/imports
+   * as chat JSONL. format is detected when absent; character is required for Character-LLM files.
+   * An earlier import of the same name is replaced only with force (else code 'conflict'); a file
+   * that gives no pair writes nothing (code 'invalid_input', as do malformed files, with the line).
+   */
+  'data:import': {
+    params: { path: string; format?: ImportFormat; character?: string; force?: boolean };
+    result: ImportSummary;
+  };
+  'data:imports': { params: void; result: ImportedFile[] };
   /** The scale's defaults; with runId, that run's stored config (its own student as baseModel). */
   'training:defaults': { params: { scale: Scale; runId?: string }; result: TrainingConfig };
   /**
@@ -498,6 +526,8 @@ export const API_CHANNELS = [
   'runs:resume',
   'data:examples',
   'data:audit',
+  'data:import',
+  'data:imports',
   'training:defaults',
   'training:start',
   'training:status',

@@ -12,7 +12,9 @@ usage: character <command> [options]
 
 pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs]
           [--objective sft|kd|on-policy] [--kd-weight W] [--max-steps N] [--resume RUN]
-                          run every step: questions, generate, audit, split, train, evaluate, savings, report
+          [--data FILE [--data-as teacher|questions] [--data-format F] [--character NAME]]
+                          run every step: questions, generate, audit, split, train, evaluate, savings, report;
+                          with --data the questions (and as teacher data the answers) come from FILE
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run);
                           train <run> [--config training_config.yaml] [--objective O] [--kd-weight W] [--max-steps N]
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
@@ -25,7 +27,9 @@ chat [--checkpoint ID] [--teacher]              interactive chat (readline)
                              [--repetition-penalty R (1 = off)] [--no-repeat-ngram N (0 = off)]
 constitution list|show <id>|validate <file>|save <file> [--new-version]
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
-import-characterllm <file> --character Beethoven [--out FILE]
+import FILE [--format chat|sharegpt|alpaca|characterllm] [--character NAME] [--out FILE] [--force]
+                          question -> answer pairs (layout detected unless given) -> imports/*.jsonl
+import-characterllm FILE --character NAME [--out FILE] [--force]   the same, --format characterllm
 info                      engine health, data folder, runs
 distill collect [--min-score 0.7]   good pairs from evaluations and reviews -> distill_dataset.jsonl
 demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
@@ -52,7 +56,8 @@ const COMMANDS: Record<string, Loader> = {
   chat: async () => (await import('./commands/chat')).chatCommand,
   constitution: async () => (await import('./commands/constitution')).constitutionCommand,
   checkpoint: async () => (await import('./commands/checkpoint')).checkpointCommand,
-  'import-characterllm': async () => (await import('./commands/import')).importCommand,
+  import: async () => (await import('./commands/import')).importCommand,
+  'import-characterllm': async () => (await import('./commands/import')).importCharacterLlmCommand,
   demo: async () => (await import('./commands/demo')).demoCommand,
   bench: async () => (await import('./commands/bench')).benchCommand,
   serve: async () => (await import('./commands/serve')).serveCommand,

@@ -6,7 +6,7 @@
  */
 import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { parseScaleConfig, scaleConfig, type ScaleConfig } from './scales';
-import type { Scale } from '../../src-shared/contract';
+import { IMPORT_FORMATS, type ImportFormat, type ImportUse, type Scale } from '../../src-shared/contract';
 import { joinField, Reader, type Json } from './validate';
 
 /**
@@ -23,6 +23,20 @@ export function isRecipe(value: string): value is Recipe {
 
 export type TeacherProviderKind = 'local' | 'openai';
 
+/**
+ * A run whose questions come from an imported file (chat JSONL, ShareGPT, Alpaca, Character-LLM)
+ * instead of the persona's templates; with use 'teacher' its answers are the teacher data too
+ * (the generate step reads them instead of asking a teacher).
+ */
+export interface ImportedDataConfig {
+  /** The file, absolute; the questions step keeps a copy of what it took (imported_data.jsonl). */
+  path: string;
+  format: ImportFormat;
+  use: ImportUse;
+  /** Character-LLM files: whose turns are the answers; null for the other layouts. */
+  character: string | null;
+}
+
 /** Everything a run needs to be repeated, stored with it (never an API key). */
 export interface RunConfig {
   recipe: Recipe;
@@ -33,6 +47,8 @@ export interface RunConfig {
   /** The endpoint's address and model when the teacher is remote (never its key). */
   teacherEndpoint: { baseUrl: string; model: string } | null;
   scaleConfig: ScaleConfig;
+  /** Absent: questions from the persona's templates, answers from the teacher. */
+  importedData?: ImportedDataConfig;
 }
 
 const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
@@ -43,7 +59,22 @@ const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
   'teacherProvider',
   'teacherEndpoint',
   'scaleConfig',
+  'importedData',
 ];
+
+function parseImportedData(raw: unknown, reader: Reader): ImportedDataConfig {
+  const o = reader.object(raw, 'importedData');
+  reader.known(o, ['path', 'format', 'use', 'character'], 'importedData');
+  return {
+    path: reader.string(o, 'path', 'importedData'),
+    format: reader.oneOf(o, 'format', 'importedData', IMPORT_FORMATS),
+    use: reader.oneOf(o, 'use', 'importedData', ['teacher', 'questions'] as const),
+    character:
+      o.character === null || o.character === undefined
+        ? null
+        : reader.string(o, 'character', 'importedData'),
+  };
+}
 
 function parseModelSpecJson(raw: unknown, reader: Reader, field: string): ModelSpec {
   const o = reader.object(raw, field);
@@ -86,6 +117,10 @@ export function parseRunConfig(raw: unknown, runId: string): RunConfig {
         }
       : null,
     scaleConfig: parseScaleConfig(o.scaleConfig, reader, 'scaleConfig'),
+    // Optional: configs stored before imports existed have none.
+    ...(o.importedData === undefined || o.importedData === null
+      ? {}
+      : { importedData: parseImportedData(o.importedData, reader) }),
   };
 }
 

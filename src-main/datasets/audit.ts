@@ -7,8 +7,8 @@ import type { AuditSummary } from '../../src-shared/contract';
 import {
   DuplicateIndex,
   NEAR_DUPLICATE_THRESHOLD,
-  SPACELESS_SCRIPT_CHAR,
   startsSpaceless,
+  textWords,
 } from '../questions/similarity';
 import type { AuditResult, Store } from '../store';
 
@@ -74,8 +74,7 @@ const OOC_MARKERS = [
 
 /** Whitespace-separated words; a Han or kana character counts as one word (no spaces there). */
 export function words(text: string): string[] {
-  const t = text.replace(SPACELESS_SCRIPT_CHAR, ' $& ').trim();
-  return t === '' ? [] : t.split(/\s+/);
+  return textWords(text);
 }
 
 /** Share of words covered by the most frequent word 3-gram, when it occurs at least 3 times. */

@@ -2,6 +2,7 @@ export {
   parseJsonl,
   readJsonl,
   writeJsonl,
+  writeJsonlAtomic,
   JsonlError,
   type JsonlLineError,
   type JsonlResult,
@@ -34,3 +35,11 @@ export {
   type SplitFiles,
 } from './files';
 export { writeExamplesBench, type ExamplesBenchResult } from './bench';
+export {
+  defaultImportPath,
+  importedRows,
+  importsDir,
+  importSummary,
+  listImports,
+  writeImport,
+} from './imports';

@@ -1,6 +1,6 @@
 /** JSON Lines reading and writing. A broken line is reported by number; the other lines are kept. */
-import { InputError } from '../core/errors';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConflictError, InputError } from '../core/errors';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** A JSONL line that is not valid JSON; `detail.line` is 1-based. */
@@ -71,4 +71,27 @@ export function writeJsonl(path: string, rows: Iterable<unknown>): number {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
   return Buffer.byteLength(text);
+}
+
+/**
+ * Writes JSON Lines into a temporary file beside `path` and renames it into place, so a failed
+ * write leaves an earlier file as it was. An existing file is replaced only with overwrite
+ * (else a ConflictError naming it). Returns bytes written.
+ */
+export function writeJsonlAtomic(
+  path: string,
+  rows: Iterable<unknown>,
+  opts: { overwrite?: boolean } = {},
+): number {
+  if (!opts.overwrite && existsSync(path))
+    throw new ConflictError(`${path} already exists: not replaced`, { path });
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    const bytes = writeJsonl(tmp, rows);
+    renameSync(tmp, path);
+    return bytes;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }

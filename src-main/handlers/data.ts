@@ -1,12 +1,24 @@
+import { isAbsolute, resolve } from 'node:path';
+import { IMPORT_FORMATS } from '../../src-shared/contract';
+import { ConflictError, InvalidParamsError } from '../core/errors';
+import { defaultImportPath, importSummary, listImports, writeImport } from '../datasets';
+import { importData } from '../questions';
 import type { ExampleQuery } from '../store';
 import type { HandlerServices } from './context';
-import { optionalString, requireInt, requireString } from './params';
+import { optionalString, requireBoolean, requireInt, requireOneOf, requireString } from './params';
 import type { Handlers } from './types';
 
 /** The largest page the data table may ask for (rows). */
 const MAX_PAGE = 500;
 
-export function dataHandlers(s: HandlerServices): Pick<Handlers, 'data:examples' | 'data:audit'> {
+type DataChannels = 'data:examples' | 'data:audit' | 'data:import' | 'data:imports';
+
+function has(params: unknown, name: string): boolean {
+  const v = (params as Record<string, unknown> | null)?.[name];
+  return v !== undefined && v !== null;
+}
+
+export function dataHandlers(s: HandlerServices): Pick<Handlers, DataChannels> {
   return {
     'data:examples': async (params) => {
       const runId = requireString(params, 'runId');
@@ -30,5 +42,27 @@ export function dataHandlers(s: HandlerServices): Pick<Handlers, 'data:examples'
       s.store.runs.require(runId);
       return s.store.audit.summary(runId);
     },
+    // Reads a local file the user named and writes its pairs into <data folder>/imports only.
+    'data:import': async (params) => {
+      const path = requireString(params, 'path');
+      if (!isAbsolute(path)) throw new InvalidParamsError('"path" must be an absolute path', 'path');
+      const format = has(params, 'format') ? requireOneOf(params, 'format', IMPORT_FORMATS) : null;
+      const character = optionalString(params, 'character')?.trim() || null;
+      const force = has(params, 'force') ? requireBoolean(params, 'force') : false;
+      const result = importData(resolve(path), { format, character });
+      const out = defaultImportPath(s.dataDir, result, character);
+      try {
+        writeImport(result, out, { overwrite: force });
+      } catch (error) {
+        if (error instanceof ConflictError)
+          throw new ConflictError(
+            `${out} already exists (an earlier import): tick "replace" to import it again`,
+            { path: out },
+          );
+        throw error;
+      }
+      return importSummary(result, out);
+    },
+    'data:imports': async () => listImports(s.dataDir),
   };
 }

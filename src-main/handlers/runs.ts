@@ -1,5 +1,7 @@
 import type { PipelineStep } from '../../src-shared/contract';
-import { NotFoundError } from '../core/errors';
+import { isAbsolute } from 'node:path';
+import { InvalidParamsError, NotFoundError } from '../core/errors';
+import { checkImportedData } from '../pipeline/recipes/imported';
 import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
 import { SCALE_NAMES } from '../core/scales';
 import { createRun } from '../pipeline/create-run';
@@ -34,7 +36,16 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
       const personaId = requireString(params, 'personaId');
       const scale = requireOneOf(params, 'scale', SCALE_NAMES);
       if (!s.store.personas.latest(personaId)) throw new NotFoundError('persona', personaId);
-      return toRunSummary(createRun(s, { personaId, scale }));
+      const data = (params as { data?: unknown }).data;
+      if (data === undefined || data === null) return toRunSummary(createRun(s, { personaId, scale }));
+      // A run on imported data: the file is read now, so a malformed one fails before the run exists.
+      const path = requireString(data, 'path');
+      if (!isAbsolute(path))
+        throw new InvalidParamsError('"data.path" must be an absolute path', 'data.path');
+      const use = requireOneOf(data, 'use', ['teacher', 'questions'] as const);
+      const persona = s.personas.get(personaId);
+      const { config } = checkImportedData(path, { use, character: persona.name });
+      return toRunSummary(createRun(s, { personaId, scale, importedData: config }));
     },
     // Resolves when the step has finished (progress arrives meanwhile as events). The work runs
     // in this process, so a closed window or dropped connection does not stop it; a failure is

@@ -7,7 +7,7 @@ import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { ConfigError } from '../core/errors';
 import { formatModelSpec } from '../core/model-spec';
 import { ensureRunDir, newRunId } from '../core/paths';
-import type { Recipe, RunConfig } from '../core/run-config';
+import type { ImportedDataConfig, Recipe, RunConfig } from '../core/run-config';
 import { scaleConfig } from '../core/scales';
 import { validateTrainingConfig } from '../core/training-config';
 import type { RunRecord } from '../store';
@@ -20,6 +20,8 @@ export interface CreateRunOptions {
   studentModel?: ModelSpec;
   training?: Partial<TrainingConfig>;
   recipe?: Recipe;
+  /** Questions (and with use 'teacher', teacher answers) from an imported file; see recipes/imported.ts. */
+  importedData?: ImportedDataConfig;
 }
 
 export function createRun(
@@ -41,11 +43,27 @@ export function createRun(
       'objective',
     );
   }
+  const imported = opts.importedData;
+  if (imported && recipe === 'good-pairs')
+    throw new ConfigError(
+      'the good-pairs recipe trains on approved pairs, not on imported data',
+      'importedData',
+    );
+  // Imported answers come without the teacher's token distributions: kd cannot use them.
+  const importedTeacher = imported?.use === 'teacher';
+  if (importedTeacher && requested === 'kd')
+    throw new ConfigError(
+      "the kd objective needs the teacher's token distributions, which imported answers do not have: use sft or on-policy",
+      'objective',
+    );
   // An endpoint teacher gives no token distributions: kd and on-policy cannot run on it.
   const objective =
     recipe !== 'distill'
       ? 'sft'
-      : (requested ?? (teacherProvider === 'openai' ? 'sft' : sc.training.objective));
+      : (requested ??
+        (teacherProvider === 'openai' || (importedTeacher && sc.training.objective === 'kd')
+          ? 'sft'
+          : sc.training.objective));
   if (teacherProvider === 'openai' && objective !== 'sft') {
     throw new ConfigError(
       `the ${objective} objective needs the teacher's token distributions, which an OpenAI-compatible endpoint does not give: use sft, or a local teacher`,
@@ -66,6 +84,7 @@ export function createRun(
         ? { baseUrl: settings.openai.baseUrl, model: settings.openai.model }
         : null,
     scaleConfig: sc,
+    ...(imported ? { importedData: imported } : {}),
   };
   const id = newRunId(persona.id, opts.scale);
   const paths = ensureRunDir(services.dataDir, id);

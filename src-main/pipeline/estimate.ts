@@ -79,6 +79,13 @@ export function estimateStep(s: EstimateServices, run: RunRecord, step: Pipeline
 
   switch (step) {
     case 'generate': {
+      if (cfg.importedData?.use === 'teacher')
+        return {
+          seconds: 1,
+          tokens: 0,
+          costUsd: 0,
+          explanation: `the teacher answers are imported from ${cfg.importedData.path}: no model calls.`,
+        };
       const answered = s.store.examples.countByRun(run.id);
       const count = Math.max(0, sc.questions - answered);
       const prompt = promptTokensPerItem(s, run);

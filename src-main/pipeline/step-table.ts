@@ -1,9 +1,10 @@
 /**
  * The step table: what the runner calls for each PipelineStep, chosen by the run's recipe
- * (distill, character or good-pairs).
+ * (distill, character or good-pairs) and by whether its data is imported.
  */
 import { characterTrainStep } from './recipes/character';
 import { goodPairsGenerateStep, goodPairsQuestionsStep } from './recipes/good-pairs';
+import { importedGenerateStep, importedQuestionsStep } from './recipes/imported';
 import type { StepTable } from './runner';
 import type { PipelineServices } from './services';
 import { auditStep, reportStep, splitStep } from './steps/data';
@@ -16,11 +17,15 @@ export function stepTable(services: PipelineServices): StepTable {
     questions: (ctx) =>
       ctx.run.config.recipe === 'good-pairs'
         ? goodPairsQuestionsStep(services, ctx)
-        : questionsStep(services, ctx),
+        : ctx.run.config.importedData
+          ? importedQuestionsStep(services, ctx)
+          : questionsStep(services, ctx),
     generate: (ctx) =>
       ctx.run.config.recipe === 'good-pairs'
         ? goodPairsGenerateStep(services, ctx)
-        : generateStep(services, ctx),
+        : ctx.run.config.importedData?.use === 'teacher'
+          ? importedGenerateStep(services, ctx)
+          : generateStep(services, ctx),
     audit: (ctx) => auditStep(services, ctx),
     split: (ctx) => splitStep(services, ctx),
     train: (ctx) =>

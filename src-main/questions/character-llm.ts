@@ -5,10 +5,22 @@
  * - generated JSON: an array of {setting, dialogue: [{role, action, content}], location,
  *   background, source}.
  * Each turn of the character that follows another role's turn gives a pair: the other role's
- * words as the question, the character's as the answer.
+ * words as the question, the character's as the answer. The character's thinking turns
+ * ("Beethoven (thinking): …") are inner monologue, not a reply: they are skipped, so the spoken
+ * turn after them is the answer. A file of another layout (chat JSONL, ShareGPT, Alpaca) is
+ * refused as a whole, naming the layout it has, rather than line by line.
  */
-import { readFileSync } from 'node:fs';
-import { QuestionsError } from './templates';
+import type { ImportFormat } from '../../src-shared/contract';
+import {
+  describeRecord,
+  isObject,
+  readRecords,
+  resolveLayout,
+  type ImportSkip,
+  type RecordSet,
+} from './import-records';
+import { textWords } from './similarity';
+import { readTextFile } from './import-text';
 
 export interface CharacterPair {
   question: string;
@@ -23,14 +35,16 @@ export interface CharacterLlmStats {
   /** Scenes in the file, and those in which the character speaks. */
   scenesTotal: number;
   scenes: number;
-  /** Turns in the kept scenes, and the character's own. */
+  /** Turns in the kept scenes, and the character's own (spoken, thinking turns left out). */
   turns: number;
   characterTurns: number;
+  /** Thinking turns left out ("Role (thinking): …"), in the kept scenes. */
+  thinkingTurns: number;
   pairs: number;
   meanQuestionWords: number;
   meanAnswerWords: number;
-  /** Lines or entries that could not be read, by 1-based line (JSONL) or index (JSON). */
-  skipped: { at: number; reason: string }[];
+  /** Lines or entries that could not be read, by 1-based line (JSONL) or entry (JSON). */
+  skipped: ImportSkip[];
 }
 
 interface Turn {
@@ -38,20 +52,41 @@ interface Turn {
   content: string;
 }
 
-/** Turn lines of a prompted `output`: "Role (action): content<|eot|>". */
-export function parsePromptedOutput(output: string): Turn[] {
-  const turns: Turn[] = [];
+interface ParsedTurn extends Turn {
+  thinking: boolean;
+}
+
+/** An action that marks inner monologue rather than speech: "(thinking)", "(thoughts)", "(inner monologue)". */
+function isThinkingAction(action: string | undefined | null): boolean {
+  return /^\s*\(?\s*(thinking|thinks|thought|thoughts|inner (monologue|thoughts?))\b/i.test(action ?? '');
+}
+
+/** Turn lines of a prompted `output`, thinking turns marked; continuation lines join their turn. */
+function parseTurns(output: string): ParsedTurn[] {
+  const turns: ParsedTurn[] = [];
   for (const raw of output.split('\n')) {
     const line = raw.replace(/<\|eot\|>/g, '').trim();
     if (!line) continue;
     const m = /^([^:()]{1,80}?)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$/.exec(line);
-    if (m) turns.push({ role: (m[1] as string).trim(), content: (m[3] as string).trim() });
+    if (m)
+      turns.push({
+        role: (m[1] as string).trim(),
+        content: (m[3] as string).trim(),
+        thinking: isThinkingAction(m[2]),
+      });
     else if (turns.length > 0) {
-      const last = turns[turns.length - 1] as Turn;
+      const last = turns[turns.length - 1] as ParsedTurn;
       last.content = `${last.content} ${line}`.trim();
     }
   }
   return turns;
+}
+
+/** Turn lines of a prompted `output`: "Role (action): content<|eot|>"; thinking turns left out. */
+export function parsePromptedOutput(output: string): Turn[] {
+  return parseTurns(output)
+    .filter((t) => !t.thinking)
+    .map(({ role, content }) => ({ role, content }));
 }
 
 function isCharacter(role: string, character: string): boolean {
@@ -61,8 +96,7 @@ function isCharacter(role: string, character: string): boolean {
 }
 
 function words(text: string): number {
-  const t = text.trim();
-  return t ? t.split(/\s+/).length : 0;
+  return textWords(text).length;
 }
 
 function pairsOf(turns: Turn[], character: string, scene: string, location: string | null): CharacterPair[] {
@@ -82,77 +116,96 @@ function pairsOf(turns: Turn[], character: string, scene: string, location: stri
   return out;
 }
 
-/** Parses file text (format detected: a JSON array, else JSON lines) and extracts the character's pairs. */
+interface Scene {
+  turns: ParsedTurn[];
+  scene: string;
+  location: string | null;
+}
+
+/** A generated-JSON entry's scene, or why it has none. */
+function generatedScene(e: Record<string, unknown>, at: number): Scene | string {
+  if (!Array.isArray(e.dialogue)) return 'no dialogue list';
+  const turns: ParsedTurn[] = [];
+  for (const d of e.dialogue as unknown[]) {
+    if (!isObject(d) || typeof d.role !== 'string' || typeof d.content !== 'string') continue;
+    turns.push({
+      role: d.role.trim(),
+      content: d.content.trim(),
+      thinking: isThinkingAction(typeof d.action === 'string' ? d.action : null),
+    });
+  }
+  return {
+    turns,
+    scene: typeof e.source === 'string' ? e.source : `scene_${at}`,
+    location: typeof e.location === 'string' ? e.location : null,
+  };
+}
+
+/** A prompted-JSONL line's scene, or why it has none. */
+function promptedScene(obj: Record<string, unknown>, at: number): Scene | string {
+  if (typeof obj.output !== 'string') return 'no output field';
+  const loc = /Location:\s*([^\n]+)/.exec(typeof obj.prompt === 'string' ? obj.prompt : '');
+  return {
+    turns: parseTurns(obj.output),
+    scene: typeof obj.source === 'string' ? obj.source : `line_${at}`,
+    location: loc ? (loc[1] as string).trim() : null,
+  };
+}
+
+const CHARACTER_LLM: ImportFormat = 'characterllm';
+
+/**
+ * Parses file text (JSON Lines or a JSON array) and extracts the character's pairs. A file of
+ * another layout is an InputError naming it; a line or entry that cannot be read is skipped
+ * with its number and the reason.
+ */
 export function parseCharacterLlm(
   text: string,
   character: string,
+  path = '',
 ): { pairs: CharacterPair[]; stats: CharacterLlmStats } {
-  const skipped: { at: number; reason: string }[] = [];
-  const scenes: { turns: Turn[]; scene: string; location: string | null }[] = [];
-  const trimmed = text.trimStart();
-  const format: 'prompted' | 'generated' = trimmed.startsWith('[') ? 'generated' : 'prompted';
-  if (format === 'generated') {
-    let arr: unknown;
-    try {
-      arr = JSON.parse(text);
-    } catch (err) {
-      throw new QuestionsError(`Not a JSON array: ${(err as Error).message}`, { format });
-    }
-    (arr as unknown[]).forEach((entry, i) => {
-      const e = entry as {
-        dialogue?: { role?: string; content?: string }[];
-        location?: string;
-        source?: string;
-      };
-      if (!Array.isArray(e?.dialogue)) {
-        skipped.push({ at: i, reason: 'no dialogue list' });
-        return;
-      }
-      scenes.push({
-        turns: e.dialogue
-          .filter((d) => typeof d?.role === 'string' && typeof d?.content === 'string')
-          .map((d) => ({ role: (d.role as string).trim(), content: (d.content as string).trim() })),
-        scene: e.source ?? `scene_${i}`,
-        location: e.location ?? null,
-      });
-    });
-  } else {
-    text.split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      let obj: { prompt?: string; output?: string; source?: string };
-      try {
-        obj = JSON.parse(line) as typeof obj;
-      } catch (err) {
-        skipped.push({ at: i + 1, reason: (err as Error).message });
-        return;
-      }
-      if (typeof obj.output !== 'string') {
-        skipped.push({ at: i + 1, reason: 'no output field' });
-        return;
-      }
-      const loc = /Location:\s*([^\n]+)/.exec(obj.prompt ?? '');
-      scenes.push({
-        turns: parsePromptedOutput(obj.output),
-        scene: obj.source ?? `line_${i + 1}`,
-        location: loc ? (loc[1] as string).trim() : null,
-      });
-    });
-  }
+  const set = readRecords(text, path);
+  resolveLayout(set, CHARACTER_LLM, path);
+  return characterLlmFromRecords(set, character);
+}
 
-  const kept = scenes.filter((s) => s.turns.some((t) => isCharacter(t.role, character)));
-  const pairs = kept.flatMap((s) => pairsOf(s.turns, character, s.scene, s.location));
+/** The character's pairs from records already read (and checked to be Character-LLM's). */
+export function characterLlmFromRecords(
+  set: RecordSet,
+  character: string,
+): { pairs: CharacterPair[]; stats: CharacterLlmStats } {
+  const skipped: ImportSkip[] = [...set.broken];
+  const scenes: Scene[] = [];
+  let generated = 0;
+  for (const { at, value } of set.records) {
+    if (!isObject(value)) {
+      skipped.push({ at, reason: `not a JSON object (${describeRecord(value)})` });
+      continue;
+    }
+    const isGenerated = Array.isArray(value.dialogue) || (set.unit === 'entry' && !('output' in value));
+    if (isGenerated) generated += 1;
+    const scene = isGenerated ? generatedScene(value, at) : promptedScene(value, at);
+    if (typeof scene === 'string') skipped.push({ at, reason: scene });
+    else scenes.push(scene);
+  }
+  skipped.sort((a, b) => a.at - b.at);
+
+  const kept = scenes.filter((s) => s.turns.some((t) => !t.thinking && isCharacter(t.role, character)));
+  const spoken = kept.map((s) => ({ ...s, turns: s.turns.filter((t) => !t.thinking) }));
+  const pairs = spoken.flatMap((s) => pairsOf(s.turns, character, s.scene, s.location));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   return {
     pairs,
     stats: {
-      format,
+      format: generated * 2 > set.records.length ? 'generated' : 'prompted',
       scenesTotal: scenes.length,
       scenes: kept.length,
-      turns: kept.reduce((n, s) => n + s.turns.length, 0),
-      characterTurns: kept.reduce(
+      turns: spoken.reduce((n, s) => n + s.turns.length, 0),
+      characterTurns: spoken.reduce(
         (n, s) => n + s.turns.filter((t) => isCharacter(t.role, character)).length,
         0,
       ),
+      thinkingTurns: kept.reduce((n, s) => n + s.turns.filter((t) => t.thinking).length, 0),
       pairs: pairs.length,
       meanQuestionWords: mean(pairs.map((p) => words(p.question))),
       meanAnswerWords: mean(pairs.map((p) => words(p.answer))),
@@ -161,16 +214,11 @@ export function parseCharacterLlm(
   };
 }
 
-/** Reads a local Character-LLM file and extracts the character's pairs. */
+/** Reads a local Character-LLM file (UTF-8, or UTF-16 converted) and extracts the character's pairs. */
 export function importCharacterLlm(
   path: string,
   character: string,
-): { pairs: CharacterPair[]; stats: CharacterLlmStats } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new QuestionsError(`Cannot read ${path}: ${(err as Error).message}`, { path });
-  }
-  return parseCharacterLlm(text, character);
+): { pairs: CharacterPair[]; stats: CharacterLlmStats; encoding: string } {
+  const { text, encoding } = readTextFile(path);
+  return { ...parseCharacterLlm(text, character, path), encoding };
 }

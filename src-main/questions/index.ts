@@ -25,6 +25,7 @@ export {
   jaccard,
   normalizeText,
   shingles,
+  textWords,
   NEAR_DUPLICATE_THRESHOLD,
   type DuplicateKind,
 } from './similarity';
@@ -38,9 +39,24 @@ export {
   type SafetySet,
 } from './eval-sets';
 export {
+  characterLlmFromRecords,
   importCharacterLlm,
   parseCharacterLlm,
   parsePromptedOutput,
   type CharacterPair,
   type CharacterLlmStats,
 } from './character-llm';
+export { importData, importText, type ImportOptions, type ImportResult } from './import-data';
+export { pairsFromRecords, type ImportedPair, type PairsFromRecords } from './import-formats';
+export {
+  detectLayout,
+  LAYOUT_NAMES,
+  layoutOf,
+  readRecords,
+  resolveLayout,
+  type Detection,
+  type ImportRecord,
+  type ImportSkip,
+  type RecordSet,
+} from './import-records';
+export { decodeText, readTextFile, type DecodedText } from './import-text';

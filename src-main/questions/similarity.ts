@@ -21,6 +21,12 @@ export function startsSpaceless(text: string): boolean {
   return /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u.test(text);
 }
 
+/** Whitespace-separated words; a Han or kana character counts as one word (no spaces there). */
+export function textWords(text: string): string[] {
+  const t = text.replace(SPACELESS_SCRIPT_CHAR, ' $& ').trim();
+  return t === '' ? [] : t.split(/\s+/);
+}
+
 /**
  * Lowercase, letters (of any script), marks and digits only, single spaces. Latin diacritics
  * fold ("café" = "cafe"); marks that are part of a letter elsewhere stay (が is not か, and

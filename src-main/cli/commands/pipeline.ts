@@ -22,6 +22,7 @@ import type { Studio } from '../../studio/studio';
 import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
+import { IMPORTED_DATA_FLAGS, importedDataOption } from '../data-flags';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -119,6 +120,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     steps: { type: 'string' },
     recipe: { type: 'string', default: 'distill' },
     ...TRAINING_FLAGS,
+    ...IMPORTED_DATA_FLAGS,
   });
   const started = performance.now();
   const studio = await ctx.open();
@@ -140,6 +142,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     const recipe = values.recipe ?? 'distill';
     if (!isRecipe(recipe))
       throw new CliUsageError(`pipeline: unknown recipe "${recipe}": use ${RECIPES.join(' or ')}`);
+    const importedData = importedDataOption(values, studio.personas.get(persona).name, ctx);
     run = createRun(studio, {
       recipe,
       personaId: persona,
@@ -147,6 +150,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       teacherModel,
       studentModel,
       training,
+      ...(importedData ? { importedData } : {}),
     });
     ctx.note(`run ${run.id}: ${run.dir}`);
     printEstimates(studio, run, ctx);
