@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { AuditSummary } from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ImportPanel } from '../components/ImportPanel';
 import { formatNumber, formatPercent } from '../components/format';
 import { PAGE_SIZE, selectAudit, selectExampleRows, selectPage, useDataStore } from '../stores/data';
 import { useEvaluationStore } from '../stores/evaluation';
@@ -99,6 +100,7 @@ export function DataPage(): JSX.Element {
     return (
       <section>
         <h2>Data</h2>
+        <ImportPanel />
         <EmptyState title="No run selected">
           <p>
             Create a run in the Wizard and run its Questions and Teacher data steps; the answers show up here.
@@ -112,6 +114,7 @@ export function DataPage(): JSX.Element {
   return (
     <section aria-labelledby="data-title">
       <h2 id="data-title">Data</h2>
+      <ImportPanel />
       {audit ? (
         <AuditPanel audit={audit} />
       ) : (

@@ -1,5 +1,12 @@
 import { create, type StateCreator } from 'zustand';
-import type { ApiErrorPayload, AuditSummary, TeacherExampleRow } from '../../../src-shared/contract';
+import type {
+  ApiErrorPayload,
+  AuditSummary,
+  ImportedFile,
+  ImportFormat,
+  ImportSummary,
+  TeacherExampleRow,
+} from '../../../src-shared/contract';
 import { api } from '../api';
 import { toErrorPayload } from './errors';
 
@@ -26,7 +33,28 @@ interface AuditSlice {
   loadAudit: (runId: string) => Promise<void>;
 }
 
-export type DataState = ExamplesSlice & AuditSlice;
+/** Bringing a file in (data:import) and the files already in the imports folder (data:imports). */
+interface ImportSlice {
+  imports: ImportedFile[];
+  lastImport: ImportSummary | null;
+  importing: boolean;
+  importError: ApiErrorPayload | null;
+  loadImports: () => Promise<void>;
+  importFile: (request: {
+    path: string;
+    format?: ImportFormat;
+    character?: string;
+    force?: boolean;
+  }) => Promise<ImportSummary | null>;
+}
+
+export type DataState = ExamplesSlice & AuditSlice & ImportSlice;
+
+type ImportData = Omit<ImportSlice, 'loadImports' | 'importFile'>;
+
+function initialImport(): ImportData {
+  return { imports: [], lastImport: null, importing: false, importError: null };
+}
 
 type ExamplesData = Omit<ExamplesSlice, 'setFilter' | 'setOffset' | 'loadExamples'>;
 
@@ -86,13 +114,42 @@ const createAuditSlice: StateCreator<DataState, [], [], AuditSlice> = (set) => (
   },
 });
 
+const createImportSlice: StateCreator<DataState, [], [], ImportSlice> = (set, get) => ({
+  ...initialImport(),
+  async loadImports() {
+    try {
+      set({ imports: await api.invoke('data:imports', undefined) });
+    } catch (error) {
+      set({ importError: toErrorPayload(error) });
+    }
+  },
+  async importFile(request) {
+    set({ importing: true, importError: null, lastImport: null });
+    try {
+      const summary = await api.invoke('data:import', {
+        path: request.path,
+        ...(request.format ? { format: request.format } : {}),
+        ...(request.character ? { character: request.character } : {}),
+        ...(request.force ? { force: true } : {}),
+      });
+      set({ importing: false, lastImport: summary });
+      await get().loadImports();
+      return summary;
+    } catch (error) {
+      set({ importing: false, importError: toErrorPayload(error) });
+      return null;
+    }
+  },
+});
+
 export const useDataStore = create<DataState>()((...args) => ({
   ...createExamplesSlice(...args),
   ...createAuditSlice(...args),
+  ...createImportSlice(...args),
 }));
 
 export function resetDataStore(): void {
-  useDataStore.setState({ ...initialExamples(), audit: null });
+  useDataStore.setState({ ...initialExamples(), audit: null, ...initialImport() });
 }
 
 export const selectExampleRows = (s: DataState): TeacherExampleRow[] => s.rows;
@@ -101,3 +158,4 @@ export const selectPage = (s: DataState): { page: number; pages: number } => ({
   page: Math.floor(s.offset / PAGE_SIZE) + 1,
   pages: Math.max(1, Math.ceil(s.total / PAGE_SIZE)),
 });
+export const selectImports = (s: DataState): ImportedFile[] => s.imports;

@@ -3,6 +3,7 @@ import {
   PIPELINE_STEPS,
   type ApiErrorPayload,
   type EventContract,
+  type ImportUse,
   type PipelineStep,
   type RunSummary,
   type Scale,
@@ -40,7 +41,12 @@ interface RunListSlice {
   error: ApiErrorPayload | null;
   loadRuns: () => Promise<void>;
   selectRun: (runId: string | null) => void;
-  createRun: (personaId: string, scale: Scale) => Promise<RunSummary | null>;
+  /** With data, the run takes its questions (and, with use 'teacher', its answers) from an imported file. */
+  createRun: (
+    personaId: string,
+    scale: Scale,
+    data?: { path: string; use: ImportUse },
+  ) => Promise<RunSummary | null>;
   resumeRun: (runId: string) => Promise<RunSummary | null>;
   applyRunStatus: (run: RunSummary) => void;
 }
@@ -88,10 +94,10 @@ const createRunListSlice: StateCreator<RunsState, [], [], RunListSlice> = (set, 
     safeStorage.set(CURRENT_RUN_KEY, runId);
     set({ currentRunId: runId });
   },
-  async createRun(personaId, scale) {
+  async createRun(personaId, scale, data) {
     set({ error: null });
     try {
-      const run = await api.invoke('runs:create', { personaId, scale });
+      const run = await api.invoke('runs:create', { personaId, scale, ...(data ? { data } : {}) });
       safeStorage.set(CURRENT_RUN_KEY, run.id);
       set((s) => ({ runs: upsertRun(s.runs, run), currentRunId: run.id }));
       return run;
