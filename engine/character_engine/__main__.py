@@ -1,5 +1,5 @@
 """`python -m character_engine`          -> JSON-lines protocol server on stdin/stdout
-`python -m character_engine serve ...`  -> OpenAI-compatible HTTP server (serve.py)"""
+`python -m character_engine serve ...`  -> OpenAI-compatible HTTP server (serve/)"""
 
 from __future__ import annotations
 

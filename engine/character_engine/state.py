@@ -1,6 +1,6 @@
 """What the engine keeps between requests: loaded models, stored prompt prefixes and
 embedding models. One EngineState is created per process (server.py at start-up, or
-serve.py for the OpenAI-compatible server) and reaches handlers as `ctx.state`; nothing
+serve/ for the OpenAI-compatible server) and reaches handlers as `ctx.state`; nothing
 in the engine keeps such state in module globals."""
 
 from __future__ import annotations

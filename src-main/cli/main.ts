@@ -34,6 +34,9 @@ info                      engine health, data folder, runs
 distill collect [--min-score 0.7]   good pairs from evaluations and reviews -> distill_dataset.jsonl
 demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
 serve [--port N]          the app on a loopback URL (Electron cannot start here)
+serve-model [--checkpoint ID] [--port N] [--host H] [--api-key KEY] [--model-id ID]
+                          a checkpoint behind an OpenAI-compatible server (/v1/chat/completions,
+                          /v1/completions); beyond loopback an API key is required (generated if none)
 bench                     pipeline and engine benchmarks -> bench/results/bench.json
 
 models (M): default (embedded SmolLM2-135M-Instruct) | local:/hf/folder | gguf:/file.gguf
@@ -61,6 +64,7 @@ const COMMANDS: Record<string, Loader> = {
   demo: async () => (await import('./commands/demo')).demoCommand,
   bench: async () => (await import('./commands/bench')).benchCommand,
   serve: async () => (await import('./commands/serve')).serveCommand,
+  'serve-model': async () => (await import('./commands/serve-model')).serveModelCommand,
 };
 
 export async function main(

@@ -71,6 +71,153 @@ class TokenStream:
             self.sent = text
 
 
+EndCheck = Callable[[int, list[int]], str | None]
+"""(item, its generated ids so far) -> a finish reason to end that item now, or None."""
+StepObserver = Callable[[Any, list[int], list[int]], None]
+"""(this step's raw logits [rows, vocab], rows[r] = the item of row r, the ids chosen per row)."""
+
+
+class BatchDecode:
+    """One batch decoded a token at a time: `step()` runs one forward pass for every item
+    still unfinished and returns True once the batch is done; `output()` then gives the
+    result. Between steps nothing is held (the shared prefix is made active for the step
+    only), so a caller may interleave several batches on one thread (the HTTP server does).
+
+    `end_check`, if given, is asked after each generated (non-stop) token whether that item
+    ends now (stop strings, per-item token limits, a client that left); `observe` sees each
+    step's raw logits and the chosen ids (log-probabilities for the HTTP server)."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        prompts: list[list[int]],
+        prefix: Prefix | None,
+        sampling: Sampling,
+        stops: set[int],
+        generator: Any,
+        streams: list[TokenStream | None] | None = None,
+        cancel: threading.Event | None = None,
+        capture: BatchCapture | None = None,
+        end_check: EndCheck | None = None,
+        observe: StepObserver | None = None,
+    ) -> None:
+        import torch
+
+        self.model, self.tokenizer, self.sampling, self.stops = model, tokenizer, sampling, stops
+        self.generator, self.cancel, self.capture = generator, cancel, capture
+        self.end_check, self.observe = end_check, observe
+        self.device = next(model.parameters()).device
+        self.start = time.perf_counter()
+        batch = len(prompts)
+        self.streams: list[TokenStream | None] = streams if streams is not None else [None] * batch
+        plen = len(prefix[0]) if prefix else 0
+        suffixes = [p[plen:] for p in prompts]
+        width = max(len(s) for s in suffixes)
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((batch, width), pad_id, dtype=torch.long)
+        suffix_mask = torch.zeros((batch, width), dtype=torch.long)
+        for i, s in enumerate(suffixes):
+            input_ids[i, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+            suffix_mask[i, width - len(s) :] = 1
+        positions = (plen + suffix_mask.cumsum(-1) - 1).clamp(min=plen)
+        mask = torch.cat([torch.ones((batch, plen), dtype=torch.long), suffix_mask], dim=1)
+        self.input_ids, self.positions = input_ids.to(self.device), positions.to(self.device)
+        self.mask = mask.to(self.device)
+        self.prefix_kv: Any = None
+        if prefix is not None and prefix_attention.install(model):
+            # One copy of the prefix for the whole batch (see prefix_attention.py).
+            self.cache: Any = prefix_attention.suffix_cache(model, plen)
+            self.prefix_kv = [(k[0], v[0]) for k, v in prefix[1]]
+        else:
+            self.cache = expand_cache(model, prefix[1], batch) if prefix else None
+        self.generated: list[list[int]] = [[] for _ in range(batch)]
+        self.finish = ["length"] * batch
+        self.stop_ids: list[int | None] = [None] * batch
+        self.done = [False] * batch
+        self.rows = list(range(batch))  # batch row -> item; finished items leave the batch
+        self.ttft = 0.0
+        self.steps = 0
+        self.finished = False
+
+    def step(self) -> bool:
+        """Decode one token for each unfinished item; True once the whole batch is done."""
+        import torch
+
+        if self.finished:
+            return True
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("generation was cancelled")
+        scope = (
+            prefix_attention.active_prefix(self.prefix_kv)
+            if self.prefix_kv is not None
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), scope:
+            out = self.model(
+                input_ids=self.input_ids,
+                attention_mask=self.mask,
+                position_ids=self.positions,
+                past_key_values=self.cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            self.cache = out.past_key_values
+            logits = out.logits[:, -1, :].float()
+            if self.capture is not None:
+                self.capture.record(logits, self.rows)  # before the sampler: the raw distribution
+            history = [self.generated[i] for i in self.rows] if self.sampling.penalised else None
+            next_ids = choose(logits, self.sampling, self.generator, history)
+            if self.steps == 0:
+                self.ttft = time.perf_counter() - self.start
+            toks = next_ids.tolist()
+            if self.observe is not None:
+                self.observe(logits, self.rows, toks)
+            for r, t in enumerate(toks):
+                i = self.rows[r]
+                if t in self.stops:
+                    self.done[i] = True
+                    self.finish[i] = "stop"
+                    self.stop_ids[i] = t
+                    continue
+                self.generated[i].append(t)
+                stream = self.streams[i]
+                if stream is not None:
+                    stream.update(self.generated[i])
+                reason = self.end_check(i, self.generated[i]) if self.end_check is not None else None
+                if reason is not None:
+                    self.done[i] = True
+                    self.finish[i] = reason
+            self.steps += 1
+            if all(self.done) or self.steps >= self.sampling.max_new_tokens:
+                self._close()
+                return True
+            device = self.device
+            self.input_ids = next_ids.unsqueeze(-1)
+            self.positions = self.positions[:, -1:] + 1
+            ones = torch.ones((len(self.rows), 1), dtype=self.mask.dtype, device=device)
+            self.mask = torch.cat([self.mask, ones], dim=1)
+            keep = [r for r, i in enumerate(self.rows) if not self.done[i]]
+            if len(keep) < len(self.rows):
+                # Finished items leave the batch: later steps compute only for the rest.
+                index = torch.tensor(keep, dtype=torch.long, device=device)
+                self.cache.batch_select_indices(index)
+                self.input_ids, self.positions = self.input_ids[index], self.positions[index]
+                self.mask = self.mask[index]
+                self.rows = [self.rows[r] for r in keep]
+        return False
+
+    def _close(self) -> None:
+        self.finished = True
+        self.cache = None  # the batch's own keys/values are freed as soon as it ends
+        for i, s in enumerate(self.streams):
+            if s is not None:
+                s.update(self.generated[i], final=True)
+
+    def output(self) -> BatchOutput:
+        return BatchOutput(self.generated, self.finish, self.stop_ids, self.ttft)
+
+
 def run_batch(
     model: Any,
     tokenizer: Any,
@@ -84,85 +231,12 @@ def run_batch(
     capture: BatchCapture | None = None,
 ) -> BatchOutput:
     """Generate for one batch. `capture`, if given, records the raw logits' top-k at every step."""
-    import torch
-
-    device = next(model.parameters()).device
-    start = time.perf_counter()
-    batch = len(prompts)
-    plen = len(prefix[0]) if prefix else 0
-    suffixes = [p[plen:] for p in prompts]
-    width = max(len(s) for s in suffixes)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    input_ids = torch.full((batch, width), pad_id, dtype=torch.long)
-    suffix_mask = torch.zeros((batch, width), dtype=torch.long)
-    for i, s in enumerate(suffixes):
-        input_ids[i, width - len(s) :] = torch.tensor(s, dtype=torch.long)
-        suffix_mask[i, width - len(s) :] = 1
-    positions = (plen + suffix_mask.cumsum(-1) - 1).clamp(min=plen)
-    mask = torch.cat([torch.ones((batch, plen), dtype=torch.long), suffix_mask], dim=1)
-    input_ids, positions, mask = input_ids.to(device), positions.to(device), mask.to(device)
-    shared = prefix is not None and prefix_attention.install(model)
-    if shared:
-        # One copy of the prefix for the whole batch (see prefix_attention.py).
-        cache = prefix_attention.suffix_cache(model, plen)
-        scope = prefix_attention.active_prefix([(k[0], v[0]) for k, v in prefix[1]])
-    else:
-        cache = expand_cache(model, prefix[1], batch) if prefix else None
-        scope = contextlib.nullcontext()
-
-    generated: list[list[int]] = [[] for _ in range(batch)]
-    finish = ["length"] * batch
-    stop_ids: list[int | None] = [None] * batch
-    done = [False] * batch
-    rows = list(range(batch))  # batch row -> item; finished items are dropped from the batch
-    ttft = 0.0
-    with torch.inference_mode(), scope:
-        for step in range(sampling.max_new_tokens):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("generation was cancelled")
-            out = model(
-                input_ids=input_ids,
-                attention_mask=mask,
-                position_ids=positions,
-                past_key_values=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :].float()
-            if capture is not None:
-                capture.record(logits, rows)  # before the sampler: the raw distribution
-            history = [generated[i] for i in rows] if sampling.penalised else None
-            next_ids = choose(logits, sampling, generator, history)
-            if step == 0:
-                ttft = time.perf_counter() - start
-            toks = next_ids.tolist()
-            for r, t in enumerate(toks):
-                i = rows[r]
-                if t in stops:
-                    done[i] = True
-                    finish[i] = "stop"
-                    stop_ids[i] = t
-                else:
-                    generated[i].append(t)
-                    if streams[i] is not None:
-                        streams[i].update(generated[i])
-            if all(done):
-                break
-            input_ids = next_ids.unsqueeze(-1)
-            positions = positions[:, -1:] + 1
-            mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=device)], dim=1)
-            keep = [r for r, i in enumerate(rows) if not done[i]]
-            if len(keep) < len(rows):
-                # Finished items leave the batch: later steps compute only for the rest.
-                index = torch.tensor(keep, dtype=torch.long, device=device)
-                cache.batch_select_indices(index)
-                input_ids, positions, mask = input_ids[index], positions[index], mask[index]
-                rows = [rows[r] for r in keep]
-    for i, s in enumerate(streams):
-        if s is not None:
-            s.update(generated[i], final=True)
-    return BatchOutput(generated, finish, stop_ids, ttft)
+    decode = BatchDecode(
+        model, tokenizer, prompts, prefix, sampling, stops, generator, streams, cancel, capture
+    )
+    while not decode.step():
+        pass
+    return decode.output()
 
 
 def generate_items(

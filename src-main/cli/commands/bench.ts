@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { chatLoopRows, measureChatLoops, type LoopMeasure } from '../../bench/chat-loops';
+import { measureServerLoad, serverLoadRows, type ServerLoadResult } from '../../bench/server-load';
 import { CHAT_SAMPLING } from '../../chat/service';
 import {
   benchEngine,
@@ -26,6 +27,9 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     'no-engine-bench': { type: 'boolean' },
     'no-chat-loops': { type: 'boolean' },
     'chat-questions': { type: 'string', default: '32' },
+    'no-server-load': { type: 'boolean' },
+    'server-clients': { type: 'string', default: '8' },
+    'server-tokens': { type: 'string', default: '32' },
     out: { type: 'string' },
   });
   const outDir = values.out ?? join(repoRoot(), 'bench', 'results');
@@ -52,6 +56,18 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     });
     rows.push(...chatLoopRows(chatLoops));
   }
+  let serverLoad: ServerLoadResult | null = null;
+  if (!values['no-server-load']) {
+    ctx.note(
+      `bench: the OpenAI-compatible server under ${values['server-clients']} concurrent streaming clients`,
+    );
+    serverLoad = await measureServerLoad({
+      model: parseModelSpec(values.model ?? 'default'),
+      clients: Number(values['server-clients']),
+      maxTokens: Number(values['server-tokens']),
+    });
+    rows.push(...serverLoadRows(serverLoad));
+  }
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
     ctx.note('bench: engine (python -m character_dev.bench)');
@@ -65,6 +81,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     host: { cpus: cpus().length, node: process.version },
     rows,
     chatLoops,
+    serverLoad,
     engine,
   };
   const path = join(outDir, 'bench.json');
