@@ -210,6 +210,12 @@ def test_a_prompt_beyond_the_context_is_400_naming_the_limit(serve) -> None:
     assert status == 400, answer
     error = answer["error"]
     assert error["code"] == "context_length_exceeded" and f"{CONTEXT} tokens" in error["message"]
+    assert "at least" in error["message"]  # refused by its length in characters, before tokenizing
+    # Just over the context: tokenized and counted.
+    body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "music " * (CONTEXT + 10)}]})
+    status, answer = exchange(srv.port, post(srv.port, body.encode()))
+    assert status == 400 and answer["error"]["code"] == "context_length_exceeded", answer
+    assert f"{CONTEXT} tokens" in answer["error"]["message"] and "at least" not in answer["error"]["message"]
 
 
 # -- item 9: headers, Host, slow clients

@@ -247,10 +247,38 @@ def context_length(loaded: Any, limit: int | None = None) -> int:
     return min(n, limit) if limit else n
 
 
-def prepare(req: GenRequest, tokenizer: Any, context: int, vocab: int, lock: threading.Lock) -> None:
+def max_token_chars(tokenizer: Any) -> int:
+    """The longest token's text (in byte-level symbols or characters): a prompt of c
+    characters has at least c / this many tokens."""
+    return max((len(t) for t in tokenizer.get_vocab()), default=1) or 1
+
+
+def _too_long(context: int, tokens: int, param: str, at_least: bool = False) -> ApiError:
+    has = f"at least {tokens}" if at_least else str(tokens)
+    return ApiError(
+        400,
+        f"This model's maximum context length is {context} tokens; the prompt has {has} "
+        "tokens. Shorten it: the prompt and the completion must fit in the context.",
+        param=param,
+        code="context_length_exceeded",
+    )
+
+
+def prepare(
+    req: GenRequest, tokenizer: Any, context: int, vocab: int, lock: threading.Lock, token_chars: int = 1
+) -> None:
     """Tokenize the prompts, refuse any that leave no room in the context, and cap
-    max_tokens at what is left (the longest prompt decides)."""
+    max_tokens at what is left (the longest prompt decides). A prompt of more than
+    context × token_chars characters (`max_token_chars`) is refused before tokenizing:
+    a megabyte of text takes seconds to tokenize and cannot fit anyway."""
     param = "messages" if req.kind == "chat" else "prompt"
+    for inp in req.inputs:
+        if req.kind == "chat":
+            chars = len(inp["system"] or "") + sum(len(m["content"]) for m in inp["messages"])
+        else:
+            chars = len(inp) if isinstance(inp, str) else 0
+        if chars > context * token_chars:
+            raise _too_long(context, -(-chars // token_chars), param, at_least=True)
     ids: list[list[int]] = []
     with lock:  # one thread at a time in the tokenizer
         for inp in req.inputs:
@@ -266,13 +294,7 @@ def prepare(req: GenRequest, tokenizer: Any, context: int, vocab: int, lock: thr
         if req.kind == "completion" and any(not 0 <= t < vocab for t in p):
             raise ApiError(400, f"prompt token ids must be in [0, {vocab})", param=param)
         if len(p) >= context:
-            raise ApiError(
-                400,
-                f"This model's maximum context length is {context} tokens; the prompt has {len(p)} "
-                "tokens. Shorten it: the prompt and the completion must fit in the context.",
-                param=param,
-                code="context_length_exceeded",
-            )
+            raise _too_long(context, len(p), param)
     req.prompt_ids = ids
     room = context - max(len(p) for p in ids)
     req.max_new_tokens = min(req.max_tokens or DEFAULT_MAX_TOKENS, room)

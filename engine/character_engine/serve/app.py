@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import EngineError
 from ..models.loaded import LoadedModel
 from ..state import EngineState
-from .api import context_length
+from .api import context_length, max_token_chars
 from .handler import Handler, SlowClientGuard
 from .scheduler import DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUE, Scheduler
 
@@ -74,6 +74,7 @@ class ChatServer(ThreadingHTTPServer):
         self.context = context_length(loaded, max_model_len)
         self.vocab_size = int(loaded.info.get("vocab_size") or len(loaded.tokenizer))
         self.tokenizer_lock = threading.Lock()
+        self.token_chars = max_token_chars(loaded.tokenizer)
         self.request_timeout = request_timeout
         self.created = int(time.time())
         self.guard = SlowClientGuard()

@@ -261,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
     def _generate(self, req: GenRequest) -> None:
         srv = self.server
         tokenizer = srv.loaded.tokenizer
-        prepare(req, tokenizer, srv.context, srv.vocab_size, srv.tokenizer_lock)
+        prepare(req, tokenizer, srv.context, srv.vocab_size, srv.tokenizer_lock, srv.token_chars)
         job = Job(req, tokenizer)
         srv.scheduler.submit(job)  # 429 when the queue is full
         reply = Reply(req, srv.model_id, tokenizer)
