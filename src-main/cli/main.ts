@@ -27,6 +27,8 @@ chat [--checkpoint ID] [--teacher]              interactive chat (readline)
                              [--repetition-penalty R (1 = off)] [--no-repeat-ngram N (0 = off)]
 constitution list|show <id>|validate <file>|save <file> [--new-version]
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
+checkpoint export <id> [--out DIR] [--merged] [--overwrite]   adapter, card, GGUF LoRA, Modelfile (+ merged)
+checkpoint push <id> --repo owner/name [--endpoint URL] [--private] [--no-data]   to a Hugging Face hub repo
 import FILE [--format chat|sharegpt|alpaca|characterllm] [--character NAME] [--out FILE] [--force]
                           question -> answer pairs (layout detected unless given) -> imports/*.jsonl
 import-characterllm FILE --character NAME [--out FILE] [--force]   the same, --format characterllm

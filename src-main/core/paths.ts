@@ -17,8 +17,8 @@ export interface RunPaths {
   /** The held-out evaluation questions, never trained on. */
   heldOut: string;
   trainingConfig: string;
-  metrics: string;
-  checkpoints: string;
+  /** One folder per training job (see jobDir). */
+  jobs: string;
   evaluationResults: string;
   /** The in-character classifier fitted on training-question answers. */
   classifier: string;
@@ -54,14 +54,18 @@ export function runPaths(dataDir: string, runId: string): RunPaths {
     val: join(dir, 'val.jsonl'),
     heldOut: join(dir, 'heldout.jsonl'),
     trainingConfig: join(dir, 'training_config.yaml'),
-    metrics: join(dir, 'metrics.jsonl'),
-    checkpoints: join(dir, 'checkpoints'),
+    jobs: join(dir, 'jobs'),
     evaluationResults: join(dir, 'evaluation_results.json'),
     classifier: join(dir, 'classifier', 'in_character.joblib'),
     resultsReport: join(dir, 'RESULTS_REPORT.md'),
     deployment: join(dir, 'DEPLOYMENT.md'),
     log: join(dir, 'run.log'),
   };
+}
+
+/** The folder of one training job: its metrics.jsonl and checkpoints/step-NNNNNN. */
+export function jobDir(paths: Pick<RunPaths, 'jobs'>, jobId: string): string {
+  return join(paths.jobs, jobId);
 }
 
 /** The file of one answer's top-k token distributions: teacher_topk/q000123.safetensors. */
@@ -71,7 +75,7 @@ export function topkFile(paths: Pick<RunPaths, 'teacherTopk'>, questionId: numbe
 
 export function ensureRunDir(dataDir: string, runId: string): RunPaths {
   const paths = runPaths(dataDir, runId);
-  mkdirSync(paths.checkpoints, { recursive: true });
+  mkdirSync(paths.dir, { recursive: true });
   return paths;
 }
 

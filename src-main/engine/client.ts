@@ -143,6 +143,11 @@ export class EngineClient {
     this.defaultTimeoutMs = options.defaultTimeoutMs;
   }
 
+  /** The Python interpreter the engine runs in (what DEPLOYMENT.md tells a reader to run). */
+  get pythonPath(): string {
+    return this.python.includes(path.sep) ? path.resolve(this.python) : this.python;
+  }
+
   /** Send one request; resolves with its result or rejects with an EngineError subclass. */
   call<M extends EngineMethod>(
     method: M,

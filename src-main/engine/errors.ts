@@ -155,6 +155,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'unsupported_architecture',
   'corrupt_file',
   'download_failed',
+  'upload_failed',
   'out_of_memory',
   'cancelled',
   'internal',

@@ -34,8 +34,11 @@ export async function dispatch(
 }
 
 function logUnexpected(channel: string, error: unknown): void {
-  // stderr only: stdout may be a protocol or CLI output channel.
+  // stderr only: stdout may be a protocol or CLI output channel. The engine's traceback, which
+  // the client never sees (toErrorPayload drops it), is logged here.
+  const detail = (error as { detail?: { traceback?: unknown } } | null)?.detail;
+  const traceback = typeof detail?.traceback === 'string' ? `\n${detail.traceback}` : '';
   process.stderr.write(
-    `[handlers] ${channel} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `[handlers] ${channel} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}${traceback}\n`,
   );
 }

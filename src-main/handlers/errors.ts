@@ -36,6 +36,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   unsupported_architecture: 400,
   corrupt_file: 400,
   download_failed: 502,
+  upload_failed: 502,
   out_of_memory: 507,
   engine_exited: 500,
   spawn_failed: 500,
@@ -82,8 +83,10 @@ export function toErrorPayload(error: unknown): ApiErrorPayload {
   const rawDetail = (error as { detail?: unknown }).detail;
   // Validation errors (PersonaError) carry their problems apart from `detail`: keep them.
   const issues = (error as { issues?: unknown }).issues;
+  // A traceback (the engine attaches one to unexpected failures) is for the log, never the client.
+  const { traceback: _traceback, ...ownDetail } = isRecord(rawDetail) ? rawDetail : {};
   const detail = jsonSafe({
-    ...(isRecord(rawDetail) ? rawDetail : {}),
+    ...ownDetail,
     ...(Array.isArray(issues) ? { issues } : {}),
     ...(system ? { systemCode: own } : {}),
     errorClass: error.name,

@@ -3,6 +3,10 @@
  * checkpoint when an earlier attempt did not finish), every metric stored and emitted, every
  * checkpoint registered with its lineage (persona version, data hash from the engine's
  * checkpoint event, config). Used by the train step and by the recipes.
+ *
+ * Each job writes to its own folder, <run>/jobs/<job id>/ (metrics.jsonl, checkpoints/step-N):
+ * training a run again (another objective, other settings) never overwrites the checkpoints
+ * of an earlier job, which the registry may have promoted.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +14,7 @@ import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../src-share
 import type { EngineEvent, TrainResult, TrainSftParams } from '../../src-shared/engine-protocol';
 import { CancelledError } from '../core/errors';
 import type { CheckpointRecord, TrainingKind } from '../store';
+import { jobDir } from '../core/paths';
 import type { StepContext } from './runner';
 import type { PipelineServices } from './services';
 
@@ -56,11 +61,19 @@ export function trainSftParams(
   };
 }
 
+/** What runEngineTraining hands the call it starts. */
+export interface TrainingStart {
+  outputDir: string;
+  resumeFrom: string | undefined;
+  onEvent: (e: EngineEvent) => void;
+}
+
 /** What one engine training call needs: its kind, config, and how to start it (resuming or not). */
 export interface EngineTrainingOptions {
   kind: TrainingKind;
   config: TrainingConfig;
-  start: (resumeFrom: string | undefined, onEvent: (e: EngineEvent) => void) => Promise<TrainResult>;
+  /** Starts the engine call: its output_dir is the job's folder; resumeFrom its checkpoint to resume. */
+  start: (job: TrainingStart) => Promise<TrainResult>;
 }
 
 /**
@@ -154,7 +167,7 @@ export async function runEngineTraining(
   };
 
   try {
-    const result = await opts.start(resumeFrom, onEvent);
+    const result = await opts.start({ outputDir: jobDir(ctx.paths, job.id), resumeFrom, onEvent });
     dataHash = result.data_hash;
     const lastTrain = store.metrics.last(job.id, 'train');
     const final = register(result.steps, result.final_checkpoint, {

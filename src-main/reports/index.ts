@@ -19,7 +19,7 @@ export {
   NOT_MEASURED,
   type ResultsReportInput,
 } from './results';
-export { renderDeployment, type DeploymentInput, type BaseModelRef } from './deployment';
+export { renderDeployment, type DeploymentInput } from './deployment';
 
 /** What the store knows about a run, shaped for renderResultsReport; `extra` fills or overrides the rest. */
 export function collectReportInput(

@@ -106,7 +106,6 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
       'train.jsonl',
       'val.jsonl',
       'training_config.yaml',
-      'metrics.jsonl',
       'evaluation_results.json',
       'RESULTS_REPORT.md',
       'DEPLOYMENT.md',
@@ -128,14 +127,18 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
       expect(typeof row.teacher_topk).toBe('string');
       expect(existsSync(join(dir, row.teacher_topk as string)), row.teacher_topk as string).toBe(true);
     }
-    const metrics = readJsonl(join(dir, 'metrics.jsonl'));
+    // One training job, in its own folder: metrics.jsonl and checkpoints/.
+    const [jobId, ...otherJobs] = readdirSync(join(dir, 'jobs'));
+    expect(otherJobs).toEqual([]);
+    const jobFolder = join(dir, 'jobs', jobId!);
+    const metrics = readJsonl(join(jobFolder, 'metrics.jsonl'));
     expect(metrics.filter((m) => m.kind === 'train')).toHaveLength(12);
     expect(readFileSync(join(dir, 'training_config.yaml'), 'utf8')).toMatch(/lora_rank: 8/);
 
     // A checkpoint with its adapter files.
-    const ckptDirs = readdirSync(join(dir, 'checkpoints'));
+    const ckptDirs = readdirSync(join(jobFolder, 'checkpoints'));
     expect(ckptDirs).toContain('step-000012');
-    const final = join(dir, 'checkpoints', 'step-000012');
+    const final = join(jobFolder, 'checkpoints', 'step-000012');
     expect(existsSync(join(final, 'adapter_config.json'))).toBe(true);
     expect(existsSync(join(final, 'adapter_model.safetensors'))).toBe(true);
 
@@ -347,6 +350,11 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
         .prepare('SELECT lineage FROM checkpoints WHERE job_id = ? ORDER BY step DESC LIMIT 1')
         .get(jobs[1]!.id) as { lineage: string };
       expect(JSON.parse(lineage.lineage).config.objective).toBe('on-policy');
+      // Training again with another objective keeps the earlier job's checkpoints, each its own.
+      const perJob = db
+        .prepare('SELECT job_id, COUNT(*) AS n FROM checkpoints WHERE run_id = ? GROUP BY job_id')
+        .all(out.run.id) as { job_id: string; n: number }[];
+      expect(perJob.map((r) => r.job_id).sort()).toEqual(jobs.map((j) => j.id).sort());
     } finally {
       db.close();
     }

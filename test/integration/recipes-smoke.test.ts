@@ -83,19 +83,20 @@ describe('character pipeline --recipe character (tiny random model)', () => {
       expect(typeof p.rejected).toBe('string');
     }
     expect(rows('introspection.jsonl')).toHaveLength(10);
-    expect(existsSync(join(dir, 'dpo', 'checkpoints', 'step-000006', 'adapter_model.safetensors'))).toBe(
-      true,
-    );
-    expect(existsSync(join(dir, 'checkpoints', 'step-000012', 'adapter_model.safetensors'))).toBe(true);
     const db = new Database(databasePath(home), { readonly: true });
     try {
       const jobs = db
-        .prepare('SELECT kind, status FROM training_jobs WHERE run_id = ? ORDER BY created_at')
-        .all(out.run.id);
-      expect(jobs).toEqual([
+        .prepare('SELECT id, kind, status FROM training_jobs WHERE run_id = ? ORDER BY created_at')
+        .all(out.run.id) as { id: string; kind: string; status: string }[];
+      expect(jobs.map(({ kind, status }) => ({ kind, status }))).toEqual([
         { kind: 'dpo', status: 'completed' },
         { kind: 'sft', status: 'completed' },
       ]);
+      // Each job trains into its own folder: the SFT stage never overwrites DPO's checkpoints.
+      const [dpoJob, sftJob] = jobs;
+      const ckpt = (job: string, step: string): string => join(dir, 'jobs', job, 'checkpoints', step);
+      expect(existsSync(join(ckpt(dpoJob!.id, 'step-000006'), 'adapter_model.safetensors'))).toBe(true);
+      expect(existsSync(join(ckpt(sftJob!.id, 'step-000012'), 'adapter_model.safetensors'))).toBe(true);
       const evals = db.prepare('SELECT checkpoint_id FROM evaluations WHERE run_id = ?').all(out.run.id) as {
         checkpoint_id: string;
       }[];
@@ -103,7 +104,8 @@ describe('character pipeline --recipe character (tiny random model)', () => {
       const cp = db.prepare('SELECT path FROM checkpoints WHERE id = ?').get(evals[0]!.checkpoint_id) as {
         path: string;
       };
-      expect(cp.path).toBe(join(dir, 'checkpoints', 'step-000012')); // evaluated: the SFT stage's final adapter
+      // evaluated: the SFT stage's final adapter
+      expect(cp.path).toBe(join(dir, 'jobs', jobs[1]!.id, 'checkpoints', 'step-000012'));
     } finally {
       db.close();
     }

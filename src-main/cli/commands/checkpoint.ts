@@ -1,4 +1,9 @@
-/** `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> | rollback`. */
+/**
+ * `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> |
+ * rollback | export <id> [--out DIR] [--merged] [--overwrite] | push <id> --repo owner/name`.
+ */
+import { resolve } from 'node:path';
+import { exportCheckpoint, pushCheckpoint } from '../../registry/export';
 import type { CheckpointRecord } from '../../store';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
@@ -15,6 +20,13 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
   const { positionals, values } = parseCommandArgs('checkpoint', args, {
     run: { type: 'string' },
     'remove-files': { type: 'boolean' },
+    out: { type: 'string' },
+    merged: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+    repo: { type: 'string' },
+    endpoint: { type: 'string' },
+    private: { type: 'boolean' },
+    'no-data': { type: 'boolean' },
   });
   const [sub, id, ...rest] = positionals;
   const studio = await ctx.open();
@@ -86,9 +98,43 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
       ctx.print(`deleted ${id}${values['remove-files'] ? ' and its files' : ''}`);
       return 0;
     }
+    case 'export': {
+      const exported = await exportCheckpoint(studio, need(), {
+        ...(values.out ? { outputDir: resolve(values.out) } : {}),
+        merged: values.merged === true,
+        overwrite: values.overwrite === true,
+        signal: ctx.abort.signal,
+      });
+      ctx.result(exported);
+      ctx.print(`exported ${id} to ${exported.dir}`);
+      ctx.print(`  adapter + card + deploy_example.py; base: ${exported.base.name}`);
+      if (exported.ggufLora) ctx.print(`  GGUF LoRA  ${exported.ggufLora}`);
+      if (exported.modelfile)
+        ctx.print(`  Modelfile  ${exported.modelfile}  (ollama create NAME -f Modelfile)`);
+      if (exported.mergedDir) ctx.print(`  merged     ${exported.mergedDir}`);
+      if (exported.ggufModel) ctx.print(`  merged GGUF ${exported.ggufModel}`);
+      for (const note of exported.notes) ctx.print(`  note: ${note}`);
+      return 0;
+    }
+    case 'push': {
+      if (!values.repo)
+        throw new CliUsageError(
+          'checkpoint push <id> --repo owner/name [--endpoint URL] [--private] [--no-data]',
+        );
+      const pushed = await pushCheckpoint(studio, need(), {
+        repoId: values.repo,
+        ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+        private: values.private === true,
+        withData: values['no-data'] !== true,
+        signal: ctx.abort.signal,
+      });
+      ctx.result(pushed);
+      ctx.print(`pushed ${id} to ${pushed.url} (commit ${pushed.commit}): ${pushed.files.join(', ')}`);
+      return 0;
+    }
     default:
       throw new CliUsageError(
-        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote or rollback`,
+        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote, rollback, export or push`,
       );
   }
 };

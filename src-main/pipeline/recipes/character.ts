@@ -116,16 +116,15 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
   const dpoConfig: TrainingConfig = { ...base, maxSteps: Math.max(2, Math.ceil(base.maxSteps / 2)) };
   dpoConfig.warmupSteps = Math.min(dpoConfig.warmupSteps, dpoConfig.maxSteps - 1);
   validateTrainingConfig(dpoConfig, train.length);
-  const dpoOut = join(ctx.paths.dir, 'dpo');
   const dpoFinal = await runEngineTraining(studio, ctx, {
     kind: 'dpo',
     config: dpoConfig,
-    start: (resumeFrom, onEvent) => {
+    start: ({ outputDir, resumeFrom, onEvent }) => {
       const sft = trainSftParams(dpoConfig, {
         model: cfg.studentModel,
         trainPath: dpoTrain,
         valPath: val.length > 0 ? dpoVal : null,
-        outputDir: dpoOut,
+        outputDir,
         resumeFrom,
       });
       const params: TrainDpoParams = { ...sft, beta: DPO_BETA, nll_coef: DPO_NLL };
@@ -163,7 +162,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
   await runEngineTraining(studio, ctx, {
     kind: 'sft',
     config: sftConfig,
-    start: (resumeFrom, onEvent) =>
+    start: ({ outputDir, resumeFrom, onEvent }) =>
       engine.call(
         'train_sft',
         {
@@ -171,7 +170,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
             model: cfg.studentModel,
             trainPath: sftTrain,
             valPath: val.length > 0 ? ctx.paths.val : null,
-            outputDir: ctx.paths.dir,
+            outputDir,
             resumeFrom,
           }),
           ...(resumeFrom ? {} : { init_adapter: dpoFinal.path }),

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRun, exportRunData, splitRun, writeTeacherData } from '../../datasets';
 import { modelSpecName } from '../../core/model-spec';
-import { collectReportInput, writeReports, type BaseModelRef, type DeploymentInput } from '../../reports';
+import { collectReportInput, writeReports, type DeploymentInput } from '../../reports';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
@@ -56,30 +56,6 @@ export function exportDir(runDir: string): string {
   return join(runDir, 'export');
 }
 
-/** How DEPLOYMENT.md loads the base model, from the card the engine's export wrote. */
-function baseModelRef(cardPath: string, fallback: string): BaseModelRef {
-  try {
-    const card = JSON.parse(readFileSync(cardPath, 'utf8')) as {
-      base?: {
-        format?: string;
-        folder?: string;
-        gguf_file?: string | null;
-        hub_repo?: string;
-        source?: string;
-        name?: string;
-      };
-    };
-    const b = card.base;
-    if (b?.format === 'gguf' && b.folder && b.gguf_file)
-      return { kind: 'gguf', dir: b.folder, file: b.gguf_file };
-    if (b?.folder) return { kind: 'hf', id: b.folder };
-    if (b?.name) return { kind: 'hf', id: b.name };
-  } catch {
-    /* fall through */
-  }
-  return { kind: 'hf', id: fallback };
-}
-
 export async function reportStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store, engine } = studio;
   const runId = ctx.run.id;
@@ -101,6 +77,9 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
         adapter: cp.path,
         output_dir: out,
         merged: false,
+        // The GGUF LoRA and Modelfile are small; the run's own export folder is replaced on a rerun.
+        gguf: true,
+        overwrite: true,
         card: {
           persona: persona.name,
           persona_id: persona.id,
@@ -119,9 +98,13 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
       personaName: persona.name,
       checkpointId: cp.id,
       adapterDir: exported.output_dir,
-      baseModel: baseModelRef(join(exported.output_dir, 'card.json'), formatModelSpec(cfg.studentModel)),
+      baseModel: exported.base,
       mergedDir: exported.merged_dir,
+      ggufLora: exported.gguf_lora,
+      ggufModel: exported.gguf_model,
+      modelfile: exported.modelfile,
       files: exported.files,
+      python: engine.pythonPath,
     };
   }
   ctx.progress(1, 3, 'writing the reports');

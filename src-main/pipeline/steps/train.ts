@@ -1,8 +1,8 @@
 /**
  * The train step of a distillation run: check the data against the hyperparameters, write
  * training_config.yaml, and train the LoRA student with the run's objective, on
- * train.jsonl/val.jsonl with the run folder as output_dir (the engine writes metrics.jsonl and
- * checkpoints/step-NNNNNN there):
+ * train.jsonl/val.jsonl, into the job's own folder (jobs/<job>/: metrics.jsonl and
+ * checkpoints/step-NNNNNN):
  *   sft       — train_sft on the teacher's answers;
  *   kd        — train_kd on the same rows, against the teacher's top-k distributions captured
  *               while it generated (each row's teacher_topk file);
@@ -12,11 +12,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TrainingConfig } from '../../../src-shared/contract';
-import type { EngineEvent, TrainResult } from '../../../src-shared/engine-protocol';
+import type { TrainResult } from '../../../src-shared/engine-protocol';
 import { ConfigError, StepOrderError } from '../../core/errors';
 import { validateTrainingData } from '../../core/training-config';
 import { writeTrainingConfig } from '../../datasets';
-import { countJsonlRows, runEngineTraining, trainSftParams } from '../engine-training';
+import { countJsonlRows, runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 
@@ -64,7 +64,7 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
   writeTrainingConfig(ctx.paths.trainingConfig, config, {
     trainFile: ctx.paths.train,
     valFile: ctx.paths.val,
-    outputDir: ctx.paths.checkpoints,
+    outputDir: ctx.paths.jobs,
   });
   // kd is validated on val rows with distributions; rows without them would fail, so no val then.
   const valUsable =
@@ -72,12 +72,12 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
   if (valRows > 0 && !valUsable)
     ctx.log('validation rows lack teacher distributions: kd runs without validation');
 
-  const start = (resumeFrom: string | undefined, onEvent: (e: EngineEvent) => void): Promise<TrainResult> => {
+  const start = ({ outputDir, resumeFrom, onEvent }: TrainingStart): Promise<TrainResult> => {
     const base = trainSftParams(config, {
       model: cfg.studentModel,
       trainPath: ctx.paths.train,
       valPath: valUsable ? ctx.paths.val : null,
-      outputDir: ctx.paths.dir,
+      outputDir,
       resumeFrom,
     });
     const opts = { onEvent, signal: ctx.signal };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import { ConfigError } from '../../../src-main/core/errors';
-import { runPaths } from '../../../src-main/core/paths';
+import { jobDir, runPaths, topkFile } from '../../../src-main/core/paths';
 import { readRunsCsv, writeRunsCsvRow, type RunsCsvRow } from '../../../src-main/pipeline/runs-csv';
 import { scaleConfig } from '../../../src-main/core/scales';
 import { JsonFileSettingsStore, redactSettings, resolveDataDir } from '../../../src-main/core/settings';
@@ -79,7 +79,8 @@ describe('run folder and runs.csv', () => {
   it('lays out the run folder', () => {
     const p = runPaths('/d', 'r1');
     expect(p.teacherData).toBe('/d/runs/r1/teacher_data.jsonl');
-    expect(p.checkpoints).toBe('/d/runs/r1/checkpoints');
+    expect(jobDir(p, 'job-1')).toBe('/d/runs/r1/jobs/job-1');
+    expect(topkFile(p, 17)).toBe('/d/runs/r1/teacher_topk/q000017.safetensors');
     expect(p.resultsReport).toBe('/d/runs/r1/RESULTS_REPORT.md');
   });
 

@@ -211,13 +211,14 @@ describe('DEPLOYMENT.md and evaluation_results.json', () => {
       personaName: 'Ludwig van Beethoven',
       checkpointId: 'ckpt-1',
       adapterDir: '/exports/beethoven',
-      baseModel: { kind: 'gguf', dir: '/models', file: 'SmolLM2.gguf' },
+      baseModel: { source: 'gguf', name: 'SmolLM2', format: 'gguf', folder: '/models', gguf_file: 'SmolLM2.gguf' },
+      python: '/opt/engine/bin/python',
       port: 8123,
     });
     expect(md).toContain('PeftModel.from_pretrained(base, "/exports/beethoven")');
-    expect(md).toContain('gguf_file="SmolLM2.gguf"');
+    expect(md).toContain('load = dict(gguf_file="SmolLM2.gguf")');
     expect(md).toContain(
-      '-m character_engine serve --model-source gguf --path "/models/SmolLM2.gguf" --adapter "/exports/beethoven" --port 8123',
+      "'/opt/engine/bin/python' -m character_engine serve --model-source gguf --path '/models/SmolLM2.gguf' --adapter '/exports/beethoven' --port 8123",
     );
     expect(md).toContain('checkpoint rollback');
   });
@@ -227,10 +228,15 @@ describe('DEPLOYMENT.md and evaluation_results.json', () => {
     const r = writeReports(
       out,
       { run: RUN },
-      { personaName: 'B', checkpointId: 'c', adapterDir: '/a', baseModel: { kind: 'hf', id: 'org/model' } },
+      {
+        personaName: 'B',
+        checkpointId: 'c',
+        adapterDir: '/a',
+        baseModel: { source: 'hub', name: 'org/model', format: 'hf', folder: 'org/model', gguf_file: null },
+      },
     );
     expect(existsSync(r.resultsPath)).toBe(true);
-    expect(readFileSync(r.deploymentPath!, 'utf8')).toContain('from_pretrained("org/model")');
+    expect(readFileSync(r.deploymentPath!, 'utf8')).toContain('base_dir = "org/model"');
     const path = join(out, 'evaluation_results.json');
     writeEvaluationResults(path, { summary: SUMMARY, items: ITEMS, savings: SAVINGS });
     const doc = JSON.parse(readFileSync(path, 'utf8')) as {
