@@ -70,7 +70,9 @@ export async function distillationMetrics(
 ): Promise<DistillationMetrics | null> {
   const answered = input.heldOut.filter((q) => q.teacherAnswer && q.teacherAnswer.trim() !== '');
   if (!input.teacherModel) {
-    notes.push('the teacher is an endpoint: per-token KL to the teacher not measured');
+    notes.push(
+      'the teacher is not a local model (an endpoint, or imported answers): per-token KL to the teacher not measured',
+    );
     progress.tick(1, 'distillation quality (skipped)');
     return null;
   }

@@ -116,7 +116,13 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
   }
   const settings = studio.settings.all();
   const notes = [
-    `Generated on this machine by \`character pipeline ${ctx.run.personaId} --scale ${ctx.run.scale}\`; teacher and student ran on the local engine.`,
+    `Generated on this machine by \`character pipeline ${ctx.run.personaId} --scale ${ctx.run.scale}\`; ${
+      cfg.importedData?.use === 'teacher'
+        ? `the teacher's answers were imported from ${cfg.importedData.path}`
+        : cfg.teacherProvider === 'openai'
+          ? `the teacher answered through ${cfg.teacherEndpoint?.baseUrl ?? 'an OpenAI-compatible endpoint'}`
+          : 'the teacher ran on the local engine'
+    }; the student trained and was evaluated on the local engine.`,
     ...(cfg.teacherModel.source === cfg.studentModel.source &&
     formatModelSpec(cfg.teacherModel) === formatModelSpec(cfg.studentModel)
       ? [

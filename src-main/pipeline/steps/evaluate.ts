@@ -44,7 +44,9 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     checkpointId: cp.id,
     adapterPath: cp.path,
     model: cfg.studentModel,
-    teacherModel: cfg.teacherProvider === 'local' ? cfg.teacherModel : null,
+    // KL needs the teacher that wrote the answers: not an endpoint, not an imported file.
+    teacherModel:
+      cfg.teacherProvider === 'local' && cfg.importedData?.use !== 'teacher' ? cfg.teacherModel : null,
     systemPrompt: persona.systemPrompt,
     characterName: persona.name,
     keywords: persona.keywords,
