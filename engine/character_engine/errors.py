@@ -62,6 +62,10 @@ class DownloadFailed(EngineError):
     code = "download_failed"
 
 
+class UploadFailed(EngineError):
+    code = "upload_failed"
+
+
 class OutOfMemory(EngineError):
     code = "out_of_memory"
 

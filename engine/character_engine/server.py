@@ -52,6 +52,7 @@ METHODS: dict[str, str] = {
     "train_kd": "character_engine.handlers.training:handle_train_kd",
     "train_on_policy": "character_engine.handlers.training:handle_train_on_policy",
     "export_adapter": "character_engine.handlers.export:handle_export_adapter",
+    "push_to_hub": "character_engine.handlers.export:handle_push_to_hub",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")
 VERSION_PACKAGES = (

@@ -1,14 +1,16 @@
-"""hub.py against a local hub-compatible HTTP server (threaded, 127.0.0.1:0) that serves
-the tiny model in the Hugging Face URL layout, drops one download midway, and 404s."""
+"""hub.py (huggingface_hub.snapshot_download) and export/push.py (upload_folder) against a
+local server with the hub's layout (_fake_hub.py): resume after a dropped connection, the
+shared cache layout, HF_HUB_OFFLINE, the token, sha256 checks, 404s, cancel, and a push
+that downloads back byte for byte."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _fake_hub import COMMIT, FakeHub, running_hub
 
 from character_engine.context import RequestContext
 from character_engine.errors import Cancelled, DownloadFailed
@@ -19,84 +21,16 @@ from character_engine.state import EngineState
 REPO = "tiny-org/tiny-chat"
 
 
-class FakeHub(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, folder: str) -> None:
-        super().__init__(("127.0.0.1", 0), _HubHandler)
-        self.folder = Path(folder)
-        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
-        self.drop_once = {"model.safetensors"}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _HubHandler(BaseHTTPRequestHandler):
-    server: FakeHub
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.server.requests.append((self.path, self.headers.get("Range")))
-        listing = f"/api/models/{REPO}/revision/main"
-        prefix = f"/{REPO}/resolve/main/"
-        if self.path == listing:
-            files = sorted(p.name for p in self.server.folder.iterdir() if p.is_file())
-            body = json.dumps(
-                {"id": REPO, "siblings": [{"rfilename": f} for f in files + ["onnx/model.onnx"]]}
-            ).encode()
-            self._send(200, body, {"Content-Type": "application/json"})
-            return
-        if not self.path.startswith(prefix):
-            self._send(404, b'{"error": "Repository not found"}', {})
-            return
-        name = self.path[len(prefix) :]
-        path = self.server.folder / name
-        if not path.is_file():
-            self._send(404, b'{"error": "Entry not found"}', {})
-            return
-        data = path.read_bytes()
-        start = 0
-        rng = self.headers.get("Range")
-        if rng:
-            start = int(rng.split("=")[1].split("-")[0])
-            if start >= len(data):
-                self._send(416, b"", {})
-                return
-        chunk = data[start:]
-        self.send_response(206 if rng else 200)
-        self.send_header("Content-Length", str(len(chunk)))
-        if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.end_headers()
-        if name in self.server.drop_once and not rng:
-            self.server.drop_once.discard(name)
-            self.wfile.write(chunk[: len(chunk) // 2])  # then hang up: the client must resume
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(chunk)
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture()
-def fake_hub(tiny_model_dir: str):
-    server = FakeHub(tiny_model_dir)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def fake_hub(tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    import huggingface_hub.constants as hf_constants
+
+    # conftest.py sets HF_HUB_OFFLINE=1 for every test; these tests talk to a local server.
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with running_hub() as server:
+        server.add_repo(REPO, tiny_model_dir)
+        yield server
 
 
 def recording_ctx() -> tuple[RequestContext, list[dict]]:
@@ -104,38 +38,68 @@ def recording_ctx() -> tuple[RequestContext, list[dict]]:
     return RequestContext("dl", events.append, EngineState()), events
 
 
-def test_download_resumes_after_a_dropped_connection(
-    fake_hub: FakeHub, tiny_model_dir: str, tmp_path: Path
+def test_download_resumes_into_the_shared_cache_layout(
+    fake_hub: FakeHub, tiny_model_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import huggingface_hub.constants as hf_constants
+
+    # Chunks smaller than the tiny weights (510 kB), so that half a file arrives before the drop.
+    monkeypatch.setattr(hf_constants, "DOWNLOAD_CHUNK_SIZE", 64 * 1024)
+    fake_hub.drop_once.add("model.safetensors")
     ctx, events = recording_ctx()
-    folder = hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path), ctx=ctx)
-    weights = Path(folder) / "model.safetensors"
+    folder = Path(hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path), ctx=ctx))
+    # huggingface_hub's cache: models--owner--name/snapshots/<commit>/ with links into blobs/
+    assert folder == tmp_path / "models--tiny-org--tiny-chat" / "snapshots" / COMMIT
+    weights = folder / "model.safetensors"
     assert weights.read_bytes() == (Path(tiny_model_dir) / "model.safetensors").read_bytes()
+    assert weights.resolve().parent.name == "blobs"
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        assert (Path(folder) / name).read_bytes() == (Path(tiny_model_dir) / name).read_bytes()
-    assert not list(Path(folder).glob("*.part"))
-    assert not (Path(folder) / "TINY_RANDOM_MODEL.json").exists()  # only what a model needs
-    weight_requests = [r for p, r in fake_hub.requests if p.endswith("/model.safetensors")]
-    assert (
-        weight_requests[0] is None
-        and weight_requests[1].startswith("bytes=")
-        and weight_requests[1] != "bytes=0-"
-    )
-    progress = [e for e in events if e["event"] == "progress" and "model.safetensors" in e.get("message", "")]
-    assert progress[-1]["done"] == progress[-1]["total"] == weights.stat().st_size
-    # a second call finds every file complete and downloads nothing
+        assert (folder / name).read_bytes() == (Path(tiny_model_dir) / name).read_bytes()
+    assert not (folder / "TINY_RANDOM_MODEL.json").exists() and not (folder / "onnx").exists()
+    ranges = fake_hub.gets("/model.safetensors")
+    assert ranges[0] is None and ranges[1] is not None and ranges[1] != "bytes=0-"  # resumed, not restarted
+    progress = [e for e in events if e["event"] == "progress" and e["phase"] == "download"]
+    assert progress and progress[-1]["done"] == progress[-1]["total"]
+    # a second call finds everything cached and fetches no file
+    before = len(fake_hub.requests)
+    assert hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path)) == str(folder)
+    assert not [p for m, p, _, _ in fake_hub.requests[before:] if m == "GET" and "/resolve/" in p]
+
+
+def test_offline_mode_uses_the_cache_without_a_request(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants as hf_constants
+
+    folder = hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
     before = len(fake_hub.requests)
     assert hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path)) == folder
-    assert [p for p, _ in fake_hub.requests[before:]] == [f"/api/models/{REPO}/revision/main"]
+    assert len(fake_hub.requests) == before
+    with pytest.raises(DownloadFailed, match="HF_HUB_OFFLINE"):
+        hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path / "empty"))
 
 
-def test_existing_part_file_is_resumed(fake_hub: FakeHub, tiny_model_dir: str, tmp_path: Path) -> None:
-    data = (Path(tiny_model_dir) / "model.safetensors").read_bytes()
-    dest = tmp_path / "model.safetensors"
-    Path(str(dest) + ".part").write_bytes(data[:1000])
-    hub.download_file(f"{fake_hub.url}/{REPO}/resolve/main/model.safetensors", dest)
-    assert dest.read_bytes() == data
-    assert fake_hub.requests[-1][1] == "bytes=1000-"
+def test_token_from_the_environment_is_sent(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path))
+    assert {auth for _, _, _, auth in fake_hub.requests} == {"Bearer hf_test_token"}
+
+
+def test_a_corrupt_download_fails_its_checksum(
+    fake_hub: FakeHub, tiny_model_dir: str, tmp_path: Path
+) -> None:
+    fake_hub.corrupt.add("model.safetensors")
+    with pytest.raises(DownloadFailed) as info:
+        hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path))
+    assert info.value.detail["reason"] == "checksum" and "sha256" in info.value.message
+    sha = hashlib.sha256((Path(tiny_model_dir) / "model.safetensors").read_bytes()).hexdigest()
+    assert not list(tmp_path.rglob(f"blobs/{sha}"))  # the corrupt weights are gone
+    fake_hub.corrupt.clear()
+    folder = hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path))
+    assert (Path(folder) / "model.safetensors").is_file()
 
 
 def test_hub_source_loads_through_the_model_loader(fake_hub: FakeHub, tmp_path: Path) -> None:
@@ -149,9 +113,6 @@ def test_404_names_url_and_status(fake_hub: FakeHub, tmp_path: Path) -> None:
     with pytest.raises(DownloadFailed) as info:
         hub.download_repo("tiny-org/missing", endpoint=fake_hub.url, cache_dir=str(tmp_path))
     assert info.value.detail["status"] == 404 and "tiny-org/missing" in info.value.detail["url"]
-    with pytest.raises(DownloadFailed) as info:
-        hub.download_file(f"{fake_hub.url}/{REPO}/resolve/main/nope.bin", tmp_path / "nope.bin")
-    assert info.value.detail["status"] == 404 and info.value.detail["url"].endswith("/nope.bin")
     assert "404" in info.value.message
 
 
@@ -160,6 +121,47 @@ def test_cancel_stops_a_download(fake_hub: FakeHub, tmp_path: Path) -> None:
     ctx.cancel_event.set()
     with pytest.raises(Cancelled):
         hub.download_repo(REPO, endpoint=fake_hub.url, cache_dir=str(tmp_path), ctx=ctx)
+
+
+def test_push_uploads_adapter_card_and_data_then_downloads_back(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import snapshot_download
+
+    from character_engine.export.push import push_folder
+
+    monkeypatch.setenv("HF_TOKEN", "hf_push_token")
+    export = tmp_path / "export"
+    (export / "gguf").mkdir(parents=True)
+    (export / "merged").mkdir()
+    files = {
+        "adapter_model.safetensors": b"weights",
+        "adapter_config.json": b"{}",
+        "README.md": b"# card",
+        "gguf/adapter.gguf": b"GGUF lora",
+        "gguf/model.gguf": b"GGUF merged (left out)",
+        "merged/model.safetensors": b"merged (left out)",
+    }
+    for name, data in files.items():
+        (export / name).write_bytes(data)
+    train = tmp_path / "train.jsonl"
+    train.write_text('{"messages": []}\n')
+    result = push_folder(export, "me/beethoven", endpoint=fake_hub.url, private=True, data_files=[str(train)])
+    stored = fake_hub.repos["me/beethoven"]
+    assert set(stored) == {
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "README.md",
+        "gguf/adapter.gguf",
+    } | {"data/train.jsonl"}
+    assert stored["data/train.jsonl"] == train.read_bytes() and fake_hub.private["me/beethoven"]
+    assert result["commit"] == COMMIT and result["data_files"] == ["data/train.jsonl"]
+    assert all(auth == "Bearer hf_push_token" for m, _, _, auth in fake_hub.requests if m == "POST")
+    # pushing again to the existing repo works (exist_ok), and the repo downloads back intact
+    push_folder(export, "me/beethoven", endpoint=fake_hub.url)
+    back = Path(snapshot_download("me/beethoven", endpoint=fake_hub.url, cache_dir=str(tmp_path / "c")))
+    assert (back / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert (back / "data" / "train.jsonl").read_bytes() == train.read_bytes()
 
 
 def test_endpoint_resolution(monkeypatch: pytest.MonkeyPatch) -> None:

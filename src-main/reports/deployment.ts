@@ -88,7 +88,7 @@ function llamaCppSection(input: DeploymentInput): string[] {
     );
   } else if (lora) {
     out.push(
-      'llama.cpp needs the base as GGUF first (llama.cpp\'s converter; the export\'s `base/` folder has its config and tokenizer):',
+      "llama.cpp needs the base as GGUF first (llama.cpp's converter; the export's `base/` folder has its config and tokenizer):",
       block('sh', [
         `python convert_hf_to_gguf.py ${shellQuote(base.folder)} --outfile base.gguf --outtype f32`,
         `llama-cli -m base.gguf --lora ${shellQuote(lora)} -p ${shellQuote(QUESTION)} -n 64 --temp 0`,

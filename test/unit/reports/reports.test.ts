@@ -211,7 +211,13 @@ describe('DEPLOYMENT.md and evaluation_results.json', () => {
       personaName: 'Ludwig van Beethoven',
       checkpointId: 'ckpt-1',
       adapterDir: '/exports/beethoven',
-      baseModel: { source: 'gguf', name: 'SmolLM2', format: 'gguf', folder: '/models', gguf_file: 'SmolLM2.gguf' },
+      baseModel: {
+        source: 'gguf',
+        name: 'SmolLM2',
+        format: 'gguf',
+        folder: '/models',
+        gguf_file: 'SmolLM2.gguf',
+      },
       python: '/opt/engine/bin/python',
       port: 8123,
     });

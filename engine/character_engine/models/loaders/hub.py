@@ -1,23 +1,22 @@
-"""'hub' specs: download a model repo from a Hugging Face-compatible endpoint with urllib
-only, then load it as a Hugging Face folder (hf.py).
+"""'hub' specs: a model repo from the Hugging Face hub (or a hub-compatible endpoint) through
+huggingface_hub.snapshot_download, then loaded as a Hugging Face folder (hf.py).
 
-Files are listed with  GET {endpoint}/api/models/{repo_id}/revision/{revision}
-and fetched with       GET {endpoint}/{repo_id}/resolve/{revision}/{filename}.
-Each file streams into NAME.part; an existing .part is resumed with a Range header;
-the file is renamed into place only when complete, so a present file is a whole file.
+Going through huggingface_hub means the shared cache (HF_HUB_CACHE: a model downloaded by
+any hub tool is not downloaded again), the token `hf auth login` stored or HF_TOKEN,
+HF_ENDPOINT, HF_HUB_OFFLINE (the cached snapshot, no request) and resumed downloads all
+behave as in every other hub tool. Only what a causal LM needs is fetched (WANTED; .bin
+weights only when the repo has no safetensors). A file downloaded by this call whose cache
+blob is named by a sha256 (LFS files) is checked against it; a mismatch deletes it.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
+import hashlib
 import logging
 import os
+import re
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,7 @@ from .hf import load_hf_folder
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-CHUNK_BYTES = 1 << 20
 PROGRESS_EVERY_S = 0.25
-# Connection drops are retried (resuming from the .part) this many times per file.
-MAX_ATTEMPTS = 4
-TIMEOUT_S = 60
 # What a causal LM needs; other formats in a repo (onnx, tf, flax, gguf...) are skipped.
 WANTED = (
     "config.json",
@@ -50,38 +45,11 @@ WANTED = (
     "model.safetensors.index.json",
 )
 FALLBACK_WEIGHTS = ("pytorch_model*.bin", "pytorch_model.bin.index.json")
-
-
-def default_cache_dir() -> str:
-    base = os.environ.get("CHARACTER_STUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "character-studio"
-    )
-    return os.path.join(base, "hub")
+SHA256_NAME = re.compile(r"^[0-9a-f]{64}$")
 
 
 def resolve_endpoint(endpoint: str | None) -> str:
     return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def repo_dir(cache_dir: str, repo_id: str, revision: str) -> Path:
-    safe_rev = revision.replace("/", "--")
-    return Path(cache_dir) / ("models--" + repo_id.replace("/", "--")) / safe_rev
-
-
-def list_files(repo_id: str, revision: str = "main", endpoint: str | None = None) -> list[str]:
-    base = resolve_endpoint(endpoint)
-    url = f"{base}/api/models/{_quote(repo_id)}/revision/{urllib.parse.quote(revision, safe='')}"
-    try:
-        with urllib.request.urlopen(_request(url), timeout=TIMEOUT_S) as resp:
-            data = json.loads(resp.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        raise DownloadFailed(f"listing {repo_id} failed: HTTP {exc.code}", url=url, status=exc.code) from exc
-    except (urllib.error.URLError, OSError, HTTPException, ValueError) as exc:
-        raise DownloadFailed(f"listing {repo_id} failed: {exc}", url=url, status=None) from exc
-    siblings = data.get("siblings") if isinstance(data, dict) else None
-    if not isinstance(siblings, list):
-        raise DownloadFailed(f"unexpected listing for {repo_id} (no siblings)", url=url, status=200)
-    return [s["rfilename"] for s in siblings if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
 
 
 def select_files(files: list[str]) -> list[str]:
@@ -114,93 +82,106 @@ def download_repo(
     endpoint: str | None = None,
     cache_dir: str | None = None,
     ctx: Any = None,
-    files: list[str] | None = None,
 ) -> str:
-    """Download (or finish downloading) a repo; returns the local folder."""
-    if not repo_id or "/" not in repo_id:
+    """The local snapshot folder of repo_id@revision, downloading (or finishing) what is missing."""
+    import httpx
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.constants import is_offline_mode
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    if not repo_id or repo_id.count("/") != 1:
         raise InvalidParams("repo_id must look like 'owner/name'", param="model.repo_id")
     base = resolve_endpoint(endpoint)
-    target = repo_dir(cache_dir or default_cache_dir(), repo_id, revision)
-    target.mkdir(parents=True, exist_ok=True)
-    wanted = files if files is not None else select_files(list_files(repo_id, revision, base))
-    if not wanted:
-        raise DownloadFailed(f"{repo_id} has no model files to download", url=base, status=None)
-    for i, name in enumerate(wanted):
-        if ctx is not None:
-            ctx.check_cancel()
-        url = f"{base}/{_quote(repo_id)}/resolve/{urllib.parse.quote(revision, safe='')}/{_quote(name)}"
-        dest = target / name
-        if dest.exists():
+    started = time.time()
+    try:
+        if is_offline_mode():
+            patterns = [*WANTED, *FALLBACK_WEIGHTS]
+        else:
+            info = HfApi(endpoint=base).model_info(repo_id, revision=revision)
+            patterns = select_files([s.rfilename for s in info.siblings or []])
+            if not patterns:
+                raise DownloadFailed(f"{repo_id} has no model files to download", url=base, status=None)
+        folder = snapshot_download(
+            repo_id,
+            revision=revision,
+            endpoint=base,
+            cache_dir=cache_dir,
+            allow_patterns=patterns,
+            tqdm_class=_progress_class(ctx),
+        )
+    except (Cancelled, DownloadFailed):
+        raise
+    except LocalEntryNotFoundError as exc:
+        raise DownloadFailed(
+            f"{repo_id}@{revision} is not in the hub cache and downloads are off (HF_HUB_OFFLINE) or failed: {exc}",
+            url=base,
+            status=None,
+        ) from exc
+    except HfHubHTTPError as exc:
+        response = exc.response
+        status = response.status_code if response is not None else None
+        url = str(response.url) if response is not None else base
+        raise DownloadFailed(
+            f"download of {repo_id} failed: HTTP {status}: {exc}", url=url, status=status
+        ) from exc
+    except (OSError, httpx.HTTPError) as exc:
+        raise DownloadFailed(f"download of {repo_id} failed: {exc}", url=base, status=None) from exc
+    verify_checksums(Path(folder), since=started)
+    return folder
+
+
+def verify_checksums(folder: Path, since: float) -> None:
+    """Each file of the snapshot downloaded at or after `since` whose cache blob is named by its
+    sha256 (how the cache stores LFS files) must hash to that name; a mismatch is deleted."""
+    for link in sorted(folder.rglob("*")):
+        if not link.is_file():
             continue
-        download_file(url, dest, ctx, label=f"{name} ({i + 1}/{len(wanted)})")
-    (target / ".complete").write_text(json.dumps({"repo_id": repo_id, "revision": revision, "files": wanted}))
-    return str(target)
-
-
-def download_file(url: str, dest: Path, ctx: Any = None, label: str | None = None) -> None:
-    """Stream url into dest via dest.part, resuming from the .part; renames when complete."""
-    part = dest.with_name(dest.name + ".part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    last_error: Exception | None = None
-    for attempt in range(MAX_ATTEMPTS):
-        have = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
-        try:
-            with urllib.request.urlopen(_request(url, headers), timeout=TIMEOUT_S) as resp:
-                status = resp.status
-                if have and status == 200:
-                    have = 0  # the server ignored Range: start over
-                length = resp.headers.get("Content-Length")
-                total = have + int(length) if length is not None else 0
-                _stream(resp, part, have, total, ctx, label or dest.name)
-            if total and part.stat().st_size != total:
-                raise HTTPException(f"short read: {part.stat().st_size} of {total} bytes")
-            os.replace(part, dest)
-            return
-        except urllib.error.HTTPError as exc:
-            if exc.code == 416 and have:  # Range beyond the end: the .part is already whole
-                os.replace(part, dest)
-                return
+        blob = link.resolve()
+        if not SHA256_NAME.match(blob.name) or blob.stat().st_mtime < since - 1:
+            continue
+        digest = hashlib.sha256()
+        with open(blob, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != blob.name:
+            blob.unlink(missing_ok=True)
+            link.unlink(missing_ok=True)
             raise DownloadFailed(
-                f"download of {url} failed: HTTP {exc.code}", url=url, status=exc.code
-            ) from exc
-        except Cancelled:
-            raise
-        except (urllib.error.URLError, OSError, HTTPException) as exc:
-            last_error = exc
-            log.warning("download of %s interrupted (%s); resuming (attempt %d)", url, exc, attempt + 2)
-            time.sleep(min(0.2 * (attempt + 1), 1.0))
-    raise DownloadFailed(f"download of {url} failed: {last_error}", url=url, status=None)
+                f"{link.name}: sha256 {digest.hexdigest()} does not match the hub's {blob.name}; "
+                "the corrupt file was deleted, download again",
+                url=str(link),
+                status=None,
+                reason="checksum",
+            )
 
 
-def _stream(resp: Any, part: Path, have: int, total: int, ctx: Any, label: str) -> None:
-    done = have
-    last = 0.0
-    with open(part, "ab" if have else "wb") as fh:
-        while True:
+def _progress_class(ctx: Any) -> Any:
+    """A tqdm class that turns huggingface_hub's progress bars into progress events (and
+    checks for cancellation between chunks) instead of drawing on stderr."""
+    from tqdm.auto import tqdm
+
+    class EngineProgress(tqdm):  # type: ignore[misc,valid-type]
+        _last = 0.0
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115 - closed with the bar
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1) -> bool | None:
             if ctx is not None:
                 ctx.check_cancel()
-            chunk = resp.read(CHUNK_BYTES)
-            if not chunk:
-                break
-            fh.write(chunk)
-            done += len(chunk)
+            shown = super().update(n)
             now = time.monotonic()
-            if ctx is not None and now - last >= PROGRESS_EVERY_S:
-                ctx.progress("download", done, total or done, message=label)
-                last = now
-    if ctx is not None:
-        ctx.progress("download", done, total or done, message=label)
+            if ctx is not None and (now - self._last >= PROGRESS_EVERY_S or self.n == self.total):
+                self._last = now
+                total = int(self.total or self.n)
+                ctx.progress("download", int(self.n), total, message=str(self.desc or "download"))
+            return shown
 
+        def close(self) -> None:
+            super().close()
+            if self.fp is not None and not self.fp.closed:
+                self.fp.close()
 
-def _request(url: str, headers: dict[str, str] | None = None) -> urllib.request.Request:
-    h = {"User-Agent": "character-studio-engine"}
-    token = os.environ.get("HF_TOKEN")
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    h.update(headers or {})
-    return urllib.request.Request(url, headers=h)
-
-
-def _quote(path: str) -> str:
-    return urllib.parse.quote(path, safe="/")
+    return EngineProgress
