@@ -79,6 +79,8 @@ class ChatServer(ThreadingHTTPServer):
         self.created = int(time.time())
         self.guard = SlowClientGuard()
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._connections: set[Any] = set()
+        self._connections_lock = threading.Lock()
         self.scheduler = Scheduler(loaded, state.prefixes, max_items=max_batch, max_queue=max_queue)
         self.scheduler.start()
 
@@ -90,12 +92,16 @@ class ChatServer(ThreadingHTTPServer):
                 pass
             self.shutdown_request(request)
             return
+        with self._connections_lock:
+            self._connections.add(request)
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self._connections_lock:
+                self._connections.discard(request)
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -106,7 +112,15 @@ class ChatServer(ThreadingHTTPServer):
             log.exception("error while serving %s", client_address)
 
     def server_close(self) -> None:
+        """Stop listening, end every open connection (their threads then end) and the decoding."""
         super().server_close()
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.guard.stop()
         self.scheduler.stop()
 

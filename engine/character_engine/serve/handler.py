@@ -227,12 +227,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         path = self.path.split("?")[0].rstrip("/")
+        self.close_connection = True  # until the body is read: on a refusal it stays unread
         try:
             self._check_access()
             if path not in ("/v1/chat/completions", "/v1/completions"):
-                self.close_connection = True  # the body is left unread
                 raise ApiError(404, f"no route POST {self.path}", code="not_found")
             body = self._read_body()
+            self.close_connection = self._wants_close()
             model = body.get("model")
             if isinstance(model, str) and model != self.server.model_id:
                 raise ApiError(
@@ -247,6 +248,11 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - answer 500 instead of dropping the connection
             log.exception("request failed")
             self._error(ApiError(500, f"{type(exc).__name__}: {exc}", kind="server_error", code="internal"))
+
+    def _wants_close(self) -> bool:
+        """What the request's Connection header and HTTP version ask for (as parse_request read it)."""
+        conn = (self.headers.get("Connection") or "").lower()
+        return conn == "close" or (self.request_version != "HTTP/1.1" and conn != "keep-alive")
 
     def _model_card(self) -> dict[str, Any]:
         return {
