@@ -261,6 +261,17 @@ def test_only_loopback_host_names_are_answered(serve) -> None:
     assert status == 403 and body["error"]["code"] == "forbidden_origin"
     status, _ = exchange(port, post(port, chat_body(2), {"Host": "evil.example"}))
     assert status == 403
+    # A refused POST's body is never read as the next request on a kept-alive connection.
+    smuggled = f"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S) as s:
+        s.sendall(post(port, smuggled, {"Host": "evil.example", "Connection": "keep-alive"}))
+        data = b""
+        for _ in range(1000):  # bounded: ends when the server closes
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.count(b"HTTP/1.1 ") == 1 and data.startswith(b"HTTP/1.1 403"), data[:200]
 
 
 def test_slow_clients_are_cut_off(serve) -> None:
