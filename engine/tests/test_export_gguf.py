@@ -201,6 +201,9 @@ def test_merged_model_files_read_like_transformers_4(tiny_export: tuple[dict, st
     assert "<|im_start|>" in tok["chat_template"]  # 4.4x does not read chat_template.jinja
     assert not {"backend", "is_local", "local_files_only"} & set(tok)
     assert isinstance(tok.get("additional_special_tokens", []), list)
+    assert tok["model_input_names"] == ["input_ids", "attention_mask"]  # 4.x adds token_type_ids
+    merges = json.loads((merged / "tokenizer.json").read_text())["model"]["merges"]
+    assert all(isinstance(m, str) and m.count(" ") == 1 for m in merges)  # tokenizers < 0.20
     assert not isinstance(tok.get("extra_special_tokens", {}), list)
     base_cfg = json.loads((merged.parent / "base" / "config.json").read_text())
     assert base_cfg["rope_theta"] == config["rope_theta"] and "model.safetensors" not in {

@@ -1,5 +1,9 @@
-/** Promoting the trained checkpoint and exporting it as a PEFT adapter folder, from the UI. */
-import { existsSync } from 'node:fs';
+/**
+ * Promoting the trained checkpoint and exporting it from the UI: the PEFT adapter folder with its
+ * card, GGUF LoRA and Modelfile; exporting again asks before overwriting; "Merged model too"
+ * adds the merged model in files transformers 4.x reads.
+ */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { callApi, openPage, screenshot, trackConsole } from './support/app';
@@ -25,6 +29,21 @@ test('promotes a checkpoint and exports its adapter', async ({ page, request }) 
   const dir = ((await exported.textContent()) ?? '').split(':')[0]!.trim();
   expect(existsSync(join(dir, 'adapter_config.json'))).toBe(true);
   expect(existsSync(join(dir, 'README.md'))).toBe(true);
+  expect(existsSync(join(dir, 'gguf', 'adapter.gguf'))).toBe(true);
+  expect(readFileSync(join(dir, 'Modelfile'), 'utf8')).toContain('ADAPTER ./gguf/adapter.gguf');
   await screenshot(page, 'checkpoints-exported');
+
+  // the same folder again, now with the merged model: the page asks before overwriting
+  await page.getByTestId('checkpoints-merged').check();
+  await row.getByTestId('checkpoint-export').click();
+  await expect(page.getByTestId('checkpoints-overwrite-confirm')).toContainText(dir);
+  await page.getByTestId('checkpoints-overwrite').click();
+  await expect(exported).toContainText('merged', { timeout: 120_000 });
+  const config = JSON.parse(readFileSync(join(dir, 'merged', 'config.json'), 'utf8')) as {
+    rope_theta?: number;
+    rope_parameters?: { rope_theta?: number };
+  };
+  expect(config.rope_theta).toBe(config.rope_parameters?.rope_theta);
+  expect(existsSync(join(dir, 'gguf', 'model.gguf'))).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -37,9 +37,11 @@ CORE_LORA_KEYS = (
 )
 # Written by peft >= 0.18 as metadata, rejected as an unknown argument by older releases.
 METADATA_KEYS = ("peft_version",)
-# The oldest releases the exported files were loaded with (engine/tests/test_export.py names
-# the keys those releases accept; the README's export section says how they were checked).
-MIN_VERSIONS = {"peft": "0.12", "transformers": "4.44"}
+# The oldest releases the exported files were loaded with: the adapter with peft 0.12.0 +
+# transformers 4.44.2 (and 0.17.1 + 4.57.1), the merged model with 4.44.2 and 4.57.1, all giving
+# the engine's greedy tokens; the Q4_1 GGUF base needs 4.57 (4.44.2 cannot dequantise Q4_1).
+# engine/tests/test_export*.py check the files' side of it (keys, spellings) on every run.
+MIN_VERSIONS = {"peft": "0.12", "transformers": "4.44", "transformers_gguf_base": "4.57"}
 
 
 def sha256_of(path: str) -> str:

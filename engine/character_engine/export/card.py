@@ -94,7 +94,12 @@ def render_card(
         f"The adapter loads with peft >= {MIN_VERSIONS['peft']} and transformers >= "
         f"{MIN_VERSIONS['transformers']}; the merged model (if exported) with transformers >= "
         f"{MIN_VERSIONS['transformers']} and no peft"
-        + ("; loading a GGUF base needs the `gguf` package too" if gguf else "")
+        + (
+            f"; loading the GGUF base needs the `gguf` package and transformers >= "
+            f"{MIN_VERSIONS['transformers_gguf_base']} (4.44 cannot dequantise Q4_1)"
+            if gguf
+            else ""
+        )
         + ".\n",
         "\n## Training data\n",
         _table(data),

@@ -3,7 +3,9 @@ transformers 4.x reads as well as 5.x.
 
 transformers 5 writes rope_theta inside rope_parameters and names the tokenizer class
 TokenizersBackend; 4.57 then reads rope_theta as its default 10000 (SmolLM2 needs 100000) and
-cannot find the tokenizer class, and releases before ~4.50 do not read chat_template.jinja.
+cannot find the tokenizer class, and releases before ~4.50 do not read chat_template.jinja;
+tokenizers before 0.20 (what transformers 4.44 needs) read BPE merges only as "a b" strings,
+and PreTrainedTokenizerFast in 4.x returns token_type_ids that generate() then rejects.
 `make_transformers4_compatible` adds the 4.x spellings beside the 5.x ones.
 """
 
@@ -84,4 +86,26 @@ def make_transformers4_compatible(folder: Path) -> None:
         template = folder / "chat_template.jinja"
         if template.is_file() and "chat_template" not in tok:
             tok["chat_template"] = template.read_text(encoding="utf-8")
+        tok.setdefault("model_input_names", ["input_ids", "attention_mask"])
         tok_path.write_text(json.dumps(tok, indent=2) + "\n", encoding="utf-8")
+    _old_tokenizers_merges(folder / "tokenizer.json")
+
+
+def _old_tokenizers_merges(path: Path) -> None:
+    """BPE merges as "a b" strings (every tokenizers release reads them) instead of pairs
+    (0.20 and later only), when no merged token contains a space; drop ignore_merges=false
+    (0.20's field, false being the older releases' behaviour)."""
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    model = data.get("model") or {}
+    merges = model.get("merges")
+    if model.get("type") != "BPE" or not isinstance(merges, list):
+        return
+    if merges and isinstance(merges[0], list):
+        if any(" " in part for pair in merges for part in pair):
+            return
+        model["merges"] = [" ".join(pair) for pair in merges]
+    if model.get("ignore_merges") is False:
+        del model["ignore_merges"]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

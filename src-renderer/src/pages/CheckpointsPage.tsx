@@ -8,25 +8,29 @@ import { selectCurrentRunId, useRunsStore } from '../stores/runs';
 export function CheckpointsPage(): JSX.Element {
   const runId = useRunsStore(selectCurrentRunId);
   const rows = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
-  const { loading, error, busyId, message, exported } = useCheckpointsStore(
+  const { loading, error, busyId, message, exported, overwritePending } = useCheckpointsStore(
     useShallow((s) => ({
       loading: s.loading,
       error: s.error,
       busyId: s.busyId,
       message: s.message,
       exported: s.exported,
+      overwritePending: s.overwritePending,
     })),
   );
-  const { load, promote, rollback, exportAdapter } = useCheckpointsStore(
+  const { load, promote, rollback, exportAdapter, confirmOverwrite, cancelOverwrite } = useCheckpointsStore(
     useShallow((s) => ({
       load: s.load,
       promote: s.promote,
       rollback: s.rollback,
       exportAdapter: s.exportAdapter,
+      confirmOverwrite: s.confirmOverwrite,
+      cancelOverwrite: s.cancelOverwrite,
     })),
   );
   const [onlyThisRun, setOnlyThisRun] = useState(false);
   const [outputDir, setOutputDir] = useState('');
+  const [merged, setMerged] = useState(false);
   const filterRun = onlyThisRun ? runId : null;
   useEffect(() => {
     void load(filterRun);
@@ -38,7 +42,8 @@ export function CheckpointsPage(): JSX.Element {
       <p className="muted">
         Every saved adapter with where it came from. Promote the one chat and export should use; roll back
         returns to the previously promoted one; export writes a PEFT adapter folder (adapter_config.json +
-        adapter_model.safetensors).
+        adapter_model.safetensors) with a model card, deploy_example.py, a GGUF LoRA and an Ollama Modelfile,
+        and with “Merged model” the base with the adapter folded in (safetensors and GGUF).
       </p>
       <div className="panel row">
         <input
@@ -56,6 +61,14 @@ export function CheckpointsPage(): JSX.Element {
           placeholder="default: the run's export folder"
           onChange={(e) => setOutputDir(e.target.value)}
         />
+        <input
+          id="checkpoints-merged"
+          type="checkbox"
+          data-testid="checkpoints-merged"
+          checked={merged}
+          onChange={(e) => setMerged(e.target.checked)}
+        />
+        <label htmlFor="checkpoints-merged">Merged model too</label>
         <button
           type="button"
           data-testid="checkpoints-rollback"
@@ -70,6 +83,22 @@ export function CheckpointsPage(): JSX.Element {
         <p className="ok" role="status" data-testid="checkpoints-message">
           {message}
         </p>
+      )}
+      {overwritePending && (
+        <div className="panel" role="alertdialog" data-testid="checkpoints-overwrite-confirm">
+          <p>
+            <code>{overwritePending.dir}</code> is not empty. Overwrite the export in it? Files an export did
+            not write stay.
+          </p>
+          <div className="row">
+            <button type="button" data-testid="checkpoints-overwrite" onClick={() => void confirmOverwrite()}>
+              Overwrite
+            </button>
+            <button type="button" onClick={cancelOverwrite}>
+              Cancel
+            </button>
+          </div>
+        </div>
       )}
       {exported && (
         <p className="small" data-testid="checkpoints-exported">
@@ -136,7 +165,9 @@ export function CheckpointsPage(): JSX.Element {
                       type="button"
                       data-testid="checkpoint-export"
                       disabled={busyId !== null}
-                      onClick={() => void exportAdapter(c.id, outputDir.trim() || undefined)}
+                      onClick={() =>
+                        void exportAdapter(c.id, { outputDir: outputDir.trim() || undefined, merged })
+                      }
                     >
                       {busyId === c.id ? 'Working…' : 'Export adapter'}
                     </button>

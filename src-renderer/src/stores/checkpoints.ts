@@ -11,13 +11,31 @@ interface ListSlice {
   load: (runId: string | null) => Promise<void>;
 }
 
+export interface ExportRequest {
+  outputDir?: string;
+  /** The merged model too (safetensors + GGUF). */
+  merged?: boolean;
+  /** Replace an earlier export in a folder that is not empty. */
+  overwrite?: boolean;
+}
+
 interface ActionsSlice {
   busyId: string | null;
-  exported: { id: string; dir: string; files: string[] } | null;
+  exported: {
+    id: string;
+    dir: string;
+    files: string[];
+    mergedDir: string | null;
+    modelfile: string | null;
+  } | null;
+  /** An export refused because its folder is not empty, waiting for the user to confirm overwriting. */
+  overwritePending: { id: string; request: ExportRequest; dir: string } | null;
   message: string | null;
   promote: (id: string) => Promise<void>;
   rollback: () => Promise<void>;
-  exportAdapter: (id: string, outputDir?: string) => Promise<void>;
+  exportAdapter: (id: string, request?: ExportRequest) => Promise<void>;
+  confirmOverwrite: () => Promise<void>;
+  cancelOverwrite: () => void;
 }
 
 export type CheckpointsState = ListSlice & ActionsSlice;
@@ -48,9 +66,10 @@ const createListSlice: StateCreator<CheckpointsState, [], [], ListSlice> = (set)
   },
 });
 
-const createActionsSlice: StateCreator<CheckpointsState, [], [], ActionsSlice> = (set) => ({
+const createActionsSlice: StateCreator<CheckpointsState, [], [], ActionsSlice> = (set, get) => ({
   busyId: null,
   exported: null,
+  overwritePending: null,
   message: null,
   async promote(id) {
     set({ busyId: id, error: null, message: null });
@@ -74,14 +93,32 @@ const createActionsSlice: StateCreator<CheckpointsState, [], [], ActionsSlice> =
       set({ busyId: null, error: toErrorPayload(error) });
     }
   },
-  async exportAdapter(id, outputDir) {
-    set({ busyId: id, error: null, message: null });
+  async exportAdapter(id, request = {}) {
+    set({ busyId: id, error: null, message: null, overwritePending: null });
     try {
-      const result = await api.invoke('checkpoints:export', outputDir ? { id, outputDir } : { id });
+      const result = await api.invoke('checkpoints:export', {
+        id,
+        ...(request.outputDir ? { outputDir: request.outputDir } : {}),
+        ...(request.merged ? { merged: true } : {}),
+        ...(request.overwrite ? { overwrite: true } : {}),
+      });
       set({ busyId: null, exported: { id, ...result }, message: `Exported to ${result.dir}` });
     } catch (error) {
-      set({ busyId: null, error: toErrorPayload(error) });
+      const payload = toErrorPayload(error);
+      if (payload.code === 'conflict' && !request.overwrite) {
+        const dir = typeof payload.detail?.dir === 'string' ? payload.detail.dir : (request.outputDir ?? '');
+        set({ busyId: null, overwritePending: { id, request, dir } });
+        return;
+      }
+      set({ busyId: null, error: payload });
     }
+  },
+  async confirmOverwrite() {
+    const pending = get().overwritePending;
+    if (pending) await get().exportAdapter(pending.id, { ...pending.request, overwrite: true });
+  },
+  cancelOverwrite() {
+    set({ overwritePending: null });
   },
 });
 
@@ -97,6 +134,7 @@ export function resetCheckpointsStore(): void {
     error: null,
     busyId: null,
     exported: null,
+    overwritePending: null,
     message: null,
   });
 }
