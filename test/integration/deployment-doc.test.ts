@@ -10,8 +10,13 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src-main/cli/main';
+import { defaultRunConfig } from '../../src-main/core/run-config';
+import { trainingDefaults } from '../../src-main/core/scales';
+import { MemorySettingsStore } from '../../src-main/core/settings';
 import { EngineClient, repoRoot } from '../../src-main/engine/client';
 import { renderDeployment } from '../../src-main/reports';
+import { openStudio } from '../../src-main/studio/studio';
 import { codeBlocks, type CodeBlock } from '../unit/reports/code-blocks';
 
 const env = { HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' };
@@ -149,4 +154,75 @@ describe('DEPLOYMENT.md blocks, as pasted', () => {
       }
     }
   });
+});
+
+describe('character checkpoint export', () => {
+  it('writes the merged model (safetensors + GGUF) with --merged, and refuses a used folder without --overwrite', async () => {
+    const home = path.join(tmp, 'studio-home');
+    const idle = new EngineClient({ python: '/nonexistent/python-never-started' });
+    const studio = await openStudio({
+      dataDir: home,
+      settings: new MemorySettingsStore({ dataDir: home }),
+      engine: idle,
+    });
+    const run = studio.store.runs.create({
+      personaId: 'beethoven',
+      personaVersion: 1,
+      scale: 'smoke',
+      dir: path.join(home, 'runs', 'r'),
+      config: { ...defaultRunConfig('smoke', 'Beethoven'), studentModel: { source: 'local', path: tiny } },
+    });
+    const lineage = {
+      personaId: 'beethoven',
+      personaVersion: 1,
+      dataHash: 'abc',
+      config: trainingDefaults('smoke'),
+    };
+    const cp = studio.store.checkpoints.insert({
+      runId: run.id,
+      jobId: null,
+      step: 1,
+      path: path.join(tmp, 'adapter'),
+      metrics: {},
+      lineage,
+    });
+    await studio.close();
+    await idle.close();
+
+    const out = path.join(tmp, 'cli export');
+    const io = (): { text: () => string; write: (s: string) => boolean; isTTY: boolean; columns: number } => {
+      let buf = '';
+      return { isTTY: false, columns: 100, write: (t: string) => ((buf += t), true), text: () => buf };
+    };
+    const saved = process.env.CHARACTER_STUDIO_HOME;
+    process.env.CHARACTER_STUDIO_HOME = home;
+    try {
+      const stdout = io();
+      const stderr = io();
+      const code = await main(['checkpoint', 'export', cp.id, '--merged', '--out', out, '--json'], {
+        stdout,
+        stderr,
+      });
+      expect(code, stderr.text()).toBe(0);
+      const result = JSON.parse(stdout.text()) as { mergedDir: string; ggufModel: string; modelfile: string };
+      expect(result.mergedDir).toBe(path.join(out, 'merged'));
+      expect(existsSync(path.join(out, 'merged', 'model.safetensors'))).toBe(true);
+      expect(existsSync(result.ggufModel) && existsSync(result.modelfile)).toBe(true);
+      const again = io();
+      expect(await main(['checkpoint', 'export', cp.id, '--out', out], { stdout: io(), stderr: again })).toBe(
+        1,
+      );
+      expect(again.text()).toContain('is not empty');
+      expect(
+        await main(['checkpoint', 'export', cp.id, '--out', out, '--overwrite'], {
+          stdout: io(),
+          stderr: io(),
+        }),
+      ).toBe(0);
+      expect(existsSync(path.join(out, 'merged'))).toBe(false); // the earlier export's merged model is replaced
+    } finally {
+      if (saved === undefined) delete process.env.CHARACTER_STUDIO_HOME;
+      else process.env.CHARACTER_STUDIO_HOME = saved;
+    }
+  }, 240_000);
 });
