@@ -4,7 +4,12 @@
  * message side by side. Tokens stream as 'chat:token' events; each finished turn carries its
  * prompt tokens, latency and time to first token, and the transcript is saved in the store.
  */
-import type { ChatSampling, ChatSession, ChatTurn } from '../../src-shared/contract';
+import {
+  DEFAULT_CHAT_SAMPLING,
+  type ChatSampling,
+  type ChatSession,
+  type ChatTurn,
+} from '../../src-shared/contract';
 import type {
   ChatMessage,
   GenerateOutput,
@@ -32,18 +37,8 @@ export interface ChatDeps {
   personas: Pick<PersonaLibrary, 'get'>;
 }
 
-/**
- * Chat's defaults: a little temperature so replies are not canned, 160 new tokens, a new seed per
- * reply, and an anti-loop setting chosen by measurement (README, "Chat sampling").
- */
-export const CHAT_SAMPLING: ChatSampling = {
-  temperature: 0.7,
-  topP: 0.9,
-  maxTokens: 160,
-  seed: null,
-  repetitionPenalty: 1,
-  noRepeatNgram: 0,
-};
+/** Chat's defaults (the contract's, so the app shows the same). */
+export const CHAT_SAMPLING: Readonly<ChatSampling> = DEFAULT_CHAT_SAMPLING;
 
 /** A chat sampling choice, checked: each bad value names its field. */
 export function chatSampling(overrides: Partial<ChatSampling> = {}): ChatSampling {

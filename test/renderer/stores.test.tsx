@@ -311,6 +311,25 @@ describe('review store', () => {
 });
 
 describe('chat store', () => {
+  it('sends the sampling the user changed, and nothing when the defaults stand', async () => {
+    handle('chat:start', ({ checkpointId, withTeacher }) => ({
+      id: 's2',
+      checkpointId,
+      withTeacher,
+      personaId: null,
+      createdAt: '2026-12-01T00:00:00Z',
+    }));
+    handle('chat:send', () => ({ student: { role: 'assistant', content: 'Ja!' }, teacher: null }));
+    await useChatStore.getState().send('Hello');
+    useChatStore.getState().setSampling({ repetitionPenalty: 1.3 });
+    useChatStore.getState().setSampling({ temperature: 0 });
+    await useChatStore.getState().send('Again');
+    expect(callsTo('chat:send')).toEqual([
+      { sessionId: 's2', text: 'Hello' },
+      { sessionId: 's2', text: 'Again', sampling: { repetitionPenalty: 1.3, temperature: 0 } },
+    ]);
+  });
+
   it('streams tokens into the pending answers, then keeps the finished turns with their numbers', async () => {
     handle('chat:start', ({ checkpointId, withTeacher }) => ({
       id: 's1',

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ChatSamplingPanel } from '../components/ChatSamplingPanel';
 import { formatNumber } from '../components/format';
 import {
   selectChatMessages,
@@ -61,6 +62,8 @@ export function ChatPage(): JSX.Element {
   const messages = useChatStore(selectChatMessages);
   const session = useChatStore(selectChatSession);
   const sending = useChatStore(selectIsSending);
+  const sampling = useChatStore((s) => s.sampling);
+  const setSampling = useChatStore((s) => s.setSampling);
   const { checkpointId, withTeacher, starting, error } = useChatStore(
     useShallow((s) => ({
       checkpointId: s.checkpointId,
@@ -146,6 +149,7 @@ export function ChatPage(): JSX.Element {
           No trained checkpoints yet: you can chat with the base model now, or train one on the Training page.
         </p>
       )}
+      <ChatSamplingPanel sampling={sampling} onChange={setSampling} />
       <ErrorNotice error={error} testId="chat-error" />
       <div
         className="chat-log"

@@ -1,5 +1,11 @@
 import { create, type StateCreator } from 'zustand';
-import type { ApiErrorPayload, ChatSession, ChatTurn, EventContract } from '../../../src-shared/contract';
+import type {
+  ApiErrorPayload,
+  ChatSampling,
+  ChatSession,
+  ChatTurn,
+  EventContract,
+} from '../../../src-shared/contract';
 import { api } from '../api';
 import { toErrorPayload } from './errors';
 
@@ -32,6 +38,9 @@ interface SessionSlice {
 interface MessagesSlice {
   messages: ChatMessage[];
   sending: boolean;
+  /** Sampling settings changed from chat's defaults (sent with every message). */
+  sampling: Partial<ChatSampling>;
+  setSampling: (change: Partial<ChatSampling>) => void;
   /** Resolves false when the message could not be sent at all (no session), so the text can stay. */
   send: (text: string) => Promise<boolean>;
   receiveToken: (event: EventContract['chat:token']) => void;
@@ -88,6 +97,10 @@ const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, 
 const createMessagesSlice: StateCreator<ChatState, [], [], MessagesSlice> = (set, get) => ({
   messages: [],
   sending: false,
+  sampling: {},
+  setSampling(change) {
+    set((s) => ({ sampling: { ...s.sampling, ...change } }));
+  },
   async send(text) {
     const trimmed = text.trim();
     if (!trimmed || get().sending) return false;
@@ -101,7 +114,12 @@ const createMessagesSlice: StateCreator<ChatState, [], [], MessagesSlice> = (set
       pending.push({ id: nextMessageId++, speaker: 'teacher', content: '', streaming: true });
     set((s) => ({ messages: [...s.messages, ...pending], sending: true, error: null }));
     try {
-      const result = await api.invoke('chat:send', { sessionId: session.id, text: trimmed });
+      const sampling = get().sampling;
+      const result = await api.invoke('chat:send', {
+        sessionId: session.id,
+        text: trimmed,
+        ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
+      });
       set((s) => ({
         sending: false,
         messages: s.messages.map((m) => {
@@ -152,6 +170,7 @@ export function resetChatStore(): void {
     error: null,
     messages: [],
     sending: false,
+    sampling: {},
   });
 }
 
