@@ -8,9 +8,20 @@
  */
 
 import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
+import type {
+  CharacterRecipeOptions,
+  ConstitutionDraft,
+  IntrospectionEstimate,
+  LineageParent,
+  RevealedPreferencesSummary,
+  SmokeChoice,
+  SmokePassResult,
+  StageMetrics,
+} from './character';
 
 export type Scale = 'smoke' | 'mini' | 'paper';
-export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** 'interrupted': stored 'running' but the process running it died (killed, crashed); resumable. */
+export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 export type PipelineStep =
   'questions' | 'generate' | 'audit' | 'split' | 'train' | 'evaluate' | 'savings' | 'report';
 /** Every pipeline step, in the order a run goes through them (the runner and the UI share it). */
@@ -157,7 +168,14 @@ export interface CheckpointRow {
   createdAt: string;
   state: 'candidate' | 'promoted' | 'archived';
   metrics: Record<string, number>;
-  lineage: { personaId: string; personaVersion: number; dataHash: string; config: TrainingConfig };
+  lineage: {
+    personaId: string;
+    personaVersion: number;
+    dataHash: string;
+    config: TrainingConfig;
+    /** A merged adapter's parents (the character recipe's paper mode), with their weights. */
+    parents?: LineageParent[];
+  };
 }
 
 export type ModelRole = 'student' | 'teacher' | 'base';
@@ -174,6 +192,19 @@ export interface ChatSampling {
   repetitionPenalty: number;
   noRepeatNgram: number;
 }
+
+/**
+ * Chat's defaults: a little temperature so replies are not canned, 160 new tokens, a new seed per
+ * reply, and the anti-loop setting chosen by measurement (README, "Chat sampling").
+ */
+export const DEFAULT_CHAT_SAMPLING: Readonly<ChatSampling> = {
+  temperature: 0.7,
+  topP: 0.9,
+  maxTokens: 160,
+  seed: null,
+  repetitionPenalty: 1,
+  noRepeatNgram: 0,
+};
 
 export interface EvaluationItemRow {
   questionId: number;
@@ -237,6 +268,10 @@ export interface EvaluationSummary {
   distillation: DistillationMetrics | null;
   intervals: RateIntervals | null;
   gate: { passed: boolean; score: string; student: number; base: number; reasons: string[] };
+  /** Revealed-preference Elo over traits, per model (absent in evaluations made before it existed). */
+  revealedPreferences?: RevealedPreferencesSummary | null;
+  /** The character recipe's stages (DPO, SFT, merged), each measured like the student. */
+  stages?: StageMetrics[];
 }
 
 export interface SavingsSummary {
@@ -379,7 +414,29 @@ export interface ApiContract {
    * Saves the config in the run and starts its train step in the background; resolves at once
    * with the job (status 'pending' and an empty id until the step has created it).
    */
-  'training:start': { params: { runId: string; config: TrainingConfig }; result: TrainingJobSummary };
+  'training:start': {
+    params: { runId: string; config: TrainingConfig; character?: CharacterRecipeOptions };
+    result: TrainingJobSummary;
+  };
+  /** The run's recipe and, for the character recipe, its options and the introspection it will generate. */
+  'training:recipe': {
+    params: { runId: string };
+    result: {
+      recipe: string;
+      character: CharacterRecipeOptions | null;
+      estimate: IntrospectionEstimate | null;
+    };
+  };
+  /** The small and/or large smoke passes of a run's settings (tiny data, a few steps), end to end. */
+  'runs:smoke': {
+    params: { runId: string; which: SmokeChoice };
+    result: { ok: boolean; passes: SmokePassResult[] };
+  };
+  /** A structured constitution drafted by a model (the local engine or the OpenAI-compatible endpoint). */
+  'personas:draft': {
+    params: { name: string; about: string; provider?: 'local' | 'openai' };
+    result: ConstitutionDraft;
+  };
   'training:status': { params: { runId: string }; result: TrainingJobSummary | null };
   'training:metrics': { params: { runId: string; sinceStep: number }; result: MetricPoint[] };
   'training:cancel': { params: { runId: string }; result: { cancelled: boolean } };
@@ -522,6 +579,7 @@ export const API_CHANNELS = [
   'personas:get',
   'personas:validate',
   'personas:save',
+  'personas:draft',
   'runs:list',
   'runs:get',
   'runs:create',
@@ -529,6 +587,7 @@ export const API_CHANNELS = [
   'runs:step',
   'runs:cancel',
   'runs:resume',
+  'runs:smoke',
   'data:examples',
   'data:audit',
   'data:import',
@@ -538,6 +597,7 @@ export const API_CHANNELS = [
   'training:status',
   'training:metrics',
   'training:cancel',
+  'training:recipe',
   'checkpoints:list',
   'checkpoints:promote',
   'checkpoints:rollback',
