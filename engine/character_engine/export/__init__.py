@@ -37,8 +37,16 @@ from .gguf_convert import write_lora_gguf, write_model_gguf
 from .merged import merge_adapter, save_base_files
 from .modelfile import render_modelfile
 
-__all__ = ["ADAPTER_FILES", "ExportOptions", "base_description", "export_adapter", "merge_adapter"]
-__all__ += ["prepare_output_dir", "render_card", "render_deploy_example"]
+__all__ = [
+    "ADAPTER_FILES",
+    "ExportOptions",
+    "base_description",
+    "export_adapter",
+    "merge_adapter",
+    "prepare_output_dir",
+    "render_card",
+    "render_deploy_example",
+]
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 # What an export writes at the top of its folder; overwrite replaces these and nothing else.
