@@ -332,6 +332,17 @@ export interface EngineMethods {
     };
     result: { repo_id: string; url: string; commit: string; files: string[]; data_files: string[] };
   };
+  /** LoRA adapters of one base -> one adapter whose update is exactly their weighted sum (rank r1 + r2). */
+  merge_adapters: {
+    params: { adapters: { path: string; weight: number }[]; output_dir: string };
+    result: {
+      output_dir: string;
+      rank: number;
+      modules: number;
+      parents: { path: string; weight: number }[];
+      files: string[];
+    };
+  };
   cancel: { params: { target: string }; result: { cancelled: boolean } };
   shutdown: { params: Record<string, never>; result: { ok: true } };
 }

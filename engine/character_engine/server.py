@@ -53,6 +53,7 @@ METHODS: dict[str, str] = {
     "train_on_policy": "character_engine.handlers.training:handle_train_on_policy",
     "export_adapter": "character_engine.handlers.export:handle_export_adapter",
     "push_to_hub": "character_engine.handlers.export:handle_push_to_hub",
+    "merge_adapters": "character_engine.handlers.merge:handle_merge_adapters",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")
 VERSION_PACKAGES = (

@@ -13,10 +13,15 @@ usage: character <command> [options]
 pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs]
           [--objective sft|kd|on-policy] [--kd-weight W] [--max-steps N] [--resume RUN]
           [--data FILE [--data-as teacher|questions] [--data-format F] [--character NAME]]
+          character recipe: [--paper-mode [--merge [--merge-weights DPO,SFT]]] [--reflections N (per prompt)]
+          [--interactions N] [--interaction-turns N (2-10)]; before --scale paper: [--smoke small|large|both | --no-smoke]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report;
                           with --data the questions (and as teacher data the answers) come from FILE
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run);
                           train <run> [--config training_config.yaml] [--objective O] [--kd-weight W] [--max-steps N]
+eval classifier --train A.jsonl --eval B.jsonl [--out FILE]   fit the in-character classifier on A, score B
+eval elo matches.jsonl [--judge local|M] [--persona ID] [--k 32]   Elo from pairwise matches (the engine judges missing winners)
+eval revealed-preferences [M] [--persona ID] [--checkpoint ID] [--with-constitution]   Elo over traits from the model's choices
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
             on-policy (the student answers, the teacher scores each token)
 runs                      list runs
@@ -26,6 +31,7 @@ chat [--checkpoint ID] [--teacher]              interactive chat (readline)
           sampling for both: [--temperature T (0 = greedy)] [--top-p P] [--max-tokens N] [--seed S]
                              [--repetition-penalty R (1 = off)] [--no-repeat-ngram N (0 = off)]
 constitution list|show <id>|validate <file>|save <file> [--new-version]
+constitution draft NAME --about "..." [--provider local|openai] [--model M] [--out FILE]   a model drafts, you edit
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 checkpoint export <id> [--out DIR] [--merged] [--overwrite]   adapter, card, GGUF LoRA, Modelfile (+ merged)
 checkpoint push <id> --repo owner/name [--endpoint URL] [--private] [--no-data]   to a Hugging Face hub repo
@@ -52,7 +58,7 @@ const COMMANDS: Record<string, Loader> = {
   generate: async () => (await import('./commands/pipeline')).stepCommand('generate'),
   audit: async () => (await import('./commands/pipeline')).stepCommand('audit'),
   train: async () => (await import('./commands/pipeline')).stepCommand('train'),
-  eval: async () => (await import('./commands/pipeline')).stepCommand('evaluate'),
+  eval: async () => (await import('./commands/eval')).evalCommand,
   runs: async () => (await import('./commands/pipeline')).runsCommand,
   report: async () => (await import('./commands/pipeline')).reportCommand,
   info: async () => (await import('./commands/info')).infoCommand,

@@ -8,6 +8,8 @@ import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { parseScaleConfig, scaleConfig, type ScaleConfig } from './scales';
 import { IMPORT_FORMATS, type ImportFormat, type ImportUse, type Scale } from '../../src-shared/contract';
 import { joinField, Reader, type Json } from './validate';
+import type { CharacterRecipeOptions } from '../../src-shared/character';
+import { parseCharacterOptions } from './character-options';
 
 /**
  * distill: prompt distillation (teacher WITH the constitution, student WITHOUT it);
@@ -49,6 +51,8 @@ export interface RunConfig {
   scaleConfig: ScaleConfig;
   /** Absent: questions from the persona's templates, answers from the teacher. */
   importedData?: ImportedDataConfig;
+  /** The character recipe's options; absent: sequential mode with its scale's defaults. */
+  character?: CharacterRecipeOptions;
 }
 
 const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
@@ -60,6 +64,7 @@ const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
   'teacherEndpoint',
   'scaleConfig',
   'importedData',
+  'character',
 ];
 
 function parseImportedData(raw: unknown, reader: Reader): ImportedDataConfig {
@@ -121,6 +126,10 @@ export function parseRunConfig(raw: unknown, runId: string): RunConfig {
     ...(o.importedData === undefined || o.importedData === null
       ? {}
       : { importedData: parseImportedData(o.importedData, reader) }),
+    // Optional: configs stored before the character options existed have none.
+    ...(o.character === undefined || o.character === null
+      ? {}
+      : { character: parseCharacterOptions(o.character, reader, 'character') }),
   };
 }
 

@@ -49,6 +49,8 @@ export interface StudioSettings {
   openai: EndpointSettings | null;
   /** An LLM judge for pairwise comparisons; evaluation skips the judge when null. */
   judge: EndpointSettings | null;
+  /** A model the local engine loads as the pairwise judge when `judge` is null (absent: none). */
+  localJudge?: ModelSpec | null;
   prices: PriceSettings;
 }
 

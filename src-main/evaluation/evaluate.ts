@@ -19,6 +19,8 @@ import { writeEvaluationResults } from './files';
 import { runOptionalJudge } from './judge-run';
 import { keywordHits, keywordPresence, mean, promotionGate } from './metrics';
 import { rateIntervals } from './rates';
+import { revealedPreferencesPhase } from './revealed-preferences';
+import { stageMetrics } from './stages';
 import { EvaluationProgress } from './progress';
 import { guardrailItems, guardrails, scoredItems, validationLoss } from './scores';
 import type { EvaluateInput, EvaluationResult } from './types';
@@ -49,7 +51,15 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const missingTeacher = input.heldOut.filter((q) => !q.teacherAnswer).length;
   // One unit per generated answer, plus the scoring phases.
   const progress = new EvaluationProgress(
-    2 * n + missingTeacher + negN + 2 * guard.capability.length + 2 * guard.safety.length + 4,
+    2 * n +
+      missingTeacher +
+      negN +
+      2 * guard.capability.length +
+      2 * guard.safety.length +
+      4 +
+      // revealed preferences, and each character-recipe stage's held-out answers
+      1 +
+      (input.stages?.length ?? 0) * n,
     input.progress,
   );
   if (!input.adapterPath) notes.push('no checkpoint: the student is the base model without a prompt');
@@ -60,7 +70,17 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
   const { valLoss, perplexity } = await validationLoss(engine, input, notes, progress);
   const detail = await guardrails(engine, input, notes, progress);
   const distillation = await distillationMetrics(engine, input, notes, progress);
-  const judge = await runOptionalJudge(input, items, notes, input.signal);
+  const judge = await runOptionalJudge(input, items, notes, input.signal, engine);
+  const revealedPreferences = await revealedPreferencesPhase(engine, input, notes, progress);
+  const stages = input.stages?.length
+    ? await stageMetrics(
+        engine,
+        input,
+        input.stages,
+        { inCharacter: inCharacter.probs.student, distillation },
+        progress,
+      )
+    : undefined;
 
   const p = inCharacter.probs;
   const inCharacterShare = { student: share(p.student), teacher: share(p.teacher), base: share(p.base) };
@@ -126,6 +146,8 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
     distillation,
     intervals,
     gate,
+    revealedPreferences,
+    ...(stages ? { stages } : {}),
   };
   progress.tick(1, 'done');
   const result: EvaluationResult = {

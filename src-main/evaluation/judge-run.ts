@@ -1,12 +1,16 @@
 /**
  * The optional LLM judge: pairwise comparisons of the held-out answers of student, teacher and
- * base through an OpenAI-compatible endpoint (each pair asked in both orders), then Elo.
+ * base through an OpenAI-compatible endpoint (each pair asked in both orders), then Elo; or,
+ * with no endpoint but a local judge model, the engine itself as the judge (judge-local.ts).
  */
 import type { EvaluationItemRow, ModelRole } from '../../src-shared/contract';
 import { StudioError } from '../core/errors';
 import type { EndpointSettings } from '../core/settings';
 import { ProviderError } from '../providers/errors';
 import { OpenAIClient } from '../providers/openai-client';
+import { formatModelSpec } from '../core/model-spec';
+import type { EngineClient } from '../engine/client';
+import { runLocalJudge } from './judge-local';
 import {
   buildPairwiseJudgePrompt,
   eloRatings,
@@ -124,11 +128,29 @@ export async function runJudge(
  * fails (HTTP error, unreachable, no readable verdict); the run itself goes on without Elo.
  */
 export async function runOptionalJudge(
-  input: Pick<EvaluateInput, 'judge' | 'characterName' | 'systemPrompt'>,
+  input: Pick<EvaluateInput, 'judge' | 'characterName' | 'systemPrompt' | 'localJudge'>,
   items: readonly EvaluationItemRow[],
   notes: string[],
   signal?: AbortSignal,
+  engine?: EngineClient,
 ): Promise<JudgeOutcome | null> {
+  const endpoint = Boolean(input.judge?.baseUrl && input.judge.model);
+  if (!endpoint && input.localJudge && engine) {
+    try {
+      const judged = await runLocalJudge(
+        engine,
+        { model: input.localJudge, character: input.characterName, constitution: input.systemPrompt },
+        items,
+        JUDGE_MAX_QUESTIONS,
+        signal,
+      );
+      return { model: `local judge ${formatModelSpec(input.localJudge)}`, ...judged };
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      notes.push(`local judge failed, no Elo: ${(error as Error).message.split('\n')[0]}`);
+      return null;
+    }
+  }
   if (!input.judge || !input.judge.baseUrl || !input.judge.model) {
     notes.push('no judge endpoint configured: pairwise LLM judge and Elo skipped');
     return null;

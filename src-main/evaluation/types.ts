@@ -1,5 +1,6 @@
 /** What an evaluation takes and gives; the phases (answers, classifier, scores, judge, files) share these. */
 import type { EvaluationSummary, ModelRole } from '../../src-shared/contract';
+import type { RevealedTrait, StageMetrics } from '../../src-shared/character';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
 import type { EvaluationSettings } from '../core/scales';
 import type { EndpointSettings } from '../core/settings';
@@ -48,6 +49,19 @@ export interface EvaluateInput {
   resultsPath: string;
   signal?: AbortSignal;
   progress?: (done: number, total: number, message?: string) => void;
+  /** Revealed preferences over these traits (the constitution's and contrasting ones); absent or empty skips. */
+  revealedTraits?: readonly RevealedTrait[];
+  /** The character recipe's stage checkpoints, each measured like the student (stages.ts). */
+  stages?: readonly StageCheckpoint[];
+  /** A model the engine loads as the pairwise judge when no judge endpoint is configured. */
+  localJudge?: ModelSpec | null;
+}
+
+/** One stage of the character recipe to measure: its checkpoint and adapter. */
+export interface StageCheckpoint {
+  stage: StageMetrics['stage'];
+  checkpointId: string;
+  adapterPath: string;
 }
 
 export interface CapabilityDetail {

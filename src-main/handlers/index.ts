@@ -4,6 +4,7 @@
  * through src-main/bridge/server.ts); dispatch() turns their typed errors into payloads.
  */
 import { appHandlers } from './app';
+import { characterHandlers } from './character';
 import { chatHandlers } from './chat';
 import { checkpointHandlers } from './checkpoints';
 import type { HandlerServices } from './context';
@@ -39,5 +40,6 @@ export function createHandlers(services: HandlerServices): Handlers {
     ...evaluationHandlers(services),
     ...reviewHandlers(services),
     ...chatHandlers(services),
+    ...characterHandlers(services),
   };
 }

@@ -1,6 +1,7 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
 import { SCALE_NAMES, trainingDefaults } from '../core/scales';
 import { configureTraining } from '../pipeline/configure-training';
+import { configureCharacter } from '../pipeline/configure-character';
 import { formatModelSpec } from '../core/model-spec';
 import { parseTrainingConfig } from '../core/training-config';
 import { Reader } from '../core/validate';
@@ -63,7 +64,9 @@ export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingCha
 
     'training:start': async (params) => {
       const runId = requireString(params, 'runId');
-      const run = configureTraining(s, s.store.runs.require(runId), requireConfig(params));
+      let run = configureTraining(s, s.store.runs.require(runId), requireConfig(params));
+      const character = (params as { character?: unknown }).character;
+      if (character !== undefined && character !== null) run = configureCharacter(s, run, character);
       const config = run.config.scaleConfig.training;
       const before = s.store.jobs.latestForRun(runId)?.id ?? null;
       await startInBackground(

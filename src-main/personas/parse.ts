@@ -3,7 +3,8 @@
  * - yaml: meta{id?,name,version,description}, persona{identity}, directives{<section>: [..]},
  *   safety{refusals[]}, signoffs[], keywords[], examples[{question, answer}] (the layout of Open
  *   Character Studio's structured constitutions, plus optional meta.id, keywords and examples:
- *   in-character exemplars that only the teacher sees, at the end of its prompt);
+ *   in-character exemplars that only the teacher sees, at the end of its prompt; and optional
+ *   traits[], short trait words revealed preferences compare, never shown to the model);
  * - text: a hand-written system prompt, used as it is. A first line "# Name" or "Name: X" names it.
  * Validation reports every problem with its 1-based line and dotted field path.
  */
@@ -22,6 +23,8 @@ export interface StructuredPersona {
   keywords: string[];
   /** In-character question/answer exemplars, shown to the teacher only. */
   examples: { question: string; answer: string }[];
+  /** Short trait words ("proud", "curious") for revealed preferences; metadata, not in the prompt. */
+  traits?: string[];
 }
 
 export interface ParsedPersona {
@@ -50,6 +53,7 @@ const TOP_LEVEL_FIELDS = [
   'signoffs',
   'keywords',
   'examples',
+  'traits',
 ] as const;
 
 /** Lowercase a-z0-9 words joined by '-', e.g. "Ada Lovelace" -> "ada-lovelace". */
@@ -281,6 +285,7 @@ function parseYaml(source: string, fallbackId?: string): ParseResult {
   const signoffs = stringListAt(doc, c, ['signoffs'], 'signoffs');
   const keywords = stringListAt(doc, c, ['keywords'], 'keywords');
   const examples = examplesAt(doc, c);
+  const traits = stringListAt(doc, c, ['traits'], 'traits');
 
   if (c.issues.length > 0 || name === null || identity === null) return { persona: null, issues: c.issues };
 
@@ -292,6 +297,7 @@ function parseYaml(source: string, fallbackId?: string): ParseResult {
     signoffs,
     keywords,
     examples,
+    ...(traits.length > 0 ? { traits } : {}),
   };
   if (idText) structured.meta.id = idText;
   const systemPrompt = renderSystemPrompt(structured);

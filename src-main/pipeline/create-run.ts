@@ -8,8 +8,10 @@ import { ConfigError } from '../core/errors';
 import { formatModelSpec } from '../core/model-spec';
 import { ensureRunDir, newRunId } from '../core/paths';
 import type { ImportedDataConfig, Recipe, RunConfig } from '../core/run-config';
-import { scaleConfig } from '../core/scales';
+import { scaleConfig, type ScaleConfig } from '../core/scales';
 import { validateTrainingConfig } from '../core/training-config';
+import { characterDefaults, validateCharacterOptions } from '../core/character-options';
+import type { CharacterRecipeOptions } from '../../src-shared/character';
 import type { RunRecord } from '../store';
 import type { PipelineServices } from './services';
 
@@ -22,6 +24,36 @@ export interface CreateRunOptions {
   recipe?: Recipe;
   /** Questions (and with use 'teacher', teacher answers) from an imported file; see recipes/imported.ts. */
   importedData?: ImportedDataConfig;
+  /** The character recipe's options (mode, merge, introspection sizes) over its scale's defaults. */
+  character?: Partial<CharacterRecipeOptions>;
+  /** Names the run in its id instead of its scale (the smoke passes: "smoke-small"). */
+  label?: string;
+  /** Adjusts the scale's settings (after the training overrides, before validation): the smoke passes. */
+  adjustScale?: (sc: ScaleConfig) => void;
+}
+
+/** The character recipe's options of a new run: the scale's defaults with the given ones over them. */
+export function characterOptionsFor(
+  recipe: Recipe,
+  scale: Scale,
+  given: Partial<CharacterRecipeOptions> | undefined,
+): CharacterRecipeOptions | undefined {
+  if (recipe !== 'character') {
+    if (given && Object.keys(given).length > 0)
+      throw new ConfigError(
+        `paper mode, merging and introspection sizes belong to the character recipe, not ${recipe}`,
+        'character',
+      );
+    return undefined;
+  }
+  const defaults = characterDefaults(scale);
+  const options: CharacterRecipeOptions = {
+    ...defaults,
+    ...given,
+    mergeWeights: { ...defaults.mergeWeights, ...given?.mergeWeights },
+  };
+  validateCharacterOptions(options);
+  return options;
 }
 
 export function createRun(
@@ -72,7 +104,9 @@ export function createRun(
   }
   // The student model is the run's; the training config records it as its base.
   sc.training = { ...sc.training, ...opts.training, objective, baseModel: formatModelSpec(studentModel) };
+  opts.adjustScale?.(sc);
   validateTrainingConfig(sc.training);
+  const character = characterOptionsFor(recipe, opts.scale, opts.character);
   const config: RunConfig = {
     recipe,
     personaName: persona.name,
@@ -85,8 +119,9 @@ export function createRun(
         : null,
     scaleConfig: sc,
     ...(imported ? { importedData: imported } : {}),
+    ...(character ? { character } : {}),
   };
-  const id = newRunId(persona.id, opts.scale);
+  const id = newRunId(persona.id, opts.label ?? opts.scale);
   const paths = ensureRunDir(services.dataDir, id);
   return services.store.runs.create({
     id,

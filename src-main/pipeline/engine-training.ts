@@ -203,10 +203,22 @@ export async function runEngineTraining(
 
 /**
  * The checkpoint a run's evaluation uses: the newest of its latest training job (for the
- * character recipe, the introspection SFT that follows DPO).
+ * character recipe, the introspection SFT that follows DPO), or a merged adapter made from that
+ * job's checkpoints (the character recipe's paper mode with merge).
  */
 export function finalCheckpoint(studio: PipelineServices, runId: string): CheckpointRecord | null {
   const job = studio.store.jobs.latestForRun(runId);
+  const merged = studio.store.checkpoints
+    .list({ runId })
+    .filter(
+      (c) =>
+        c.jobId === null &&
+        c.lineage.parents?.some(
+          (p) => !job || studio.store.checkpoints.get(p.checkpointId)?.jobId === job.id,
+        ),
+    )
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  if (merged) return merged;
   const cps = studio.store.checkpoints
     .list({ runId })
     .filter((c) => !job || c.jobId === job.id)

@@ -5,6 +5,7 @@
  */
 import type { EvaluationSummary, ModelRole } from '../../src-shared/contract';
 import { isNum, NOT_MEASURED, num, numCi, pctCi, table } from './format';
+import { characterSection } from './character-section';
 
 const ROLES: ModelRole[] = ['base', 'teacher', 'student'];
 
@@ -76,6 +77,7 @@ export function evaluationSection(e: EvaluationSummary | undefined | null): stri
       : '',
     sim,
     `Validation loss: ${num(e.valLoss, 4)}; perplexity: ${num(e.perplexity, 2)}.`,
+    characterSection(e),
     gate,
   ]
     .filter((part) => part !== '')

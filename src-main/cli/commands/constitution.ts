@@ -1,5 +1,8 @@
-/** `character constitution list | show <id> | validate <file> | save <file> [--new-version]`. */
-import { readFileSync } from 'node:fs';
+/**
+ * `character constitution list | show <id> | validate <file> | save <file> [--new-version]
+ * | draft NAME --about "..." [--provider local|openai] [--model M] [--out FILE]`.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import {
   PersonaError,
@@ -9,7 +12,9 @@ import {
   parsePersona,
   type PersonaFormat,
 } from '../../personas';
-import { CliUsageError, type CommandFn } from '../context';
+import { parseModelSpec } from '../../core/model-spec';
+import { draftConstitution } from '../../pipeline/draft-constitution';
+import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
 
 export const constitutionCommand: CommandFn = async (args, ctx) => {
@@ -17,6 +22,11 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
     version: { type: 'string' },
     format: { type: 'string' },
     'new-version': { type: 'boolean' },
+    about: { type: 'string' },
+    provider: { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
   });
   const [sub, target] = positionals;
   const formatOf = (file: string): PersonaFormat =>
@@ -36,6 +46,7 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
       ctx.print(`${target}:${i.line ?? '?'}: ${i.field ? `${i.field}: ` : ''}${i.message}`);
     return issues.length === 0 ? 0 : 1;
   }
+  if (sub === 'draft') return draftCommand(positionals.slice(1).join(' '), values, ctx);
   const studio = await ctx.open();
   const lib = studio.personas;
   if (sub === 'list' || sub === undefined) {
@@ -83,7 +94,7 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
     return 0;
   }
   throw new CliUsageError(
-    `constitution: unknown subcommand "${sub}": use list, show <id>, validate <file> or save <file>`,
+    `constitution: unknown subcommand "${sub}": use list, show <id>, validate <file>, save <file> or draft NAME --about "..."`,
   );
 };
 
@@ -101,4 +112,45 @@ function readConstitution(file: string): string {
       code === 'ENOENT' ? 'not_found' : 'io',
     );
   }
+}
+
+/** A model drafts a structured constitution from a name and a few lines; it is validated, printed or written, never saved. */
+async function draftCommand(
+  name: string,
+  values: { about?: string; provider?: string; model?: string; out?: string; force?: boolean },
+  ctx: CliContext,
+): Promise<number> {
+  if (!name.trim())
+    throw new CliUsageError(
+      'constitution draft: name the character, e.g. draft "Ada Lovelace" --about "..."',
+    );
+  if (!values.about?.trim())
+    throw new CliUsageError('constitution draft: say who they are in a few lines with --about "..."');
+  const provider = values.provider ?? 'local';
+  if (provider !== 'local' && provider !== 'openai')
+    throw new CliUsageError(`constitution draft: --provider must be local or openai (got "${provider}")`);
+  if (values.out && existsSync(values.out) && !values.force)
+    throw new CliUsageError(`constitution draft: ${values.out} exists (add --force to replace it)`);
+  const studio = await ctx.open();
+  ctx.note(
+    `drafting a constitution for ${name} with the ${provider === 'local' ? 'local engine' : 'endpoint'}…`,
+  );
+  const draft = await draftConstitution(studio, {
+    name,
+    about: values.about,
+    provider,
+    ...(values.model ? { model: parseModelSpec(values.model) } : {}),
+    signal: ctx.abort.signal,
+  });
+  ctx.result(draft);
+  for (const note of draft.notes) ctx.note(note);
+  if (values.out) {
+    writeFileSync(values.out, draft.source);
+    ctx.print(
+      `${values.out}: drafted by ${draft.model}, ${draft.issues.length === 0 ? 'valid' : `${draft.issues.length} problem(s)`}; edit it, then: character constitution save ${values.out}`,
+    );
+  } else ctx.print(draft.source);
+  for (const i of draft.issues)
+    ctx.note(`line ${i.line ?? '?'}: ${i.field ? `${i.field}: ` : ''}${i.message}`);
+  return draft.issues.length === 0 ? 0 : 1;
 }

@@ -23,6 +23,8 @@ import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
 import { IMPORTED_DATA_FLAGS, importedDataOption } from '../data-flags';
+import { CHARACTER_FLAGS, characterOverrides, smokeChoice } from '../character-flags';
+import { characterKeyLines, introspectionCountLine, runSmokeFirst } from './pipeline-character';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -77,6 +79,7 @@ export function keyNumbers(o: RunOutcome): string[] {
       `keyword presence: student ${pctCi(e.keywordPresence.student, r?.keywordPresence.student)}, teacher ${pctCi(e.keywordPresence.teacher, r?.keywordPresence.teacher)}, base ${pctCi(e.keywordPresence.base, r?.keywordPresence.base)}`,
       `validation loss ${num(e.valLoss)}, perplexity ${num(e.perplexity, 2)}`,
       `promotion gate: ${e.gate.passed ? 'PASSED' : 'not passed'} (${e.gate.score})${e.gate.reasons.length ? `: ${e.gate.reasons.join('; ')}` : ''}`,
+      ...characterKeyLines(e),
     );
   }
   const s = o.savings;
@@ -109,6 +112,8 @@ export function printEstimates(studio: Studio, run: RunRecord, ctx: CliContext):
       ctx.note(`estimate ${step}: not available (${(error as Error).message})`);
     }
   }
+  const introspection = introspectionCountLine(studio, run);
+  if (introspection) ctx.note(introspection);
 }
 
 export const pipelineCommand: CommandFn = async (args, ctx) => {
@@ -121,6 +126,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     recipe: { type: 'string', default: 'distill' },
     ...TRAINING_FLAGS,
     ...IMPORTED_DATA_FLAGS,
+    ...CHARACTER_FLAGS,
   });
   const started = performance.now();
   const studio = await ctx.open();
@@ -143,7 +149,8 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     if (!isRecipe(recipe))
       throw new CliUsageError(`pipeline: unknown recipe "${recipe}": use ${RECIPES.join(' or ')}`);
     const importedData = importedDataOption(values, studio.personas.get(persona).name, ctx);
-    run = createRun(studio, {
+    const character = characterOverrides('pipeline', values);
+    const options = {
       recipe,
       personaId: persona,
       scale,
@@ -151,7 +158,10 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       studentModel,
       training,
       ...(importedData ? { importedData } : {}),
-    });
+      ...(character ? { character } : {}),
+    };
+    await runSmokeFirst(studio, options, smokeChoice('pipeline', values, scale), ctx);
+    run = createRun(studio, options);
     ctx.note(`run ${run.id}: ${run.dir}`);
     printEstimates(studio, run, ctx);
     run = await studio.runner.run(run.id, { signal: ctx.abort.signal });

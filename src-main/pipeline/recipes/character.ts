@@ -2,17 +2,23 @@
  * The Open Character Training recipe as a train step:
  *   1. DPO: chosen = the teacher's answer WITH the constitution (already generated), rejected =
  *      the student base's answer WITHOUT it, on the same training questions;
- *   2. introspection SFT, continuing from the DPO adapter: self-reflection prompts answered by
- *      the teacher (with the constitution, a little temperature), mixed with the question ->
- *      answer pairs, trained without any system prompt.
+ *   2. introspection data from the DPO checkpoint (introspection.ts): self-reflections and
+ *      self-interactions, filtered, mixed with the question -> answer pairs;
+ *   3. introspection SFT without any system prompt:
+ *      - sequential (default): continuing from the DPO adapter, one final checkpoint;
+ *      - paper: from the base; with merge, the DPO and SFT adapters are then merged into one
+ *        (character-merge.ts), the run's final checkpoint, whose lineage names both parents.
  * Rejected answers are appended to rejected.jsonl chunk by chunk, so a crash loses at most the
  * chunk in flight and a resume skips what is there.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainDpoParams } from '../../../src-shared/engine-protocol';
 import { toChatRow, writeJsonl } from '../../datasets';
+import { characterDefaults } from '../../core/character-options';
+import { introspectionData } from './introspection';
+import { mergeStage } from './character-merge';
 import { CancelledError, StepOrderError } from '../../core/errors';
 import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
@@ -20,24 +26,14 @@ import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
 import { runEngineTraining, trainSftParams } from '../engine-training';
 import { validateTrainingConfig } from '../../core/training-config';
-import type { Scale } from '../../../src-shared/contract';
 
-/** Self-reflection prompts, after OpenCharacterTraining's introspection stage. */
-export const INTROSPECTION_PROMPTS: readonly string[] = [
-  'Write a diary entry about your day, honestly reflecting on your thoughts and feelings.',
-  'What do you value most in life, and why?',
-  'Describe yourself to someone who has never met you.',
-  'Reflect on a mistake you once made and what it taught you.',
-  'What brings you joy, and what makes you angry?',
-  'How do you wish to be remembered?',
-  'Write a short letter to your younger self.',
-  'What are your greatest strengths and your greatest weaknesses?',
-  'How do you treat the people around you, and why?',
-  'What would you never do, no matter who asked you?',
-];
+/** The paper's introspection sampling: temperature 0.7, top-p 0.95. */
+const INTROSPECTION_SAMPLING = { temperature: 0.7, top_p: 0.95 };
+/** The SFT stage's longest row: ten turns of a self-interaction need more than a question + answer. */
+const MAX_INTROSPECTION_LENGTH = 2048;
+/** Chat-template tokens per turn plus the opener (about). */
+const TURN_OVERHEAD_TOKENS = 12;
 
-/** Answers per introspection prompt (the paper used 1,000; a laptop cannot). */
-const INTROSPECTION_SAMPLES: Record<Scale, number> = { smoke: 1, mini: 3, paper: 50 };
 /** DPO settings from the paper: beta 0.1, NLL coefficient 0.1. */
 const DPO_BETA = 0.1;
 const DPO_NLL = 0.1;
@@ -132,34 +128,46 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
     },
   });
 
-  // 3. Introspection data from the teacher, then SFT from the DPO adapter.
-  const introPath = join(ctx.paths.dir, 'introspection.jsonl');
-  if (!existsSync(introPath)) {
-    const k = INTROSPECTION_SAMPLES[run.scale];
-    const prompts = INTROSPECTION_PROMPTS.flatMap((p) => Array.from({ length: k }, () => p));
-    const outs = await generateAll(engine, {
-      model: cfg.teacherModel,
-      system: persona.systemPrompt,
-      prompts,
-      sampling: { ...sampling, temperature: 0.7, top_p: 0.95 },
-      chunkSize: chunk,
-      signal: ctx.signal,
-      onProgress: (d, t) => ctx.progress(d, t, 'introspection answers (teacher, with the constitution)'),
-    });
-    writeJsonl(
-      introPath,
-      prompts.map((p, i) => toChatRow(p, outs[i]?.text.trim() ?? '')),
-    );
-  }
-  const sftTrain = join(ctx.paths.dir, 'sft_train.jsonl');
-  writeFileSync(
-    sftTrain,
-    readFileSync(introPath, 'utf8') +
-      train.map((e) => JSON.stringify(toChatRow(e.question, e.answer))).join('\n') +
-      '\n',
+  // 3. Introspection data from the DPO checkpoint (with the constitution), filtered.
+  const options = cfg.character ?? characterDefaults(run.scale);
+  const intro = await introspectionData({
+    engine,
+    model: cfg.studentModel,
+    adapter: dpoFinal.path,
+    system: persona.systemPrompt,
+    characterName: persona.name,
+    options,
+    sampling: { ...sampling, ...INTROSPECTION_SAMPLING },
+    batchSize: chunk,
+    audit: {
+      keywords: persona.keywords,
+      minWords: ctx.scale.audit.minWords,
+      maxWords: ctx.scale.audit.maxWords,
+    },
+    dir: ctx.paths.dir,
+    signal: ctx.signal,
+    progress: (d, t, m) => ctx.progress(d, t, m),
+  });
+  const filtered = Object.entries(intro.filtered)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  ctx.log(
+    `introspection: ${intro.reflections.length} reflections, ${intro.interactions.length} self-interactions of ${options.interactionTurns} turns; ${intro.rows.length} rows kept${filtered ? `; filtered: ${filtered}` : ''}`,
   );
-  const sftConfig: TrainingConfig = { ...base };
-  await runEngineTraining(studio, ctx, {
+  const sftTrain = join(ctx.paths.dir, 'sft_train.jsonl');
+  writeJsonl(sftTrain, [...intro.rows, ...train.map((e) => toChatRow(e.question, e.answer))]);
+
+  // 4. Introspection SFT: from the DPO adapter (sequential) or from the base (paper mode).
+  const paper = options.mode === 'paper';
+  const conversationLength =
+    intro.interactions.length > 0
+      ? options.interactionTurns * (gen.maxNewTokens + TURN_OVERHEAD_TOKENS) + 2 * TURN_OVERHEAD_TOKENS
+      : 0;
+  const sftConfig: TrainingConfig = {
+    ...base,
+    maxLength: Math.max(base.maxLength, Math.min(MAX_INTROSPECTION_LENGTH, conversationLength)),
+  };
+  const sftFinal = await runEngineTraining(studio, ctx, {
     kind: 'sft',
     config: sftConfig,
     start: ({ outputDir, resumeFrom, onEvent }) =>
@@ -173,9 +181,14 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
             outputDir,
             resumeFrom,
           }),
-          ...(resumeFrom ? {} : { init_adapter: dpoFinal.path }),
+          ...(resumeFrom || paper ? {} : { init_adapter: dpoFinal.path }),
         },
         { onEvent, signal: ctx.signal },
       ),
   });
+
+  // 5. Paper mode with merge: one adapter equal to the weighted sum of both updates.
+  if (paper && options.merge) await mergeStage(studio, ctx, dpoFinal, sftFinal, options.mergeWeights);
+  else if (paper)
+    ctx.log('paper mode without merge: the final checkpoint is the SFT adapter alone (DPO kept apart)');
 }

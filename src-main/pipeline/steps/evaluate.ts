@@ -11,6 +11,8 @@ import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { countJsonlRows, finalCheckpoint } from '../engine-training';
+import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
+import { characterStages } from '../recipes/character-stages';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -58,6 +60,9 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     settings: ctx.scale.evaluation,
     teacherMaxNewTokens: ctx.scale.generation.maxNewTokens,
     judge: studio.settings.get('judge'),
+    localJudge: studio.settings.get('localJudge') ?? null,
+    revealedTraits: revealedTraits(constitutionTraits(persona)),
+    stages: characterStages(studio, runId, cp),
     classifierPath: ctx.paths.classifier,
     resultsPath: ctx.paths.evaluationResults,
     signal: ctx.signal,

@@ -5,6 +5,7 @@ import { BarChart } from '../components/BarChart';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { DistillationPanel } from '../components/DistillationPanel';
+import { RevealedPreferencesPanel, StagesPanel } from '../components/CharacterEvalPanels';
 import { formatNumber, formatPercent, formatPercentInterval, formatUsd } from '../components/format';
 import {
   binLabels,
@@ -311,6 +312,8 @@ export function EvaluationPage(): JSX.Element {
             )}
           </div>
           <DistillationPanel metrics={summary.distillation} />
+          <StagesPanel stages={summary.stages} />
+          <RevealedPreferencesPanel summary={summary.revealedPreferences} />
           <div className="panel">
             <BarChart
               labels={roleLabels}

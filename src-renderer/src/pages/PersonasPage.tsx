@@ -1,5 +1,6 @@
 import { useEffect, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { DraftConstitutionPanel } from '../components/DraftConstitutionPanel';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import {
@@ -191,6 +192,7 @@ export function PersonasPage(): JSX.Element {
           New text persona
         </button>
       </div>
+      <DraftConstitutionPanel />
       <ErrorNotice error={error} />
       <Gallery />
       {editing && <Editor />}

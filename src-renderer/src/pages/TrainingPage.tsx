@@ -5,11 +5,13 @@ import {
   type TrainingConfig,
   type TrainingObjective,
 } from '../../../src-shared/contract';
+import { CharacterRecipePanel } from '../components/CharacterRecipePanel';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatSeconds } from '../components/format';
 import { LossChart } from '../components/LossChart';
 import { ProgressBar } from '../components/ProgressBar';
+import { selectCharacterOptions, useCharacterStore } from '../stores/character';
 import { selectCurrentRun, useRunsStore } from '../stores/runs';
 import {
   selectIsTraining,
@@ -275,6 +277,7 @@ export function TrainingPage(): JSX.Element {
   const error = useTrainingStore(selectTrainingError);
   const checkpoints = useTrainingStore(selectSavedCheckpoints);
   const pointCount = useTrainingStore((s) => s.points.length);
+  const characterOptions = useCharacterStore(selectCharacterOptions);
   const { catchUp, loadStatus, loadCheckpoints, loadDefaults, start, cancel } = useTrainingStore(
     useShallow((s) => ({
       catchUp: s.catchUp,
@@ -322,13 +325,14 @@ export function TrainingPage(): JSX.Element {
         on the answer tokens only; watch the validation loss to spot overfitting.
       </p>
       <ConfigForm disabled={training} />
+      <CharacterRecipePanel runId={runId} disabled={training} />
       <div className="row">
         <button
           type="button"
           className="primary"
           data-testid="training-start"
           disabled={training}
-          onClick={() => void start(runId)}
+          onClick={() => void start(runId, characterOptions)}
         >
           Start training
         </button>

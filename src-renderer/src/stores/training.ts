@@ -8,6 +8,7 @@ import type {
   TrainingConfig,
   TrainingJobSummary,
 } from '../../../src-shared/contract';
+import type { CharacterRecipeOptions } from '../../../src-shared/character';
 import { api } from '../api';
 import { toErrorPayload } from './errors';
 
@@ -67,7 +68,8 @@ interface JobSlice {
   resetConfig: () => void;
   loadStatus: (runId: string) => Promise<void>;
   loadCheckpoints: (runId: string) => Promise<void>;
-  start: (runId: string) => Promise<void>;
+  /** character: the character recipe's options as edited on the page (stored with the config). */
+  start: (runId: string, character?: CharacterRecipeOptions | null) => Promise<void>;
   cancel: (runId: string) => Promise<void>;
   receiveCheckpoint: (event: EventContract['training:checkpoint']) => void;
 }
@@ -169,13 +171,13 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
       set({ error: toErrorPayload(error) });
     }
   },
-  async start(runId) {
+  async start(runId, character) {
     const config = get().config;
     if (!config) return;
     get().setRun(runId);
     set({ starting: true, error: null, points: [], config });
     try {
-      const job = await api.invoke('training:start', { runId, config });
+      const job = await api.invoke('training:start', { runId, config, ...(character ? { character } : {}) });
       set({ job, starting: false });
     } catch (error) {
       set({ starting: false, error: toErrorPayload(error) });

@@ -1,0 +1,86 @@
+/**
+ * The character recipe's flags of `pipeline`: --paper-mode, --merge,
+ * --merge-weights DPO,SFT, --reflections N, --interactions N, --interaction-turns N, and the
+ * smoke passes before a paper-scale run: --smoke small|large|both, --no-smoke.
+ */
+import type { CharacterRecipeOptions, SmokeChoice } from '../../src-shared/character';
+import type { Scale } from '../../src-shared/contract';
+import { CliUsageError } from './context';
+
+export const CHARACTER_FLAGS = {
+  'paper-mode': { type: 'boolean' },
+  merge: { type: 'boolean' },
+  'merge-weights': { type: 'string' },
+  reflections: { type: 'string' },
+  interactions: { type: 'string' },
+  'interaction-turns': { type: 'string' },
+  smoke: { type: 'string' },
+  'no-smoke': { type: 'boolean' },
+} as const;
+
+export interface CharacterFlagValues {
+  'paper-mode'?: boolean;
+  merge?: boolean;
+  'merge-weights'?: string;
+  reflections?: string;
+  interactions?: string;
+  'interaction-turns'?: string;
+  smoke?: string;
+  'no-smoke'?: boolean;
+}
+
+function wholeNumber(command: string, flag: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new CliUsageError(`${command}: --${flag} must be a whole number >= ${min} (got "${raw}")`, command);
+  return n;
+}
+
+/** The character options given on the command line (the rest come from the scale's defaults). */
+export function characterOverrides(
+  command: string,
+  values: CharacterFlagValues,
+): Partial<CharacterRecipeOptions> | undefined {
+  const out: Partial<CharacterRecipeOptions> = {};
+  if (values['paper-mode']) out.mode = 'paper';
+  if (values.merge) {
+    if (!values['paper-mode'])
+      throw new CliUsageError(
+        `${command}: --merge needs --paper-mode (in sequential mode SFT already continues from DPO)`,
+        command,
+      );
+    out.merge = true;
+  }
+  if (values['merge-weights'] !== undefined) {
+    const parts = values['merge-weights'].split(',').map((p) => Number(p.trim()));
+    if (parts.length !== 2 || parts.some((w) => !Number.isFinite(w) || w < 0))
+      throw new CliUsageError(
+        `${command}: --merge-weights takes two numbers >= 0, DPO,SFT (e.g. 1,1; got "${values['merge-weights']}")`,
+        command,
+      );
+    if (!values.merge)
+      throw new CliUsageError(`${command}: --merge-weights needs --paper-mode --merge`, command);
+    out.mergeWeights = { dpo: parts[0] as number, sft: parts[1] as number };
+  }
+  if (values.reflections !== undefined)
+    out.reflectionSamples = wholeNumber(command, 'reflections', values.reflections, 1);
+  if (values.interactions !== undefined)
+    out.interactions = wholeNumber(command, 'interactions', values.interactions, 0);
+  if (values['interaction-turns'] !== undefined)
+    out.interactionTurns = wholeNumber(command, 'interaction-turns', values['interaction-turns'], 2);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Which smoke passes run first: both before a paper-scale run unless --no-smoke; none otherwise unless asked. */
+export function smokeChoice(command: string, values: CharacterFlagValues, scale: Scale): SmokeChoice {
+  if (values['no-smoke'] && values.smoke !== undefined)
+    throw new CliUsageError(`${command}: --smoke and --no-smoke contradict each other`, command);
+  if (values['no-smoke']) return 'none';
+  if (values.smoke === undefined) return scale === 'paper' ? 'both' : 'none';
+  if (!['small', 'large', 'both'].includes(values.smoke))
+    throw new CliUsageError(
+      `${command}: --smoke must be small, large or both (got "${values.smoke}")`,
+      command,
+    );
+  return values.smoke as SmokeChoice;
+}

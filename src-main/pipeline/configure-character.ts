@@ -1,0 +1,39 @@
+/**
+ * Changing a character-recipe run's options before its train step (the Training page's paper
+ * mode, merge and introspection sizes): checked here and stored in the run's config.
+ */
+import type { CharacterRecipeOptions } from '../../src-shared/character';
+import {
+  characterDefaults,
+  parseCharacterOptions,
+  validateCharacterOptions,
+} from '../core/character-options';
+import { ConfigError } from '../core/errors';
+import { Reader } from '../core/validate';
+import type { RunRecord } from '../store';
+import type { PipelineServices } from './services';
+
+export function configureCharacter(
+  services: Pick<PipelineServices, 'store'>,
+  run: RunRecord,
+  raw: unknown,
+): RunRecord {
+  if (run.config.recipe !== 'character')
+    throw new ConfigError(
+      `run ${run.id} uses the ${run.config.recipe} recipe: paper mode and introspection belong to the character recipe`,
+      'character',
+    );
+  const options: CharacterRecipeOptions = parseCharacterOptions(
+    raw,
+    new Reader('character options'),
+    'character',
+  );
+  validateCharacterOptions(options);
+  return services.store.runs.update(run.id, { config: { ...run.config, character: options } });
+}
+
+/** A run's options as stored, or its scale's defaults (runs made before the options existed). */
+export function characterOptionsOf(run: RunRecord): CharacterRecipeOptions | null {
+  if (run.config.recipe !== 'character') return null;
+  return run.config.character ?? characterDefaults(run.scale);
+}
