@@ -173,11 +173,14 @@ async function generate(
   return out;
 }
 
-function readRows<T>(path: string): T[] {
-  return readFileSync(path, 'utf8')
+/** The rows of an earlier attempt, or null when the file is not in this layout (a run made before it). */
+function readRows<T>(path: string, key: keyof T): T[] | null {
+  if (!existsSync(path)) return null;
+  const rows = readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T);
+  return rows.length > 0 && rows.every((r) => typeof r === 'object' && r !== null && key in r) ? rows : null;
 }
 
 /**
@@ -192,9 +195,8 @@ export async function introspectionData(input: IntrospectionInput): Promise<Intr
   const seen = new Set<string>();
   const filtered: Record<string, number> = {};
 
-  let reflections: Reflection[];
-  if (existsSync(reflectionsPath)) reflections = readRows<Reflection>(reflectionsPath);
-  else {
+  let reflections: Reflection[] | null = readRows<Reflection>(reflectionsPath, 'flags');
+  if (!reflections) {
     const prompts = INTROSPECTION_PROMPTS.flatMap((p) =>
       Array.from({ length: o.reflectionSamples }, () => p),
     );
@@ -216,9 +218,8 @@ export async function introspectionData(input: IntrospectionInput): Promise<Intr
     writeJsonlAtomic(reflectionsPath, reflections, { overwrite: true });
   }
 
-  let interactions: Interaction[];
-  if (existsSync(interactionsPath)) interactions = readRows<Interaction>(interactionsPath);
-  else {
+  let interactions: Interaction[] | null = readRows<Interaction>(interactionsPath, 'keptTurns');
+  if (!interactions) {
     const system = interactionSystem(input.system, input.characterName);
     interactions = Array.from({ length: o.interactions }, (_, i) => {
       const topic = INTERACTION_TOPICS[i % INTERACTION_TOPICS.length] as string;
