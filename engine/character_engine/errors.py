@@ -66,6 +66,13 @@ class UploadFailed(EngineError):
     code = "upload_failed"
 
 
+class RemoteFailed(EngineError):
+    """A remote training service (Tinker) refused or failed a request: detail has
+    `service`, `status` (HTTP status or null) and `exception`; never the API key."""
+
+    code = "remote_failed"
+
+
 class OutOfMemory(EngineError):
     code = "out_of_memory"
 

@@ -13,6 +13,7 @@ usage: character <command> [options]
 pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe distill|character|good-pairs]
           [--objective sft|kd|on-policy] [--kd-weight W] [--max-steps N] [--resume RUN]
           [--data FILE [--data-as teacher|questions] [--data-format F] [--character NAME]]
+          [--backend local|tinker [--tinker-model NAME] [--tinker-teacher NAME]]
           character recipe: [--paper-mode [--merge [--merge-weights DPO,SFT]]] [--reflections N (per prompt)]
           [--interactions N] [--interaction-turns N (2-10)]; before --scale paper: [--smoke small|large|both | --no-smoke]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report;
@@ -34,6 +35,7 @@ constitution list|show <id>|validate <file>|save <file> [--new-version]
 constitution draft NAME --about "..." [--provider local|openai] [--model M] [--out FILE]   a model drafts, you edit
 checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 checkpoint export <id> [--out DIR] [--merged] [--overwrite]   adapter, card, GGUF LoRA, Modelfile (+ merged)
+checkpoint list --tinker | pull <id|tinker://...>   Tinker's checkpoints; an adapter pulled into the registry
 checkpoint push <id> --repo owner/name [--endpoint URL] [--private] [--no-data]   to a Hugging Face hub repo
 import FILE [--format chat|sharegpt|alpaca|characterllm] [--character NAME] [--out FILE] [--force]
                           question -> answer pairs (layout detected unless given) -> imports/*.jsonl

@@ -8,6 +8,12 @@ import type { ModelSpec } from '../../src-shared/engine-protocol';
 import { parseScaleConfig, scaleConfig, type ScaleConfig } from './scales';
 import { IMPORT_FORMATS, type ImportFormat, type ImportUse, type Scale } from '../../src-shared/contract';
 import { joinField, Reader, type Json } from './validate';
+import {
+  parseTinkerRunConfig,
+  TRAINING_BACKENDS,
+  type TinkerRunConfig,
+  type TrainingBackend,
+} from './backend';
 import type { CharacterRecipeOptions } from '../../src-shared/character';
 import { parseCharacterOptions } from './character-options';
 
@@ -23,7 +29,8 @@ export function isRecipe(value: string): value is Recipe {
   return (RECIPES as readonly string[]).includes(value);
 }
 
-export type TeacherProviderKind = 'local' | 'openai';
+/** tinker: the teacher samples on Tinker (runs with the tinker backend, see backend.ts). */
+export type TeacherProviderKind = 'local' | 'openai' | 'tinker';
 
 /**
  * A run whose questions come from an imported file (chat JSONL, ShareGPT, Alpaca, Character-LLM)
@@ -53,6 +60,10 @@ export interface RunConfig {
   importedData?: ImportedDataConfig;
   /** The character recipe's options; absent: sequential mode with its scale's defaults. */
   character?: CharacterRecipeOptions;
+  /** Where it trains; absent: the local engine (configs stored before backends existed). */
+  backend?: TrainingBackend;
+  /** The Tinker models of a run with the tinker backend. */
+  tinker?: TinkerRunConfig;
 }
 
 const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
@@ -65,6 +76,8 @@ const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
   'scaleConfig',
   'importedData',
   'character',
+  'backend',
+  'tinker',
 ];
 
 function parseImportedData(raw: unknown, reader: Reader): ImportedDataConfig {
@@ -114,7 +127,7 @@ export function parseRunConfig(raw: unknown, runId: string): RunConfig {
     personaName: reader.string(o, 'personaName', ''),
     teacherModel: parseModelSpecJson(o.teacherModel, reader, 'teacherModel'),
     studentModel: parseModelSpecJson(o.studentModel, reader, 'studentModel'),
-    teacherProvider: reader.oneOf(o, 'teacherProvider', '', ['local', 'openai'] as const),
+    teacherProvider: reader.oneOf(o, 'teacherProvider', '', ['local', 'openai', 'tinker'] as const),
     teacherEndpoint: endpoint
       ? {
           baseUrl: reader.string(endpoint, 'baseUrl', joinField('', 'teacherEndpoint')),
@@ -130,6 +143,13 @@ export function parseRunConfig(raw: unknown, runId: string): RunConfig {
     ...(o.character === undefined || o.character === null
       ? {}
       : { character: parseCharacterOptions(o.character, reader, 'character') }),
+    // Optional: configs stored before training backends existed train locally.
+    ...(o.backend === undefined || o.backend === null
+      ? {}
+      : { backend: reader.oneOf(o, 'backend', '', TRAINING_BACKENDS) }),
+    ...(o.tinker === undefined || o.tinker === null
+      ? {}
+      : { tinker: parseTinkerRunConfig(o.tinker, reader, 'tinker') }),
   };
 }
 

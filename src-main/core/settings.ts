@@ -29,6 +29,19 @@ export interface EndpointSettings {
   apiKey: string;
   /** Sent as `reasoning_effort` when set; absent: the endpoint's default. */
   reasoningEffort?: ReasoningEffort;
+  /** Requests in flight at once (default 4; a vLLM or SGLang server wants 32-64, see README). */
+  concurrency?: number;
+  /** Top log-probs per answer token for kd (1-20; the server must allow as many); absent: none. */
+  topLogprobs?: number;
+  /** Ask for tokens as ids (vLLM's return_tokens_as_token_ids; default true when capturing). */
+  returnTokenIds?: boolean;
+}
+
+/** The Tinker service (runs with the tinker backend); its key is kept like the endpoints' keys. */
+export interface TinkerConnection {
+  apiKey: string;
+  /** Absent: the SDK's default (the production service). */
+  baseUrl?: string;
 }
 
 /** USD per million tokens, and per hour of training compute. */
@@ -51,6 +64,8 @@ export interface StudioSettings {
   judge: EndpointSettings | null;
   /** A model the local engine loads as the pairwise judge when `judge` is null (absent: none). */
   localJudge?: ModelSpec | null;
+  /** Tinker's API key (and address); absent: TINKER_API_KEY from the environment, if any. */
+  tinker?: TinkerConnection | null;
   prices: PriceSettings;
 }
 
@@ -95,7 +110,14 @@ export function defaultSettings(dataDir: string = resolveDataDir()): StudioSetti
 export function redactSettings(settings: StudioSettings): StudioSettings {
   const redact = (e: EndpointSettings | null): EndpointSettings | null =>
     e ? { ...e, apiKey: e.apiKey ? '***' : '' } : null;
-  return { ...settings, openai: redact(settings.openai), judge: redact(settings.judge) };
+  return {
+    ...settings,
+    openai: redact(settings.openai),
+    judge: redact(settings.judge),
+    ...(settings.tinker
+      ? { tinker: { ...settings.tinker, apiKey: settings.tinker.apiKey ? '***' : '' } }
+      : {}),
+  };
 }
 
 /** Settings in <dataDir>/settings.json, written atomically (temp file + rename). */

@@ -9,13 +9,12 @@ import ElectronStore from 'electron-store';
 import {
   defaultSettings,
   JsonFileSettingsStore,
-  type EndpointSettings,
   type SettingsStore,
   type StudioSettings,
 } from '../core/settings';
 
-type Endpoint = 'openai' | 'judge';
-const ENDPOINTS: readonly Endpoint[] = ['openai', 'judge'];
+/** Settings that hold an API key: the endpoints and Tinker. */
+type Endpoint = 'openai' | 'judge' | 'tinker';
 
 /** What lands in the settings file: endpoints without keys, keys encrypted apart. */
 interface PersistedSettings extends Record<string, unknown> {
@@ -46,10 +45,11 @@ export class ElectronSettingsStore implements SettingsStore {
       for (const key of Object.keys(fromCli) as (keyof typeof fromCli)[]) this.set(key, seed[key]);
       return;
     }
-    for (const endpoint of ENDPOINTS) {
+    for (const endpoint of ['openai', 'judge'] as const) {
       const value = this.data[endpoint];
       if (value) this.data[endpoint] = { ...value, apiKey: this.readKey(endpoint) };
     }
+    if (this.data.tinker) this.data.tinker = { ...this.data.tinker, apiKey: this.readKey('tinker') };
   }
 
   private readKey(endpoint: Endpoint): string {
@@ -86,14 +86,15 @@ export class ElectronSettingsStore implements SettingsStore {
   set<K extends keyof StudioSettings>(key: K, value: StudioSettings[K]): void {
     if (key === 'dataDir') return; // decided at start-up, never from the settings file
     this.data = { ...this.data, [key]: value };
-    if (key === 'openai' || key === 'judge') {
-      this.writeKey(key, (value as EndpointSettings | null)?.apiKey ?? '');
+    if (key === 'openai' || key === 'judge' || key === 'tinker') {
+      this.writeKey(key, (value as { apiKey?: string } | null)?.apiKey ?? '');
     }
     const { dataDir: _dir, ...rest } = this.data;
     const withoutKeys = {
       ...rest,
       openai: rest.openai ? { ...rest.openai, apiKey: '' } : null,
       judge: rest.judge ? { ...rest.judge, apiKey: '' } : null,
+      tinker: rest.tinker ? { ...rest.tinker, apiKey: '' } : null,
     };
     this.file.set('settings', withoutKeys);
   }

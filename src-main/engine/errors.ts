@@ -156,6 +156,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'corrupt_file',
   'download_failed',
   'upload_failed',
+  'remote_failed',
   'out_of_memory',
   'cancelled',
   'internal',

@@ -37,6 +37,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   corrupt_file: 400,
   download_failed: 502,
   upload_failed: 502,
+  remote_failed: 502,
   out_of_memory: 507,
   engine_exited: 500,
   spawn_failed: 500,

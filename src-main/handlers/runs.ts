@@ -5,6 +5,7 @@ import { checkImportedData } from '../pipeline/recipes/imported';
 import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
 import { SCALE_NAMES } from '../core/scales';
 import { createRun } from '../pipeline/create-run';
+import { TRAINING_BACKENDS, type TrainingBackend } from '../core/backend';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';
 import { requireOneOf, requireString } from './params';
@@ -37,7 +38,9 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
       const scale = requireOneOf(params, 'scale', SCALE_NAMES);
       if (!s.store.personas.latest(personaId)) throw new NotFoundError('persona', personaId);
       const data = (params as { data?: unknown }).data;
-      if (data === undefined || data === null) return toRunSummary(createRun(s, { personaId, scale }));
+      const where = backendParams(params);
+      if (data === undefined || data === null)
+        return toRunSummary(createRun(s, { personaId, scale, ...where }));
       // A run on imported data: the file is read now, so a malformed one fails before the run exists.
       const path = requireString(data, 'path');
       if (!isAbsolute(path))
@@ -45,7 +48,7 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
       const use = requireOneOf(data, 'use', ['teacher', 'questions'] as const);
       const persona = s.personas.get(personaId);
       const { config } = checkImportedData(path, { use, character: persona.name });
-      return toRunSummary(createRun(s, { personaId, scale, importedData: config }));
+      return toRunSummary(createRun(s, { personaId, scale, importedData: config, ...where }));
     },
     // Resolves when the step has finished (progress arrives meanwhile as events). The work runs
     // in this process, so a closed window or dropped connection does not stop it; a failure is
@@ -65,4 +68,19 @@ export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
       return toRunSummary(s.store.runs.require(runId));
     },
   };
+}
+
+/** runs:create's optional training backend (pipeline/tinker.ts) and Tinker model names. */
+function backendParams(params: unknown): {
+  backend?: TrainingBackend;
+  tinker?: { baseModel?: string; teacherModel?: string };
+} {
+  const p = params as { backend?: unknown; tinker?: unknown };
+  if (p.backend === undefined || p.backend === null) return {};
+  const backend = requireOneOf(params, 'backend', TRAINING_BACKENDS);
+  if (backend === 'local') return {};
+  const names = (p.tinker ?? {}) as { baseModel?: unknown; teacherModel?: unknown };
+  const name = (key: 'baseModel' | 'teacherModel'): { [k: string]: string } =>
+    typeof names[key] === 'string' && names[key] !== '' ? { [key]: requireString(names, key) } : {};
+  return { backend, tinker: { ...name('baseModel'), ...name('teacherModel') } };
 }

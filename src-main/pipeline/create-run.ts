@@ -12,6 +12,7 @@ import { scaleConfig, type ScaleConfig } from '../core/scales';
 import { validateTrainingConfig } from '../core/training-config';
 import { characterDefaults, validateCharacterOptions } from '../core/character-options';
 import type { CharacterRecipeOptions } from '../../src-shared/character';
+import { tinkerRunConfig, type TrainingBackend } from '../core/backend';
 import type { RunRecord } from '../store';
 import type { PipelineServices } from './services';
 
@@ -30,6 +31,9 @@ export interface CreateRunOptions {
   label?: string;
   /** Adjusts the scale's settings (after the training overrides, before validation): the smoke passes. */
   adjustScale?: (sc: ScaleConfig) => void;
+  /** Where it trains (default local); tinker: the models as Tinker names them (default: hub ids). */
+  backend?: TrainingBackend;
+  tinker?: { baseModel?: string; teacherModel?: string };
 }
 
 /** The character recipe's options of a new run: the scale's defaults with the given ones over them. */
@@ -66,7 +70,11 @@ export function createRun(
   const teacherModel = opts.teacherModel ?? opts.studentModel ?? settings.teacherModel;
   const recipe = opts.recipe ?? 'distill';
   const sc = scaleConfig(opts.scale);
-  const teacherProvider = settings.teacherProvider === 'openai' && settings.openai ? 'openai' : 'local';
+  const backend = opts.backend ?? 'local';
+  const tinker = backend === 'tinker' ? tinkerRunConfig(opts.tinker ?? {}, studentModel, teacherModel) : null;
+  // On the tinker backend the teacher samples on Tinker too, unless an endpoint is set.
+  const teacherProvider =
+    settings.teacherProvider === 'openai' && settings.openai ? 'openai' : tinker ? 'tinker' : 'local';
   // The objectives are the distill recipe's; the others train with SFT (and DPO) on text.
   const requested = opts.training?.objective;
   if (recipe !== 'distill' && requested !== undefined && requested !== 'sft') {
@@ -96,9 +104,11 @@ export function createRun(
         (teacherProvider === 'openai' || (importedTeacher && sc.training.objective === 'kd')
           ? 'sft'
           : sc.training.objective));
-  if (teacherProvider === 'openai' && objective !== 'sft') {
+  // kd can use an endpoint that returns top_logprobs (vLLM, SGLang: topLogprobs in its settings).
+  const endpointTopk = teacherProvider === 'openai' && (settings.openai?.topLogprobs ?? 0) > 0;
+  if (teacherProvider === 'openai' && objective !== 'sft' && !(objective === 'kd' && endpointTopk)) {
     throw new ConfigError(
-      `the ${objective} objective needs the teacher's token distributions, which an OpenAI-compatible endpoint does not give: use sft, or a local teacher`,
+      `the ${objective} objective needs the teacher's token distributions, which this OpenAI-compatible endpoint does not give: use sft, a local teacher${objective === 'kd' ? ', or set topLogprobs in the endpoint settings' : ''}`,
       'objective',
     );
   }
@@ -120,6 +130,7 @@ export function createRun(
     scaleConfig: sc,
     ...(imported ? { importedData: imported } : {}),
     ...(character ? { character } : {}),
+    ...(tinker ? { backend, tinker } : {}),
   };
   const id = newRunId(persona.id, opts.label ?? opts.scale);
   const paths = ensureRunDir(services.dataDir, id);

@@ -17,6 +17,7 @@ import type { CheckpointRecord, TrainingKind } from '../store';
 import { jobDir } from '../core/paths';
 import type { StepContext } from './runner';
 import type { PipelineServices } from './services';
+import { isTinkerPath } from './tinker';
 
 export function countJsonlRows(path: string): number {
   if (!existsSync(path)) return 0;
@@ -95,7 +96,12 @@ export async function runEngineTraining(
     previous && previous.status !== 'completed'
       ? store.checkpoints
           .list({ runId: run.id })
-          .filter((c) => c.jobId === previous.id && existsSync(join(c.path, 'trainer_state.json')))
+          // A Tinker checkpoint's state is on the service (tinker_train reads it back).
+          .filter(
+            (c) =>
+              c.jobId === previous.id &&
+              (isTinkerPath(c.path) || existsSync(join(c.path, 'trainer_state.json'))),
+          )
           .sort((a, b) => b.step - a.step)[0]
       : undefined;
   const resumeFrom = resumable?.path;
@@ -121,7 +127,12 @@ export async function runEngineTraining(
     dataHash,
     config,
   });
-  const register = (step: number, path: string, metrics: Record<string, number> = {}): CheckpointRecord => {
+  const register = (
+    step: number,
+    path: string,
+    metrics: Record<string, number> = {},
+    pulledFrom?: string,
+  ): CheckpointRecord => {
     const known = registered.get(path);
     if (known) {
       if (Object.keys(metrics).length > 0) return store.checkpoints.update(known.id, { metrics });
@@ -133,7 +144,7 @@ export async function runEngineTraining(
       step,
       path,
       metrics,
-      lineage: lineage(),
+      lineage: { ...lineage(), ...(pulledFrom ? { pulledFrom } : {}) },
     });
     registered.set(path, cp);
     events.emit('training:checkpoint', { runId: run.id, checkpoint: cp });
@@ -170,11 +181,17 @@ export async function runEngineTraining(
     const result = await opts.start({ outputDir: jobDir(ctx.paths, job.id), resumeFrom, onEvent });
     dataHash = result.data_hash;
     const lastTrain = store.metrics.last(job.id, 'train');
-    const final = register(result.steps, result.final_checkpoint, {
-      trainLoss: result.train_loss,
-      ...(result.val_loss !== null ? { valLoss: result.val_loss } : {}),
-      ...(lastTrain?.tokensPerS !== undefined ? { tokensPerS: lastTrain.tokensPerS } : {}),
-    });
+    const final = register(
+      result.steps,
+      result.final_checkpoint,
+      {
+        trainLoss: result.train_loss,
+        ...(result.val_loss !== null ? { valLoss: result.val_loss } : {}),
+        ...(lastTrain?.tokensPerS !== undefined ? { tokensPerS: lastTrain.tokensPerS } : {}),
+      },
+      // Tinker: the final checkpoint is the adapter pulled into the job's folder.
+      result.remote_checkpoint,
+    );
     if (result.cancelled) {
       store.jobs.update(job.id, { status: 'cancelled', step: result.steps });
       throw new CancelledError(
@@ -219,9 +236,10 @@ export function finalCheckpoint(studio: PipelineServices, runId: string): Checkp
     )
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
   if (merged) return merged;
+  // Local folders only: a Tinker job's last checkpoint is on the service, its pulled copy here.
   const cps = studio.store.checkpoints
     .list({ runId })
-    .filter((c) => !job || c.jobId === job.id)
+    .filter((c) => (!job || c.jobId === job.id) && !isTinkerPath(c.path))
     .sort((a, b) => b.step - a.step);
   return cps[0] ?? null;
 }

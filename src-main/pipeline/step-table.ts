@@ -1,6 +1,7 @@
 /**
  * The step table: what the runner calls for each PipelineStep, chosen by the run's recipe
- * (distill, character or good-pairs) and by whether its data is imported.
+ * (distill, character or good-pairs) and by whether its data is imported. The training backend
+ * (local or tinker) changes only the services the train step gets (pipeline/tinker.ts).
  */
 import { characterTrainStep } from './recipes/character';
 import { goodPairsGenerateStep, goodPairsQuestionsStep } from './recipes/good-pairs';
@@ -11,6 +12,7 @@ import { auditStep, reportStep, splitStep } from './steps/data';
 import { evaluateStep, savingsStep } from './steps/evaluate';
 import { generateStep, questionsStep } from './steps/generate';
 import { trainStep } from './steps/train';
+import { trainingServices } from './tinker';
 
 export function stepTable(services: PipelineServices): StepTable {
   return {
@@ -29,7 +31,9 @@ export function stepTable(services: PipelineServices): StepTable {
     audit: (ctx) => auditStep(services, ctx),
     split: (ctx) => splitStep(services, ctx),
     train: (ctx) =>
-      ctx.run.config.recipe === 'character' ? characterTrainStep(services, ctx) : trainStep(services, ctx),
+      ctx.run.config.recipe === 'character'
+        ? characterTrainStep(trainingServices(services, ctx), ctx)
+        : trainStep(trainingServices(services, ctx), ctx),
     evaluate: (ctx) => evaluateStep(services, ctx),
     savings: (ctx) => savingsStep(services, ctx),
     report: (ctx) => reportStep(services, ctx),

@@ -2,7 +2,7 @@
 import type { ModelSpec } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import { LocalEngineProvider } from './local';
-import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './openai';
+import { OpenAICompatibleProvider, type OpenAICompatibleOptions, type TopkWriter } from './openai';
 import type { ReasoningEffort } from './thinking';
 import type { TeacherProvider } from './types';
 
@@ -12,15 +12,25 @@ export { LocalEngineProvider, type LocalEngineProviderOptions } from './local';
 export {
   OpenAICompatibleProvider,
   parseRetryAfter,
+  type EndpointTopk,
   type OpenAICompatibleOptions,
   type RetryInfo,
+  type TopkWriter,
 } from './openai';
 export { isReasoningEffort, REASONING_EFFORTS, splitThinking, type ReasoningEffort } from './thinking';
 export { estimateGeneration, type GenerationEstimate, type GenerationEstimateInput } from './estimate';
 
 export interface TeacherProviderChoice {
   /** An OpenAI-compatible endpoint; when null or without a base URL, the local engine is the teacher. */
-  endpoint: { baseUrl: string; model: string; apiKey: string; reasoningEffort?: ReasoningEffort } | null;
+  endpoint: {
+    baseUrl: string;
+    model: string;
+    apiKey: string;
+    reasoningEffort?: ReasoningEffort;
+    concurrency?: number;
+    topLogprobs?: number;
+    returnTokenIds?: boolean;
+  } | null;
   engine: Pick<EngineClient, 'call'>;
   /** The local model (the same base the student starts from, in prompt distillation). */
   localModel: ModelSpec;
@@ -38,6 +48,14 @@ export function createTeacherProvider(choice: TeacherProviderChoice): TeacherPro
       model: ep.model,
       apiKey: ep.apiKey,
       ...(ep.reasoningEffort !== undefined ? { reasoningEffort: ep.reasoningEffort } : {}),
+      ...(ep.concurrency !== undefined ? { concurrency: ep.concurrency } : {}),
+      ...(ep.topLogprobs
+        ? {
+            topLogprobs: ep.topLogprobs,
+            writeTopk: engineTopkWriter(choice.engine, choice.localModel, ep.model),
+          }
+        : {}),
+      ...(ep.returnTokenIds !== undefined ? { returnTokenIds: ep.returnTokenIds } : {}),
     });
   }
   return new LocalEngineProvider({
@@ -45,4 +63,29 @@ export function createTeacherProvider(choice: TeacherProviderChoice): TeacherPro
     model: choice.localModel,
     ...(choice.chunkSize ? { chunkSize: choice.chunkSize } : {}),
   });
+}
+
+/**
+ * An endpoint teacher's captured logprobs -> teacher top-k files, written by the engine with the
+ * tokenizer of `model` (the run's local teacher spec: the student's base unless --teacher says
+ * otherwise), which must be the endpoint model's vocabulary.
+ */
+export function engineTopkWriter(
+  engine: Pick<EngineClient, 'call'>,
+  model: ModelSpec,
+  endpointModel: string,
+): TopkWriter {
+  return async (files, k) => {
+    const r = await engine.call('topk_from_logprobs', {
+      model,
+      k,
+      files: files.map((f) => ({
+        path: f.path,
+        tokens: f.tokens,
+        ...(f.promptTokens !== null ? { prompt_tokens: f.promptTokens } : {}),
+      })),
+      metadata: { model: `endpoint:${endpointModel}`, source: 'openai-compatible' },
+    });
+    return r.files.map((f) => f.rows);
+  };
 }

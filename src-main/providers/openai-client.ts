@@ -53,7 +53,9 @@ export interface OpenAIClientOptions {
 export interface TokenLogprob {
   token: string;
   logprob: number;
-  top_logprobs?: { token: string; logprob: number }[];
+  /** The token's UTF-8 bytes (OpenAI, vLLM); with return_tokens_as_token_ids, token is "token_id:N". */
+  bytes?: number[] | null;
+  top_logprobs?: { token: string; logprob: number; bytes?: number[] | null }[];
 }
 
 export interface ChatCompletion {

@@ -1,11 +1,16 @@
 /**
- * A teacher behind any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, LM Studio, llama.cpp):
- * items answered with bounded concurrency through the shared OpenAIClient (retries, timeouts,
- * redaction); the first failure stops the batch.
+ * A teacher behind any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang, Ollama, LM Studio,
+ * llama.cpp): items answered with bounded concurrency through the shared OpenAIClient (retries,
+ * timeouts, redaction); the first failure stops the batch.
+ *
+ * With `topLogprobs` (1-20) and a `writeTopk`, it also captures the teacher's distributions for
+ * kd: each answer is asked with logprobs + top_logprobs (and vLLM's return_tokens_as_token_ids,
+ * so tokens come as ids), and the engine writes them as teacher top-k files with the student's
+ * tokenizer (topk_from_logprobs). The endpoint's model must share the student's vocabulary.
  */
 import type { SamplingParams } from '../../src-shared/engine-protocol';
 import { ProviderError } from './errors';
-import { OpenAIClient, type OpenAIClientOptions } from './openai-client';
+import { OpenAIClient, type OpenAIClientOptions, type TokenLogprob } from './openai-client';
 import { isReasoningEffort, splitThinking, type ReasoningEffort } from './thinking';
 import type { TeacherGenerateOptions, TeacherItem, TeacherOutput, TeacherProvider } from './types';
 
@@ -19,7 +24,25 @@ export interface OpenAICompatibleOptions extends OpenAIClientOptions {
   concurrency?: number;
   /** Sent as `reasoning_effort` when set ("none" turns thinking off on Ollama); omitted otherwise. */
   reasoningEffort?: ReasoningEffort;
+  /** Top log-probs per answer token the endpoint returns (1-20; vLLM: --max-logprobs); 0/absent: none. */
+  topLogprobs?: number;
+  /** Ask for tokens as "token_id:N" (vLLM's return_tokens_as_token_ids; default true when capturing). */
+  returnTokenIds?: boolean;
+  /** Writes the captured answers' files (the engine's topk_from_logprobs); rows per file. */
+  writeTopk?: TopkWriter;
 }
+
+/** One answer's logprobs as the endpoint gave them, to become a teacher top-k file. */
+export interface EndpointTopk {
+  path: string;
+  tokens: TokenLogprob[];
+  promptTokens: number | null;
+}
+
+export type TopkWriter = (files: EndpointTopk[], k: number) => Promise<number[]>;
+
+/** OpenAI's chat completions return at most 20 top log-probs per token. */
+export const MAX_TOP_LOGPROBS = 20;
 
 function countOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null;
@@ -27,12 +50,15 @@ function countOrNull(v: unknown): number | null {
 
 export class OpenAICompatibleProvider implements TeacherProvider {
   readonly name = 'openai';
-  /** Chat completions give at most 20 top log-probs per token, as text: not the ids kd needs. */
-  readonly capturesDistributions = false;
+  /** With topLogprobs and a writer: the answers' top-k log-probs (at most 20) for kd. */
+  readonly capturesDistributions: boolean;
   readonly model: string;
   private readonly client: OpenAIClient;
   private readonly concurrency: number;
   private readonly reasoningEffort: ReasoningEffort | undefined;
+  private readonly topLogprobs: number;
+  private readonly returnTokenIds: boolean;
+  private readonly writeTopk: TopkWriter | undefined;
 
   constructor(options: OpenAICompatibleOptions) {
     this.client = new OpenAIClient({ ...options, name: 'openai' });
@@ -47,6 +73,17 @@ export class OpenAICompatibleProvider implements TeacherProvider {
         'openai',
       );
     this.reasoningEffort = options.reasoningEffort;
+    const top = Math.floor(options.topLogprobs ?? 0);
+    if (!(top >= 0 && top <= MAX_TOP_LOGPROBS))
+      throw new ProviderError(
+        `topLogprobs must be from 0 to ${MAX_TOP_LOGPROBS}, not ${top}`,
+        'config',
+        'openai',
+      );
+    this.topLogprobs = top;
+    this.returnTokenIds = options.returnTokenIds ?? true;
+    this.writeTopk = options.writeTopk;
+    this.capturesDistributions = top > 0 && this.writeTopk !== undefined;
   }
 
   async generate(
@@ -54,12 +91,14 @@ export class OpenAICompatibleProvider implements TeacherProvider {
     sampling: SamplingParams,
     opts: TeacherGenerateOptions = {},
   ): Promise<TeacherOutput[]> {
-    if (opts.captureTopK)
+    if (opts.captureTopK && !this.capturesDistributions)
       throw new ProviderError(
-        'an OpenAI-compatible teacher cannot give the token distributions kd needs: train with sft or on-policy, or use a local teacher',
+        'this OpenAI-compatible teacher gives no token distributions: set topLogprobs (1-20) in its settings for kd, train with sft, or use a local teacher',
         'config',
         this.name,
       );
+    const k = opts.captureTopK ? Math.min(opts.captureTopK, this.topLogprobs) : 0;
+    const captured: (EndpointTopk | null)[] = new Array<EndpointTopk | null>(items.length).fill(null);
     const results: TeacherOutput[] = new Array<TeacherOutput>(items.length);
     const total = items.length;
     let next = 0;
@@ -72,7 +111,12 @@ export class OpenAICompatibleProvider implements TeacherProvider {
       while (next < total && firstError === null) {
         const index = next++;
         try {
-          results[index] = await this.complete(items[index] as TeacherItem, sampling, signal);
+          const item = items[index] as TeacherItem;
+          const { output, logprobs } = await this.complete(item, sampling, signal, item.topkPath ? k : 0);
+          results[index] = output;
+          // An answer whose reasoning was cut out no longer matches its tokens: not captured.
+          if (item.topkPath && logprobs && logprobs.length > 0 && !output.thinking)
+            captured[index] = { path: item.topkPath, tokens: logprobs, promptTokens: output.promptTokens };
         } catch (e) {
           if (firstError === null) firstError = e;
           stop.abort();
@@ -84,6 +128,14 @@ export class OpenAICompatibleProvider implements TeacherProvider {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, total) }, () => worker()));
     if (firstError !== null) throw firstError;
+    const files = captured.filter((c): c is EndpointTopk => c !== null);
+    if (k > 0 && files.length > 0 && this.writeTopk) {
+      const rows = await this.writeTopk(files, k);
+      captured.forEach((c, i) => {
+        const at = c ? files.indexOf(c) : -1;
+        if (at >= 0) results[i] = { ...(results[i] as TeacherOutput), topkTokens: rows[at] ?? 0 };
+      });
+    }
     return results;
   }
 
@@ -92,7 +144,8 @@ export class OpenAICompatibleProvider implements TeacherProvider {
     item: TeacherItem,
     sampling: SamplingParams,
     signal: AbortSignal,
-  ): Promise<TeacherOutput> {
+    k: number,
+  ): Promise<{ output: TeacherOutput; logprobs: TokenLogprob[] | null }> {
     const messages = [
       ...(item.system !== undefined ? [{ role: 'system', content: item.system }] : []),
       ...item.messages,
@@ -106,6 +159,13 @@ export class OpenAICompatibleProvider implements TeacherProvider {
         max_tokens: sampling.max_new_tokens,
         seed: sampling.seed,
         ...(this.reasoningEffort ? { reasoning_effort: this.reasoningEffort } : {}),
+        ...(k > 0
+          ? {
+              logprobs: true,
+              top_logprobs: k,
+              ...(this.returnTokenIds ? { return_tokens_as_token_ids: true } : {}),
+            }
+          : {}),
       },
       signal,
     );
@@ -114,7 +174,7 @@ export class OpenAICompatibleProvider implements TeacherProvider {
     // Reasoning inline in the text, or beside it in a field of its own: either way, it was thought.
     const { text, thinking } = splitThinking(reply.text);
     const separate = choice?.message.reasoning_content ?? choice?.message.reasoning;
-    return {
+    const output: TeacherOutput = {
       text,
       thinking: thinking || (typeof separate === 'string' && separate.trim() !== ''),
       promptTokens: countOrNull(reply.completion.usage?.prompt_tokens),
@@ -123,5 +183,6 @@ export class OpenAICompatibleProvider implements TeacherProvider {
       ttftMs: null,
       finishReason: reason === 'length' ? 'length' : reason === 'stop' ? 'stop' : null,
     };
+    return { output, logprobs: k > 0 ? (choice?.logprobs?.content ?? null) : null };
   }
 }

@@ -64,6 +64,8 @@ class GenRequest:
     ignore_eos: bool = False
     logprobs: bool = False
     top_logprobs: int = 0
+    # vLLM's extension: logprobs name tokens "token_id:N", so a client can map them exactly.
+    tokens_as_ids: bool = False
     stream: bool = False
     include_usage: bool = False
     prompt_ids: list[list[int]] = field(default_factory=list)
@@ -164,6 +166,12 @@ def _common(req: GenRequest, body: dict[str, Any]) -> GenRequest:
     if not isinstance(ignore_eos, bool):
         raise ApiError(400, "'ignore_eos' must be a boolean", param="ignore_eos")
     req.ignore_eos = ignore_eos
+    as_ids = body.get("return_tokens_as_token_ids", False)
+    if not isinstance(as_ids, bool):
+        raise ApiError(
+            400, "'return_tokens_as_token_ids' must be a boolean", param="return_tokens_as_token_ids"
+        )
+    req.tokens_as_ids = as_ids
     stream = body.get("stream", False)
     if stream is not None and not isinstance(stream, bool):
         raise ApiError(400, "'stream' must be a boolean", param="stream")

@@ -29,6 +29,8 @@ class Reply:
 
     # -- pieces
     def _token(self, token: int) -> str:
+        if self.req.tokens_as_ids:  # return_tokens_as_token_ids, as vLLM writes it
+            return f"token_id:{token}"
         return self.tokenizer.decode([token], skip_special_tokens=False)
 
     def _chat_logprobs(self, entries: list[LogprobEntry]) -> dict[str, Any]:

@@ -248,6 +248,9 @@ def run_training(
             optimizer.zero_grad(set_to_none=True)
             final_ckpt = save(step, rng_at_start)
             return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, True, model)
+        sync = getattr(objective, "synchronize", None)
+        if sync is not None:  # data-parallel processes (distributed.py): sum the step's gradients
+            sync(trainable)
         grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, cfg.max_grad_norm))
         lr = float(scheduler.get_last_lr()[0])
         optimizer.step()

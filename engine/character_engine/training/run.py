@@ -8,6 +8,7 @@ OBJECTIVES; the protocol method that names it calls `run_objective(params, ctx, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..context import RequestContext
@@ -31,9 +32,14 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 
 def run_objective(
-    params: dict[str, Any], ctx: RequestContext, kind: str, sample: SampleFn | None = None
+    params: dict[str, Any],
+    ctx: RequestContext,
+    kind: str,
+    sample: SampleFn | None = None,
+    wrap: Callable[[Objective], Any] | None = None,
 ) -> dict[str, Any]:
-    """Train a LoRA adapter with the objective named `kind`; returns a TrainResult."""
+    """Train a LoRA adapter with the objective named `kind`; returns a TrainResult. `wrap`
+    wraps the built objective (distributed.py's Sharded, for data-parallel processes)."""
     objective = OBJECTIVES[kind]
     cfg = parse_config(params)
     objective.check_config(cfg)
@@ -47,10 +53,11 @@ def run_objective(
         objective.load_examples(cfg.val_path, tokenizer, cfg.max_length, "val_path") if cfg.val_path else None
     )
     ctx.progress("load", 2, 2)
+    built = objective.from_config(cfg, tokenizer, sample)
     result = run_training(
         cfg,
         ctx,
-        objective.from_config(cfg, tokenizer, sample),
+        wrap(built) if wrap else built,
         base,
         train,
         val,

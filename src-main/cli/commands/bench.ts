@@ -3,6 +3,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { chatLoopRows, measureChatLoops, type LoopMeasure } from '../../bench/chat-loops';
 import { measureServerLoad, serverLoadRows, type ServerLoadResult } from '../../bench/server-load';
+import {
+  endpointTeacherRows,
+  measureEndpointTeacher,
+  type EndpointTeacherResult,
+} from '../../bench/endpoint-teacher';
 import { CHAT_SAMPLING } from '../../chat/service';
 import {
   benchEngine,
@@ -30,6 +35,8 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     'no-server-load': { type: 'boolean' },
     'server-clients': { type: 'string', default: '8' },
     'server-tokens': { type: 'string', default: '32' },
+    'no-endpoint-teacher': { type: 'boolean' },
+    'endpoint-concurrency': { type: 'string', default: '8' },
     out: { type: 'string' },
   });
   const outDir = values.out ?? join(repoRoot(), 'bench', 'results');
@@ -68,6 +75,24 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     });
     rows.push(...serverLoadRows(serverLoad));
   }
+  let endpointTeacher: EndpointTeacherResult | null = null;
+  if (!values['no-endpoint-teacher']) {
+    const concurrency = Number(values['endpoint-concurrency']);
+    ctx.note(
+      `bench: a served teacher (the engine's OpenAI server as vLLM stand-in), ${concurrency} in flight`,
+    );
+    const persona = studio.personas.get('beethoven');
+    endpointTeacher = await measureEndpointTeacher({
+      model: parseModelSpec(values.model ?? 'default'),
+      engine: studio.engine,
+      system: persona.systemPrompt,
+      questions: Array.from({ length: 16 }, (_, i) => `Question ${i + 1}: what is music to you?`),
+      maxTokens: Number(values['server-tokens']),
+      concurrency,
+      topLogprobs: 20,
+    });
+    rows.push(...endpointTeacherRows(endpointTeacher));
+  }
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
     ctx.note('bench: engine (python -m character_dev.bench)');
@@ -82,6 +107,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     rows,
     chatLoops,
     serverLoad,
+    endpointTeacher,
     engine,
   };
   const path = join(outDir, 'bench.json');

@@ -1,12 +1,14 @@
 /**
  * `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> |
- * rollback | export <id> [--out DIR] [--merged] [--overwrite] | push <id> --repo owner/name`.
+ * rollback | export <id> [--out DIR] [--merged] [--overwrite] | push <id> --repo owner/name |
+ * list --tinker | pull <id|tinker://...>` (Tinker: checkpoint-tinker.ts).
  */
 import { resolve } from 'node:path';
 import { exportCheckpoint, pushCheckpoint } from '../../registry/export';
 import type { CheckpointRecord } from '../../store';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
+import { listTinker, pullTinker } from './checkpoint-tinker';
 
 function line(c: CheckpointRecord, active: string | null): string {
   const m = Object.entries(c.metrics)
@@ -27,6 +29,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     endpoint: { type: 'string' },
     private: { type: 'boolean' },
     'no-data': { type: 'boolean' },
+    tinker: { type: 'boolean' },
   });
   const [sub, id, ...rest] = positionals;
   const studio = await ctx.open();
@@ -41,12 +44,15 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
   const active = reg.active()?.id ?? null;
   switch (sub ?? 'list') {
     case 'list': {
+      if (values.tinker) return listTinker(studio, ctx);
       const list = reg.list(values.run ? { runId: values.run } : undefined);
       ctx.result({ active, checkpoints: list });
       if (list.length === 0) ctx.print('no checkpoints yet: character pipeline beethoven --scale mini');
       for (const c of list) ctx.print(line(c, active));
       return 0;
     }
+    case 'pull':
+      return pullTinker(studio, need(), ctx);
     case 'info': {
       const c = reg.info(need());
       ctx.result(c);
@@ -134,7 +140,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     }
     default:
       throw new CliUsageError(
-        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote, rollback, export or push`,
+        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote, rollback, export, push or pull`,
       );
   }
 };

@@ -25,6 +25,7 @@ import { parseCommandArgs } from '../args';
 import { IMPORTED_DATA_FLAGS, importedDataOption } from '../data-flags';
 import { CHARACTER_FLAGS, characterOverrides, smokeChoice } from '../character-flags';
 import { characterKeyLines, introspectionCountLine, runSmokeFirst } from './pipeline-character';
+import { BACKEND_FLAGS, backendOption } from '../backend-flags';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -127,6 +128,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
     ...TRAINING_FLAGS,
     ...IMPORTED_DATA_FLAGS,
     ...CHARACTER_FLAGS,
+    ...BACKEND_FLAGS,
   });
   const started = performance.now();
   const studio = await ctx.open();
@@ -159,6 +161,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       training,
       ...(importedData ? { importedData } : {}),
       ...(character ? { character } : {}),
+      ...backendOption('pipeline', values),
     };
     await runSmokeFirst(studio, options, smokeChoice('pipeline', values, scale), ctx);
     run = createRun(studio, options);

@@ -121,8 +121,14 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
         ? `the teacher's answers were imported from ${cfg.importedData.path}`
         : cfg.teacherProvider === 'openai'
           ? `the teacher answered through ${cfg.teacherEndpoint?.baseUrl ?? 'an OpenAI-compatible endpoint'}`
-          : 'the teacher ran on the local engine'
-    }; the student trained and was evaluated on the local engine.`,
+          : cfg.teacherProvider === 'tinker'
+            ? `the teacher (${cfg.tinker?.teacherModel ?? '?'}) sampled on Tinker`
+            : 'the teacher ran on the local engine'
+    }; the student trained ${
+      cfg.backend === 'tinker'
+        ? `on Tinker (LoRA on ${cfg.tinker?.baseModel ?? '?'}; the adapter was pulled back)`
+        : 'on the local engine'
+    } and was evaluated on the local engine.`,
     ...(cfg.teacherModel.source === cfg.studentModel.source &&
     formatModelSpec(cfg.teacherModel) === formatModelSpec(cfg.studentModel)
       ? [

@@ -17,6 +17,7 @@ import { CancelledError, PipelineError, StepOrderError } from '../../core/errors
 import { topkFile } from '../../core/paths';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
+import { tinkerTeacher } from '../tinker';
 
 export async function questionsStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -52,6 +53,7 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
 
 export function teacherProvider(studio: PipelineServices, ctx: StepContext): TeacherProvider {
   const cfg = ctx.run.config;
+  if (cfg.teacherProvider === 'tinker') return tinkerTeacher(studio, ctx);
   const settings = studio.settings.all();
   return createTeacherProvider({
     endpoint: cfg.teacherProvider === 'openai' ? settings.openai : null,

@@ -54,7 +54,8 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
   if (trainRows === 0) throw new StepOrderError('train', `${ctx.paths.train} (run the split step)`);
   validateTrainingData(config, trainRows);
   requireTopk(config, ctx.paths.train);
-  if (config.objective === 'on-policy' && cfg.teacherProvider !== 'local') {
+  // A Tinker teacher scores on Tinker (tinker_train); an endpoint cannot score tokens.
+  if (config.objective === 'on-policy' && cfg.teacherProvider === 'openai') {
     throw new ConfigError(
       'on-policy distillation needs the teacher as a local model (it scores every token the student samples); this run’s teacher is an endpoint: train with sft',
       'objective',

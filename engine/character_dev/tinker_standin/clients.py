@@ -1,0 +1,394 @@
+"""ServiceClient, TrainingClient, SamplingClient and RestClient of the stand-in, with the
+SDK's method names, arguments and reply types (tinker.types). Work is done when a method
+is called; the returned future's .result() hands it over (the SDK's APIFuture shape)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+from . import store
+
+
+class Future:
+    """What the SDK's APIFuture offers the engine: result(timeout=None)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._value
+
+
+def _check_key(api_key: str | None) -> None:
+    expected = os.environ.get("TINKER_STANDIN_API_KEY")
+    if expected is not None and api_key != expected:
+        import httpx
+        import tinker
+
+        request = httpx.Request("POST", "http://tinker-standin.invalid/api/v1/create_session")
+        raise tinker.AuthenticationError(
+            "Error code: 401 - invalid API key", response=httpx.Response(401, request=request), body=None
+        )
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        user_metadata: dict[str, str] | None = None,
+        project_id: str | None = None,
+        *,
+        display_name: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        **_kwargs: Any,
+    ) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("TINKER_API_KEY")
+
+    def create_lora_training_client(
+        self,
+        base_model: str,
+        rank: int = 32,
+        seed: int | None = None,
+        train_mlp: bool = True,
+        train_attn: bool = True,
+        train_unembed: bool = True,
+        user_metadata: dict[str, str] | None = None,
+        optimizer: Any = None,
+    ) -> Future:
+        _check_key(self.api_key)
+        loaded = m.load(base_model, rank, (train_attn, train_mlp, train_unembed), seed or 0, None)
+        return Future(TrainingClient(store.new_run_id(), loaded, rank))
+
+    def _from_state(self, path: str, with_optimizer: bool) -> TrainingClient:
+        _check_key(self.api_key)
+        meta = store.read_meta(path)
+        if meta["type"] != "training":
+            raise ValueError(f"{path} is not a training checkpoint (weights/)")
+        folder = store.folder(*store.parse(path))
+        loaded = m.load(meta["base_model"], meta["rank"], tuple(meta["switches"]), 0, str(folder))
+        client = TrainingClient(store.new_run_id(), loaded, meta["rank"])
+        if with_optimizer:
+            client.load_optimizer(folder / "optimizer.pt")
+        return client
+
+    def create_training_client_from_state(self, path: str, base_model: str | None = None, **_: Any) -> Future:
+        return Future(self._from_state(path, with_optimizer=False))
+
+    def create_training_client_from_state_with_optimizer(
+        self, path: str, base_model: str | None = None, **_: Any
+    ) -> Future:
+        return Future(self._from_state(path, with_optimizer=True))
+
+    def create_sampling_client(
+        self, model_path: str | None = None, base_model: str | None = None, **_: Any
+    ) -> Future:
+        _check_key(self.api_key)
+        if model_path is None and base_model is None:
+            raise ValueError("Either model_path or base_model must be provided")
+        if model_path is not None:
+            run_id, kind, name = store.parse(model_path)
+            meta = store.read_meta(model_path)
+            loaded = m.load_for_sampling(meta["base_model"], str(store.folder(run_id, kind, name)))
+        else:
+            loaded = m.load_for_sampling(str(base_model), None)
+        return Future(SamplingClient(loaded))
+
+    def create_rest_client(self) -> RestClient:
+        _check_key(self.api_key)
+        return RestClient()
+
+    def close(self, status: str = "success") -> Future:
+        return Future(None)
+
+
+class TrainingClient:
+    def __init__(self, run_id: str, loaded: m.Loaded, rank: int) -> None:
+        self.run_id = run_id
+        self.loaded = loaded
+        self.rank = rank
+        self.optimizer: Any = None
+        self._pending_optimizer: Any = None
+
+    # --- forward / backward -------------------------------------------------------------
+
+    def _run(self, data: list[Any], loss_fn: str, backward: bool) -> Any:
+        import torch
+        from tinker import types
+
+        if loss_fn not in ("cross_entropy", "importance_sampling"):
+            raise m._bad_request(__import__("tinker"), f"the stand-in has no loss_fn {loss_fn!r}")
+        outputs, total = [], 0.0
+        for datum in data:
+            ids = datum.model_input.to_ints()
+            inputs = datum.loss_fn_inputs
+            targets = inputs["target_tokens"].to_torch().long()
+            if targets.shape[0] != len(ids):
+                raise m._bad_request(
+                    __import__("tinker"),
+                    f"target_tokens has {targets.shape[0]} rows for {len(ids)} input tokens",
+                )
+            with torch.set_grad_enabled(backward):
+                lp = m.target_logprobs(self.loaded.model, ids, targets)
+                if loss_fn == "cross_entropy":
+                    weights = inputs["weights"].to_torch().float() if "weights" in inputs else 0 * lp
+                    loss = -(lp * weights).sum()
+                else:
+                    ratio = torch.exp(lp - inputs["logprobs"].to_torch().float())
+                    loss = -(ratio * inputs["advantages"].to_torch().float()).sum()
+            if backward:
+                loss.backward()
+            total += float(loss.detach())
+            outputs.append({"logprobs": types.TensorData.from_torch(lp.detach().float())})
+        return types.ForwardBackwardOutput(
+            loss_fn_output_type="ArrayRecord", loss_fn_outputs=outputs, metrics={"loss:sum": total}
+        )
+
+    def forward(self, data: list[Any], loss_fn: str, loss_fn_config: Any = None) -> Future:
+        return Future(self._run(data, loss_fn, backward=False))
+
+    def forward_backward(self, data: list[Any], loss_fn: str, loss_fn_config: Any = None) -> Future:
+        return Future(self._run(data, loss_fn, backward=True))
+
+    def forward_backward_custom(self, data: list[Any], loss_fn: Any, **_: Any) -> Future:
+        """As the SDK does it: forward, the custom loss on detached log-probs, then a
+        cross_entropy backward with weights = -d loss / d logprobs."""
+        from tinker import types
+
+        forward = self._run(
+            [
+                types.Datum(
+                    model_input=d.model_input,
+                    loss_fn_inputs={"target_tokens": d.loss_fn_inputs["target_tokens"]},
+                )
+                for d in data
+            ],
+            "cross_entropy",
+            backward=False,
+        )
+        logprobs = [
+            out["logprobs"].to_torch().float().clone().requires_grad_(True) for out in forward.loss_fn_outputs
+        ]
+        loss, metrics = loss_fn(data, logprobs)
+        loss.backward()
+        linear = [
+            types.Datum(
+                model_input=d.model_input,
+                loss_fn_inputs={
+                    "target_tokens": d.loss_fn_inputs["target_tokens"],
+                    "weights": types.TensorData.from_torch(-lp.grad),
+                },
+            )
+            for d, lp in zip(data, logprobs, strict=True)
+        ]
+        backward = self._run(linear, "cross_entropy", backward=True)
+        out_metrics = dict(metrics)
+        out_metrics["loss:sum"] = float(loss.detach().sum())
+        out_metrics["surrogate_loss:sum"] = backward.metrics["loss:sum"]
+        return Future(
+            types.ForwardBackwardOutput(
+                loss_fn_output_type="ArrayRecord",
+                loss_fn_outputs=backward.loss_fn_outputs,
+                metrics=out_metrics,
+            )
+        )
+
+    # --- optimizer ----------------------------------------------------------------------
+
+    def _trainable(self) -> list[Any]:
+        return [p for p in self.loaded.model.parameters() if p.requires_grad]
+
+    def load_optimizer(self, path: Path) -> None:
+        import torch
+
+        self._pending_optimizer = torch.load(path, weights_only=False)
+
+    def optim_step(self, optim_params: Any = None, *, adam_params: Any = None) -> Future:
+        import torch
+        from tinker import types
+
+        p = optim_params if optim_params is not None else adam_params
+        if not isinstance(p, types.AdamParams):
+            raise TypeError("Expected AdamParams")
+        params = self._trainable()
+        if self.optimizer is None:
+            self.optimizer = torch.optim.AdamW(params, lr=p.learning_rate)
+            if self._pending_optimizer is not None:
+                self.optimizer.load_state_dict(self._pending_optimizer)
+        for group in self.optimizer.param_groups:
+            group.update(lr=p.learning_rate, betas=(p.beta1, p.beta2), eps=p.eps, weight_decay=p.weight_decay)
+        for q in params:
+            if q.grad is None:
+                q.grad = torch.zeros_like(q)
+        norm = torch.nn.utils.clip_grad_norm_(
+            params, p.grad_clip_norm if p.grad_clip_norm > 0 else float("inf")
+        )
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return Future(types.OptimStepResponse(metrics={"grad_norm": float(norm)}))
+
+    # --- saving -------------------------------------------------------------------------
+
+    def _save(self, kind: str, name: str, overwrite: bool, user_metadata: dict[str, str] | None) -> str:
+        import torch
+
+        if store.exists(self.run_id, kind, name) and not overwrite:
+            raise store.conflict(f"checkpoint {name} already exists in {self.run_id}")
+        target = store.folder(self.run_id, kind, name)
+        self.loaded.model.save_pretrained(str(target))
+        if kind == "external":
+            # Tinker exports PEFT adapters for the base model's hub name.
+            import json
+
+            cfg_path = target / "adapter_config.json"
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+            cfg["base_model_name_or_path"] = self.loaded.base_model
+            cfg_path.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+        if kind == "training" and self.optimizer is not None:
+            torch.save(self.optimizer.state_dict(), target / "optimizer.pt")
+        store.write_meta(
+            self.run_id,
+            kind,
+            name,
+            base_model=self.loaded.base_model,
+            rank=self.rank,
+            switches=[any(t in self.loaded.targets for t in group) for group in (m.ATTN, m.MLP, m.UNEMBED)],
+            user_metadata=user_metadata or {},
+        )
+        return store.path_of(self.run_id, kind, name)
+
+    def save_state(
+        self, name: str, ttl_seconds: int | None = None, overwrite: bool = False, user_metadata: Any = None
+    ) -> Future:
+        from tinker import types
+
+        return Future(types.SaveWeightsResponse(path=self._save("training", name, overwrite, user_metadata)))
+
+    def save_weights_for_sampler(
+        self, name: str, ttl_seconds: int | None = None, user_metadata: Any = None
+    ) -> Future:
+        from tinker import types
+
+        path = self._save("sampler", name, True, user_metadata)
+        return Future(types.SaveWeightsForSamplerResponse(path=path))
+
+    def save_weights_external(self, name: str, ttl_seconds: int | None = None, **_: Any) -> Future:
+        from tinker import types
+
+        return Future(types.SaveWeightsExternalResponse(path=self._save("external", name, False, None)))
+
+    def save_weights_and_get_sampling_client(self, name: str | None = None, **_: Any) -> Future:
+        """A snapshot of the current weights behind a new SamplingClient."""
+        import copy
+
+        snapshot = copy.deepcopy(self.loaded.model).eval()
+        return Future(SamplingClient(m.Loaded(snapshot, self.loaded.tokenizer, self.loaded.base_model)))
+
+    def get_tokenizer(self) -> Any:
+        return self.loaded.tokenizer
+
+
+class SamplingClient:
+    def __init__(self, loaded: m.Loaded) -> None:
+        self.loaded = loaded
+
+    def sample(
+        self,
+        prompt: Any,
+        num_samples: int,
+        sampling_params: Any,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
+        topk_sample_logprobs: int = 0,
+        **_: Any,
+    ) -> Future:
+        import torch
+        from tinker import types
+
+        ids = prompt.to_ints()
+        stops = m.stop_ids(self.loaded.model, self.loaded.tokenizer, sampling_params.stop)
+        seed = (
+            sampling_params.seed
+            if sampling_params.seed is not None
+            else int.from_bytes(os.urandom(4), "little")
+        )
+        generator = torch.Generator().manual_seed(int(seed))
+        sequences = []
+        for i in range(num_samples):
+            tokens, logprobs, tops, reason = m.sample_one(
+                self.loaded.model, ids, sampling_params, stops, topk_sample_logprobs, generator
+            )
+            sequences.append(
+                types.SampledSequence(
+                    stop_reason=reason,
+                    sequence_id=f"seq-{seed}-{i}",
+                    _tokens_list=tokens,
+                    _logprobs_list=logprobs,
+                    _topk_logprobs_list=tops if topk_sample_logprobs else None,
+                )
+            )
+        prompt_logprobs = self._prompt_logprobs(ids) if include_prompt_logprobs else None
+        return Future(types.SampleResponse(sequences=sequences, _prompt_logprobs_list=prompt_logprobs))
+
+    def _prompt_logprobs(self, ids: list[int]) -> list[float | None]:
+        import torch
+
+        with torch.no_grad():
+            lp = m.target_logprobs(self.loaded.model, ids[:-1], torch.tensor(ids[1:]))
+        return [None] + [float(x) for x in lp]
+
+    def compute_logprobs(self, prompt: Any, prompt_logprobs_last_n: int | None = None) -> Future:
+        return Future(self._prompt_logprobs(prompt.to_ints()))
+
+    def get_tokenizer(self) -> Any:
+        return self.loaded.tokenizer
+
+    def get_base_model(self) -> str:
+        return self.loaded.base_model
+
+
+class RestClient:
+    def list_user_checkpoints(self, limit: int = 100, offset: int = 0) -> Future:
+        from tinker.types import CheckpointsListResponse, Cursor
+
+        records = store.all_checkpoints()
+        page = [store.checkpoint_model(r) for r in records[offset : offset + limit]]
+        cursor = Cursor(offset=offset, limit=limit, total_count=len(records))
+        return Future(CheckpointsListResponse(checkpoints=page, cursor=cursor))
+
+    def list_checkpoints(self, training_run_id: str) -> Future:
+        from tinker.types import CheckpointsListResponse
+
+        records = store.all_checkpoints(training_run_id)
+        return Future(CheckpointsListResponse(checkpoints=[store.checkpoint_model(r) for r in records]))
+
+    def get_external_weights_urls(self, tinker_path: str) -> Future:
+        from tinker.types import ExternalWeightsUrlsResponse
+
+        run_id, kind, name = store.parse(tinker_path)
+        if kind != "external":
+            raise ValueError(
+                f"get_external_weights_urls only accepts external weights checkpoints, got {tinker_path!r}"
+            )
+        store.read_meta(tinker_path)
+        target = store.folder(run_id, kind, name)
+        urls = {
+            str(f.relative_to(target)): f.resolve().as_uri() for f in sorted(target.rglob("*")) if f.is_file()
+        }
+        return Future(
+            ExternalWeightsUrlsResponse(urls=urls, expires=datetime.now(timezone.utc) + timedelta(hours=1))
+        )
+
+    def delete_checkpoint_from_tinker_path(self, tinker_path: str) -> Future:
+        import shutil
+
+        run_id, kind, name = store.parse(tinker_path)
+        shutil.rmtree(store.folder(run_id, kind, name), ignore_errors=True)
+        Path(f"{store.folder(run_id, kind, name)}.json").unlink(missing_ok=True)
+        return Future(None)
+
+    def set_checkpoint_ttl_from_tinker_path(self, tinker_path: str, ttl_seconds: int | None) -> Future:
+        return Future(None)
