@@ -14,7 +14,7 @@ import pytest
 from test_dpo import dpo_params
 from test_kd import SYSTEM, kd_params
 from test_on_policy import op_params
-from test_sft import Recorder, base_params, write_rows
+from test_sft import Recorder, base_params, sft_rows, write_rows
 
 from character_engine.errors import InvalidParams, RemoteFailed
 
@@ -164,11 +164,14 @@ def test_dpo_and_on_policy_run_on_tinker(standin: dict, tiny_model_dir: str, tmp
     )
     assert dpo["steps"] == 2
 
-    op, rec = tinker_run(op_params(tiny_model_dir, tmp_path, max_steps=2), "on_policy", standin)
+    val = write_rows(tmp_path / "op_val.jsonl", sft_rows(2))
+    op, rec = tinker_run(op_params(tiny_model_dir, tmp_path, max_steps=2, val_path=val), "on_policy", standin)
     train = rows(rec, "train")
     assert op["steps"] == 2 and len(train) == 2
     assert all(r["loss_kind"] == "reverse_kl" and r["sampled_tokens"] > 0 for r in train)
     assert 0.0 <= train[0]["stop_rate"] <= 1.0
+    # Val rows without teacher top-k: evaluated as reverse KL on the student's samples.
+    assert [r["loss_kind"] for r in rows(rec, "eval")] == ["reverse_kl"]
 
 
 def test_resume_continues_from_the_service_checkpoint(

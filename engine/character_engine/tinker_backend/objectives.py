@@ -60,15 +60,20 @@ class TinkerKd(TinkerSft):
         return stats, units, sum(e.length for e in examples)
 
     def evaluate(self, tc: Any, val: list[Any]) -> dict[str, Any]:
-        return kd_eval(self.types, tc, val, self.summarize)
+        return kd_eval(self.types, tc, val)
 
     def summarize(self, stats: dict[str, float], units: float) -> dict[str, Any]:
-        if not units:
-            return {"loss": float("nan"), "nll": float("nan")}
-        return {"loss": stats.get("loss_sum", 0.0) / units, "nll": stats.get("nll_sum", 0.0) / units}
+        return kd_summary(stats, units)
 
 
-def kd_eval(types: Any, tc: Any, val: list[KdExample], summarize: Any) -> dict[str, Any]:
+def kd_summary(stats: dict[str, float], units: float) -> dict[str, Any]:
+    """kd.py's metric row: the coarsened KL and the NLL of the teacher's tokens, per token."""
+    if not units:
+        return {"loss": float("nan"), "nll": float("nan")}
+    return {"loss": stats.get("loss_sum", 0.0) / units, "nll": stats.get("nll_sum", 0.0) / units}
+
+
+def kd_eval(types: Any, tc: Any, val: list[KdExample]) -> dict[str, Any]:
     import torch
 
     data = [D.kd_datum(types, e) for e in val]
@@ -81,7 +86,7 @@ def kd_eval(types: Any, tc: Any, val: list[KdExample], summarize: Any) -> dict[s
             kd, nll, mask = D.kd_terms(d, lp)
         stats["loss_sum"] += float((kd * mask).sum())
         stats["nll_sum"] += float((nll * mask).sum())
-    return summarize(stats, float(sum(D.units_of(e.labels) for e in val)))
+    return kd_summary(stats, float(sum(D.units_of(e.labels) for e in val)))
 
 
 class TinkerDpo:
@@ -118,7 +123,14 @@ class TinkerDpo:
         return self.summarize(stats, float(len(val)))
 
     def summarize(self, stats: dict[str, float], units: float) -> dict[str, Any]:
-        return DpoObjective.summarize(self, stats, units)  # type: ignore[arg-type]
+        """dpo.py's metric row."""
+        if not units:
+            return {"loss": float("nan"), "reward_accuracy": 0.0, "reward_margin": 0.0}
+        return {
+            "loss": stats.get("loss_sum", 0.0) / units,
+            "reward_accuracy": stats.get("correct", 0.0) / units,
+            "reward_margin": stats.get("margin_sum", 0.0) / units,
+        }
 
 
 class TinkerOnPolicy:
@@ -191,7 +203,7 @@ class TinkerOnPolicy:
 
     def evaluate(self, tc: Any, val: list[Any]) -> dict[str, Any]:
         if val and all(isinstance(e, KdExample) for e in val):
-            return dict(kd_eval(self.types, tc, val, TinkerKd.summarize.__get__(self)), loss_kind="kd")
+            return dict(kd_eval(self.types, tc, val), loss_kind="kd")
         samples = self._samples(tc, val, sample_seed(self.cfg.seed, None, val))
         units = float(sum(len(t) for _, t, _, _, _ in samples))
         diff = sum(float(sum(a - b for a, b in zip(lp, tl, strict=True))) for _, _, lp, tl, _ in samples)
