@@ -56,6 +56,14 @@ describe('ElectronSettingsStore', () => {
     expect(reopened.get('openai')).toEqual(endpoint);
   });
 
+  it('keeps the Tinker key like the endpoint keys: encrypted apart, read back', () => {
+    const store = new ElectronSettingsStore(dataDir);
+    store.set('tinker', { apiKey: 'tml-secret-9' });
+    expect(JSON.stringify(Object.fromEntries(state.file))).not.toContain('tml-secret-9');
+    expect((state.file.get('settings') as { tinker: { apiKey: string } }).tinker.apiKey).toBe('');
+    expect(new ElectronSettingsStore(dataDir).get('tinker')).toEqual({ apiKey: 'tml-secret-9' });
+  });
+
   it('holds a key only in memory when the OS cannot encrypt', () => {
     state.encryption = false;
     const store = new ElectronSettingsStore(dataDir);
