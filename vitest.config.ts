@@ -5,7 +5,12 @@ export default defineConfig({
   // (no root tsconfig.json tells esbuild so; tsconfig.web.json says react-jsx for tsc).
   esbuild: { jsx: 'automatic' },
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/renderer/**/*.test.tsx'],
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+      'test/reliability/**/*.test.ts',
+      'test/renderer/**/*.test.tsx',
+    ],
     // Integration tests spawn the Python engine and train tiny models: give them room.
     testTimeout: 600_000,
     hookTimeout: 600_000,

@@ -1,5 +1,13 @@
+import { dirname } from 'node:path';
+import { databasePath } from '../core/paths';
+
+/** SQLite's codes for a damaged file: the message alone ("database disk image is malformed") names no file. */
+const DAMAGED = /^SQLITE_(CORRUPT|NOTADB)/;
+/** A file system refusing a write: say which folder, and that it is not writable. */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 /** Typed errors -> one line with the cause (the stack only with --verbose). */
-export function formatError(error: unknown, verbose = false): string {
+export function formatError(error: unknown, verbose = false, dataDir?: string): string {
   if (!(error instanceof Error)) return `error: ${String(error)}`;
   const first = error.message.split('\n')[0] ?? error.message;
   const kind = error.name && error.name !== 'Error' ? error.name : 'error';
@@ -8,6 +16,14 @@ export function formatError(error: unknown, verbose = false): string {
   if (detail && typeof detail === 'object') {
     if (typeof detail.path === 'string' && !first.includes(detail.path)) hint = ` (${detail.path})`;
     if (typeof detail.param === 'string') hint += ` [param ${detail.param}]`;
+  }
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (DAMAGED.test(code) && dataDir)
+    hint += ` (database ${databasePath(dataDir)}: run \`character doctor\` to check it and restore the last good backup)`;
+  const errno = error as NodeJS.ErrnoException;
+  if (NOT_WRITABLE.has(code) && typeof errno.path === 'string') {
+    const folder = dirname(errno.path);
+    hint += ` (the folder ${folder} is not writable: check its permissions, or whether the disk is mounted read-only)`;
   }
   const cause = error.cause instanceof Error ? `: caused by ${error.cause.message.split('\n')[0]}` : '';
   const line = `character: ${kind}: ${first}${hint}${cause}`;

@@ -41,6 +41,8 @@ import FILE [--format chat|sharegpt|alpaca|characterllm] [--character NAME] [--o
                           question -> answer pairs (layout detected unless given) -> imports/*.jsonl
 import-characterllm FILE --character NAME [--out FILE] [--force]   the same, --format characterllm
 info                      engine health, data folder, runs
+doctor [--repair] [--rebuild]   check the database; restore the last good backup or rebuild the
+                          index of runs, checkpoints and metrics from the run folders
 distill collect [--min-score 0.7]   good pairs from evaluations and reviews -> distill_dataset.jsonl
 demo [--no-serve]         the mini pipeline on the embedded SmolLM2, then the app on a loopback URL
 serve [--port N]          the app on a loopback URL (Electron cannot start here)
@@ -64,6 +66,7 @@ const COMMANDS: Record<string, Loader> = {
   runs: async () => (await import('./commands/pipeline')).runsCommand,
   report: async () => (await import('./commands/pipeline')).reportCommand,
   info: async () => (await import('./commands/info')).infoCommand,
+  doctor: async () => (await import('./commands/doctor')).doctorCommand,
   distill: async () => (await import('./commands/distill')).distillCommand,
   sample: async () => (await import('./commands/chat')).sampleCommand,
   chat: async () => (await import('./commands/chat')).chatCommand,
@@ -113,7 +116,7 @@ export async function main(
     return await fn(args, ctx);
   } catch (error) {
     ctx.progress.finish();
-    io.stderr.write(`${formatError(error, verbose)}\n`);
+    io.stderr.write(`${formatError(error, verbose, ctx.dataDir)}\n`);
     if (json) io.stdout.write(`${JSON.stringify({ error: errorJson(error) })}\n`);
     return 1;
   } finally {

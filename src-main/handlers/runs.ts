@@ -31,7 +31,11 @@ export function logBackgroundFailure(what: string): (error: unknown) => void {
 
 export function runHandlers(s: HandlerServices): Pick<Handlers, RunChannels> {
   return {
-    'runs:list': async () => s.store.runs.summaries(),
+    'runs:list': async () => {
+      // A run whose process died since the last look (a killed CLI) is shown interrupted.
+      s.store.owners.markInterrupted();
+      return s.store.runs.summaries();
+    },
     'runs:get': async (params) => toRunSummary(s.store.runs.require(requireString(params, 'id'))),
     'runs:create': async (params) => {
       const personaId = requireString(params, 'personaId');

@@ -10,6 +10,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ValidationIssue } from '../../src-shared/contract';
+import { yamlSyntaxIssues } from './yaml-errors';
 
 export type PersonaFormat = 'yaml' | 'text';
 
@@ -190,16 +191,7 @@ function parseYaml(source: string, fallbackId?: string): ParseResult {
   const lines = new LineCounter();
   const doc = parseDocument(source, { keepSourceTokens: true, lineCounter: lines, prettyErrors: false });
   const c = new IssueCollector(lines);
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      c.issues.push({
-        line: e.linePos?.[0]?.line ?? (e.pos ? lines.linePos(e.pos[0]).line : null),
-        field: null,
-        message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-      });
-    }
-    return { persona: null, issues: c.issues };
-  }
+  if (doc.errors.length > 0) return { persona: null, issues: yamlSyntaxIssues(doc, lines) };
   const root = asNode(doc.contents);
   if (!isMap(root)) {
     c.issues.push({

@@ -14,6 +14,7 @@ import {
   type RunSummary,
 } from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
+import type { RunOwnersRepo } from '../store/repos/run-owners';
 import { CancelledError, ConflictError, errorMessage, isCancellation, StepOrderError } from '../core/errors';
 import type { StudioEvents } from '../core/events';
 import { appendRunLog, ensureRunDir, type RunPaths } from '../core/paths';
@@ -65,6 +66,10 @@ export interface RunnerDeps {
   steps: StepTable;
   /** Called after every status change (runs.csv, for example). Errors are logged, not thrown. */
   onRunChanged?: (run: RunRecord) => void;
+  /** One owner per run across processes (the store's run_owners): a second one is refused. */
+  owners?: Pick<RunOwnersRepo, 'acquire'>;
+  /** Recorded with the owner: who runs it, and the engine's pid (it may outlive a killed owner). */
+  owner?: { command: string; enginePid: () => number | null };
 }
 
 export interface RunOptions {
@@ -100,7 +105,7 @@ export class PipelineRunner {
     return this.runSteps(runId, remainingSteps(run), opts);
   }
 
-  /** Continue a failed, cancelled or interrupted run from its first incomplete step. */
+  /** Continue a failed, cancelled or interrupted (its process died) run from its first incomplete step. */
   async resume(runId: string, opts: RunOptions = {}): Promise<RunRecord> {
     const run = this.deps.runs.require(runId);
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
@@ -116,10 +121,9 @@ export class PipelineRunner {
     if (missing.length > 0) {
       throw new StepOrderError(step, missing.join(', '), { runId });
     }
-    // Re-running a step invalidates the steps after it.
+    // Re-running a step invalidates the steps after it (once this process owns the run).
     const keep = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => done.has(s));
-    this.update(runId, { completedSteps: keep });
-    return this.runSteps(runId, [step], opts);
+    return this.runSteps(runId, [step], opts, () => this.update(runId, { completedSteps: keep }));
   }
 
   private update(runId: string, patch: RunPatch): RunRecord {
@@ -139,16 +143,20 @@ export class PipelineRunner {
     runId: string,
     steps: readonly PipelineStep[],
     opts: RunOptions,
+    beforeFirst?: () => void,
   ): Promise<RunRecord> {
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
+    const paths = ensureRunDir(this.deps.dataDir, runId);
+    // Refused here, before anything is written, while another live process runs this run.
+    const lease = this.deps.owners?.acquire(runId, this.deps.owner);
     const controller = new AbortController();
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new CancelledError());
     if (opts.signal?.aborted) onOuterAbort();
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     this.active.set(runId, controller);
-    const paths = ensureRunDir(this.deps.dataDir, runId);
     let current: PipelineStep | null = null;
     try {
+      beforeFirst?.();
       let run = this.update(runId, { status: 'running', error: null });
       const scale = run.config.scaleConfig;
       for (const step of steps) {
@@ -195,6 +203,7 @@ export class PipelineRunner {
     } finally {
       opts.signal?.removeEventListener('abort', onOuterAbort);
       this.active.delete(runId);
+      lease?.release();
     }
   }
 }

@@ -1,8 +1,13 @@
-/** Keeps <dataDir>/runs.csv in step with the store: one line per run, rewritten on every status change. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+/**
+ * Keeps <dataDir>/runs.csv in step with the store: one line per run, written whole from the
+ * database on every status change (never merged with what the file holds: a damaged line there,
+ * an unclosed quote say, would swallow the lines after it). Each run's run.json is written too.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { csvField, parseCsv } from '../datasets/csv';
-import { runsCsvPath } from '../core/paths';
+import { makeDir, runsCsvPath } from '../core/paths';
 import type { RunRecord, Store } from '../store';
+import { writeRunManifest } from '../store/manifest';
 import { describeModel } from '../core/model-spec';
 
 export interface RunsCsvSource {
@@ -10,7 +15,7 @@ export interface RunsCsvSource {
   store: Store;
 }
 
-export function runsCsvRow(src: RunsCsvSource, run: RunRecord): RunsCsvRow {
+export function runsCsvRow(src: Pick<RunsCsvSource, 'store'>, run: RunRecord): RunsCsvRow {
   const { store } = src;
   const job = store.jobs.latestForRun(run.id);
   const lastTrain = job ? store.metrics.last(job.id, 'train') : null;
@@ -42,8 +47,41 @@ export function runsCsvRow(src: RunsCsvSource, run: RunRecord): RunsCsvRow {
   };
 }
 
+/** After a run's status changed: its run.json, and runs.csv from the database. */
 export function onRunChanged(src: RunsCsvSource, run: RunRecord): void {
-  writeRunsCsvRow(src.dataDir, runsCsvRow(src, run));
+  writeRunManifest(src.dataDir, run);
+  writeRunsCsv(src);
+}
+
+/** A run whose stored configuration cannot be read still gets its line, with what is known. */
+function summaryRow(src: Pick<RunsCsvSource, 'store'>, id: string): RunsCsvRow | null {
+  try {
+    const run = src.store.runs.get(id);
+    return run ? runsCsvRow(src, run) : null;
+  } catch {
+    const s = src.store.runs.summaries().find((r) => r.id === id);
+    if (!s) return null;
+    const row = Object.fromEntries(RUNS_CSV_COLUMNS.map((c) => [c, null])) as RunsCsvRow;
+    return {
+      ...row,
+      run_id: s.id,
+      persona: s.personaId,
+      persona_version: s.personaVersion,
+      scale: s.scale,
+      status: s.status,
+      updated_at: s.updatedAt,
+    };
+  }
+}
+
+/** runs.csv rewritten from the database: every run, oldest first. Returns the file's path. */
+export function writeRunsCsv(src: RunsCsvSource): string {
+  const rows = src.store.runs
+    .summaries()
+    .reverse()
+    .map((s) => summaryRow(src, s.id))
+    .filter((r): r is RunsCsvRow => r !== null);
+  return writeRunsCsvRows(src.dataDir, rows);
 }
 
 export const RUNS_CSV_COLUMNS = [
@@ -75,23 +113,17 @@ function csvCell(value: string | number | boolean | null): string {
 }
 
 /**
- * Upsert one run's line in runs.csv (one line per run; the latest state wins). Small file,
- * rewritten whole each time.
+ * Writes runs.csv with exactly these rows (nothing read from the old file), through a temporary
+ * file renamed into place: a reader never sees half a file.
  */
-export function writeRunsCsvRow(dataDir: string, row: RunsCsvRow): string {
+export function writeRunsCsvRows(dataDir: string, rows: readonly RunsCsvRow[]): string {
   const path = runsCsvPath(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  makeDir(dataDir);
   const header = RUNS_CSV_COLUMNS.join(',');
-  const line = RUNS_CSV_COLUMNS.map((c) => csvCell(row[c])).join(',');
-  if (!existsSync(path)) {
-    writeFileSync(path, `${header}\n${line}\n`);
-    return path;
-  }
-  const id = String(row.run_id);
-  const [, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  const body = rows.filter((cells) => cells[0] !== id).map((cells) => cells.map(csvCell).join(','));
-  body.push(line);
-  writeFileSync(path, `${header}\n${body.join('\n')}\n`);
+  const lines = rows.map((row) => RUNS_CSV_COLUMNS.map((c) => csvCell(row[c])).join(','));
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${[header, ...lines].join('\n')}\n`);
+  renameSync(tmp, path);
   return path;
 }
 

@@ -10,6 +10,7 @@
  * checkpoints are never deleted.
  */
 import { StudioError } from '../core/errors';
+import { isInsideDir } from '../core/paths';
 import { existsSync, rmSync } from 'node:fs';
 import type { CheckpointRow } from '../../src-shared/contract';
 import type { CheckpointRecord, Store } from '../store';
@@ -70,9 +71,13 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
       .sort((a, b) => (order.get(b.id) ?? 0) - (order.get(a.id) ?? 0));
   };
 
+  /** Files are deleted only inside the store's data folder (a copy never deletes the original's). */
+  const deletable = (path: string): boolean =>
+    store.dataDir !== null && path !== '' && isInsideDir(store.dataDir, path) && path !== store.dataDir;
+
   const archive = (c: CheckpointRecord, allowFiles: boolean): void => {
     store.checkpoints.update(c.id, { state: 'archived' });
-    if (allowFiles && opts.deleteArchivedFiles && c.path && existsSync(c.path)) {
+    if (allowFiles && opts.deleteArchivedFiles && deletable(c.path) && existsSync(c.path)) {
       rmSync(c.path, { recursive: true, force: true });
     }
   };
@@ -167,6 +172,12 @@ export function createRegistry(store: Store, opts: RegistryOptions = {}): Regist
           {
             id,
           },
+        );
+      }
+      if (delOpts.removeFiles && !deletable(c.path)) {
+        throw new RegistryError(
+          `Checkpoint ${id}'s folder ${c.path} is outside the data folder ${store.dataDir ?? '(none: an in-memory store)'}; nothing was deleted`,
+          { id, path: c.path, dataDir: store.dataDir },
         );
       }
       store.transaction(() => {

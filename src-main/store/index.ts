@@ -3,6 +3,7 @@
  * Repositories are small typed method groups by domain; every statement is prepared with bound
  * values, and bulk writes run in one transaction.
  */
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from './errors';
 import { migrate, schemaVersion } from './migrations';
@@ -27,6 +28,7 @@ import {
 import { personasRepo, type PersonasRepo } from './repos/personas';
 import { questionsRepo, type QuestionsRepo } from './repos/questions';
 import { reviewsRepo, type ReviewsRepo } from './repos/reviews';
+import { runOwnersRepo, type RunOwnersRepo } from './repos/run-owners';
 import { runsRepo, type RunsRepo } from './repos/runs';
 import { jobsRepo, metricsRepo, type JobsRepo, type MetricsRepo } from './repos/training';
 
@@ -35,6 +37,7 @@ export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Migrati
 export { newId, nowIso } from './util';
 export type { PersonaRecord, SavePersonaInput } from './repos/personas';
 export type { RunRecord, CreateRunInput, RunPatch } from './repos/runs';
+export type { RunOwner, RunLease, RunOwnersRepo } from './repos/run-owners';
 export type { QuestionRecord } from './repos/questions';
 export type { NewTeacherExample, ExampleQuery, AuditResult } from './repos/examples';
 export type {
@@ -74,6 +77,11 @@ export type {
 
 export interface Store {
   readonly path: string;
+  /**
+   * The data folder paths are stored relative to (runs.dir, checkpoints.path); the repositories
+   * hand out absolute paths. Null for an in-memory store opened without one: paths kept as given.
+   */
+  readonly dataDir: string | null;
   readonly db: Database.Database;
   readonly schemaVersion: number;
   personas: PersonasRepo;
@@ -91,6 +99,8 @@ export interface Store {
   chats: ChatsRepo;
   goodPairs: GoodPairsRepo;
   kv: KvRepo;
+  /** Which process runs which run (one owner per run; see repos/run-owners.ts). */
+  owners: RunOwnersRepo;
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -99,12 +109,25 @@ export interface Store {
 /** Milliseconds a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
+export interface OpenStoreOptions {
+  /** Default: the database file's folder (null for ':memory:'). */
+  dataDir?: string | null;
+}
+
+function storeDataDir(path: string, opts: OpenStoreOptions): string | null {
+  if (opts.dataDir === null) return null;
+  if (opts.dataDir !== undefined) return resolve(opts.dataDir);
+  return path === ':memory:' ? null : dirname(resolve(path));
+}
+
 /**
  * Opens (creating if needed) and migrates the database at `path`; ':memory:' gives a private
  * in-memory database. Throws StoreError when the file cannot be opened or its schema is newer
- * than this code.
+ * than this code. The studio opens it through openDataStore (store/open.ts), which guards a data
+ * folder's runs against an empty or damaged database and backs up before migrating.
  */
-export function openStore(path: string): Store {
+export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
+  const dataDir = storeDataDir(path, opts);
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -126,17 +149,19 @@ export function openStore(path: string): Store {
 
   return {
     path,
+    dataDir,
     db,
     schemaVersion: schemaVersion(db),
     personas: personasRepo(db),
-    runs: runsRepo(db),
+    runs: runsRepo(db, dataDir),
     questions: questionsRepo(db),
     examples: examplesRepo(db),
     audit: auditRepo(db),
     splits: splitsRepo(db),
     jobs: jobsRepo(db),
     metrics: metricsRepo(db),
-    checkpoints: checkpointsRepo(db),
+    checkpoints: checkpointsRepo(db, dataDir),
+    owners: runOwnersRepo(db),
     evaluations: evaluationsRepo(db),
     savings: savingsRepo(db),
     reviews: reviewsRepo(db),

@@ -5,11 +5,11 @@
  * invocation; the Electron shell and the loopback bridge open one per process and hand it to the
  * IPC handlers.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ChatService } from '../chat/service';
 import { StudioEvents } from '../core/events';
-import { databasePath, engineLogPath } from '../core/paths';
+import { engineLogPath, makeDir } from '../core/paths';
 import { JsonFileSettingsStore, resolveDataDir, type SettingsStore } from '../core/settings';
 import { EngineClient, type EngineClientOptions } from '../engine/client';
 import { personaLibrary } from '../personas';
@@ -18,7 +18,7 @@ import { onRunChanged } from '../pipeline/runs-csv';
 import type { PipelineServices } from '../pipeline/services';
 import { stepTable } from '../pipeline/step-table';
 import { createRegistry } from '../registry';
-import { openStore } from '../store';
+import { openDataStore, startDailyBackups } from '../store/open';
 
 export interface Studio extends PipelineServices {
   chat: ChatService;
@@ -39,9 +39,11 @@ export interface OpenStudioOptions {
 
 export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> {
   const dataDir = opts.dataDir ?? resolveDataDir();
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  makeDir(join(dataDir, 'logs'));
   const settings = opts.settings ?? new JsonFileSettingsStore(dataDir);
-  const store = openStore(databasePath(dataDir));
+  // Refuses an empty or damaged database over a folder with runs; backs up before migrating.
+  const store = await openDataStore(dataDir);
+  const stopBackups = startDailyBackups(store, dataDir);
   const logFile = engineLogPath(dataDir);
   const engine =
     opts.engine ??
@@ -68,7 +70,15 @@ export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> 
     events,
     steps: (opts.steps ?? stepTable)(services),
     onRunChanged: (run) => onRunChanged(services, run),
+    owners: store.owners,
+    owner: { command: ownerLabel(), enginePid: () => engine.stats().pid },
   });
+  // Runs left running by a process that died are shown interrupted, with the resume command.
+  try {
+    for (const id of store.owners.markInterrupted()) onRunChanged(services, store.runs.require(id));
+  } catch {
+    /* a busy database or a read-only runs.csv: the next listing marks them (runs:list, runs) */
+  }
   let closed = false;
   return {
     ...services,
@@ -77,8 +87,17 @@ export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> 
     close: async () => {
       if (closed) return;
       closed = true;
+      stopBackups();
       if (!opts.engine) await engine.close();
       store.close();
     },
   };
+}
+
+/** Who owns a run, as a refused second process is told: the CLI command line, or the app. */
+function ownerLabel(): string {
+  const script = basename(process.argv[1] ?? '');
+  return script.startsWith('character')
+    ? `character ${process.argv.slice(2, 5).join(' ')}`.trim() // the command, never later flags' values
+    : 'the Character Studio app';
 }

@@ -1,15 +1,9 @@
 /** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import type {
-  EvaluationSummary,
-  Interval,
-  PipelineStep,
-  SavingsSummary,
-  TrainingConfig,
-} from '../../../src-shared/contract';
+import type { EvaluationSummary, Interval, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
 import { estimateStep } from '../../pipeline/estimate';
-import { NotFoundError } from '../../core/errors';
+import { ConfigError, NotFoundError } from '../../core/errors';
+import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
 import { isScale } from '../../core/scales';
@@ -175,46 +169,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
   return run.status === 'completed' ? 0 : 1;
 };
 
-/** TrainingConfig fields from a training_config.yaml as datasets/ writes it (unknown keys ignored). */
-export function trainingOverridesFromYaml(text: string): Partial<TrainingConfig> {
-  const doc = (parseYaml(text) ?? {}) as {
-    model?: { lora_rank?: number; lora_alpha?: number; lora_dropout?: number; target_modules?: string[] };
-    training?: {
-      objective?: TrainingConfig['objective'];
-      kd_weight?: number;
-      learning_rate?: number;
-      schedule?: TrainingConfig['schedule'];
-      warmup_steps?: number;
-      batch_size?: number;
-      gradient_accumulation_steps?: number;
-      max_steps?: number;
-      seed?: number;
-    };
-    data?: { max_seq_length?: number };
-    checkpointing?: { save_every?: number; eval_every?: number };
-  };
-  const out: Partial<TrainingConfig> = {};
-  const set = <K extends keyof TrainingConfig>(k: K, v: TrainingConfig[K] | undefined): void => {
-    if (v !== undefined && v !== null) out[k] = v;
-  };
-  set('loraR', doc.model?.lora_rank);
-  set('loraAlpha', doc.model?.lora_alpha);
-  set('loraDropout', doc.model?.lora_dropout);
-  set('targetModules', doc.model?.target_modules);
-  set('objective', doc.training?.objective);
-  set('kdWeight', doc.training?.kd_weight);
-  set('learningRate', doc.training?.learning_rate);
-  set('schedule', doc.training?.schedule);
-  set('warmupSteps', doc.training?.warmup_steps);
-  set('batchSize', doc.training?.batch_size);
-  set('gradAccum', doc.training?.gradient_accumulation_steps);
-  set('maxSteps', doc.training?.max_steps);
-  set('seed', doc.training?.seed);
-  set('maxLength', doc.data?.max_seq_length);
-  set('saveEvery', doc.checkpointing?.save_every);
-  set('evalEvery', doc.checkpointing?.eval_every);
-  return out;
-}
+export { trainingOverridesFromYaml } from '../training-yaml';
 
 /** One step of an existing run: `character train <run> [--config training_config.yaml]` etc. */
 export function stepCommand(step: PipelineStep): CommandFn {
@@ -226,12 +181,19 @@ export function stepCommand(step: PipelineStep): CommandFn {
     let run0 = requireRun(studio, positionals[0], step);
     const flags = values as TrainingFlagValues & { config?: string };
     const fromFlags = step === 'train' ? trainingOverrides(step, flags) : {};
+    // Nothing of a run another process is running changes, not even its configuration.
+    studio.store.owners.assertFree(run0.id);
     if (flags.config || Object.keys(fromFlags).length > 0) {
-      run0 = configureTraining(studio, run0, {
-        ...run0.config.scaleConfig.training,
-        ...(flags.config ? trainingOverridesFromYaml(readFileSync(flags.config, 'utf8')) : {}),
-        ...fromFlags,
-      });
+      const current = run0.config.scaleConfig.training;
+      const fromFile = flags.config
+        ? trainingOverridesFromYaml(readFileSync(flags.config, 'utf8'), flags.config)
+        : {};
+      if (fromFile.baseModel !== undefined && fromFile.baseModel !== current.baseModel)
+        throw new ConfigError(
+          `${flags.config}: model.base_model is ${fromFile.baseModel}, but run ${run0.id} trains ${current.baseModel}; a run's base model cannot change (create a run with --model)`,
+          'model.base_model',
+        );
+      run0 = configureTraining(studio, run0, { ...current, ...fromFile, ...fromFlags });
       if (flags.config) ctx.note(`training configuration from ${flags.config}`);
     }
     const started = performance.now();

@@ -4,6 +4,8 @@ import { up as initial } from './001-initial';
 import { up as runProgress } from './002-run-progress';
 import { up as objectives } from './003-training-objectives';
 import { up as teacherThinking } from './004-teacher-thinking';
+import { up as relativePaths } from './005-relative-paths';
+import { up as runOwners } from './006-run-owners';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -23,6 +25,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'run progress apart from run config', up: runProgress },
   { version: 3, name: 'training objectives (kd, on-policy)', up: objectives, rebuildsTables: true },
   { version: 4, name: 'teacher answers marked when their reasoning was cut out', up: teacherThinking },
+  { version: 5, name: 'run and checkpoint folders relative to the data folder', up: relativePaths },
+  { version: 6, name: 'one owner per run (pid, host, heartbeat)', up: runOwners },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CheckpointRow } from '../../../src-shared/contract';
 import { NotFoundError } from '../../core/errors';
+import { fromStoredPath, toStoredPath } from '../../core/paths';
 import { newId, nowIso, parseJson } from '../util';
 
 export type CheckpointState = CheckpointRow['state'];
@@ -41,13 +42,13 @@ interface CheckpointDbRow {
   promoted_at: string | null;
 }
 
-function toRecord(r: CheckpointDbRow): CheckpointRecord {
+function rowToRecord(r: CheckpointDbRow, dataDir: string | null): CheckpointRecord {
   return {
     id: r.id,
     runId: r.run_id,
     jobId: r.job_id,
     step: r.step,
-    path: r.path,
+    path: fromStoredPath(dataDir, r.path),
     state: r.state,
     metrics: parseJson(r.metrics, {}),
     lineage: parseJson(r.lineage, {} as CheckpointRow['lineage']),
@@ -76,7 +77,9 @@ export interface CheckpointsRepo {
   recordPromotion(checkpointId: string, action: 'promote' | 'rollback'): void;
 }
 
-export function checkpointsRepo(db: Database.Database): CheckpointsRepo {
+/** `dataDir`: checkpoint folders are stored relative to it (see toStoredPath) and read back absolute. */
+export function checkpointsRepo(db: Database.Database, dataDir: string | null = null): CheckpointsRepo {
+  const toRecord = (r: CheckpointDbRow): CheckpointRecord => rowToRecord(r, dataDir);
   const insertStmt = db.prepare(
     `INSERT INTO checkpoints (id, run_id, job_id, step, path, state, metrics, lineage, created_at, promoted_at)
      VALUES (@id, @run_id, @job_id, @step, @path, @state, @metrics, @lineage, @now, NULL)`,
@@ -104,7 +107,7 @@ export function checkpointsRepo(db: Database.Database): CheckpointsRepo {
         run_id: input.runId,
         job_id: input.jobId,
         step: input.step,
-        path: input.path,
+        path: toStoredPath(dataDir, input.path),
         state: input.state ?? 'candidate',
         metrics: JSON.stringify(input.metrics ?? {}),
         lineage: JSON.stringify(input.lineage),
@@ -142,7 +145,7 @@ export function checkpointsRepo(db: Database.Database): CheckpointsRepo {
         id,
         state: patch.state ?? cur.state,
         metrics: JSON.stringify(patch.metrics ?? cur.metrics),
-        path: patch.path ?? cur.path,
+        path: toStoredPath(dataDir, patch.path ?? cur.path),
         promoted_at: patch.promotedAt !== undefined ? patch.promotedAt : cur.promotedAt,
       });
       return require(id);

@@ -8,6 +8,7 @@ import {
 } from '../../../src-shared/contract';
 import { ConfigError, NotFoundError } from '../../core/errors';
 import { defaultRunConfig, parseRunConfig, type RunConfig } from '../../core/run-config';
+import { fromStoredPath, toStoredPath } from '../../core/paths';
 import { newId, nowIso } from '../util';
 
 /** A run: its summary, its typed configuration, and its progress (steps done, seconds per step). */
@@ -57,7 +58,7 @@ interface RunDbRow {
   updated_at: string;
 }
 
-function toSummary(r: RunDbRow): RunSummary {
+function toSummary(r: RunDbRow, dataDir: string | null): RunSummary {
   return {
     id: r.id,
     personaId: r.persona_id,
@@ -68,7 +69,7 @@ function toSummary(r: RunDbRow): RunSummary {
     error: r.error,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    dir: r.dir,
+    dir: fromStoredPath(dataDir, r.dir),
   };
 }
 
@@ -84,11 +85,11 @@ function readJson(r: RunDbRow, column: 'config' | 'completed_steps' | 'timings')
   }
 }
 
-function toRecord(r: RunDbRow): RunRecord {
+function toRecord(r: RunDbRow, dataDir: string | null): RunRecord {
   const steps = readJson(r, 'completed_steps');
   const timings = readJson(r, 'timings');
   return {
-    ...toSummary(r),
+    ...toSummary(r, dataDir),
     config: parseRunConfig(readJson(r, 'config'), r.id),
     completedSteps: Array.isArray(steps)
       ? PIPELINE_STEPS.filter((s) => (steps as unknown[]).includes(s))
@@ -110,7 +111,9 @@ export interface RunsRepo {
   delete(id: string): boolean;
 }
 
-export function runsRepo(db: Database.Database): RunsRepo {
+/** `dataDir`: run folders are stored relative to it (see toStoredPath) and read back absolute. */
+export function runsRepo(db: Database.Database, dataDir: string | null = null): RunsRepo {
+  const record = (r: RunDbRow): RunRecord => toRecord(r, dataDir);
   const insertStmt = db.prepare(
     `INSERT INTO runs (id, persona_id, persona_version, scale, status, step, config, completed_steps, error, timings, dir, created_at, updated_at)
      VALUES (@id, @persona_id, @persona_version, @scale, @status, NULL, @config, '[]', NULL, '{}', @dir, @now, @now)`,
@@ -139,18 +142,18 @@ export function runsRepo(db: Database.Database): RunsRepo {
         scale: input.scale,
         status: input.status ?? 'pending',
         config: JSON.stringify(input.config ?? defaultRunConfig(input.scale, input.personaId)),
-        dir: input.dir ?? '',
+        dir: toStoredPath(dataDir, input.dir ?? ''),
         now: nowIso(),
       });
-      return toRecord(requireRow(id));
+      return record(requireRow(id));
     },
     get: (id) => {
       const r = getStmt.get(id);
-      return r ? toRecord(r) : null;
+      return r ? record(r) : null;
     },
-    require: (id) => toRecord(requireRow(id)),
-    list: () => listStmt.all().map(toRecord),
-    summaries: () => listStmt.all().map(toSummary),
+    require: (id) => record(requireRow(id)),
+    list: () => listStmt.all().map(record),
+    summaries: () => listStmt.all().map((r) => toSummary(r, dataDir)),
     update: (id, patch) => {
       const cur = requireRow(id);
       updateStmt.run({
@@ -161,10 +164,10 @@ export function runsRepo(db: Database.Database): RunsRepo {
         config: patch.config ? JSON.stringify(patch.config) : cur.config,
         completed_steps: patch.completedSteps ? JSON.stringify(patch.completedSteps) : cur.completed_steps,
         timings: patch.timings ? JSON.stringify(patch.timings) : cur.timings,
-        dir: patch.dir ?? cur.dir,
+        dir: patch.dir !== undefined ? toStoredPath(dataDir, patch.dir) : cur.dir,
         now: nowIso(),
       });
-      return toRecord(requireRow(id));
+      return record(requireRow(id));
     },
     delete: (id) => deleteStmt.run(id).changes > 0,
   };

@@ -138,7 +138,7 @@ function PersonaStep(): JSX.Element {
   // runs:resume runs every step not completed yet, in the background (progress arrives as events).
   const resumeLabel = !current
     ? null
-    : current.status === 'failed' || current.status === 'cancelled'
+    : current.status === 'failed' || current.status === 'cancelled' || current.status === 'interrupted'
       ? 'Resume this run'
       : current.status === 'pending'
         ? current.step === null
@@ -191,6 +191,7 @@ function PersonaStep(): JSX.Element {
           Current run <code>{current.id}</code>: {current.personaId} v{current.personaVersion},{' '}
           {current.scale}, <b>{current.status}</b>
           {current.step ? ` at ${current.step}` : ''}.{' '}
+          {current.status === 'interrupted' && 'The process running it stopped before the step finished. '}
           {runs.length > 1 && 'Switch runs with the Run menu above.'}
           {resumeLabel && (
             <>
@@ -288,7 +289,7 @@ function PipelineStepCard({
     if (!run) return;
     for (const p of step.pipeline) {
       const result = await runStep(run.id, p);
-      if (!result || result.status === 'failed' || result.status === 'cancelled') break;
+      if (!result || ['failed', 'cancelled', 'interrupted'].includes(result.status)) break;
     }
   };
   return (

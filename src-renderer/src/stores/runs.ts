@@ -212,7 +212,8 @@ export function stepState(run: RunSummary | null, step: PipelineStep, inFlight =
   // go) or 'completed' (none left); 'running' means this step is under way now.
   if (run.status === 'completed' || run.status === 'pending') return 'done';
   if (run.status === 'running') return 'running';
-  if (run.status === 'failed') return 'failed';
+  // Interrupted: the process running this step died (killed, crashed); resuming redoes it.
+  if (run.status === 'failed' || run.status === 'interrupted') return 'failed';
   return 'todo';
 }
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import { ConfigError } from '../../../src-main/core/errors';
 import { jobDir, runPaths, topkFile } from '../../../src-main/core/paths';
-import { readRunsCsv, writeRunsCsvRow, type RunsCsvRow } from '../../../src-main/pipeline/runs-csv';
+import { readRunsCsv, writeRunsCsvRows, type RunsCsvRow } from '../../../src-main/pipeline/runs-csv';
 import { scaleConfig } from '../../../src-main/core/scales';
 import { JsonFileSettingsStore, redactSettings, resolveDataDir } from '../../../src-main/core/settings';
 import { formatModelSpec, parseModelSpec } from '../../../src-main/core/model-spec';
@@ -84,7 +84,7 @@ describe('run folder and runs.csv', () => {
     expect(p.resultsReport).toBe('/d/runs/r1/RESULTS_REPORT.md');
   });
 
-  it('keeps one line per run in runs.csv, the latest state winning, with CSV quoting', () => {
+  it('writes one line per run in runs.csv, with CSV quoting', () => {
     const dir = tmp();
     const row = (status: string, error = ''): RunsCsvRow =>
       ({
@@ -95,9 +95,7 @@ describe('run folder and runs.csv', () => {
         status,
         teacher_model: `a,b "${error}"`,
       }) as unknown as RunsCsvRow;
-    writeRunsCsvRow(dir, row('running'));
-    writeRunsCsvRow(dir, { ...row('failed', 'x'), run_id: 'r2' });
-    writeRunsCsvRow(dir, row('completed'));
+    writeRunsCsvRows(dir, [{ ...row('failed', 'x'), run_id: 'r2' }, row('completed')]);
     const text = readFileSync(join(dir, 'runs.csv'), 'utf8');
     const lines = text.trim().split('\n');
     expect(lines).toHaveLength(3);

@@ -30,7 +30,7 @@ function makeCheckpoints(store: Store, n: number): string[] {
 
 describe('registry', () => {
   it('promotes, keeps the last 3 promoted, archives older ones and may delete their files', () => {
-    const store = openStore(':memory:');
+    const store = openStore(':memory:', { dataDir: root });
     const reg = createRegistry(store, { deleteArchivedFiles: true });
     const ids = makeCheckpoints(store, 5);
     for (const id of ids) reg.promote(id);
@@ -75,7 +75,7 @@ describe('registry', () => {
   });
 
   it('never deletes the current or previous promoted checkpoint', () => {
-    const store = openStore(':memory:');
+    const store = openStore(':memory:', { dataDir: root });
     const reg = createRegistry(store);
     const [a, b, c] = makeCheckpoints(store, 3);
     reg.promote(a!);

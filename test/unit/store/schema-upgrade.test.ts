@@ -96,6 +96,23 @@ describe('a schema-1 database', () => {
     }
   });
 
+  it('stores run and checkpoint folders relative to the data folder it is opened in (schema 5)', () => {
+    // The fixture was written in /tmp/base-home: its paths point there, not at this copy.
+    const store = openStore(path);
+    try {
+      expect(store.runs.require(RUN).dir).toBe(join(dir, 'runs', RUN));
+      const paths = store.checkpoints.list({ runId: RUN }).map((c) => c.path);
+      expect(paths.sort()).toEqual([
+        join(dir, 'runs', RUN, 'checkpoints', 'step-000020'),
+        join(dir, 'runs', RUN, 'checkpoints', 'step-000040'),
+      ]);
+      const raw = store.db.prepare<[], { path: string }>('SELECT path FROM checkpoints').all();
+      expect(raw.map((r) => r.path).every((p) => p.startsWith(`runs/${RUN}/`))).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
   it('names the run and the field when a stored configuration is malformed', () => {
     const store = openStore(path);
     store.close();

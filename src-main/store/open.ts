@@ -1,0 +1,124 @@
+/**
+ * Opening a data folder's database safely. openStore would create an empty database wherever
+ * it finds none, and SQLite reads a truncated file as an empty one: the runs listing then says
+ * "no runs yet" while runs/ and runs.csv hold them. Here:
+ * - a missing or empty database is created only when the data folder has no runs; otherwise the
+ *   open is refused, pointing at `character doctor`;
+ * - a damaged database (quick_check fails, or "file is not a database") is refused with its path;
+ * - the database is backed up (SQLite's backup API) before a migration, and once a day.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { databasePath, runsCsvPath, runsDir } from '../core/paths';
+import { backupDatabase, backupIfDue, DAILY_BACKUP_MS } from './backup';
+import { StoreError } from './errors';
+import { LATEST_SCHEMA_VERSION, schemaVersion } from './migrations';
+import { openStore, type Store } from './index';
+
+const DOCTOR = 'character doctor';
+
+/** The run folders and runs.csv rows a data folder holds (what an empty database would hide). */
+export function runsOnDisk(dataDir: string): { folders: string[]; csvRows: number } {
+  const dir = runsDir(dataDir);
+  const folders = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+    : [];
+  const csv = runsCsvPath(dataDir);
+  const csvRows = existsSync(csv)
+    ? Math.max(
+        0,
+        readFileSync(csv, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '').length - 1,
+      )
+    : 0;
+  return { folders, csvRows };
+}
+
+/** A database that cannot be used as it is; the message names the file and the way out. */
+export class DatabaseDamagedError extends StoreError {
+  constructor(path: string, problem: string, detail: Record<string, unknown> = {}) {
+    super(
+      `The database ${path} ${problem}. Run \`${DOCTOR}\` to check it, restore the last good backup or rebuild the index of runs from the run folders.`,
+      { path, ...detail },
+    );
+  }
+}
+
+interface Precheck {
+  version: number;
+  db: Database.Database | null;
+}
+
+/** Opens the file as it is (no create, no WAL switch) and checks it; throws DatabaseDamagedError. */
+function precheck(dataDir: string, path: string): Precheck {
+  const { folders, csvRows } = runsOnDisk(dataDir);
+  const hasRuns = folders.length > 0 || csvRows > 0;
+  const runsText = `${folders.length} run folder(s) in ${runsDir(dataDir)}${csvRows ? ` and ${csvRows} row(s) in runs.csv` : ''}`;
+  if (!existsSync(path)) {
+    if (hasRuns) throw new DatabaseDamagedError(path, `is missing, but the data folder holds ${runsText}`);
+    return { version: 0, db: null };
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (error) {
+    throw new DatabaseDamagedError(path, `cannot be opened (${(error as Error).message})`);
+  }
+  try {
+    const version = schemaVersion(db);
+    const rows = db.pragma('quick_check') as Record<string, string>[];
+    const lines = rows.map((r) => String(Object.values(r)[0]));
+    if (!(lines.length === 1 && lines[0] === 'ok'))
+      throw new DatabaseDamagedError(path, `is damaged (${lines.slice(0, 3).join('; ')})`);
+    if (version === 0 && hasRuns) {
+      const size = statSync(path).size;
+      throw new DatabaseDamagedError(
+        path,
+        `is empty (${size} bytes, no tables), but the data folder holds ${runsText}: it was truncated or replaced`,
+      );
+    }
+    return { version, db };
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreError) throw error;
+    throw new DatabaseDamagedError(path, `is damaged (${(error as Error).message})`);
+  }
+}
+
+/**
+ * The data folder's store, opened through the checks above; backs up before migrating and
+ * when the newest backup is a day old.
+ */
+export async function openDataStore(dataDir: string): Promise<Store> {
+  const path = databasePath(dataDir);
+  const { version, db } = precheck(dataDir, path);
+  if (db) {
+    try {
+      if (version > 0 && version < LATEST_SCHEMA_VERSION)
+        await backupDatabase(db, dataDir, `before-v${LATEST_SCHEMA_VERSION}`);
+      else if (version > 0) await backupIfDue(db, dataDir);
+    } catch (error) {
+      throw new StoreError(
+        `Cannot back up the database ${path} before opening it: ${(error as Error).message}`,
+        { path },
+      );
+    } finally {
+      db.close();
+    }
+  }
+  return openStore(path, { dataDir });
+}
+
+/** While the app runs: a backup whenever the newest is a day old (checked hourly). Returns stop(). */
+export function startDailyBackups(store: Store, dataDir: string, onError?: (e: Error) => void): () => void {
+  const check = (): void => {
+    if (!store.db.open) return;
+    backupIfDue(store.db, dataDir).catch((e: Error) => onError?.(e));
+  };
+  const timer = setInterval(check, Math.min(DAILY_BACKUP_MS, 60 * 60 * 1000));
+  timer.unref();
+  return () => clearInterval(timer);
+}
