@@ -88,6 +88,13 @@ export function estimateStep(s: EstimateServices, run: RunRecord, step: Pipeline
         };
       const answered = s.store.examples.countByRun(run.id);
       const count = Math.max(0, sc.questions - answered);
+      if (count === 0)
+        return {
+          seconds: 0,
+          tokens: 0,
+          costUsd: 0,
+          explanation: `all ${answered} answers are stored: running this step again asks the teacher nothing.`,
+        };
       const prompt = promptTokensPerItem(s, run);
       const e = estimateGeneration({
         count,

@@ -318,6 +318,7 @@ describe('chat store', () => {
       withTeacher,
       personaId: null,
       createdAt: '2026-12-01T00:00:00Z',
+      turns: [],
     }));
     handle('chat:send', () => ({ student: { role: 'assistant', content: 'Ja!' }, teacher: null }));
     await useChatStore.getState().send('Hello');

@@ -303,9 +303,11 @@ function PipelineStepCard({
       <p>{step.description}</p>
       {step.pipeline.length > 0 && run && (
         <p className="small muted" data-testid={`wizard-estimate-${step.name}`}>
-          {estimate
-            ? `Estimate: about ${formatSeconds(estimate.seconds)}, ${formatNumber(estimate.tokens)} tokens, ${formatUsd(estimate.costUsd)}. ${estimate.explanation}`
-            : 'Estimating…'}
+          {!estimate
+            ? 'Estimating…'
+            : state === 'done'
+              ? `Done. Running it again: about ${formatSeconds(estimate.seconds)}. ${estimate.explanation}`
+              : `Estimate: about ${formatSeconds(estimate.seconds)}, ${formatNumber(estimate.tokens)} tokens, ${formatUsd(estimate.costUsd)}. ${estimate.explanation}`}
         </p>
       )}
       <div className="row">

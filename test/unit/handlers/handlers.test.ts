@@ -4,6 +4,7 @@
  * the Python engine and minutes); they let the tests hold a step open and check what the
  * handlers answer meanwhile. The engine client is real but never started.
  */
+import { estimateGeneration } from '../../../src-main/providers';
 import type { StudioEvents } from '../../../src-main/core/events';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -386,6 +387,24 @@ describe('data, training, evaluation', () => {
     expect(after.seconds).toBe(Math.round((24 * 32) / 100));
     const train = await handlers['runs:estimate']({ runId: next.id, step: 'train' });
     expect(train.tokens).toBe(12 * 4 * 1 * 128);
+    // The finished run: nothing left to generate, said in words (not "0 items ... = 0 tokens").
+    const finished = await handlers['runs:estimate']({ runId: run.id, step: 'generate' });
+    expect(finished).toMatchObject({ seconds: 0, tokens: 0, costUsd: 0 });
+    expect(finished.explanation).toBe(
+      'all 24 answers are stored: running this step again asks the teacher nothing.',
+    );
+  });
+
+  it('rounds the throughput it quotes', () => {
+    const e = estimateGeneration({
+      count: 2,
+      promptTokens: 10,
+      maxNewTokens: 10,
+      tokensPerSecond: 46.656856974690996,
+      pricePerMillionInput: 0,
+      pricePerMillionOutput: 0,
+    });
+    expect(e.explanation).toContain('at a measured 47 tokens/s');
   });
 
   it('has no evaluation or report before the run made them', async () => {
