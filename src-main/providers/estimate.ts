@@ -44,6 +44,6 @@ export function estimateGeneration(input: GenerationEstimateInput): GenerationEs
     `$${input.pricePerMillionOutput}/M out; ` +
     (seconds === null
       ? 'time unknown (no measured throughput)'
-      : `about ${Math.round(seconds)} s at a measured ${Math.round(tps)} tokens/s (upper bound)`);
+      : `about ${Math.round(seconds)} s at a measured ${Math.round(tps ?? 0)} tokens/s (upper bound)`);
   return { seconds, tokens: inputTokens + outputTokens, inputTokens, outputTokens, costUsd, explanation };
 }

@@ -181,6 +181,11 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
     expect(d!.intervals.captured.low).toBeLessThanOrEqual(d!.captured);
     expect(d!.intervals.captured.high).toBeGreaterThanOrEqual(d!.captured);
     expect(results.summary.gate.score).toBe('captured');
+    // A checkpoint that passes the gate is promoted; one that does not stays a candidate, and
+    // the report says which and why.
+    const report = readFileSync(join(dir, 'RESULTS_REPORT.md'), 'utf8');
+    if (results.summary.gate.passed) expect(report).toMatch(/passed the promotion gate and was promoted/);
+    else expect(report).toMatch(/was not promoted: /);
     expect(results.summary.intervals?.inCharacterShare.student.low).toBeLessThanOrEqual(
       results.summary.inCharacterShare.student,
     );
@@ -196,6 +201,12 @@ describe('character pipeline --scale smoke (tiny random model)', () => {
       };
       expect(run).toEqual({ status: 'completed', error: null });
       const count = (sql: string): number => (db.prepare(sql).get(out.run.id) as { n: number }).n;
+      const evaluated = db
+        .prepare(
+          'SELECT c.state FROM checkpoints c JOIN evaluations e ON e.checkpoint_id = c.id WHERE e.run_id = ?',
+        )
+        .get(out.run.id) as { state: string };
+      expect(evaluated.state).toBe(results.summary.gate.passed ? 'promoted' : 'candidate');
       expect(count('SELECT COUNT(*) AS n FROM questions WHERE run_id = ?')).toBe(24);
       expect(count('SELECT COUNT(*) AS n FROM questions WHERE run_id = ? AND heldout = 1')).toBe(8);
       expect(count('SELECT COUNT(DISTINCT question_id) AS n FROM teacher_examples WHERE run_id = ?')).toBe(

@@ -115,7 +115,10 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
     writeFileSync(ctx.paths.evaluationResults, `${JSON.stringify({ ...data, savings }, null, 2)}\n`);
   }
   const settings = studio.settings.all();
+  const promotion =
+    cp && evaluation?.checkpointId === cp.id ? promotionNote(cp.id, cp.state, evaluation.summary.gate) : null;
   const notes = [
+    ...(promotion ? [promotion] : []),
     `Generated on this machine by \`character pipeline ${ctx.run.personaId} --scale ${ctx.run.scale}\`; ${
       cfg.importedData?.use === 'teacher'
         ? `the teacher's answers were imported from ${cfg.importedData.path}`
@@ -166,4 +169,17 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
   if (!deployment) ctx.log('no checkpoint: DEPLOYMENT.md not written');
   ctx.progress(3, 3, 'reports written');
   ctx.log(`reports: ${written.resultsPath}${written.deploymentPath ? `, ${written.deploymentPath}` : ''}`);
+}
+
+/** Whether the evaluated checkpoint was promoted, and why (not). */
+function promotionNote(
+  id: string,
+  state: 'candidate' | 'promoted' | 'archived',
+  gate: { passed: boolean; reasons: string[] },
+): string {
+  if (gate.passed && state === 'promoted')
+    return `Checkpoint ${id} passed the promotion gate and was promoted: chat, sample and serve-model use it.`;
+  if (gate.passed) return `Checkpoint ${id} passed the promotion gate; it is ${state} now.`;
+  const why = gate.reasons.find((r) => /does not|not measured|below/.test(r)) ?? gate.reasons.join('; ');
+  return `Checkpoint ${id} was not promoted: ${why}.`;
 }

@@ -81,6 +81,14 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
   if (finite(s.perplexity)) metrics.perplexity = s.perplexity;
   store.checkpoints.update(cp.id, { metrics });
   for (const note of result.notes) ctx.log(`note: ${note}`);
+  // Seed 004's rule: a checkpoint that passes the gate is promoted (the registry keeps the last
+  // three promoted, and rollback restores the previous one).
+  if (s.gate.passed) {
+    studio.registry.promote(cp.id);
+    ctx.log(`promoted ${cp.id}: the gate passed (${s.gate.reasons.join('; ')})`);
+  } else {
+    ctx.log(`${cp.id} stays a candidate: ${s.gate.reasons.join('; ')}`);
+  }
 }
 
 /** Prompt tokens, time to first token and latency: student (no prompt) vs teacher (with prompt). */
