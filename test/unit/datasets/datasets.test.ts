@@ -71,11 +71,29 @@ describe('CSV', () => {
         ['line\nbreak', null],
       ],
     );
-    expect(text).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",\r\n');
+    expect(text).toBe('\uFEFFa,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",\r\n');
     expect(parseCsv(text)).toEqual([
       ['a', 'b'],
       ['x,y', 'say "hi"'],
       ['line\nbreak', ''],
+    ]);
+  });
+
+  it('opens safely in spreadsheets: a BOM, and text that looks like a formula kept as text', () => {
+    const text = toCsv(
+      ['answer', 'n'],
+      [
+        ['- I composed the Ninth', -1.5],
+        ['=HYPERLINK("x")', 2],
+        ['@me', 0],
+      ],
+    );
+    expect(text.startsWith('\uFEFF')).toBe(true);
+    expect(parseCsv(text)).toEqual([
+      ['answer', 'n'],
+      ["'- I composed the Ninth", '-1.5'], // numbers stay numbers
+      ['\'=HYPERLINK("x")', '2'],
+      ["'@me", '0'],
     ]);
   });
 });
