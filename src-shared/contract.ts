@@ -325,6 +325,17 @@ export interface ReviewSheet {
   items: ReviewItem[];
 }
 
+/** A sheet as the Review page and `character review list` show it, without its items. */
+export interface ReviewSheetInfo {
+  id: string;
+  runId: string;
+  blind: boolean;
+  unblinded: boolean;
+  createdAt: string;
+  rated: number;
+  total: number;
+}
+
 export interface ReviewSummary {
   sheetId: string;
   rated: number;
@@ -466,6 +477,8 @@ export interface ApiContract {
   };
   'review:create': { params: { runId: string; blind: boolean }; result: ReviewSheet };
   'review:get': { params: { sheetId: string }; result: ReviewSheet };
+  /** The run's sheets, newest first: a half-rated sheet is found again in any browser. */
+  'review:list': { params: { runId: string }; result: ReviewSheetInfo[] };
   'review:rate': {
     params: { itemId: number; dimension: ReviewDimension; value: number };
     result: ReviewItem;
@@ -615,6 +628,7 @@ export const API_CHANNELS = [
   'evaluation:get',
   'review:create',
   'review:get',
+  'review:list',
   'review:rate',
   'review:note',
   'review:summary',

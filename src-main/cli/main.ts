@@ -26,6 +26,7 @@ eval revealed-preferences [M] [--persona ID] [--checkpoint ID] [--with-constitut
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
             on-policy (the student answers, the teacher scores each token)
 runs                      list runs
+review list [run] | export <sheet>   review sheets from the database (rated counts); the CSV/TXT export
 report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
 sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)
 chat [--checkpoint ID] [--teacher]              interactive chat (readline)
@@ -78,6 +79,7 @@ const COMMANDS: Record<string, Loader> = {
   bench: async () => (await import('./commands/bench')).benchCommand,
   serve: async () => (await import('./commands/serve')).serveCommand,
   'serve-model': async () => (await import('./commands/serve-model')).serveModelCommand,
+  review: async () => (await import('./commands/review')).reviewCommand,
 };
 
 export async function main(

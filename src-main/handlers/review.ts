@@ -4,6 +4,7 @@ import {
   createReviewSheet,
   exportReview,
   getReviewSheet,
+  listReviewSheets,
   noteItem,
   rateItem,
   reviewSummary,
@@ -13,7 +14,13 @@ import { requireBoolean, requireInt, requireOneOf, requireString } from './param
 import type { Handlers } from './types';
 
 type ReviewChannels =
-  'review:create' | 'review:get' | 'review:rate' | 'review:note' | 'review:summary' | 'review:export';
+  | 'review:create'
+  | 'review:get'
+  | 'review:list'
+  | 'review:rate'
+  | 'review:note'
+  | 'review:summary'
+  | 'review:export';
 
 export function reviewHandlers(s: HandlerServices): Pick<Handlers, ReviewChannels> {
   return {
@@ -23,6 +30,11 @@ export function reviewHandlers(s: HandlerServices): Pick<Handlers, ReviewChannel
       return createReviewSheet(s.store, { runId, blind: requireBoolean(params, 'blind') });
     },
     'review:get': async (params) => getReviewSheet(s.store, requireString(params, 'sheetId')),
+    'review:list': async (params) => {
+      const runId = requireString(params, 'runId');
+      s.store.runs.require(runId);
+      return listReviewSheets(s.store, runId);
+    },
     'review:rate': async (params) =>
       rateItem(
         s.store,

@@ -13,6 +13,7 @@ import {
   type ReviewDimension,
   type ReviewItem,
   type ReviewSheet,
+  type ReviewSheetInfo,
   type ReviewSummary,
 } from '../../src-shared/contract';
 import { StudioError } from '../core/errors';
@@ -135,6 +136,22 @@ function requireSheet(store: Store, sheetId: string): ReviewSheetRecord {
   const sheet = store.reviews.sheet(sheetId);
   if (!sheet) throw new ReviewError(`Unknown review sheet ${sheetId}`, 'not_found', { sheetId });
   return sheet;
+}
+
+/** A run's sheets, newest first, each with how many of its items are fully rated. */
+export function listReviewSheets(store: Store, runId: string): ReviewSheetInfo[] {
+  return store.reviews.listSheets(runId).map((rec) => {
+    const items = store.reviews.items(rec.id);
+    return {
+      id: rec.id,
+      runId: rec.runId,
+      blind: rec.blind,
+      unblinded: rec.unblinded,
+      createdAt: rec.createdAt,
+      rated: items.filter(isFullyRated).length,
+      total: items.length,
+    };
+  });
 }
 
 export function getReviewSheet(store: Store, sheetId: string): ReviewSheet {

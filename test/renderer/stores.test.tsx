@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { MetricPoint, ReviewItem } from '../../src-shared/contract';
+import type { MetricPoint, ReviewItem, ReviewSheetInfo } from '../../src-shared/contract';
 import { apiError, callsTo, fakeApi, handle, resetFakeApi } from './fakeApi';
 import { configFixture, runFixture, sheetFixture } from './fixtures';
 
@@ -211,6 +211,31 @@ describe('training store', () => {
     expect(useTrainingStore.getState().error?.code).toBe('step_order');
     expect(useTrainingStore.getState().config?.maxSteps).toBe(50);
     expect(useTrainingStore.getState().starting).toBe(false);
+  });
+});
+
+describe('review store, finding sheets again', () => {
+  it('opens the newest sheet of the run from the database when this browser remembers none', async () => {
+    const info = (id: string, rated: number): ReviewSheetInfo => ({
+      id,
+      runId: 'run-1',
+      blind: true,
+      unblinded: false,
+      createdAt: '2026-12-01T00:00:00Z',
+      rated,
+      total: 3,
+    });
+    handle('review:list', () => [info('sheet-new', 0), info('sheet-1', 2)]);
+    handle('review:get', ({ sheetId }) => ({ ...sheetFixture(3), id: sheetId }));
+    globalThis.localStorage?.clear();
+    await useReviewStore.getState().openRun('run-1');
+    expect(useReviewStore.getState().sheet?.id).toBe('sheet-new');
+    expect(useReviewStore.getState().sheets.map((s) => s.id)).toEqual(['sheet-new', 'sheet-1']);
+    // Opening the older one is remembered: the next visit continues it.
+    await useReviewStore.getState().load('sheet-1');
+    resetReviewStore();
+    await useReviewStore.getState().openRun('run-1');
+    expect(useReviewStore.getState().sheet?.id).toBe('sheet-1');
   });
 });
 

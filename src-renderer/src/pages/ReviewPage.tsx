@@ -10,7 +10,6 @@ import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatPercent } from '../components/format';
 import {
-  rememberedSheetId,
   selectRatedCount,
   selectReviewSheet,
   selectReviewSummary,
@@ -232,10 +231,12 @@ export function ReviewPage(): JSX.Element {
       exportPaths: s.exportPaths,
     })),
   );
-  const { create, load, summarize, exportSheet } = useReviewStore(
+  const sheets = useReviewStore((s) => s.sheets);
+  const { create, load, openRun, summarize, exportSheet } = useReviewStore(
     useShallow((s) => ({
       create: s.create,
       load: s.load,
+      openRun: s.openRun,
       summarize: s.summarize,
       exportSheet: s.exportSheet,
     })),
@@ -244,11 +245,8 @@ export function ReviewPage(): JSX.Element {
   useReviewKeys();
 
   useEffect(() => {
-    if (!runId) return;
-    const remembered = rememberedSheetId(runId);
-    const current = useReviewStore.getState().sheet;
-    if (remembered && current?.id !== remembered) void load(remembered);
-  }, [runId, load]);
+    if (runId) void openRun(runId);
+  }, [runId, openRun]);
 
   if (!runId) {
     return (
@@ -283,6 +281,24 @@ export function ReviewPage(): JSX.Element {
           {showSheet ? 'New sheet of 50' : 'Create a sheet of 50 responses'}
         </button>
       </div>
+      {sheets.length > 1 && (
+        <div className="row">
+          <label htmlFor="review-sheet">Sheet</label>
+          <select
+            id="review-sheet"
+            data-testid="review-sheets"
+            value={sheet?.id ?? ''}
+            onChange={(e) => void load(e.target.value)}
+          >
+            {sheets.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.createdAt.slice(0, 16).replace('T', ' ')} · {s.blind ? 'blind' : 'open'} · {s.rated}/
+                {s.total} rated
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <ErrorNotice error={error} testId="review-error" />
       {!showSheet ? (
         <EmptyState title="No review sheet for this run">

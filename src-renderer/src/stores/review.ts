@@ -5,6 +5,7 @@ import {
   type ReviewDimension,
   type ReviewItem,
   type ReviewSheet,
+  type ReviewSheetInfo,
   type ReviewSummary,
 } from '../../../src-shared/contract';
 import { api } from '../api';
@@ -19,8 +20,16 @@ export function rememberedSheetId(runId: string): string | null {
 
 interface SheetSlice {
   sheet: ReviewSheet | null;
+  /** The run's sheets from the database, newest first. */
+  sheets: ReviewSheetInfo[];
   loading: boolean;
   error: ApiErrorPayload | null;
+  /**
+   * Lists the run's sheets and opens one: the one this browser last had open when it is among
+   * them, else the newest; so a half-rated sheet is found again after a new browser, port or
+   * cleared storage.
+   */
+  openRun: (runId: string) => Promise<void>;
   create: (runId: string, blind: boolean) => Promise<void>;
   load: (sheetId: string) => Promise<void>;
   /** Saves one rating immediately (review:rate); the item updates optimistically. */
@@ -57,14 +66,43 @@ function patchItem(sheet: ReviewSheet | null, item: ReviewItem): ReviewSheet | n
 
 const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, get) => ({
   sheet: null,
+  sheets: [],
   loading: false,
   error: null,
+  async openRun(runId) {
+    try {
+      const sheets = await api.invoke('review:list', { runId });
+      set({ sheets });
+      const remembered = rememberedSheetId(runId);
+      const target = sheets.find((s) => s.id === remembered) ?? sheets[0];
+      if (target && get().sheet?.id !== target.id) await get().load(target.id);
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
   async create(runId, blind) {
     set({ loading: true, error: null, summary: null, exportPaths: null });
     try {
       const sheet = await api.invoke('review:create', { runId, blind });
       safeStorage.set(sheetKey(runId), sheet.id);
-      set({ sheet, loading: false, itemIndex: 0, dimensionIndex: 0 });
+      set((s) => ({
+        sheet,
+        loading: false,
+        itemIndex: 0,
+        dimensionIndex: 0,
+        sheets: [
+          {
+            id: sheet.id,
+            runId,
+            blind: sheet.blind,
+            unblinded: false,
+            createdAt: new Date().toISOString(),
+            rated: 0,
+            total: sheet.items.length,
+          },
+          ...s.sheets,
+        ],
+      }));
     } catch (error) {
       set({ loading: false, error: toErrorPayload(error) });
     }
@@ -77,6 +115,7 @@ const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, ge
       const firstOpen = sheet.items.findIndex((i) =>
         REVIEW_DIMENSIONS.some((d) => i.ratings[d] === undefined),
       );
+      safeStorage.set(sheetKey(sheet.runId), sheet.id);
       set({ sheet, loading: false, itemIndex: Math.max(0, firstOpen), dimensionIndex: 0 });
     } catch (error) {
       set({ loading: false, error: toErrorPayload(error) });
@@ -207,6 +246,7 @@ export const useReviewStore = create<ReviewState>()((...args) => ({
 export function resetReviewStore(): void {
   useReviewStore.setState({
     sheet: null,
+    sheets: [],
     loading: false,
     error: null,
     itemIndex: 0,

@@ -126,6 +126,22 @@ describe('review channels', () => {
     expect(files.csvPath.endsWith('manual_review.csv')).toBe(true);
   });
 
+  it("finds a run's sheets again from the database, newest first, with their rated counts", async () => {
+    const runId = evaluatedRun();
+    expect(await handlers['review:list']({ runId })).toEqual([]);
+    const first = await handlers['review:create']({ runId, blind: true });
+    for (const d of REVIEW_DIMENSIONS)
+      await handlers['review:rate']({ itemId: first.items[0]!.id, dimension: d, value: 4 });
+    await handlers['review:rate']({ itemId: first.items[1]!.id, dimension: REVIEW_DIMENSIONS[0], value: 3 });
+    const second = await handlers['review:create']({ runId, blind: false });
+    const listed = await handlers['review:list']({ runId });
+    expect(listed.map((s) => [s.id, s.blind, s.rated, s.total])).toEqual([
+      [second.id, false, 0, 50],
+      [first.id, true, 1, 50], // the half-rated item does not count
+    ]);
+    expect(await errorOf('review:list', { runId: 'nope' })).toMatchObject({ code: 'not_found' });
+  });
+
   it('refuses a rating outside 1-5 and a sheet without an evaluation', async () => {
     const runId = evaluatedRun();
     const sheet = await handlers['review:create']({ runId, blind: false });
