@@ -20,10 +20,10 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
 if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" != "$lock_hash" ]; then
-  # `npm install` honours package-lock.json; `npm ci` refuses this lock because npm 11 records
-  # rollup's optional per-platform packages unevenly (npm/cli#4828).
-  log "installing node modules (npm install from package-lock.json)"
-  npm install --no-audit --no-fund >&2
+  # npm ci installs exactly the lock (which lists every platform's optional rollup package) and
+  # never rewrites it, so a fresh clone stays clean.
+  log "installing node modules (npm ci from package-lock.json)"
+  npm ci --no-audit --no-fund >&2
   echo "$lock_hash" > node_modules/.studio-stamp
 fi
 # better-sqlite3 must be compiled for Node's ABI (npm may skip its install script).
