@@ -128,6 +128,22 @@ export interface MetricPoint {
 export const TRAINING_OBJECTIVES = ['sft', 'kd', 'on-policy'] as const;
 export type TrainingObjective = (typeof TRAINING_OBJECTIVES)[number];
 
+/** What each objective does, in a sentence a researcher can decide by (the app, the report). */
+export const TRAINING_OBJECTIVE_INFO: Readonly<Record<TrainingObjective, { label: string; text: string }>> = {
+  sft: {
+    label: 'SFT on the teacher’s answers',
+    text: 'Cross-entropy on the answers the teacher sampled: learns from their text only, one token per position. With a few dozen answers it can move the student away from the teacher.',
+  },
+  kd: {
+    label: 'Knowledge distillation (kd)',
+    text: 'Matches the teacher’s whole next-token distribution (its top-k log-probabilities, captured while it answered) at every answer token: far more signal per answer, no second teacher pass.',
+  },
+  'on-policy': {
+    label: 'On-policy distillation',
+    text: 'The student answers on its own, without the prompt; the teacher, with the prompt, scores every token, and the student minimises the per-token reverse KL. Slower per step (it samples); fixes what the student itself gets wrong.',
+  },
+};
+
 export interface TrainingConfig {
   baseModel: string;
   objective: TrainingObjective;

@@ -1,6 +1,7 @@
 import { useEffect, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import {
+  TRAINING_OBJECTIVE_INFO,
   TRAINING_OBJECTIVES,
   type TrainingConfig,
   type TrainingObjective,
@@ -38,22 +39,6 @@ interface FieldSpec {
   step: number;
   min: number;
 }
-
-/** What each objective does, in a sentence a researcher can decide by. */
-const OBJECTIVE_EXPLANATIONS: Record<TrainingObjective, { label: string; text: string }> = {
-  sft: {
-    label: 'SFT on the teacher’s answers',
-    text: 'Cross-entropy on the answers the teacher sampled: learns from their text only, one token per position. With a few dozen answers it can move the student away from the teacher.',
-  },
-  kd: {
-    label: 'Knowledge distillation (kd)',
-    text: 'Matches the teacher’s whole next-token distribution (its top-k log-probabilities, captured while it answered) at every answer token: far more signal per answer, no second teacher pass.',
-  },
-  'on-policy': {
-    label: 'On-policy distillation',
-    text: 'The student answers on its own, without the prompt; the teacher, with the prompt, scores every token, and the student minimises the per-token reverse KL. Slower per step (it samples); fixes what the student itself gets wrong.',
-  },
-};
 
 const NUMBER_FIELDS: FieldSpec[] = [
   {
@@ -159,12 +144,12 @@ function ConfigForm({ disabled }: { disabled: boolean }): JSX.Element | null {
           >
             {TRAINING_OBJECTIVES.map((o) => (
               <option key={o} value={o}>
-                {OBJECTIVE_EXPLANATIONS[o].label}
+                {TRAINING_OBJECTIVE_INFO[o].label}
               </option>
             ))}
           </select>
           <p className="hint" data-testid="objective-explanation">
-            {OBJECTIVE_EXPLANATIONS[config.objective].text}
+            {TRAINING_OBJECTIVE_INFO[config.objective].text}
           </p>
         </div>
         {config.objective === 'on-policy' && (
