@@ -157,7 +157,8 @@ export class OpenAICompatibleProvider implements TeacherProvider {
         temperature: sampling.temperature,
         top_p: sampling.top_p,
         max_tokens: sampling.max_new_tokens,
-        seed: sampling.seed,
+        // Greedy needs no seed; a seeded request is batched alone by some servers (this engine's).
+        ...(sampling.temperature > 0 ? { seed: sampling.seed } : {}),
         ...(this.reasoningEffort ? { reasoning_effort: this.reasoningEffort } : {}),
         ...(k > 0
           ? {

@@ -86,7 +86,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
       model: parseModelSpec(values.model ?? 'default'),
       engine: studio.engine,
       system: persona.systemPrompt,
-      questions: Array.from({ length: 16 }, (_, i) => `Question ${i + 1}: what is music to you?`),
+      questions: Array.from({ length: 8 }, (_, i) => `Question ${i + 1}: what is music to you?`),
       maxTokens: Number(values['server-tokens']),
       concurrency,
       topLogprobs: 20,

@@ -65,6 +65,7 @@ describe('OpenAICompatibleProvider with top_logprobs', () => {
     const asked = bodies.filter((b) => b.logprobs === true);
     expect(asked).toHaveLength(2); // q2 has no file to write: no logprobs asked
     expect(asked.every((b) => b.top_logprobs === 5 && b.return_tokens_as_token_ids === true)).toBe(true);
+    expect(bodies.every((b) => b.seed === 1)).toBe(true);
     // q1 thought: its text lost the reasoning, so its tokens no longer match: not captured.
     expect(written).toHaveLength(1);
     expect(written[0]!.map((f) => f.path)).toEqual(['/t/0']);
@@ -72,6 +73,13 @@ describe('OpenAICompatibleProvider with top_logprobs', () => {
     expect(out[0]!.topkTokens).toBe(3);
     expect(out[1]!.topkTokens).toBeUndefined();
     expect(out[1]!.thinking).toBe(true);
+  });
+
+  it('sends no seed when greedy (a server may then batch the requests)', async () => {
+    const { fetch, bodies } = fakeFetch(() => 'a');
+    const p = new OpenAICompatibleProvider({ baseUrl: 'http://x/v1', model: 'm', fetch });
+    await p.generate([{ messages: [{ role: 'user', content: 'q' }] }], { ...SAMPLING, temperature: 0 });
+    expect(bodies[0]).not.toHaveProperty('seed');
   });
 
   it('refuses capture without topLogprobs, and a topLogprobs beyond 20', async () => {
