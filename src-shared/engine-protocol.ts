@@ -12,6 +12,21 @@
  * engine/PROTOCOL.md describes the same contract in prose; keep the two in step.
  */
 
+import type {
+  TinkerCheckpoint,
+  TinkerGenerateParams,
+  TinkerGenerateResult,
+  TinkerPullParams,
+  TinkerPullResult,
+  TinkerTarget,
+  TinkerTrainParams,
+  TinkerTrainResult,
+  TopkFromLogprobsParams,
+  TopkFromLogprobsResult,
+} from './engine-remote';
+
+export type * from './engine-remote';
+
 /** The base model an export needs: how it was loaded here and how to get it elsewhere. */
 export interface ExportedBase {
   source: ModelSpec['source'];
@@ -211,40 +226,6 @@ export interface TrainResult {
   remote_checkpoint?: string;
 }
 
-/**
- * Where a Tinker method runs (engine/PROTOCOL.md, Tinker): the models as Tinker names them and
- * how to reach it. The API key travels only in this object and is never logged or stored.
- */
-export interface TinkerTarget {
-  /** The student's base, e.g. "Qwen/Qwen3-4B-Instruct-2507" (tinker_train; tinker_generate's default teacher). */
-  base_model?: string;
-  /** The teacher, when another model (tinker_generate, on_policy); it must share the student's tokenizer. */
-  teacher_model?: string;
-  /** Absent: the SDK's own lookup (TINKER_API_KEY in the engine's environment). */
-  api_key?: string;
-  base_url?: string;
-}
-
-/** tinker_train: one objective's parameters (as train_sft/train_dpo/train_kd/train_on_policy) on Tinker. */
-export type TinkerTrainParams = (
-  | ({ objective: 'sft' } & TrainSftParams)
-  | ({ objective: 'kd' } & TrainKdParams)
-  | ({ objective: 'dpo' } & TrainDpoParams)
-  | ({ objective: 'on_policy' } & TrainOnPolicyParams)
-) & { tinker: TinkerTarget };
-
-/** One checkpoint the Tinker service holds for this API key. */
-export interface TinkerCheckpoint {
-  tinker_path: string;
-  type: 'training' | 'sampler' | 'external';
-  checkpoint_id: string;
-  run_id: string;
-  time: string;
-  size_bytes: number | null;
-  /** What tinker_train saved with it: kind, step, total_steps, epoch, data_hash, last_loss, base_model. */
-  metadata: Record<string, string>;
-}
-
 export interface ScoreItem {
   system?: string;
   messages: ChatMessage[];
@@ -379,45 +360,12 @@ export interface EngineMethods {
       files: string[];
     };
   };
-  /** LoRA training on Tinker; checkpoint events carry tinker:// paths, final_checkpoint is the pulled adapter. */
-  tinker_train: { params: TinkerTrainParams; result: TrainResult & { remote_checkpoint: string } };
-  /** generate's items and sampling on a Tinker model; top-k (k <= 20) captured as generate captures it. */
-  tinker_generate: {
-    params: {
-      tinker: TinkerTarget;
-      items: GenerateRequestItem[];
-      sampling: SamplingParams;
-      capture_topk?: CaptureTopK;
-    };
-    result: {
-      outputs: (Omit<GenerateOutput, 'ttft_ms'> & { ttft_ms: number | null })[];
-      tokens_per_s: number;
-      wall_ms: number;
-    };
-  };
+  /** Tinker and served-teacher methods: engine-remote.ts (PROTOCOL.md, Tinker). */
+  tinker_train: { params: TinkerTrainParams; result: TinkerTrainResult };
+  tinker_generate: { params: TinkerGenerateParams; result: TinkerGenerateResult };
   tinker_checkpoints: { params: { tinker: TinkerTarget }; result: { checkpoints: TinkerCheckpoint[] } };
-  /** A training (weights/) or external checkpoint downloaded as a PEFT adapter folder (with tinker.json). */
-  tinker_pull: {
-    params: { tinker: TinkerTarget; tinker_path: string; output_dir: string };
-    result: { output_dir: string; tinker_path: string; files: string[] };
-  };
-  /**
-   * An OpenAI-compatible teacher's logprobs (chat completions' logprobs.content, top_logprobs k)
-   * written as teacher top-k files with `model`'s tokenizer (the student's): kd from vLLM or SGLang.
-   */
-  topk_from_logprobs: {
-    params: {
-      model: ModelSpec;
-      k: number;
-      files: {
-        path: string;
-        tokens: { token: string; logprob: number; bytes?: number[] | null; top_logprobs?: unknown[] }[];
-        prompt_tokens?: number;
-      }[];
-      metadata?: Record<string, string | number>;
-    };
-    result: { files: { path: string; rows: number }[] };
-  };
+  tinker_pull: { params: TinkerPullParams; result: TinkerPullResult };
+  topk_from_logprobs: { params: TopkFromLogprobsParams; result: TopkFromLogprobsResult };
   cancel: { params: { target: string }; result: { cancelled: boolean } };
   shutdown: { params: Record<string, never>; result: { ok: true } };
 }

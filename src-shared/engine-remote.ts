@@ -1,0 +1,100 @@
+/**
+ * The engine methods that reach beyond this machine (engine/PROTOCOL.md, Tinker): training and
+ * sampling on Tinker through its SDK, and a served (OpenAI-compatible) teacher's logprobs turned
+ * into teacher top-k files. Part of the engine contract; engine-protocol.ts re-exports it.
+ */
+import type {
+  CaptureTopK,
+  GenerateOutput,
+  GenerateRequestItem,
+  ModelSpec,
+  SamplingParams,
+  TrainDpoParams,
+  TrainKdParams,
+  TrainOnPolicyParams,
+  TrainResult,
+  TrainSftParams,
+} from './engine-protocol';
+
+/**
+ * Where a Tinker method runs (engine/PROTOCOL.md, Tinker): the models as Tinker names them and
+ * how to reach it. The API key travels only in this object and is never logged or stored.
+ */
+export interface TinkerTarget {
+  /** The student's base, e.g. "Qwen/Qwen3-4B-Instruct-2507" (tinker_train; tinker_generate's default teacher). */
+  base_model?: string;
+  /** The teacher, when another model (tinker_generate, on_policy); it must share the student's tokenizer. */
+  teacher_model?: string;
+  /** Absent: the SDK's own lookup (TINKER_API_KEY in the engine's environment). */
+  api_key?: string;
+  base_url?: string;
+}
+
+/** tinker_train: one objective's parameters (as train_sft/train_dpo/train_kd/train_on_policy) on Tinker. */
+export type TinkerTrainParams = (
+  | ({ objective: 'sft' } & TrainSftParams)
+  | ({ objective: 'kd' } & TrainKdParams)
+  | ({ objective: 'dpo' } & TrainDpoParams)
+  | ({ objective: 'on_policy' } & TrainOnPolicyParams)
+) & { tinker: TinkerTarget };
+
+/** One checkpoint the Tinker service holds for this API key. */
+export interface TinkerCheckpoint {
+  tinker_path: string;
+  type: 'training' | 'sampler' | 'external';
+  checkpoint_id: string;
+  run_id: string;
+  time: string;
+  size_bytes: number | null;
+  /** What tinker_train saved with it: kind, step, total_steps, epoch, data_hash, last_loss, base_model. */
+  metadata: Record<string, string>;
+}
+
+export type TinkerTrainResult = TrainResult & { remote_checkpoint: string };
+
+/** generate's items and sampling on a Tinker model; top-k (k <= 20) captured as generate captures it. */
+export interface TinkerGenerateParams {
+  tinker: TinkerTarget;
+  items: GenerateRequestItem[];
+  sampling: SamplingParams;
+  capture_topk?: CaptureTopK;
+}
+
+export interface TinkerGenerateResult {
+  /** ttft_ms is null: the SDK reports no first-token time. */
+  outputs: (Omit<GenerateOutput, 'ttft_ms'> & { ttft_ms: number | null })[];
+  tokens_per_s: number;
+  wall_ms: number;
+}
+
+/** A training (weights/) or external checkpoint downloaded as a PEFT adapter folder (with tinker.json). */
+export interface TinkerPullParams {
+  tinker: TinkerTarget;
+  tinker_path: string;
+  output_dir: string;
+}
+
+export interface TinkerPullResult {
+  output_dir: string;
+  tinker_path: string;
+  files: string[];
+}
+
+/**
+ * An OpenAI-compatible teacher's logprobs (chat completions' logprobs.content, top_logprobs k)
+ * written as teacher top-k files with `model`'s tokenizer (the student's): kd from vLLM or SGLang.
+ */
+export interface TopkFromLogprobsParams {
+  model: ModelSpec;
+  k: number;
+  files: {
+    path: string;
+    tokens: { token: string; logprob: number; bytes?: number[] | null; top_logprobs?: unknown[] }[];
+    prompt_tokens?: number;
+  }[];
+  metadata?: Record<string, string | number>;
+}
+
+export interface TopkFromLogprobsResult {
+  files: { path: string; rows: number }[];
+}
