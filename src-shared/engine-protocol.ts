@@ -173,6 +173,8 @@ export interface TrainSftParams {
   seed: number;
   /** A checkpoint folder written by an earlier run with the same data; training continues from its step. */
   resume_from?: string;
+  /** Mirror the metrics to TensorBoard event files in output_dir/tensorboard (needs the tensorboard package). */
+  tensorboard?: boolean;
 }
 
 export interface TrainDpoParams extends Omit<TrainSftParams, 'train_path' | 'val_path'> {

@@ -439,3 +439,23 @@ def test_batches_are_length_buckets_and_the_first_epoch_opens_with_the_biggest()
     assert set(epoch_batches(lengths, 3, seed=4, epoch=0)[0]) == {1, 6, 10}  # 90, 88, 61
     assert micro_batch_at(lengths, 3, 4, 0) == epoch_batches(lengths, 3, 4, 0)[0]
     assert micro_batch_at(lengths, 3, 4, 5) == epoch_batches(lengths, 3, 4, 1)[1]
+
+
+def test_tensorboard_mirror_is_readable_by_tensorboard(tiny_model_dir: str, tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    params = base_params(tiny_model_dir, tmp_path, max_steps=4, eval_every=2)
+    assert not (tmp_path / "out" / "tensorboard").exists()
+    result, rec = run_sft({**params, "tensorboard": True})
+    acc = EventAccumulator(str(tmp_path / "out" / "tensorboard"))
+    acc.Reload()
+    train = [e.value for e in acc.Scalars("train/loss")]
+    assert [e.step for e in acc.Scalars("train/loss")] == [1, 2, 3, 4]
+    assert train == pytest.approx([m["loss"] for m in rec.metrics()], rel=1e-6)
+    assert [e.step for e in acc.Scalars("eval/loss")] == [2, 4]
+    assert "train/lr" in acc.Tags()["scalars"]
+
+
+def test_tensorboard_flag_must_be_a_boolean(tiny_model_dir: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidParams, match="tensorboard"):
+        run_sft({**base_params(tiny_model_dir, tmp_path, max_steps=1), "tensorboard": "yes"})

@@ -62,6 +62,11 @@ export interface StudioSettings {
   openai: EndpointSettings | null;
   /** An LLM judge for pairwise comparisons; evaluation skips the judge when null. */
   judge: EndpointSettings | null;
+  /**
+   * Mirror training metrics to TensorBoard event files (jobs/<job>/tensorboard); off by default,
+   * and needs `engine/.venv/bin/pip install tensorboard`.
+   */
+  tensorboard?: boolean;
   /** A model the local engine loads as the pairwise judge when `judge` is null (absent: none). */
   localJudge?: ModelSpec | null;
   /** Tinker's API key (and address); absent: TINKER_API_KEY from the environment, if any. */

@@ -35,6 +35,8 @@ export function trainSftParams(
     valPath: string | null;
     outputDir: string;
     resumeFrom?: string;
+    /** Mirror the metrics to TensorBoard (settings.tensorboard). */
+    tensorboard?: boolean;
   },
 ): TrainSftParams {
   return {
@@ -59,6 +61,7 @@ export function trainSftParams(
     save_every: config.saveEvery,
     seed: config.seed,
     ...(io.resumeFrom ? { resume_from: io.resumeFrom } : {}),
+    ...(io.tensorboard ? { tensorboard: true } : {}),
   };
 }
 

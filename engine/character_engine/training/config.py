@@ -71,6 +71,8 @@ class TrainConfig:
     kd_weight: float = 0.0
     # Gradient clipping threshold (global L2 norm); fixed, like TRL's default.
     max_grad_norm: float = 1.0
+    # Mirror every metric row to TensorBoard event files in output_dir/tensorboard (off by default).
+    tensorboard: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -169,6 +171,9 @@ def parse_config(params: dict[str, Any]) -> TrainConfig:
     beta = _num(params, "beta", 0.1)
     nll_coef = _num(params, "nll_coef", 0.0)
     kd_weight = _num(params, "kd_weight", 0.0)
+    tensorboard = params.get("tensorboard", False)
+    if not isinstance(tensorboard, bool):
+        raise InvalidParams("'tensorboard' must be true or false", param="tensorboard")
     return TrainConfig(
         model=model,
         train_path=train_path,  # type: ignore[arg-type]
@@ -193,6 +198,7 @@ def parse_config(params: dict[str, Any]) -> TrainConfig:
         teacher=_teacher(params.get("teacher")),
         sampling=_sampling(params.get("sampling")),
         kd_weight=kd_weight,
+        tensorboard=tensorboard,
     )
 
 

@@ -174,7 +174,7 @@ def run_training(
         scheduler.load_state_dict(load_torch(folder / "scheduler.pt"))
         restore_rng(load_torch(folder / "rng_state.pt"))
         step = int(state["step"])
-    metrics = MetricsLog(cfg.output_dir, ctx, step if state is not None else None)
+    metrics = MetricsLog(cfg.output_dir, ctx, step if state is not None else None, cfg.tensorboard)
     last_loss = float((state or {}).get("last_loss") or float("nan"))
 
     epoch_cache: dict[int, list[list[int]]] = {}
@@ -247,6 +247,7 @@ def run_training(
         if cancelled:
             optimizer.zero_grad(set_to_none=True)
             final_ckpt = save(step, rng_at_start)
+            metrics.close()
             return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, True, model)
         sync = getattr(objective, "synchronize", None)
         if sync is not None:  # data-parallel processes (distributed.py): sum the step's gradients
@@ -277,6 +278,7 @@ def run_training(
     if val:
         val_loss = metrics_eval(metrics, model, objective, val, cfg, device, step)
     final_ckpt = save(step, capture_rng())
+    metrics.close()
     return LoopResult(cfg.output_dir, final_ckpt, step, last_loss, val_loss, data_hash, False, model)
 
 

@@ -122,6 +122,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
         valPath: val.length > 0 ? dpoVal : null,
         outputDir,
         resumeFrom,
+        tensorboard: studio.settings.get('tensorboard') === true,
       });
       const params: TrainDpoParams = { ...sft, beta: DPO_BETA, nll_coef: DPO_NLL };
       return engine.call('train_dpo', params, { onEvent, signal: ctx.signal });
@@ -180,6 +181,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
             valPath: val.length > 0 ? ctx.paths.val : null,
             outputDir,
             resumeFrom,
+            tensorboard: studio.settings.get('tensorboard') === true,
           }),
           ...(resumeFrom || paper ? {} : { init_adapter: dpoFinal.path }),
         },

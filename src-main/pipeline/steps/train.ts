@@ -80,6 +80,7 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
       valPath: valUsable ? ctx.paths.val : null,
       outputDir,
       resumeFrom,
+      tensorboard: studio.settings.get('tensorboard') === true,
     });
     const opts = { onEvent, signal: ctx.signal };
     switch (config.objective) {

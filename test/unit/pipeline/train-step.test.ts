@@ -33,6 +33,15 @@ describe('train step helpers', () => {
       resume_from: '/r/checkpoints/step-000020',
     });
     expect('val_path' in p).toBe(false);
+    expect('tensorboard' in p).toBe(false); // off unless the settings ask for it
+    const board = trainSftParams(c, {
+      model: { source: 'default' },
+      trainPath: 't',
+      valPath: null,
+      outputDir: 'o',
+      tensorboard: true,
+    });
+    expect(board.tensorboard).toBe(true);
   });
 
   it('counts JSONL rows and reads val examples (user -> assistant)', () => {
