@@ -5,6 +5,8 @@ import { databasePath } from '../core/paths';
 const DAMAGED = /^SQLITE_(CORRUPT|NOTADB)/;
 /** A file system refusing a write: say which folder, and that it is not writable. */
 const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+/** A full disk, as Node (ENOSPC), SQLite (SQLITE_FULL) or the engine's Python (os error 28) say it. */
+const DISK_FULL = /ENOSPC|SQLITE_FULL|No space left on device|database or disk is full/;
 
 /** Typed errors -> one line with the cause (the stack only with --verbose). */
 export function formatError(error: unknown, verbose = false, dataDir?: string): string {
@@ -25,6 +27,8 @@ export function formatError(error: unknown, verbose = false, dataDir?: string): 
     const folder = dirname(errno.path);
     hint += ` (the folder ${folder} is not writable: check its permissions, or whether the disk is mounted read-only)`;
   }
+  if (DISK_FULL.test(code) || DISK_FULL.test(first))
+    hint += ` (the disk${dataDir ? ` holding ${dataDir}` : ''} is full: free some space, then resume; finished steps and stored answers are kept)`;
   const cause = error.cause instanceof Error ? `: caused by ${error.cause.message.split('\n')[0]}` : '';
   const line = `character: ${kind}: ${first}${hint}${cause}`;
   return verbose && error.stack ? `${line}\n${error.stack}` : line;

@@ -89,20 +89,33 @@ function precheck(dataDir: string, path: string): Precheck {
 }
 
 /**
- * The data folder's store, opened through the checks above; backs up before migrating and
- * when the newest backup is a day old.
+ * The data folder's store, opened through the checks above; backs up before migrating (a
+ * migration never runs without one) and when the newest backup is a day old (a daily backup
+ * that fails, on a full disk say, is reported through `warn` and the data folder still opens,
+ * so its runs can be read and space freed).
  */
-export async function openDataStore(dataDir: string): Promise<Store> {
+export async function openDataStore(
+  dataDir: string,
+  warn: (message: string) => void = () => undefined,
+): Promise<Store> {
   const path = databasePath(dataDir);
   const { version, db } = precheck(dataDir, path);
   if (db) {
     try {
       if (version > 0 && version < LATEST_SCHEMA_VERSION)
         await backupDatabase(db, dataDir, `before-v${LATEST_SCHEMA_VERSION}`);
-      else if (version > 0) await backupIfDue(db, dataDir);
+      else if (version > 0) {
+        try {
+          await backupIfDue(db, dataDir);
+        } catch (error) {
+          warn(
+            `the daily backup of ${path} failed (${(error as Error).message}); the data folder opens without it`,
+          );
+        }
+      }
     } catch (error) {
       throw new StoreError(
-        `Cannot back up the database ${path} before opening it: ${(error as Error).message}`,
+        `Cannot back up the database ${path} before migrating it to schema ${LATEST_SCHEMA_VERSION}: ${(error as Error).message}`,
         { path },
       );
     } finally {

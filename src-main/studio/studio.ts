@@ -35,6 +35,8 @@ export interface OpenStudioOptions {
   steps?: (services: PipelineServices) => StepTable;
   /** Called with every engine stderr line as well as the log file (e.g. --verbose). */
   onEngineLog?: (line: string) => void;
+  /** Problems that do not stop the studio (a daily backup that failed); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> {
@@ -42,8 +44,9 @@ export async function openStudio(opts: OpenStudioOptions = {}): Promise<Studio> 
   makeDir(join(dataDir, 'logs'));
   const settings = opts.settings ?? new JsonFileSettingsStore(dataDir);
   // Refuses an empty or damaged database over a folder with runs; backs up before migrating.
-  const store = await openDataStore(dataDir);
-  const stopBackups = startDailyBackups(store, dataDir);
+  const warn = opts.onWarning ?? ((m: string): void => void process.stderr.write(`warning: ${m}\n`));
+  const store = await openDataStore(dataDir, warn);
+  const stopBackups = startDailyBackups(store, dataDir, (e) => warn(`the daily backup failed: ${e.message}`));
   const logFile = engineLogPath(dataDir);
   const engine =
     opts.engine ??
