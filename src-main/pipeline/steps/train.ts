@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainResult } from '../../../src-shared/engine-protocol';
 import { ConfigError, StepOrderError } from '../../core/errors';
+import { formatModelSpec } from '../../core/model-spec';
 import { validateTrainingData } from '../../core/training-config';
 import { writeTrainingConfig } from '../../datasets';
 import { countJsonlRows, runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
@@ -97,9 +98,11 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
             ...base,
             teacher: {
               system: persona.systemPrompt,
-              // The engine scores with this model, or, when it is the student's own base, with
-              // the student's weights and the adapter switched off.
-              model: cfg.teacherModel,
+              // Another teacher model is loaded as such; the student's own base is the student's
+              // weights with the adapter switched off (no second copy in memory).
+              ...(formatModelSpec(cfg.teacherModel) !== formatModelSpec(cfg.studentModel)
+                ? { model: cfg.teacherModel }
+                : {}),
             },
             // Reverse KL needs samples from the student's own distribution: temperature 1.
             sampling: { temperature: 1, top_p: 1, max_new_tokens: gen.maxNewTokens },
