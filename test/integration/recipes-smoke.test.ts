@@ -105,7 +105,8 @@ describe('character pipeline --recipe character (tiny random model)', () => {
         path: string;
       };
       // evaluated: the SFT stage's final adapter
-      expect(cp.path).toBe(join(dir, 'jobs', jobs[1]!.id, 'checkpoints', 'step-000012'));
+      // (stored relative to the data folder, schema 5)
+      expect(resolve(home, cp.path)).toBe(join(dir, 'jobs', jobs[1]!.id, 'checkpoints', 'step-000012'));
     } finally {
       db.close();
     }
