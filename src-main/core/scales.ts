@@ -2,7 +2,7 @@
  * How big a run is. smoke: tests on a tiny random model; mini: the demo on SmolLM2-135M on two
  * CPU cores (whole pipeline well under 15 minutes); paper: the research set-up (5000 questions).
  */
-import type { Scale, TrainingConfig } from '../../src-shared/contract';
+import { DEFAULT_OBJECTIVE, type Scale, type TrainingConfig } from '../../src-shared/contract';
 import { ConfigError } from './errors';
 import { parseTrainingConfig } from './training-config';
 import { joinField, type Reader } from './validate';
@@ -74,7 +74,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     audit: { minWords: 1, maxWords: 400 },
     training: {
       baseModel: 'default',
-      objective: 'sft',
+      objective: DEFAULT_OBJECTIVE,
       kdWeight: 0,
       loraR: 8,
       loraAlpha: 16,
@@ -115,7 +115,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     audit: { minWords: 10, maxWords: 400 },
     training: {
       baseModel: 'default',
-      objective: 'sft',
+      objective: DEFAULT_OBJECTIVE,
       kdWeight: 0,
       loraR: 16,
       loraAlpha: 32,
@@ -152,7 +152,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
     audit: { minWords: 20, maxWords: 400 },
     training: {
       baseModel: 'default',
-      objective: 'sft',
+      objective: DEFAULT_OBJECTIVE,
       kdWeight: 0,
       loraR: 32,
       loraAlpha: 64,

@@ -96,16 +96,16 @@ export function createRun(
       "the kd objective needs the teacher's token distributions, which imported answers do not have: use sft or on-policy",
       'objective',
     );
-  // An endpoint teacher gives no token distributions: kd and on-policy cannot run on it.
+  // kd can use an endpoint that returns top_logprobs (vLLM, SGLang: topLogprobs in its settings).
+  const endpointTopk = teacherProvider === 'openai' && (settings.openai?.topLogprobs ?? 0) > 0;
+  // The scale's objective (kd, chosen by measurement: README "Choosing the objective") is the
+  // default where the teacher's distributions exist; an endpoint without them, or imported
+  // answers, fall back to sft. An objective asked for by name is never replaced.
+  const noDistributions = (teacherProvider === 'openai' && !endpointTopk) || importedTeacher;
   const objective =
     recipe !== 'distill'
       ? 'sft'
-      : (requested ??
-        (teacherProvider === 'openai' || (importedTeacher && sc.training.objective === 'kd')
-          ? 'sft'
-          : sc.training.objective));
-  // kd can use an endpoint that returns top_logprobs (vLLM, SGLang: topLogprobs in its settings).
-  const endpointTopk = teacherProvider === 'openai' && (settings.openai?.topLogprobs ?? 0) > 0;
+      : (requested ?? (noDistributions && sc.training.objective !== 'sft' ? 'sft' : sc.training.objective));
   if (teacherProvider === 'openai' && objective !== 'sft' && !(objective === 'kd' && endpointTopk)) {
     throw new ConfigError(
       `the ${objective} objective needs the teacher's token distributions, which this OpenAI-compatible endpoint does not give: use sft, a local teacher${objective === 'kd' ? ', or set topLogprobs in the endpoint settings' : ''}`,

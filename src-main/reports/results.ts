@@ -12,6 +12,12 @@ import type {
   RunSummary,
   SavingsSummary,
   TrainingConfig,
+  TrainingObjective,
+} from '../../src-shared/contract';
+import {
+  DEFAULT_OBJECTIVE,
+  DEFAULT_OBJECTIVE_REASON,
+  TRAINING_OBJECTIVE_INFO,
 } from '../../src-shared/contract';
 
 export { NOT_MEASURED, num, pct };
@@ -168,6 +174,14 @@ function dataSection(i: ResultsReportInput): string {
   return parts.join('\n\n');
 }
 
+/** Which objective ran, and why kd is the default (the measurement is the README's). */
+function objectiveNote(objective: TrainingObjective): string {
+  const why = `Why kd is the default: ${DEFAULT_OBJECTIVE_REASON}`;
+  return objective === DEFAULT_OBJECTIVE
+    ? `Objective: ${objective}, the default. ${TRAINING_OBJECTIVE_INFO[objective].text}\n\n${why}`
+    : `Objective: ${objective}, chosen for this run (the default is ${DEFAULT_OBJECTIVE}${objective === 'sft' ? '; sft is also what runs when the teacher gave no token distributions' : ''}). ${TRAINING_OBJECTIVE_INFO[objective].text}\n\n${why}`;
+}
+
 function trainingSection(i: ResultsReportInput): string {
   const t = i.training;
   if (!t) return `## Training\n\n${NOT_MEASURED}: no training job finished for this run.`;
@@ -178,6 +192,7 @@ function trainingSection(i: ResultsReportInput): string {
       ['Setting', 'Value'],
       [
         ['Base model', c.baseModel],
+        ['Objective', `${c.objective} — ${TRAINING_OBJECTIVE_INFO[c.objective].label}`],
         ['LoRA r / alpha / dropout', `${c.loraR} / ${c.loraAlpha} / ${c.loraDropout}`],
         ['Target modules', c.targetModules.length ? c.targetModules.join(', ') : 'engine default'],
         ['Learning rate, schedule, warm-up', `${c.learningRate} ${c.schedule}, ${c.warmupSteps} steps`],
@@ -191,6 +206,7 @@ function trainingSection(i: ResultsReportInput): string {
         ['Checkpoint evaluated', t.checkpointId ?? NOT_MEASURED],
       ],
     ),
+    objectiveNote(c.objective),
     'Loss is computed on assistant tokens only; the student never sees the system prompt.',
   ].join('\n\n');
 }

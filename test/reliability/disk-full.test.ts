@@ -75,7 +75,10 @@ describe('a full disk', () => {
       const resumed = await cli(['pipeline', '--resume', runId], home);
       expect(resumed.code, resumed.stderr).toBe(0);
     } else {
-      const again = await cli(['pipeline', 'beethoven', '--scale', 'smoke', '--model', `local:${model}`], home);
+      const again = await cli(
+        ['pipeline', 'beethoven', '--scale', 'smoke', '--model', `local:${model}`],
+        home,
+      );
       expect(again.code, again.stderr).toBe(0);
       runId = /^run (\S+?):?\s/m.exec(again.stderr)?.[1];
       expect(runId, again.stderr).toBeTruthy();

@@ -2,6 +2,8 @@ import { useEffect, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import {
   TRAINING_OBJECTIVE_INFO,
+  DEFAULT_OBJECTIVE,
+  DEFAULT_OBJECTIVE_REASON,
   TRAINING_OBJECTIVES,
   type TrainingConfig,
   type TrainingObjective,
@@ -145,11 +147,15 @@ function ConfigForm({ disabled }: { disabled: boolean }): JSX.Element | null {
             {TRAINING_OBJECTIVES.map((o) => (
               <option key={o} value={o}>
                 {TRAINING_OBJECTIVE_INFO[o].label}
+                {o === DEFAULT_OBJECTIVE ? ' (default)' : ''}
               </option>
             ))}
           </select>
           <p className="hint" data-testid="objective-explanation">
             {TRAINING_OBJECTIVE_INFO[config.objective].text}
+          </p>
+          <p className="hint" data-testid="objective-default-reason">
+            Why {DEFAULT_OBJECTIVE} is the default: {DEFAULT_OBJECTIVE_REASON}
           </p>
         </div>
         {config.objective === 'on-policy' && (

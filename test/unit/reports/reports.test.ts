@@ -9,6 +9,7 @@ import type {
   SavingsSummary,
   TrainingConfig,
 } from '../../../src-shared/contract';
+import { DEFAULT_OBJECTIVE_REASON } from '../../../src-shared/contract';
 import { personaLibrary } from '../../../src-main/personas';
 import {
   collectReportInput,
@@ -181,6 +182,21 @@ describe('RESULTS_REPORT.md', () => {
     expect(md).toContain('> Base answer 1.');
     expect(md).toContain('> Student answer 1. Ja!');
     expect(md).toContain('Not measured in this run: Elo / pairwise preference, manual review.');
+    // Which objective ran, and why kd is the default (issue #9).
+    expect(md).toContain('| Objective | sft — SFT on the teacher’s answers |');
+    expect(md).toContain('Objective: sft, chosen for this run (the default is kd');
+    expect(md).toContain(`Why kd is the default: ${DEFAULT_OBJECTIVE_REASON}`);
+    const kd = renderResultsReport({
+      run: RUN,
+      generatedAt: 'GEN',
+      training: {
+        config: { ...CONFIG, objective: 'kd' },
+        steps: 1,
+        finalTrainLoss: null,
+        finalValLoss: null,
+      },
+    });
+    expect(kd).toContain('Objective: kd, the default.');
   });
 
   it('says "not measured" for every missing section and invents no number', () => {
