@@ -7,7 +7,13 @@ import path from 'node:path';
 import { modelSpecName } from '../core/model-spec';
 import type { ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
-import type { TeacherGenerateOptions, TeacherItem, TeacherOutput, TeacherProvider } from './types';
+import {
+  teacherOutputOf,
+  type TeacherGenerateOptions,
+  type TeacherItem,
+  type TeacherOutput,
+  type TeacherProvider,
+} from './types';
 
 /** Items per engine call: large enough to batch well, small enough for timely progress. */
 const DEFAULT_CHUNK_SIZE = 32;
@@ -80,17 +86,7 @@ export class LocalEngineProvider implements TeacherProvider {
           },
         },
       );
-      for (const o of result.outputs) {
-        outputs.push({
-          text: o.text,
-          promptTokens: o.prompt_tokens,
-          completionTokens: o.completion_tokens,
-          latencyMs: o.total_ms,
-          ttftMs: o.ttft_ms,
-          finishReason: o.finish_reason,
-          ...(o.topk_tokens !== undefined ? { topkTokens: o.topk_tokens } : {}),
-        });
-      }
+      outputs.push(...result.outputs.map(teacherOutputOf));
       opts.onProgress?.({ done: outputs.length, total, fraction: total ? outputs.length / total : 1 });
     }
     return outputs;

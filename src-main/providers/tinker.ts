@@ -6,12 +6,13 @@
  */
 import type { TinkerTarget } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
-import type {
-  SamplingParams,
-  TeacherGenerateOptions,
-  TeacherItem,
-  TeacherOutput,
-  TeacherProvider,
+import {
+  teacherOutputOf,
+  type SamplingParams,
+  type TeacherGenerateOptions,
+  type TeacherItem,
+  type TeacherOutput,
+  type TeacherProvider,
 } from './types';
 
 /** Items per engine call: progress and cancellation land between chunks. */
@@ -72,17 +73,7 @@ export class TinkerTeacherProvider implements TeacherProvider {
           },
         },
       );
-      for (const o of result.outputs) {
-        outputs.push({
-          text: o.text,
-          promptTokens: o.prompt_tokens,
-          completionTokens: o.completion_tokens,
-          latencyMs: o.total_ms,
-          ttftMs: o.ttft_ms,
-          finishReason: o.finish_reason,
-          ...(o.topk_tokens !== undefined ? { topkTokens: o.topk_tokens } : {}),
-        });
-      }
+      outputs.push(...result.outputs.map(teacherOutputOf));
     }
     return outputs;
   }

@@ -3,7 +3,7 @@
  * endpoint (vLLM, llama.cpp server, Ollama, a hosted API). The teacher-data step codes against
  * this interface only.
  */
-import type { ChatMessage, SamplingParams } from '../../src-shared/engine-protocol';
+import type { ChatMessage, GenerateOutput, SamplingParams } from '../../src-shared/engine-protocol';
 
 export type { ChatMessage, SamplingParams };
 
@@ -32,6 +32,21 @@ export interface TeacherOutput {
   thinking?: boolean;
   /** Rows of token distributions written to the item's topkPath (captured answers only). */
   topkTokens?: number;
+}
+
+/** An engine answer (local, or Tinker's, which has no time to first token) as a teacher output. */
+export function teacherOutputOf(
+  o: Omit<GenerateOutput, 'ttft_ms'> & { ttft_ms: number | null },
+): TeacherOutput {
+  return {
+    text: o.text,
+    promptTokens: o.prompt_tokens,
+    completionTokens: o.completion_tokens,
+    latencyMs: o.total_ms,
+    ttftMs: o.ttft_ms,
+    finishReason: o.finish_reason,
+    ...(o.topk_tokens !== undefined ? { topkTokens: o.topk_tokens } : {}),
+  };
 }
 
 export interface TeacherProgress {

@@ -8,7 +8,7 @@
  * The questions step keeps what it took in the run folder (imported_data.jsonl), so a resumed
  * run reads the same pairs even if the file has changed since.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ImportFormat, ImportUse } from '../../../src-shared/contract';
 import { PipelineError, StepOrderError } from '../../core/errors';
@@ -17,6 +17,7 @@ import { readJsonl, writeJsonl, writeTeacherData } from '../../datasets';
 import { importData, mulberry32, normalizeText, shuffled, type ImportedPair } from '../../questions';
 import type { QuestionRecord } from '../../store';
 import type { StepContext } from '../runner';
+import { saveQuestions } from '../steps/generate';
 import type { PipelineServices } from '../services';
 
 /** The run's copy of the pairs it took. */
@@ -131,15 +132,7 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
     heldout: r.heldout,
     template: `import:${r.source}`,
   }));
-  store.questions.insertMany(ctx.run.id, questions);
-  writeFileSync(ctx.paths.questions, questions.map((q) => JSON.stringify(q)).join('\n') + '\n');
-  writeFileSync(
-    ctx.paths.heldOut,
-    questions
-      .filter((q) => q.heldout)
-      .map((q) => JSON.stringify({ id: q.id, category: q.category, question: q.text }))
-      .join('\n') + '\n',
-  );
+  saveQuestions(studio, ctx, questions);
   const held = rows.filter((r) => r.heldout).length;
   ctx.log(
     `questions: ${rows.length} of ${result.pairs.length} pairs from ${cfg.path} (${result.layout}; ${held} held out; ${result.skipped.length} lines skipped); answers ${cfg.use === 'teacher' ? 'imported as teacher data' : 'left for the teacher to give'}`,

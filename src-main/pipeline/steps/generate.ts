@@ -15,9 +15,23 @@ import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import { topkFile } from '../../core/paths';
+import type { QuestionRecord } from '../../store';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { tinkerTeacher } from '../tinker';
+
+/** A run's questions: in the store, questions.jsonl, and the held-out ones in heldout.jsonl. */
+export function saveQuestions(studio: PipelineServices, ctx: StepContext, questions: QuestionRecord[]): void {
+  studio.store.questions.insertMany(ctx.run.id, questions);
+  writeFileSync(ctx.paths.questions, questions.map((q) => JSON.stringify(q)).join('\n') + '\n');
+  writeFileSync(
+    ctx.paths.heldOut,
+    questions
+      .filter((q) => q.heldout)
+      .map((q) => JSON.stringify({ id: q.id, category: q.category, question: q.text }))
+      .join('\n') + '\n',
+  );
+}
 
 export async function questionsStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -36,15 +50,7 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
   });
   if (questions.length === 0)
     throw new PipelineError(`no questions could be generated for ${ctx.run.personaId}`);
-  store.questions.insertMany(ctx.run.id, questions);
-  writeFileSync(ctx.paths.questions, questions.map((q) => JSON.stringify(q)).join('\n') + '\n');
-  writeFileSync(
-    ctx.paths.heldOut,
-    questions
-      .filter((q) => q.heldout)
-      .map((q) => JSON.stringify({ id: q.id, category: q.category, question: q.text }))
-      .join('\n') + '\n',
-  );
+  saveQuestions(studio, ctx, questions);
   ctx.log(
     `questions: ${stats.produced} (${stats.heldout} held out), categories ${JSON.stringify(stats.byCategory)}, shortfall ${stats.shortfall}`,
   );
