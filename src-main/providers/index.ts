@@ -3,7 +3,7 @@ import type { ModelSpec } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import { LocalEngineProvider } from './local';
 import { OpenAICompatibleProvider, type OpenAICompatibleOptions, type TopkWriter } from './openai';
-import type { ReasoningEffort } from './thinking';
+import type { EndpointSettings } from '../core/settings';
 import type { TeacherProvider } from './types';
 
 export * from './types';
@@ -22,15 +22,7 @@ export { estimateGeneration, type GenerationEstimate, type GenerationEstimateInp
 
 export interface TeacherProviderChoice {
   /** An OpenAI-compatible endpoint; when null or without a base URL, the local engine is the teacher. */
-  endpoint: {
-    baseUrl: string;
-    model: string;
-    apiKey: string;
-    reasoningEffort?: ReasoningEffort;
-    concurrency?: number;
-    topLogprobs?: number;
-    returnTokenIds?: boolean;
-  } | null;
+  endpoint: EndpointSettings | null;
   engine: Pick<EngineClient, 'call'>;
   /** The local model (the same base the student starts from, in prompt distillation). */
   localModel: ModelSpec;
