@@ -2,7 +2,7 @@
  * Do chat replies loop? Held-out questions of the Beethoven persona (the question generator's
  * held-out set, seeded) answered at chat's length (160 tokens) by the character (the embedded
  * model WITH the constitution, what the distilled student imitates) and by the base without it,
- * once with plain sampling and once with each anti-loop setting; an answer loops when its most
+ * (and, given its adapter, by a distilled student without it), once with plain sampling and once with each anti-loop setting; an answer loops when its most
  * repeated word 3-gram covers 30% of it (the audit's repetition_loop rule). Shares come with 95%
  * intervals; a setting is better only where the intervals do not overlap.
  */
@@ -21,7 +21,7 @@ import { generateQuestionSet } from '../questions/generate';
 const LOOP_SHARE = 0.3;
 
 export interface LoopMeasure {
-  role: 'character' | 'base';
+  role: 'character' | 'base' | 'student';
   setting: string;
   answers: number;
   loops: number;
@@ -35,6 +35,8 @@ export interface ChatLoopOptions {
   /** Anti-loop settings to compare with plain sampling, by name. */
   settings: Record<string, Partial<ChatSampling>>;
   seed?: number;
+  /** A distilled student's adapter folder: its answers (no system prompt) are measured too. */
+  studentAdapter?: string;
 }
 
 export async function measureChatLoops(engine: EngineClient, o: ChatLoopOptions): Promise<LoopMeasure[]> {
@@ -48,10 +50,12 @@ export async function measureChatLoops(engine: EngineClient, o: ChatLoopOptions)
   for (const [name, setting] of [['plain', plain] as const, ...Object.entries(o.settings)]) {
     // The same seed for every setting: the settings differ, the draws do not.
     const sampling = toEngineSampling({ ...CHAT_SAMPLING, ...setting, seed: o.seed ?? 11 });
-    for (const role of ['character', 'base'] as const) {
+    const roles = o.studentAdapter ? (['character', 'base', 'student'] as const) : (['character', 'base'] as const);
+    for (const role of roles) {
       const answers = await generateAll(engine, {
         model: o.model,
         ...(role === 'character' ? { system: persona.parsed.systemPrompt } : {}),
+        ...(role === 'student' && o.studentAdapter ? { adapter: o.studentAdapter } : {}),
         prompts: held,
         sampling,
         chunkSize: 16,
