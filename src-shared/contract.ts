@@ -219,14 +219,16 @@ export interface ChatSampling {
 
 /**
  * Chat's defaults: a little temperature so replies are not canned, 160 new tokens, a new seed per
- * reply, and the anti-loop setting chosen by measurement (README, "Chat sampling").
+ * reply, and the anti-loop setting chosen by measurement (README, "Chat sampling"): on 48 held-out
+ * questions the character (the embedded model with the constitution) looped in 7 answers with
+ * plain sampling, 0 with a repetition penalty of 1.15; the distilled student in 3 and 0.
  */
 export const DEFAULT_CHAT_SAMPLING: Readonly<ChatSampling> = {
   temperature: 0.7,
   topP: 0.9,
   maxTokens: 160,
   seed: null,
-  repetitionPenalty: 1,
+  repetitionPenalty: 1.15,
   noRepeatNgram: 0,
 };
 
