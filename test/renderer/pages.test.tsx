@@ -226,6 +226,9 @@ describe('training page', () => {
     render(<App />);
     await settle();
     expect(callsTo('training:metrics')).toEqual([{ runId: 'run-1', sinceStep: -1 }]);
+    // Each objective explained, the default marked, and why it is the default.
+    expect(screen.getByRole('option', { name: /Knowledge distillation \(kd\) \(default\)/ })).toBeTruthy();
+    expect(screen.getByTestId('objective-default-reason').textContent).toContain('Why kd is the default');
     const lr = screen.getByLabelText('Learning rate') as HTMLInputElement;
     expect(Number(lr.value)).toBe(1e-4);
     fireEvent.change(screen.getByLabelText('Max steps'), { target: { value: '40' } });
