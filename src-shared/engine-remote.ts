@@ -14,7 +14,7 @@ import type {
   TrainOnPolicyParams,
   TrainResult,
   TrainSftParams,
-} from './engine-protocol';
+} from './engine-base';
 
 /**
  * Where a Tinker method runs (engine/PROTOCOL.md, Tinker): the models as Tinker names them and
