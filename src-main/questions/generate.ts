@@ -23,6 +23,8 @@ export interface GenerateQuestionsOptions {
   categories?: string[];
   templates?: TemplateSet;
   vocabulary?: Vocabulary;
+  /** Questions never to produce (e.g. the held-out robustness prompts); another is drawn instead. */
+  skip?: (text: string) => boolean;
 }
 
 export interface QuestionStats {
@@ -85,6 +87,7 @@ export function generateQuestionSet(opts: GenerateQuestionsOptions): {
       }
       const text = q.items[q.next++] as string;
       state.turn++;
+      if (opts.skip?.(text)) continue;
       const dup = index.addIfNew(text);
       if (dup) {
         if (dup.kind === 'exact') skippedExact++;

@@ -72,6 +72,8 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
     count: sc.questions - sc.heldOut,
     heldoutCount: sc.heldOut,
     seed: sc.generation.seed,
+    // The held-out robustness prompts are never asked for training (nor as ordinary held-out questions).
+    skip: heldOutRobustnessFilter(),
   });
   if (questions.length === 0)
     throw new PipelineError(`no questions could be generated for ${ctx.run.personaId}`);
@@ -85,6 +87,17 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
       `robustness: ${dropped} training question(s) dropped for matching the held-out robustness set; ${added} identity and break-character training prompts added`,
     );
   ctx.progress(kept.length, kept.length);
+}
+
+/** True for a text that repeats a held-out robustness prompt (resources/robustness/heldout.json). */
+export function heldOutRobustnessFilter(): (text: string) => boolean {
+  const held = loadHeldOutRobustness();
+  const heldSet = new Set(
+    [...held.identity, ...BREAK_STYLES.flatMap((s) => held.break[s]), ...held.multiturn.flat()].map(
+      normalizedPrompt,
+    ),
+  );
+  return (text) => heldSet.has(normalizedPrompt(text));
 }
 
 /**
