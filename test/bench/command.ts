@@ -1,14 +1,14 @@
-/** `character bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
+/** `npm run bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { chatLoopRows, measureChatLoops, type LoopMeasure } from '../../bench/chat-loops';
-import { measureServerLoad, serverLoadRows, type ServerLoadResult } from '../../bench/server-load';
+import { chatLoopRows, measureChatLoops, type LoopMeasure } from './chat-loops';
+import { measureServerLoad, serverLoadRows, type ServerLoadResult } from './server-load';
 import {
   endpointTeacherRows,
   measureEndpointTeacher,
   type EndpointTeacherResult,
-} from '../../bench/endpoint-teacher';
-import { CHAT_SAMPLING } from '../../chat/service';
+} from './endpoint-teacher';
+import { CHAT_SAMPLING } from '../../src-main/chat/service';
 import {
   benchEngine,
   engineSummaryRows,
@@ -17,11 +17,11 @@ import {
   formatBenchTable,
   writeBenchReport,
   type BenchRow,
-} from '../../bench/bench';
-import { repoRoot } from '../../engine/client';
-import { parseModelSpec } from '../../core/model-spec';
-import type { CommandFn } from '../context';
-import { parseCommandArgs } from '../args';
+} from './bench';
+import { repoRoot } from '../../src-main/engine/client';
+import { parseModelSpec } from '../../src-main/core/model-spec';
+import type { CommandFn } from '../../src-main/cli/context';
+import { parseCommandArgs } from '../../src-main/cli/args';
 
 export const benchCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('bench', args, {
