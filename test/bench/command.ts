@@ -1,6 +1,7 @@
 /** `npm run bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { chatLatencyRows, measureChatLatency, type ChatLatency } from './chat-latency';
 import { chatLoopRows, measureChatLoops, type LoopMeasure } from './chat-loops';
 import { measureServerLoad, serverLoadRows, type ServerLoadResult } from './server-load';
 import {
@@ -36,6 +37,8 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     'server-clients': { type: 'string', default: '8' },
     'server-tokens': { type: 'string', default: '32' },
     'no-endpoint-teacher': { type: 'boolean' },
+    'no-chat-latency': { type: 'boolean' },
+    'chat-warm-turns': { type: 'string', default: '3' },
     'endpoint-concurrency': { type: 'string', default: '8' },
     out: { type: 'string' },
   });
@@ -93,6 +96,17 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     });
     rows.push(...endpointTeacherRows(endpointTeacher));
   }
+  let chatLatency: ChatLatency | null = null;
+  if (!values['no-chat-latency']) {
+    const promoted = studio.registry.active();
+    ctx.note(`bench: chat time to first token and tokens/s, cold and warm (${promoted ? promoted.id : 'a 2-step LoRA'})`);
+    chatLatency = await measureChatLatency(studio.engine, {
+      model: parseModelSpec(values.model ?? 'default'),
+      adapter: promoted?.path ?? null,
+      warmTurns: Number(values['chat-warm-turns']),
+    });
+    rows.push(...chatLatencyRows(chatLatency));
+  }
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
     ctx.note('bench: engine (python -m character_dev.bench)');
@@ -108,6 +122,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     chatLoops,
     serverLoad,
     endpointTeacher,
+    chatLatency,
     engine,
   };
   const path = join(outDir, 'bench.json');
