@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { chatLatencyRows, measureChatLatency, type ChatLatency } from './chat-latency';
+import { demoStepRows, newestDemoRun } from './demo-steps';
 import { chatLoopRows, measureChatLoops, type LoopMeasure } from './chat-loops';
 import { measureServerLoad, serverLoadRows, type ServerLoadResult } from './server-load';
 import {
@@ -96,6 +97,9 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     });
     rows.push(...endpointTeacherRows(endpointTeacher));
   }
+  const demoRun = newestDemoRun(studio.store.runs.list());
+  ctx.note(`bench: demo steps from ${demoRun ? `run ${demoRun.id}` : 'no finished mini run (run npm run demo first)'}`);
+  rows.push(...demoStepRows(demoRun));
   let chatLatency: ChatLatency | null = null;
   if (!values['no-chat-latency']) {
     const promoted = studio.registry.active();
