@@ -15,6 +15,7 @@ import type { PipelineServices } from '../services';
 import { countJsonlRows, finalCheckpoint } from '../engine-training';
 import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
 import { characterStages } from '../recipes/character-stages';
+import { runRobustness } from './robustness';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -75,6 +76,11 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
   ctx.log(
     `base answers from the evaluation cache: ${answerCache.hits} of ${answerCache.hits + answerCache.misses} chunks`,
   );
+  // How the character holds (identity, break-character, multi-turn), at chat's sampling settings.
+  result.summary.robustness = await runRobustness(studio, ctx.run, ctx.paths, {
+    signal: ctx.signal,
+    progress: (done, total, message) => ctx.progress(done, total, message),
+  });
   store.evaluations.save({ runId, checkpointId: cp.id, summary: result.summary, items: result.items });
   const s = result.summary;
   const finite = (x: number | null): x is number => x !== null && Number.isFinite(x);
