@@ -51,7 +51,6 @@ serve [--port N]          the app on a loopback URL (Electron cannot start here)
 serve-model [--checkpoint ID] [--port N] [--host H] [--api-key KEY] [--model-id ID]
                           a checkpoint behind an OpenAI-compatible server (/v1/chat/completions,
                           /v1/completions); beyond loopback an API key is required (generated if none)
-bench                     pipeline and engine benchmarks -> bench/results/bench.json
 
 models (M): default (embedded SmolLM2-135M-Instruct) | local:/hf/folder | gguf:/file.gguf
 global options: --json (machine-readable stdout), --verbose, --help
@@ -77,7 +76,6 @@ const COMMANDS: Record<string, Loader> = {
   import: async () => (await import('./commands/import')).importCommand,
   'import-characterllm': async () => (await import('./commands/import')).importCharacterLlmCommand,
   demo: async () => (await import('./commands/demo')).demoCommand,
-  bench: async () => (await import('./commands/bench')).benchCommand,
   serve: async () => (await import('./commands/serve')).serveCommand,
   'serve-model': async () => (await import('./commands/serve-model')).serveModelCommand,
   review: async () => (await import('./commands/review')).reviewCommand,

@@ -32,6 +32,11 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, 'studio.sqlite');
 }
 
+/** The base model's evaluation answers, kept between runs (evaluation/answer-cache.ts). */
+export function evaluationCacheDir(dataDir: string): string {
+  return join(dataDir, 'cache', 'evaluation');
+}
+
 export function engineLogPath(dataDir: string): string {
   return join(dataDir, 'logs', 'engine.log');
 }

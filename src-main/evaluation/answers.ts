@@ -10,6 +10,7 @@ import type { GenerateOutput, SamplingParams } from '../../src-shared/engine-pro
 import type { EvaluationSettings } from '../core/scales';
 import type { EngineClient } from '../engine/client';
 import { generateAll } from '../engine/generate-all';
+import { cachedGenerateAll } from './answer-cache';
 import type { EvaluationProgress } from './progress';
 import type { EvaluateInput } from './types';
 
@@ -41,15 +42,19 @@ export async function answerWithoutPrompt(
 ): Promise<GenerateOutput[]> {
   const phase = progress.phase(label);
   const adapter = role === 'student' ? (input.adapterPath ?? undefined) : undefined;
-  const outs = await generateAll(engine, {
+  const request = {
     model: input.model,
-    adapter,
     prompts,
     sampling,
     chunkSize: EVAL_CHUNK,
     signal: input.signal,
     onProgress: phase.update,
-  });
+  };
+  // The base model's answers do not depend on the run: kept between runs when a cache is given.
+  const outs =
+    adapter === undefined && input.answerCache
+      ? await cachedGenerateAll(engine, input.answerCache, request)
+      : await generateAll(engine, { ...request, adapter });
   phase.end(prompts.length);
   return outs;
 }

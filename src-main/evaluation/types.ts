@@ -7,6 +7,7 @@ import type { EndpointSettings } from '../core/settings';
 import type { CapabilityItem, SafetySet } from '../questions/eval-sets';
 import type { EvaluationItemRecord } from '../store';
 import type { JudgeVerdict } from './judge';
+import type { AnswerCache } from './answer-cache';
 
 /** One held-out question with the teacher's stored answer (when the generate step made one). */
 export interface HeldOutQuestion {
@@ -55,6 +56,8 @@ export interface EvaluateInput {
   stages?: readonly StageCheckpoint[];
   /** A model the engine loads as the pairwise judge when no judge endpoint is configured. */
   localJudge?: ModelSpec | null;
+  /** Where the base model's answers are kept between runs (answer-cache.ts); absent computes them. */
+  answerCache?: AnswerCache | null;
 }
 
 /** One stage of the character recipe to measure: its checkpoint and adapter. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
-import { endpointTeacherRows, measureEndpointTeacher } from '../../src-main/bench/endpoint-teacher';
+import { endpointTeacherRows, measureEndpointTeacher } from '../bench/endpoint-teacher';
 import { EngineClient } from '../../src-main/engine/client';
 import { startModelServer, type ModelServer } from '../../src-main/engine/model-server';
 import { createTeacherProvider } from '../../src-main/providers';

@@ -17,6 +17,7 @@ from .data import resources_dir, sft_rows
 from .distill import DISTILL_RESULTS, format_distill, phase_kd_vs_sft, phase_on_policy, summarize_distill
 from .distill import FULL as DISTILL_FULL
 from .distill import QUICK as DISTILL_QUICK
+from .limit import machine
 from .phases import phase_generation, phase_sft_engine, phase_sft_trl
 from .report import PHASE_RESULTS, format_table, summarize
 
@@ -46,7 +47,7 @@ def run_bench(
         model_dir = build_tiny_model(os.path.join(work, "tiny-model"), seed=0, hidden=64, layers=2)
         spec: dict[str, Any] = {"source": "local", "path": model_dir}
         settings = {"gen_items": 8, "gen_tokens": 8, "gen_batches": [4, 8], "ttft_repeats": 2}
-        settings |= {"capture_k": 64, "capture_repeats": 1}
+        settings |= {"capture_k": 64, "capture_repeats": 1, "bf16_items": 4, "bf16_tokens": 4}
         settings |= {"sft_rows": 24, "sft_batch": 8, "lr": 2e-3}
         settings |= DISTILL_QUICK
         model_name = "tiny random model (hidden 64, 2 layers)"
@@ -57,6 +58,8 @@ def run_bench(
         settings = {"gen_items": 32, "gen_tokens": 64, "gen_batches": [16, 32], "ttft_repeats": 3}
         # Top-k capture for distillation: k 64 at the full-scale batch, twice each way (U C C U).
         settings |= {"capture_k": 64, "capture_repeats": 2}
+        # bf16 against float32: KL on 8 of the teacher's answers, and 8 items x 32 tokens timed.
+        settings |= {"bf16_items": 8, "bf16_tokens": 32}
         settings |= {"sft_rows": 48, "sft_batch": 8, "lr": 1e-3}
         settings |= DISTILL_FULL
         model_name = "SmolLM2-135M-Instruct (embedded Q4_1 GGUF, dequantised to float32)"
@@ -82,8 +85,8 @@ def run_bench(
         "spec": spec,
         "settings": settings,
         "machine": {
+            **machine(),
             "python": platform.python_version(),
-            "cpus": os.cpu_count(),
             "threads_env": os.environ.get("CHARACTER_ENGINE_THREADS"),
             "platform": platform.platform(),
         },

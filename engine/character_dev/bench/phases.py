@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .bf16 import bf16_agreement, bf16_speed
 from .data import questions, system_prompt
+from .limit import matmul_limit
 from .memory import peak_rss_mb, reset_peak_rss
 
 
@@ -36,11 +38,17 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
     for batch_size in settings["gen_batches"]:
         prefixes.clear()
         reset_peak_rss()
+        # The compute limit right before and after the run, so both see the machine's load.
+        before = matmul_limit(loaded.model, batch_size)
         t0 = time.perf_counter()
         cached, stats = generate_items(loaded, items, sampling, prefixes=prefixes, batch_size=batch_size)
         wall = time.perf_counter() - t0
+        after = matmul_limit(loaded.model, batch_size)
+        limit_tps = (before["tokens_per_s"] + after["tokens_per_s"]) / 2
         n_tok = sum(r.completion_tokens for r in cached)
         by_batch[str(batch_size)] = {
+            "limit": {**after, "tokens_per_s": limit_tps, "before_after": [before, after]},
+            "fraction_of_limit": n_tok / wall / limit_tps,
             "items": len(items),
             "batch_size": batch_size,
             "completion_tokens": n_tok,
@@ -54,6 +62,7 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
     # The headline is the largest batch, the full-scale pipeline's teacher batch size.
     out["cached_batched"] = by_batch[str(max(settings["gen_batches"]))]
     out["topk_capture"] = _capture_overhead(loaded, prefixes, items, sampling, settings)
+    out["prefix_paths"] = _prefix_paths(loaded, items, sampling, settings)
 
     reset_peak_rss()
     t0 = time.perf_counter()
@@ -71,6 +80,8 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
         "peak_rss_mb": peak_rss_mb(),
     }
     out["same_greedy_text"] = sum(a.text == b.text for a, b in zip(cached, seq, strict=True)) / len(items)
+
+    out["bf16"] = _bf16(loaded, items, cached, settings)
 
     reset_peak_rss()
     one = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=1, seed=0)
@@ -96,6 +107,62 @@ def phase_generation(spec: dict[str, Any], settings: dict[str, Any], resources: 
         "peak_rss_mb": peak_rss_mb(),
     }
     return out
+
+
+def _prefix_paths(
+    loaded: Any, items: list[dict[str, Any]], sampling: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The two ways a shared prefix is attended to, at the largest batch, alternated
+    S E E S: the single copy (prefix_attention.py, the CPU's path) and the stock SDPA over
+    the prefix expanded to every row (the GPU's path; prefix_attention.single_copy_pays)."""
+    from character_engine.generation.decode_loop import generate_items
+    from character_engine.generation.prefix_cache import PrefixCache
+
+    batch_size = max(settings["gen_batches"])
+    order = (["single_copy", "expanded", "expanded", "single_copy"] * settings["capture_repeats"])[
+        : 2 * settings["capture_repeats"]
+    ]
+    totals = {m: {"completion_tokens": 0, "wall_s": 0.0} for m in ("single_copy", "expanded")}
+    texts: dict[str, list[str]] = {}
+    for mode in order:
+        t0 = time.perf_counter()
+        res, _ = generate_items(
+            loaded,
+            items,
+            sampling,
+            prefixes=PrefixCache(),
+            batch_size=batch_size,
+            single_copy=mode == "single_copy",
+        )
+        totals[mode]["wall_s"] += time.perf_counter() - t0
+        totals[mode]["completion_tokens"] += sum(r.completion_tokens for r in res)
+        texts.setdefault(mode, [r.text for r in res])
+    tps = {m: t["completion_tokens"] / t["wall_s"] for m, t in totals.items()}
+    same = sum(a == b for a, b in zip(texts["single_copy"], texts["expanded"], strict=True))
+    return {
+        "batch_size": batch_size,
+        "order": order,
+        "single_copy_tokens_per_s": tps["single_copy"],
+        "expanded_sdpa_tokens_per_s": tps["expanded"],
+        "single_copy_over_expanded": tps["single_copy"] / tps["expanded"],
+        "same_greedy_text": same / len(items),
+    }
+
+
+def _bf16(
+    loaded: Any, items: list[dict[str, Any]], answers: list[Any], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """bf16 vs float32 on the teacher's own greedy answers (bf16.py)."""
+    from character_engine.generation.sampling import Sampling
+
+    n = settings["bf16_items"]
+    tok = loaded.tokenizer
+    ids = [tok(a.text, add_special_tokens=False).input_ids for a in answers[:n]]
+    agreement = bf16_agreement(loaded, items[:n], ids, settings["capture_k"])
+    half = agreement.pop("bf16_model")
+    sampling = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=settings["bf16_tokens"], seed=0)
+    speed = bf16_speed(loaded, half, items[:n], sampling, n, settings["capture_repeats"])
+    return {"agreement": agreement, "speed": speed, "engine_uses_bf16_on_cpu": False}
 
 
 def _capture_overhead(

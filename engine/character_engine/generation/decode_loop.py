@@ -85,7 +85,9 @@ class BatchDecode:
 
     `end_check`, if given, is asked after each generated (non-stop) token whether that item
     ends now (stop strings, per-item token limits, a client that left); `observe` sees each
-    step's raw logits and the chosen ids (log-probabilities for the HTTP server)."""
+    step's raw logits and the chosen ids (log-probabilities for the HTTP server).
+    `single_copy` picks how a shared prefix is attended to (None: what pays on this device,
+    prefix_attention.single_copy_pays); both give the same tokens up to float rounding."""
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class BatchDecode:
         capture: BatchCapture | None = None,
         end_check: EndCheck | None = None,
         observe: StepObserver | None = None,
+        single_copy: bool | None = None,
     ) -> None:
         import torch
 
@@ -125,7 +128,9 @@ class BatchDecode:
         self.input_ids, self.positions = input_ids.to(self.device), positions.to(self.device)
         self.mask = mask.to(self.device)
         self.prefix_kv: Any = None
-        if prefix is not None and prefix_attention.install(model):
+        if single_copy is None:
+            single_copy = prefix_attention.single_copy_pays(self.device)
+        if prefix is not None and single_copy and prefix_attention.install(model):
             # One copy of the prefix for the whole batch (see prefix_attention.py).
             self.cache: Any = prefix_attention.suffix_cache(model, plen)
             self.prefix_kv = [(k[0], v[0]) for k, v in prefix[1]]
@@ -229,10 +234,21 @@ def run_batch(
     streams: list[TokenStream | None],
     cancel: threading.Event | None,
     capture: BatchCapture | None = None,
+    single_copy: bool | None = None,
 ) -> BatchOutput:
     """Generate for one batch. `capture`, if given, records the raw logits' top-k at every step."""
     decode = BatchDecode(
-        model, tokenizer, prompts, prefix, sampling, stops, generator, streams, cancel, capture
+        model,
+        tokenizer,
+        prompts,
+        prefix,
+        sampling,
+        stops,
+        generator,
+        streams,
+        cancel,
+        capture,
+        single_copy=single_copy,
     )
     while not decode.step():
         pass
@@ -250,10 +266,12 @@ def generate_items(
     cancel: threading.Event | None = None,
     on_batch: Callable[[int, int], None] | None = None,
     topk: TopKRequest | None = None,
+    single_copy: bool | None = None,
 ) -> tuple[list[ItemResult], dict[str, float]]:
     """Generate one answer per item ({system?, messages}). `prefixes` is where the shared
     prompt prefix is looked up and kept; None runs every prompt in full. `topk` asks for the
     raw next-token top-k of every generated token, written per item when its batch ends.
+    `single_copy` overrides how the prefix is attended to (BatchDecode; the bench compares).
     Returns (results in item order, {"tokens_per_s", "wall_ms", "prefix_tokens"})."""
     import torch
 
@@ -291,6 +309,7 @@ def generate_items(
                 streams,
                 cancel,
                 capture,
+                single_copy,
             )
             gen, finish, ttft = out.generated, out.finish, out.ttft
             total_ms = (time.perf_counter() - batch_start + prefix_s) * 1000

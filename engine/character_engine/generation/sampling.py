@@ -75,7 +75,7 @@ def choose(
     logits: Any, sampling: Sampling, generator: Any, history: Sequence[Sequence[int]] | None = None
 ) -> Any:
     """Next token per row: argmax when temperature is 0, else one draw from `generator`
-    (on the CPU, so a seed gives the same draws on every device). `history` (each row's
+    (a CPU generator: torch.multinomial on the CPU, `draw_on_device` elsewhere). `history` (each row's
     generated tokens) feeds the repetition penalty and the n-gram ban when they are on."""
     import torch
 
@@ -91,4 +91,27 @@ def choose(
         sorted_p = sorted_p.masked_fill(drop, 0.0)
         probs = torch.zeros_like(probs).scatter(-1, sorted_i, sorted_p)
     probs = probs / probs.sum(dim=-1, keepdim=True)
-    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(-1).to(logits.device)
+    if probs.device.type == "cpu":
+        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return draw_on_device(probs, generator)
+
+
+def draw_on_device(probs: Any, generator: Any) -> Any:
+    """One draw per row of `probs` [rows, vocab] by inverse CDF, computed where `probs` lives.
+
+    Only [rows] uniforms cross from the CPU generator to the device each step, where
+    torch.multinomial would need the [rows, vocab] probabilities copied to the CPU (49,152
+    columns per row for SmolLM2) and a sync on every token. The draws come from the same
+    seeded CPU generator, so a seed gives the same answers on every run of one device; they
+    are not the draws torch.multinomial makes, which is why the CPU keeps multinomial (its
+    seeded outputs stay as they were). A token whose probability is 0 (cut by top-p) is
+    never chosen: its CDF equals its predecessor's, so the search stops before it."""
+    import torch
+
+    # float32 throughout: MPS has no float64, and the scale by the CDF's own last entry
+    # keeps the target inside it whatever rounding the cumulative sum picked up.
+    u = torch.rand((probs.shape[0], 1), generator=generator, dtype=torch.float32)
+    cdf = probs.float().cumsum(dim=-1)
+    target = u.to(probs.device) * cdf[:, -1:]
+    picked = torch.searchsorted(cdf, target, right=True).squeeze(-1)
+    return picked.clamp_(max=probs.shape[-1] - 1)

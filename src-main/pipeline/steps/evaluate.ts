@@ -5,6 +5,8 @@
  */
 import type { SavingsSummary } from '../../../src-shared/contract';
 import { evaluateRun, type HeldOutQuestion } from '../../evaluation/evaluate';
+import { openAnswerCache } from '../../evaluation/answer-cache';
+import { evaluationCacheDir } from '../../core/paths';
 import { loadCapabilitySet, loadSafetySet } from '../../questions/eval-sets';
 import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
 import { PipelineError, StepOrderError } from '../../core/errors';
@@ -42,6 +44,7 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     throw new PipelineError(
       `too few training examples (${trainPairs.length}) to fit the in-character classifier`,
     );
+  const answerCache = await openAnswerCache(studio.engine, evaluationCacheDir(studio.dataDir));
   const result = await evaluateRun(studio.engine, {
     runId,
     checkpointId: cp.id,
@@ -66,9 +69,13 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     stages: characterStages(studio, runId, cp),
     classifierPath: ctx.paths.classifier,
     resultsPath: ctx.paths.evaluationResults,
+    answerCache,
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message),
   });
+  ctx.log(
+    `base answers from the evaluation cache: ${answerCache.hits} of ${answerCache.hits + answerCache.misses} chunks`,
+  );
   // How the character holds (identity, break-character, multi-turn), at chat's sampling settings.
   result.summary.robustness = await runRobustness(studio, ctx.run, ctx.paths, {
     signal: ctx.signal,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, serverLoadRows, type ServerLoadResult } from '../../../src-main/bench/server-load';
+import { percentile, serverLoadRows, type ServerLoadResult } from '../../bench/server-load';
 
 function result(over: Partial<ServerLoadResult>): ServerLoadResult {
   return {

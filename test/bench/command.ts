@@ -1,14 +1,16 @@
-/** `character bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
+/** `npm run bench`: pipeline benchmarks plus the engine's own; bench/results/bench.json. */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { chatLoopRows, measureChatLoops, type LoopMeasure } from '../../bench/chat-loops';
-import { measureServerLoad, serverLoadRows, type ServerLoadResult } from '../../bench/server-load';
+import { chatLatencyRows, measureChatLatency, type ChatLatency } from './chat-latency';
+import { demoStepRows, newestDemoRun } from './demo-steps';
+import { chatLoopRows, measureChatLoops, type LoopMeasure } from './chat-loops';
+import { measureServerLoad, serverLoadRows, type ServerLoadResult } from './server-load';
 import {
   endpointTeacherRows,
   measureEndpointTeacher,
   type EndpointTeacherResult,
-} from '../../bench/endpoint-teacher';
-import { CHAT_SAMPLING } from '../../chat/service';
+} from './endpoint-teacher';
+import { CHAT_SAMPLING } from '../../src-main/chat/service';
 import {
   benchEngine,
   engineSummaryRows,
@@ -17,11 +19,11 @@ import {
   formatBenchTable,
   writeBenchReport,
   type BenchRow,
-} from '../../bench/bench';
-import { repoRoot } from '../../engine/client';
-import { parseModelSpec } from '../../core/model-spec';
-import type { CommandFn } from '../context';
-import { parseCommandArgs } from '../args';
+} from './bench';
+import { repoRoot } from '../../src-main/engine/client';
+import { parseModelSpec } from '../../src-main/core/model-spec';
+import type { CommandFn } from '../../src-main/cli/context';
+import { parseCommandArgs } from '../../src-main/cli/args';
 
 export const benchCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('bench', args, {
@@ -36,6 +38,8 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     'server-clients': { type: 'string', default: '8' },
     'server-tokens': { type: 'string', default: '32' },
     'no-endpoint-teacher': { type: 'boolean' },
+    'no-chat-latency': { type: 'boolean' },
+    'chat-warm-turns': { type: 'string', default: '3' },
     'endpoint-concurrency': { type: 'string', default: '8' },
     out: { type: 'string' },
   });
@@ -93,6 +97,20 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     });
     rows.push(...endpointTeacherRows(endpointTeacher));
   }
+  const demoRun = newestDemoRun(studio.store.runs.list());
+  ctx.note(`bench: demo steps from ${demoRun ? `run ${demoRun.id}` : 'no finished mini run (run npm run demo first)'}`);
+  rows.push(...demoStepRows(demoRun));
+  let chatLatency: ChatLatency | null = null;
+  if (!values['no-chat-latency']) {
+    const promoted = studio.registry.active();
+    ctx.note(`bench: chat time to first token and tokens/s, cold and warm (${promoted ? promoted.id : 'a 2-step LoRA'})`);
+    chatLatency = await measureChatLatency(studio.engine, {
+      model: parseModelSpec(values.model ?? 'default'),
+      adapter: promoted?.path ?? null,
+      warmTurns: Number(values['chat-warm-turns']),
+    });
+    rows.push(...chatLatencyRows(chatLatency));
+  }
   let engine: unknown = null;
   if (!values['no-engine-bench']) {
     ctx.note('bench: engine (python -m character_dev.bench)');
@@ -108,6 +126,7 @@ export const benchCommand: CommandFn = async (args, ctx) => {
     chatLoops,
     serverLoad,
     endpointTeacher,
+    chatLatency,
     engine,
   };
   const path = join(outDir, 'bench.json');

@@ -7,7 +7,7 @@
  * waits for all the others before its first token).
  */
 import type { ModelSpec } from '../../src-shared/engine-protocol';
-import { startModelServer } from '../engine/model-server';
+import { startModelServer } from '../../src-main/engine/model-server';
 import type { BenchRow } from './bench';
 
 /** At most this many clients: the bench is a bounded loop, not a stress test. */

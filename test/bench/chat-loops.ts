@@ -9,13 +9,13 @@
 import type { ChatSampling, Interval } from '../../src-shared/contract';
 import type { BenchRow } from './bench';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
-import { CHAT_SAMPLING, toEngineSampling } from '../chat/service';
-import { repetitionShare } from '../datasets/audit';
-import type { EngineClient } from '../engine/client';
-import { generateAll } from '../engine/generate-all';
-import { shareInterval } from '../evaluation/intervals';
-import { loadBuiltInPersonas } from '../personas';
-import { generateQuestionSet } from '../questions/generate';
+import { CHAT_SAMPLING, toEngineSampling } from '../../src-main/chat/service';
+import { repetitionShare } from '../../src-main/datasets/audit';
+import type { EngineClient } from '../../src-main/engine/client';
+import { generateAll } from '../../src-main/engine/generate-all';
+import { shareInterval } from '../../src-main/evaluation/intervals';
+import { loadBuiltInPersonas } from '../../src-main/personas';
+import { generateQuestionSet } from '../../src-main/questions/generate';
 
 /** The audit's threshold for a repetition loop. */
 const LOOP_SHARE = 0.3;

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelSpec } from '../../src-shared/engine-protocol';
-import type { EngineClient } from '../engine/client';
-import { startModelServer } from '../engine/model-server';
-import { createTeacherProvider, type TeacherItem, type TeacherOutput } from '../providers';
+import type { EngineClient } from '../../src-main/engine/client';
+import { startModelServer } from '../../src-main/engine/model-server';
+import { createTeacherProvider, type TeacherItem, type TeacherOutput } from '../../src-main/providers';
 import type { BenchRow } from './bench';
 
 export interface EndpointTeacherOptions {
