@@ -2,10 +2,14 @@
  * What `character pipeline` does for the character recipe and paper-scale runs: the smoke
  * passes before the run starts, and the introspection counts with an estimate.
  */
-import type { SmokeChoice } from '../../../src-shared/character';
+import type { CharacterRecipeOptions, SmokeChoice } from '../../../src-shared/character';
 import type { EvaluationSummary } from '../../../src-shared/contract';
-import { introspectionEstimate } from '../../core/character-options';
-import { PipelineError } from '../../core/errors';
+import {
+  characterDefaults,
+  introspectionEstimate,
+  validateCharacterOptions,
+} from '../../core/character-options';
+import { ConfigError, PipelineError } from '../../core/errors';
 import type { CreateRunOptions } from '../../pipeline/create-run';
 import { generationTokensPerS } from '../../pipeline/estimate-character';
 import { runSmokePasses, smokeFailureMessage } from '../../pipeline/smoke';
@@ -73,4 +77,24 @@ export function characterKeyLines(e: EvaluationSummary): string[] {
     }
   }
   return lines;
+}
+
+/**
+ * `train <run> --dpo-kd-weight W --anchor kd|none`: the run's character options with these over
+ * them, stored before the step trains again on the same data (each job gets its own folder).
+ */
+export function reconfigureCharacter(
+  studio: Studio,
+  run: RunRecord,
+  overrides: Partial<CharacterRecipeOptions>,
+): RunRecord {
+  if (Object.keys(overrides).length === 0) return run;
+  if (run.config.recipe !== 'character')
+    throw new ConfigError(
+      `--dpo-kd-weight and --anchor belong to the character recipe; run ${run.id} is ${run.config.recipe}`,
+      'character',
+    );
+  const character = { ...(run.config.character ?? characterDefaults(run.scale)), ...overrides };
+  validateCharacterOptions(character);
+  return studio.store.runs.update(run.id, { config: { ...run.config, character } });
 }
