@@ -24,7 +24,7 @@ export function introspectionCountLine(studio: Studio, run: RunRecord): string |
   if (run.config.recipe !== 'character' || !o) return null;
   const tps = generationTokensPerS(studio.store);
   const e = introspectionEstimate(o, run.config.scaleConfig.generation.maxNewTokens, tps.tps);
-  return `introspection (${o.mode} mode${o.merge ? `, merged ${o.mergeWeights.dpo} x DPO + ${o.mergeWeights.sft} x SFT` : ''}): ${e.reflections} self-reflections (${e.prompts} prompts x ${o.reflectionSamples}) + ${e.interactions} self-interactions x ${e.interactionTurns} turns = ${e.generations} answers, at most ${e.maxTokens} tokens, ~${formatDuration(e.seconds)} at ${Math.round(tps.tps)} tokens/s (${tps.measured ? 'measured here' : 'assumed'})`;
+  return `introspection (${o.mode} mode${o.merge ? `, merged ${o.mergeGrid ? 'at the weights a grid picks on the validation questions' : `${o.mergeWeights.dpo} x DPO + ${o.mergeWeights.sft} x SFT`}` : ''}${o.anchor === 'kd' ? ', anchored to the teacher (kd)' : ''}): ${e.reflections} self-reflections (${e.prompts} prompts x ${o.reflectionSamples}) + ${e.interactions} self-interactions x ${e.interactionTurns} turns = ${e.generations} answers, at most ${e.maxTokens} tokens, ~${formatDuration(e.seconds)} at ${Math.round(tps.tps)} tokens/s (${tps.measured ? 'measured here' : 'assumed'})`;
 }
 
 /** The smoke passes before a run; a failure stops here with the message, before the run exists. */

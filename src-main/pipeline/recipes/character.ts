@@ -21,7 +21,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainDpoParams } from '../../../src-shared/engine-protocol';
-import { toChatRow, writeJsonl } from '../../datasets';
+import { toChatRow, writeJsonl, type ChatRow } from '../../datasets';
 import { characterDefaults } from '../../core/character-options';
 import { introspectionData, introspectionSummary } from './introspection';
 import { mergeStage } from './character-merge';
@@ -195,7 +195,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
   ctx.progress(intro.kept, intro.generated, summary);
   ctx.log(summary);
   const sftTrain = join(ctx.paths.dir, anchored ? 'kd_train.jsonl' : 'sft_train.jsonl');
-  const qa = (e: (typeof train)[number]) => ({
+  const qa = (e: (typeof train)[number]): ChatRow => ({
     ...toChatRow(e.question, e.answer),
     ...(anchored ? { teacher_topk: topkOf(e) as string } : {}),
   });
