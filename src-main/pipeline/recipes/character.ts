@@ -122,7 +122,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
     const missing = [...train, ...val].filter((e) => !topkOf(e)).length;
     if (missing > 0)
       throw new ConfigError(
-        `the character recipe's kd anchor needs the teacher's token distributions of every training answer, but ${missing} have none (an endpoint teacher, or topK 0): set dpoKdWeight 0 and anchor none`,
+        `the character recipe's kd anchor needs the teacher's token distributions of every training answer, but ${missing} have none (an endpoint teacher, or topK 0): train without the anchor (--dpo-kd-weight 0 --anchor none)`,
         'character.anchor',
         { missing },
       );
