@@ -126,6 +126,12 @@ export interface StageMetrics {
   inCharacterShare: number;
   inCharacterInterval: Interval;
   n: number;
+  /**
+   * Mean embedding cosine of its held-out answers to the teacher's, with its interval, and the
+   * base's beside it (a stage below the base has moved away from the teacher). Absent in
+   * evaluations stored before it.
+   */
+  cosineToTeacher?: { stage: number; interval: Interval; base: number };
 }
 
 /** The checkpoints a merged adapter was made of (its lineage keeps both). */
