@@ -30,6 +30,38 @@ export interface CharacterRecipeOptions {
   interactions: number;
   /** Turns of each transcript, both speakers counted (at most 10). */
   interactionTurns: number;
+  /**
+   * Weight of the kd term on the teacher's captured top-k added to DPO's loss (0: the paper's
+   * DPO with its NLL term only). Absent in runs stored before it: 0.
+   */
+  dpoKdWeight?: number;
+  /**
+   * How the introspection stage stays near the teacher. kd: the teacher (the base WITH the
+   * constitution) writes the introspection data with its top-k captured, and the stage trains
+   * kd on it and on the question -> answer rows; none: the paper's (the DPO checkpoint writes
+   * it, SFT on the text). Absent in runs stored before it: none.
+   */
+  anchor?: CharacterAnchor;
+  /**
+   * Paper mode with merge: score a grid of merge weights on the VALIDATION questions and merge
+   * with the best (the weights above are then only the fallback). Absent: false.
+   */
+  mergeGrid?: boolean;
+}
+
+export const CHARACTER_ANCHORS = ['kd', 'none'] as const;
+export type CharacterAnchor = (typeof CHARACTER_ANCHORS)[number];
+
+/** One point of paper mode's merge grid, scored on the validation questions. */
+export interface MergeGridPoint {
+  dpo: number;
+  sft: number;
+  captured: number;
+  capturedInterval: Interval | null;
+  inCharacterShare: number;
+  inCharacterInterval: Interval;
+  /** Answers scored for the in-character share (validation questions x samples). */
+  n: number;
 }
 
 /** What the introspection stage will generate, before it starts. */
@@ -94,6 +126,12 @@ export interface StageMetrics {
   inCharacterShare: number;
   inCharacterInterval: Interval;
   n: number;
+  /**
+   * Mean embedding cosine of its held-out answers to the teacher's, with its interval, and the
+   * base's beside it (a stage below the base has moved away from the teacher). Absent in
+   * evaluations stored before it.
+   */
+  cosineToTeacher?: { stage: number; interval: Interval; base: number };
 }
 
 /** The checkpoints a merged adapter was made of (its lineage keeps both). */

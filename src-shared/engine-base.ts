@@ -160,6 +160,11 @@ export interface TrainDpoParams extends Omit<TrainSftParams, 'train_path' | 'val
   beta: number;
   /** Weight of the NLL term on chosen responses (0 turns it off). */
   nll_coef: number;
+  /**
+   * Weight of the kd term (KL(teacher || policy) over the chosen answer's captured top-k, per
+   * chosen token); > 0 needs every row's "teacher_topk" (a top-k file, as in train_kd). Default 0.
+   */
+  kd_weight?: number;
 }
 
 /** Knowledge distillation on the teacher's top-k (engine/PROTOCOL.md, Distillation). */

@@ -1,9 +1,16 @@
 /**
  * The character recipe's flags of `pipeline`: --paper-mode, --merge,
- * --merge-weights DPO,SFT, --reflections N, --interactions N, --interaction-turns N, and the
- * smoke passes before a paper-scale run: --smoke small|large|both, --no-smoke.
+ * --merge-weights DPO,SFT, --reflections N, --interactions N, --interaction-turns N, the
+ * teacher anchor (--dpo-kd-weight W, --anchor kd|none), and the smoke passes before a
+ * paper-scale run: --smoke small|large|both, --no-smoke. `train <run>` takes the anchor flags
+ * too (CHARACTER_TRAIN_FLAGS): the same run's data trained again with other stage settings.
  */
-import type { CharacterRecipeOptions, SmokeChoice } from '../../src-shared/character';
+import {
+  CHARACTER_ANCHORS,
+  type CharacterAnchor,
+  type CharacterRecipeOptions,
+  type SmokeChoice,
+} from '../../src-shared/character';
 import type { Scale } from '../../src-shared/contract';
 import { CliUsageError } from './context';
 
@@ -16,6 +23,14 @@ export const CHARACTER_FLAGS = {
   'interaction-turns': { type: 'string' },
   smoke: { type: 'string' },
   'no-smoke': { type: 'boolean' },
+  'dpo-kd-weight': { type: 'string' },
+  anchor: { type: 'string' },
+} as const;
+
+/** The flags `train <run>` accepts for a character-recipe run. */
+export const CHARACTER_TRAIN_FLAGS = {
+  'dpo-kd-weight': { type: 'string' },
+  anchor: { type: 'string' },
 } as const;
 
 export interface CharacterFlagValues {
@@ -27,6 +42,32 @@ export interface CharacterFlagValues {
   'interaction-turns'?: string;
   smoke?: string;
   'no-smoke'?: boolean;
+  'dpo-kd-weight'?: string;
+  anchor?: string;
+}
+
+/** --dpo-kd-weight and --anchor: how the stages are tied to the teacher. */
+export function anchorOverrides(
+  command: string,
+  values: Pick<CharacterFlagValues, 'dpo-kd-weight' | 'anchor'>,
+): Partial<CharacterRecipeOptions> {
+  const out: Partial<CharacterRecipeOptions> = {};
+  const raw = values['dpo-kd-weight'];
+  if (raw !== undefined) {
+    const w = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(w) || w < 0 || w > 100)
+      throw new CliUsageError(
+        `${command}: --dpo-kd-weight must be a number from 0 to 100 (got "${raw}")`,
+        command,
+      );
+    out.dpoKdWeight = w;
+  }
+  if (values.anchor !== undefined) {
+    if (!(CHARACTER_ANCHORS as readonly string[]).includes(values.anchor))
+      throw new CliUsageError(`${command}: --anchor must be kd or none (got "${values.anchor}")`, command);
+    out.anchor = values.anchor as CharacterAnchor;
+  }
+  return out;
 }
 
 function wholeNumber(command: string, flag: string, raw: string, min: number): number {
@@ -61,7 +102,10 @@ export function characterOverrides(
     if (!values.merge)
       throw new CliUsageError(`${command}: --merge-weights needs --paper-mode --merge`, command);
     out.mergeWeights = { dpo: parts[0] as number, sft: parts[1] as number };
+    // Weights given by hand are used as given: no grid.
+    out.mergeGrid = false;
   }
+  Object.assign(out, anchorOverrides(command, values));
   if (values.reflections !== undefined)
     out.reflectionSamples = wholeNumber(command, 'reflections', values.reflections, 1);
   if (values.interactions !== undefined)

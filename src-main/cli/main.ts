@@ -15,11 +15,14 @@ pipeline <persona> --scale smoke|mini|paper [--model M] [--teacher M] [--recipe 
           [--data FILE [--data-as teacher|questions] [--data-format F] [--character NAME]]
           [--backend local|tinker [--tinker-model NAME] [--tinker-teacher NAME]]
           character recipe: [--paper-mode [--merge [--merge-weights DPO,SFT]]] [--reflections N (per prompt)]
-          [--interactions N] [--interaction-turns N (2-10)]; before --scale paper: [--smoke small|large|both | --no-smoke]
+          [--interactions N] [--interaction-turns N (2-10)] [--dpo-kd-weight W (0: the paper's DPO)]
+          [--anchor kd|none (introspection: the teacher's top-k, kd | the DPO checkpoint's text, sft)];
+          before --scale paper: [--smoke small|large|both | --no-smoke]
                           run every step: questions, generate, audit, split, train, evaluate, savings, report;
                           with --data the questions (and as teacher data the answers) come from FILE
 generate|audit|train|eval <run>   run one step of an existing run (earlier steps must have run);
                           train <run> [--config training_config.yaml] [--objective O] [--kd-weight W] [--max-steps N]
+                          [--dpo-kd-weight W] [--anchor kd|none] (a character run trained again on its data)
 eval classifier --train A.jsonl --eval B.jsonl [--out FILE]   fit the in-character classifier on A, score B
 eval elo matches.jsonl [--judge local|M] [--persona ID] [--k 32]   Elo from pairwise matches (the engine judges missing winners)
 eval revealed-preferences [M] [--persona ID] [--checkpoint ID] [--with-constitution]   Elo over traits from the model's choices

@@ -5,6 +5,7 @@
  */
 import type { Scale } from '../../src-shared/contract';
 import {
+  CHARACTER_ANCHORS,
   CHARACTER_MODES,
   type CharacterRecipeOptions,
   type IntrospectionEstimate,
@@ -20,6 +21,13 @@ export const MAX_INTERACTION_TURNS = 10;
 const PAPER_REFLECTIONS_PER_PROMPT = 1000;
 const PAPER_INTERACTIONS = 2000;
 
+/**
+ * Every stage anchored to the teacher's distributions (README, Recipes: chosen by measurement
+ * on one run's data, side by side with the paper's unanchored stages), and paper mode's merge
+ * weights chosen on the validation questions.
+ */
+const ANCHORED = { dpoKdWeight: 1, anchor: 'kd', mergeGrid: true } as const;
+
 const DEFAULTS: Record<Scale, CharacterRecipeOptions> = {
   smoke: {
     mode: 'sequential',
@@ -28,6 +36,7 @@ const DEFAULTS: Record<Scale, CharacterRecipeOptions> = {
     reflectionSamples: 1,
     interactions: 2,
     interactionTurns: 4,
+    ...ANCHORED,
   },
   // Sized for SmolLM2-135M on two CPU cores: 30 reflections and 8 ten-turn conversations
   // (80 answers) take about two minutes of generation.
@@ -38,6 +47,7 @@ const DEFAULTS: Record<Scale, CharacterRecipeOptions> = {
     reflectionSamples: 3,
     interactions: 8,
     interactionTurns: MAX_INTERACTION_TURNS,
+    ...ANCHORED,
   },
   paper: {
     mode: 'sequential',
@@ -46,6 +56,7 @@ const DEFAULTS: Record<Scale, CharacterRecipeOptions> = {
     reflectionSamples: PAPER_REFLECTIONS_PER_PROMPT,
     interactions: PAPER_INTERACTIONS,
     interactionTurns: MAX_INTERACTION_TURNS,
+    ...ANCHORED,
   },
 };
 
@@ -79,9 +90,22 @@ export function validateCharacterOptions(o: CharacterRecipeOptions): void {
   }
   if (o.mergeWeights.dpo + o.mergeWeights.sft <= 0)
     throw new ConfigError('the merge weights cannot both be 0', 'character.mergeWeights');
+  const kdw = o.dpoKdWeight ?? 0;
+  if (!Number.isFinite(kdw) || kdw < 0 || kdw > 100)
+    throw new ConfigError(
+      `character.dpoKdWeight must be a number from 0 to 100 (got ${kdw})`,
+      'character.dpoKdWeight',
+    );
+  if (o.anchor !== undefined && !(CHARACTER_ANCHORS as readonly string[]).includes(o.anchor))
+    throw new ConfigError(`character.anchor must be kd or none (got "${o.anchor}")`, 'character.anchor');
   whole(o.reflectionSamples, 'reflectionSamples', 1, 100_000);
   whole(o.interactions, 'interactions', 0, 100_000);
   whole(o.interactionTurns, 'interactionTurns', 2, MAX_INTERACTION_TURNS);
+}
+
+function readBool(v: unknown, reader: Reader, field: string): boolean {
+  if (typeof v !== 'boolean') reader.fail(field, 'must be true or false');
+  return v as boolean;
 }
 
 /** The options of a stored run configuration (every field typed, errors naming the field). */
@@ -89,7 +113,17 @@ export function parseCharacterOptions(raw: unknown, reader: Reader, field: strin
   const o = reader.object(raw, field);
   reader.known(
     o,
-    ['mode', 'merge', 'mergeWeights', 'reflectionSamples', 'interactions', 'interactionTurns'],
+    [
+      'mode',
+      'merge',
+      'mergeWeights',
+      'reflectionSamples',
+      'interactions',
+      'interactionTurns',
+      'dpoKdWeight',
+      'anchor',
+      'mergeGrid',
+    ],
     field,
   );
   const wField = joinField(field, 'mergeWeights');
@@ -103,6 +137,12 @@ export function parseCharacterOptions(raw: unknown, reader: Reader, field: strin
     reflectionSamples: reader.int(o, 'reflectionSamples', field),
     interactions: reader.int(o, 'interactions', field),
     interactionTurns: reader.int(o, 'interactionTurns', field),
+    // Absent in runs stored before them: those runs train as they always did.
+    ...(o.dpoKdWeight !== undefined ? { dpoKdWeight: reader.number(o, 'dpoKdWeight', field) } : {}),
+    ...(o.anchor !== undefined ? { anchor: reader.oneOf(o, 'anchor', field, CHARACTER_ANCHORS) } : {}),
+    ...(o.mergeGrid !== undefined
+      ? { mergeGrid: readBool(o.mergeGrid, reader, joinField(field, 'mergeGrid')) }
+      : {}),
   };
 }
 

@@ -77,7 +77,13 @@ export async function evaluateRun(engine: EngineClient, input: EvaluateInput): P
         engine,
         input,
         input.stages,
-        { inCharacter: inCharacter.probs.student, distillation },
+        {
+          inCharacter: inCharacter.probs.student,
+          distillation,
+          cosine: items.map((it) => it.similarityToTeacher.student.cosine),
+          baseCosine: items.map((it) => it.similarityToTeacher.base.cosine),
+          teacherAnswers: held.answers.teacher,
+        },
         progress,
       )
     : undefined;

@@ -2,8 +2,9 @@
  * Every stage of the character recipe (the DPO adapter, the introspection SFT adapter, the
  * merged one) measured like the final student: captured (1 − KL_stage / KL_base per token on
  * the held-out teacher answers, with its interval) and the in-character share of its own
- * held-out answers under the run's classifier (with its interval). The final checkpoint's row
- * repeats the student's figures rather than measuring them twice.
+ * held-out answers under the run's classifier (with its interval), and the embedding cosine of
+ * those answers to the teacher's with the base's beside it. The final checkpoint's row repeats
+ * the student's figures rather than measuring them twice.
  */
 import type { StageMetrics } from '../../src-shared/character';
 import type { DistillationMetrics } from '../../src-shared/contract';
@@ -11,6 +12,7 @@ import type { EngineClient } from '../engine/client';
 import { generateAll } from '../engine/generate-all';
 import { EVAL_CHUNK, heldOutSampling } from './answers';
 import { bootstrap, shareInterval } from './intervals';
+import { cosineSimilarity } from './metrics';
 import type { EvaluationProgress } from './progress';
 import type { EvaluateInput, StageCheckpoint } from './types';
 
@@ -31,7 +33,14 @@ export async function stageMetrics(
   engine: EngineClient,
   input: EvaluateInput,
   stages: readonly StageCheckpoint[],
-  student: { inCharacter: readonly number[]; distillation: DistillationMetrics | null },
+  student: {
+    inCharacter: readonly number[];
+    distillation: DistillationMetrics | null;
+    /** Per held-out question: the student's and the base's answer's cosine to the teacher's. */
+    cosine: readonly number[];
+    baseCosine: readonly number[];
+    teacherAnswers: readonly string[];
+  },
   progress: EvaluationProgress,
 ): Promise<StageMetrics[]> {
   const n = input.heldOut.length;
@@ -79,6 +88,12 @@ export async function stageMetrics(
       { signal: input.signal },
     );
     const flags = probs.map((p) => p >= 0.5);
+    const emb = await engine.call(
+      'embed',
+      { texts: [...outs.map((o) => o.text.trim()), ...student.teacherAnswers] },
+      { signal: input.signal },
+    );
+    const cos = outs.map((_, i) => cosineSimilarity(emb.vectors[i] ?? [], emb.vectors[n + i] ?? []));
     const stageKl = kl?.stages[k];
     const total = kl ? kl.tokens.reduce((a, b) => a + b, 0) : 0;
     out.push({
@@ -98,6 +113,7 @@ export async function stageMetrics(
       inCharacterShare: flags.length ? flags.filter(Boolean).length / flags.length : NaN,
       inCharacterInterval: shareInterval(flags),
       n: flags.length,
+      cosineToTeacher: cosineSummary(cos, student.baseCosine),
     });
   }
   const final = stages.find((s) => s.checkpointId === input.checkpointId);
@@ -113,7 +129,29 @@ export async function stageMetrics(
       inCharacterShare: flags.length ? flags.filter(Boolean).length / flags.length : NaN,
       inCharacterInterval: shareInterval(flags),
       n: flags.length,
+      cosineToTeacher: cosineSummary(student.cosine, student.baseCosine),
     });
   }
   return out;
+}
+
+function meanOf(xs: readonly number[], ix: readonly number[]): number {
+  let s = 0;
+  for (const i of ix) s += xs[i] as number;
+  return ix.length ? s / ix.length : NaN;
+}
+
+function cosineSummary(
+  cos: readonly number[],
+  base: readonly number[],
+): NonNullable<StageMetrics['cosineToTeacher']> {
+  const all = cos.map((_, i) => i);
+  return {
+    stage: meanOf(cos, all),
+    interval: bootstrap(cos.length, (ix) => meanOf(cos, ix)),
+    base: meanOf(
+      base,
+      base.map((_, i) => i),
+    ),
+  };
 }

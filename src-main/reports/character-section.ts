@@ -18,14 +18,17 @@ export function stagesPart(stages: readonly StageMetrics[] | undefined): string 
   if (!stages || stages.length === 0) return '';
   return [
     '### Stages of the character recipe',
-    'Every adapter of the run on the same held-out questions, measured like the student: captured (1 − KL(stage) / KL(base) per token on the teacher’s answers) and the in-character share of its own answers, with 95% intervals.',
+    'Every adapter of the run on the same held-out questions, measured like the student: captured (1 − KL(stage) / KL(base) per token on the teacher’s answers), the in-character share of its own answers and their embedding cosine to the teacher’s (the base’s in brackets after it), with 95% intervals.',
     table(
-      ['Stage', 'Checkpoint', 'Captured', 'In-character share'],
+      ['Stage', 'Checkpoint', 'Captured', 'In-character share', 'Cosine to the teacher (base)'],
       stages.map((s) => [
         s.stage,
         s.checkpointId,
         s.captured === null ? NOT_MEASURED : numCi(s.captured, s.capturedInterval),
         pctCi(s.inCharacterShare, s.inCharacterInterval),
+        s.cosineToTeacher
+          ? `${numCi(s.cosineToTeacher.stage, s.cosineToTeacher.interval)} (${s.cosineToTeacher.base.toFixed(3)})`
+          : NOT_MEASURED,
       ]),
     ),
   ].join('\n\n');

@@ -113,7 +113,7 @@ afterAll(() => {
 });
 
 describe('the character recipe in paper mode with merge (tiny random model)', () => {
-  it('merges DPO and SFT into one adapter equal to their weighted sum, with both parents in its lineage', () => {
+  it('merges DPO and SFT at the weights a grid chose on the validation questions into one adapter equal to their weighted sum, with both parents in its lineage', () => {
     const home = join(work, 'paper');
     const r = cli(home, [
       'pipeline',
@@ -126,8 +126,6 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
       `local:${student}`,
       '--paper-mode',
       '--merge',
-      '--merge-weights',
-      '0.7,0.4',
       '--interactions',
       '2',
       '--interaction-turns',
@@ -136,10 +134,29 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(
-      /introspection \(paper mode, merged 0.7 x DPO \+ 0.4 x SFT\): 10 self-reflections/,
+      /introspection \(paper mode, merged at the weights a grid picks on the validation questions, anchored to the teacher \(kd\)\): 10 self-reflections/,
     );
     const out = JSON.parse(r.stdout) as { run: { id: string; dir: string; status: string } };
     const dir = out.run.dir;
+    // The grid: every pair of 0.25..1, scored on the validation questions; the choice is one of them.
+    const grid = JSON.parse(readFileSync(join(dir, 'merge-grid.json'), 'utf8')) as {
+      points: { dpo: number; sft: number; captured: number; inCharacterShare: number; n: number }[];
+      chosen: { dpo: number; sft: number };
+    };
+    expect(grid.points).toHaveLength(16);
+    for (const p of grid.points) {
+      expect(Number.isFinite(p.captured)).toBe(true);
+      expect(p.n).toBeGreaterThan(0);
+    }
+    const w = grid.chosen;
+    expect(grid.points.some((p) => p.dpo === w.dpo && p.sft === w.sft)).toBe(true);
+    // Anchored: the introspection stage trained kd on rows that all carry the teacher's top-k,
+    // and the filters' counts were shown before it trained.
+    const kdRows = readFileSync(join(dir, 'kd_train.jsonl'), 'utf8').trim().split('\n');
+    expect(kdRows.length).toBeGreaterThan(0);
+    for (const l of kdRows)
+      expect(typeof (JSON.parse(l) as { teacher_topk?: string }).teacher_topk).toBe('string');
+    expect(readFileSync(join(dir, 'run.log'), 'utf8')).toMatch(/introspection: kept \d+ of \d+ answers/);
     const db = new Database(databasePath(home), { readonly: true });
     try {
       const rows = db
@@ -151,8 +168,8 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
         JSON.parse(merged.lineage) as { parents: { checkpointId: string; kind: string; weight: number }[] }
       ).parents;
       expect(parents.map((p) => [p.kind, p.weight])).toEqual([
-        ['dpo', 0.7],
-        ['sft', 0.4],
+        ['dpo', w.dpo],
+        ['sft', w.sft],
       ]);
       // Paper mode: the SFT job started from the base, not from the DPO adapter.
       const jobs = db
@@ -188,7 +205,7 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
         expect(summary.revealedPreferences.choices[role]).toBeGreaterThan(50);
         if (role !== 'teacher') expect(Math.max(...elo) - Math.min(...elo)).toBeGreaterThan(10);
       }
-      // The merged adapter's update equals 0.7 x DPO's + 0.4 x SFT's, module by module.
+      // The merged adapter's update equals w.dpo x DPO's + w.sft x SFT's, module by module.
       // Stored paths may be relative to the data folder.
       const pathOf = (id: string): string => resolve(home, rows.find((c) => c.id === id)!.path);
       const dpoDir = pathOf(parents[0]!.checkpointId);
@@ -203,8 +220,8 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
       expect(modules.length).toBeGreaterThan(0);
       for (const m of modules) {
         const got = delta(tm, m, adapterScale(mergedDir));
-        const want = delta(td, m, 0.7 * adapterScale(dpoDir));
-        const sft = delta(ts, m, 0.4 * adapterScale(sftDir));
+        const want = delta(td, m, w.dpo * adapterScale(dpoDir));
+        const sft = delta(ts, m, w.sft * adapterScale(sftDir));
         let maxAbs = 0;
         for (let i = 0; i < got.length; i++) {
           expect(Math.abs((got[i] as number) - ((want[i] as number) + (sft[i] as number)))).toBeLessThan(
@@ -218,7 +235,7 @@ describe('the character recipe in paper mode with merge (tiny random model)', ()
       db.close();
     }
     // Self-interactions: 10 turns each, every turn filtered with its reasons kept.
-    const interactions = readFileSync(join(dir, 'interactions.jsonl'), 'utf8')
+    const interactions = readFileSync(join(dir, 'introspection-teacher', 'interactions.jsonl'), 'utf8')
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as { conversation: { role: string; flags: string[] }[]; keptTurns: number });

@@ -81,8 +81,13 @@ describe('character pipeline --recipe character (tiny random model)', () => {
       expect(prompt.map((m) => m.role)).toEqual(['user']);
       expect(p.chosen).toBe(teacher.get(prompt[0]!.content)); // chosen = the teacher with the constitution
       expect(typeof p.rejected).toBe('string');
+      // The default kd anchor: DPO also learns the teacher's distributions of the chosen answer.
+      expect(typeof p.teacher_topk).toBe('string');
     }
-    expect(rows('introspection.jsonl')).toHaveLength(10);
+    // Written by the teacher with its top-k captured (the default anchor), in a folder of its own.
+    const reflections = rows('introspection-teacher/introspection.jsonl');
+    expect(reflections).toHaveLength(10);
+    for (const x of reflections) expect(typeof x.topk).toBe('string');
     const db = new Database(databasePath(home), { readonly: true });
     try {
       const jobs = db

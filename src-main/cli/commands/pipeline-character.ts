@@ -2,10 +2,14 @@
  * What `character pipeline` does for the character recipe and paper-scale runs: the smoke
  * passes before the run starts, and the introspection counts with an estimate.
  */
-import type { SmokeChoice } from '../../../src-shared/character';
+import type { CharacterRecipeOptions, SmokeChoice } from '../../../src-shared/character';
 import type { EvaluationSummary } from '../../../src-shared/contract';
-import { introspectionEstimate } from '../../core/character-options';
-import { PipelineError } from '../../core/errors';
+import {
+  characterDefaults,
+  introspectionEstimate,
+  validateCharacterOptions,
+} from '../../core/character-options';
+import { ConfigError, PipelineError } from '../../core/errors';
 import type { CreateRunOptions } from '../../pipeline/create-run';
 import { generationTokensPerS } from '../../pipeline/estimate-character';
 import { runSmokePasses, smokeFailureMessage } from '../../pipeline/smoke';
@@ -20,7 +24,7 @@ export function introspectionCountLine(studio: Studio, run: RunRecord): string |
   if (run.config.recipe !== 'character' || !o) return null;
   const tps = generationTokensPerS(studio.store);
   const e = introspectionEstimate(o, run.config.scaleConfig.generation.maxNewTokens, tps.tps);
-  return `introspection (${o.mode} mode${o.merge ? `, merged ${o.mergeWeights.dpo} x DPO + ${o.mergeWeights.sft} x SFT` : ''}): ${e.reflections} self-reflections (${e.prompts} prompts x ${o.reflectionSamples}) + ${e.interactions} self-interactions x ${e.interactionTurns} turns = ${e.generations} answers, at most ${e.maxTokens} tokens, ~${formatDuration(e.seconds)} at ${Math.round(tps.tps)} tokens/s (${tps.measured ? 'measured here' : 'assumed'})`;
+  return `introspection (${o.mode} mode${o.merge ? `, merged ${o.mergeGrid ? 'at the weights a grid picks on the validation questions' : `${o.mergeWeights.dpo} x DPO + ${o.mergeWeights.sft} x SFT`}` : ''}${o.anchor === 'kd' ? ', anchored to the teacher (kd)' : ''}): ${e.reflections} self-reflections (${e.prompts} prompts x ${o.reflectionSamples}) + ${e.interactions} self-interactions x ${e.interactionTurns} turns = ${e.generations} answers, at most ${e.maxTokens} tokens, ~${formatDuration(e.seconds)} at ${Math.round(tps.tps)} tokens/s (${tps.measured ? 'measured here' : 'assumed'})`;
 }
 
 /** The smoke passes before a run; a failure stops here with the message, before the run exists. */
@@ -73,4 +77,24 @@ export function characterKeyLines(e: EvaluationSummary): string[] {
     }
   }
   return lines;
+}
+
+/**
+ * `train <run> --dpo-kd-weight W --anchor kd|none`: the run's character options with these over
+ * them, stored before the step trains again on the same data (each job gets its own folder).
+ */
+export function reconfigureCharacter(
+  studio: Studio,
+  run: RunRecord,
+  overrides: Partial<CharacterRecipeOptions>,
+): RunRecord {
+  if (Object.keys(overrides).length === 0) return run;
+  if (run.config.recipe !== 'character')
+    throw new ConfigError(
+      `--dpo-kd-weight and --anchor belong to the character recipe; run ${run.id} is ${run.config.recipe}`,
+      'character',
+    );
+  const character = { ...(run.config.character ?? characterDefaults(run.scale)), ...overrides };
+  validateCharacterOptions(character);
+  return studio.store.runs.update(run.id, { config: { ...run.config, character } });
 }

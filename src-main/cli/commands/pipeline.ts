@@ -17,8 +17,19 @@ import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
 import { IMPORTED_DATA_FLAGS, importedDataOption } from '../data-flags';
-import { CHARACTER_FLAGS, characterOverrides, smokeChoice } from '../character-flags';
-import { characterKeyLines, introspectionCountLine, runSmokeFirst } from './pipeline-character';
+import {
+  anchorOverrides,
+  CHARACTER_FLAGS,
+  CHARACTER_TRAIN_FLAGS,
+  characterOverrides,
+  smokeChoice,
+} from '../character-flags';
+import {
+  characterKeyLines,
+  introspectionCountLine,
+  reconfigureCharacter,
+  runSmokeFirst,
+} from './pipeline-character';
 import { BACKEND_FLAGS, backendOption } from '../backend-flags';
 
 export interface RunOutcome {
@@ -175,11 +186,17 @@ export { trainingOverridesFromYaml } from '../training-yaml';
 export function stepCommand(step: PipelineStep): CommandFn {
   return async (args, ctx) => {
     const { positionals, values } = parseCommandArgs(step, args, {
-      ...(step === 'train' ? { config: { type: 'string' as const }, ...TRAINING_FLAGS } : {}),
+      ...(step === 'train'
+        ? { config: { type: 'string' as const }, ...TRAINING_FLAGS, ...CHARACTER_TRAIN_FLAGS }
+        : {}),
     });
     const studio = await ctx.open();
     let run0 = requireRun(studio, positionals[0], step);
-    const flags = values as TrainingFlagValues & { config?: string };
+    const flags = values as TrainingFlagValues & {
+      config?: string;
+      'dpo-kd-weight'?: string;
+      anchor?: string;
+    };
     const fromFlags = step === 'train' ? trainingOverrides(step, flags) : {};
     // Nothing of a run another process is running changes, not even its configuration.
     studio.store.owners.assertFree(run0.id);
@@ -196,6 +213,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
       run0 = configureTraining(studio, run0, { ...current, ...fromFile, ...fromFlags });
       if (flags.config) ctx.note(`training configuration from ${flags.config}`);
     }
+    if (step === 'train') run0 = reconfigureCharacter(studio, run0, anchorOverrides(step, flags));
     const started = performance.now();
     const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
     const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);

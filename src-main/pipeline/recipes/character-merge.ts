@@ -18,7 +18,7 @@ interface MergeLineageFile {
 }
 
 /** True when `dir` already holds the merge of exactly these parents (a resumed run). */
-function alreadyMerged(dir: string, parts: readonly { path: string; weight: number }[]): boolean {
+export function alreadyMerged(dir: string, parts: readonly { path: string; weight: number }[]): boolean {
   const file = join(dir, 'merge.json');
   if (!existsSync(file) || !existsSync(join(dir, 'adapter_model.safetensors'))) return false;
   try {

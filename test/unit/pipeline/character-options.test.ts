@@ -46,6 +46,22 @@ describe('character recipe options', () => {
     ).toMatchObject({ mode: 'paper', merge: true, mergeWeights: { dpo: 0.5, sft: 1 }, reflectionSamples: 3 });
   });
 
+  it('anchor every stage to the teacher by default; runs stored before the anchor train as they did', () => {
+    for (const scale of ['smoke', 'mini', 'paper'] as const)
+      expect(characterDefaults(scale)).toMatchObject({ dpoKdWeight: 1, anchor: 'kd', mergeGrid: true });
+    const base = defaultRunConfig('mini', 'Beethoven');
+    const { dpoKdWeight: _w, anchor: _a, mergeGrid: _g, ...before } = characterDefaults('mini');
+    const parsed = parseRunConfig({ ...base, recipe: 'character', character: before }, 'r0').character;
+    expect(parsed).toEqual(before);
+    expect(parsed?.anchor).toBeUndefined();
+    expect(() =>
+      parseRunConfig({ ...base, recipe: 'character', character: { ...before, anchor: 'kl' } }, 'r5'),
+    ).toThrow(/character\.anchor/);
+    expect(() => validateCharacterOptions({ ...characterDefaults('mini'), dpoKdWeight: -1 })).toThrow(
+      /dpoKdWeight/,
+    );
+  });
+
   it('are stored with the run; configs stored without them still parse', () => {
     const base = defaultRunConfig('mini', 'Beethoven');
     expect(parseRunConfig(JSON.parse(JSON.stringify(base)), 'r1').character).toBeUndefined();
@@ -78,10 +94,17 @@ describe('the CLI’s character flags', () => {
       mode: 'paper',
       merge: true,
       mergeWeights: { dpo: 0.7, sft: 0.4 },
+      mergeGrid: false, // weights given by hand are used as given
       reflectionSamples: 1000,
       interactions: 2000,
       interactionTurns: 10,
     });
+    expect(characterOverrides('pipeline', { 'dpo-kd-weight': '0', anchor: 'none' })).toEqual({
+      dpoKdWeight: 0,
+      anchor: 'none',
+    });
+    expect(() => characterOverrides('pipeline', { 'dpo-kd-weight': '-1' })).toThrow(/--dpo-kd-weight/);
+    expect(() => characterOverrides('pipeline', { anchor: 'kl' })).toThrow(/--anchor must be kd or none/);
     expect(() => characterOverrides('pipeline', { merge: true })).toThrow(/--merge needs --paper-mode/);
     expect(() =>
       characterOverrides('pipeline', { 'paper-mode': true, merge: true, 'merge-weights': '1' }),

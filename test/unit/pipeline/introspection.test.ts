@@ -8,7 +8,9 @@ import {
   INTERACTIONS_FILE,
   INTROSPECTION_PROMPTS,
   interactionRows,
+  interactionTurnRows,
   introspectionData,
+  introspectionSummary,
   speakerView,
   type Interaction,
   type IntrospectionInput,
@@ -136,5 +138,62 @@ describe('introspection data from the DPO checkpoint', () => {
     expect(again.calls).toHaveLength(0);
     expect(resumed.rows).toHaveLength(data.rows.length);
     expect(existsSync(join(dir, 'introspection.jsonl'))).toBe(true);
+  });
+});
+
+describe('introspection anchored to the teacher (top-k captured)', () => {
+  it('is written by the base with the constitution, every answer with its top-k file, one kd row per kept turn', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-intro-kd-'));
+    dirs.push(dir);
+    const { engine, calls } = fakeEngine((call, i) => call === 7 && i === 1);
+    const { adapter: _dpo, ...rest } = input(engine, dir, 4);
+    const data = await introspectionData({
+      ...rest,
+      captureTopK: 8,
+      turnSampling: { temperature: 0.7, top_p: 0.95, max_new_tokens: 24, seed: 7 },
+    });
+    for (const c of calls) {
+      const p = c as unknown as {
+        adapter?: string;
+        capture_topk?: { k: number };
+        items: { topk_path?: string }[];
+        sampling: { seed: number; max_new_tokens: number };
+      };
+      expect(p.adapter).toBeUndefined(); // the teacher: the base, no adapter
+      expect(p.capture_topk).toEqual({ k: 8 });
+      for (const it of p.items) expect(it.topk_path?.startsWith(join(dir, 'topk'))).toBe(true);
+    }
+    // Turns are shorter than reflections, and each turn draws with its own seed (the same seed
+    // every turn gave the same draws again: duplicates).
+    const turnCalls = calls.slice(3) as unknown as { sampling: { seed: number; max_new_tokens: number } }[];
+    expect(turnCalls.every((c) => c.sampling.max_new_tokens === 24)).toBe(true);
+    expect(new Set(turnCalls.map((c) => c.sampling.seed)).size).toBe(turnCalls.length);
+    // Rows: 20 reflections + one per kept turn whose speaker answered something (B's first
+    // turn answers A's opener as the user's message, so it counts; A's opener answers the prompt).
+    expect(data.rows.every((r) => typeof r.teacher_topk === 'string')).toBe(true);
+    const kept = data.interactions.reduce((a, x) => a + x.keptTurns, 0);
+    expect(data.rows).toHaveLength(20 + kept);
+    for (const r of data.rows) expect(r.messages[r.messages.length - 1]?.role).toBe('assistant');
+    expect(data.generated).toBe(20 + 3 * 4);
+    expect(data.kept).toBe(20 + kept);
+    expect(introspectionSummary(data)).toBe(
+      `introspection: kept ${20 + kept} of 32 answers (${20 + kept} training rows); filtered: repetition_loop 1`,
+    );
+  });
+
+  it('gives a captured conversation one row per kept turn, ending on that turn', () => {
+    const x: Interaction = {
+      topic: 't',
+      prompt: 'open',
+      conversation: [
+        { role: 'A', content: 'a1', flags: [], topk: '/t/0' },
+        { role: 'B', content: 'b1', flags: [], topk: '/t/1' },
+        { role: 'A', content: 'a2', flags: ['repetition_loop'], topk: '/t/2' },
+      ],
+      keptTurns: 2,
+    };
+    const rows = interactionTurnRows(x);
+    expect(rows.map((r) => r.teacher_topk)).toEqual(['/t/0', '/t/1']);
+    expect(rows[1]?.messages.map((m) => `${m.role}:${m.content}`)).toEqual(['user:a1', 'assistant:b1']);
   });
 });

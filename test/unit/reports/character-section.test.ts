@@ -13,6 +13,7 @@ describe('the report’s character recipe parts', () => {
         inCharacterShare: 0.5,
         inCharacterInterval: { low: 0.4, high: 0.6 },
         n: 96,
+        cosineToTeacher: { stage: 0.51, interval: { low: 0.48, high: 0.54 }, base: 0.47 },
       },
       {
         stage: 'merged',
@@ -25,8 +26,11 @@ describe('the report’s character recipe parts', () => {
         n: 96,
       },
     ]);
-    expect(text).toContain('| dpo | c-dpo | 0.120 [0.100, 0.140] | 50.0% [40.0, 60.0] |');
-    expect(text).toContain('| merged | c-m | not measured | 62.5% [50.0, 72.0] |');
+    expect(text).toContain(
+      '| dpo | c-dpo | 0.120 [0.100, 0.140] | 50.0% [40.0, 60.0] | 0.510 [0.480, 0.540] (0.470) |',
+    );
+    // An evaluation stored before stages had a cosine.
+    expect(text).toContain('| merged | c-m | not measured | 62.5% [50.0, 72.0] | not measured |');
     expect(stagesPart([])).toBe('');
   });
 
