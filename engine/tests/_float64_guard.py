@@ -61,8 +61,16 @@ def _mark(value: Any, host: bool) -> None:
             pass
 
 
-class NoDeviceFloat64(TorchFunctionMode):
-    """with NoDeviceFloat64(): ... raises DeviceFloat64Error at the first float64 device tensor."""
+def on_host(t: torch.Tensor) -> bool:
+    """Whether a tensor made under a Placement mode would be on the host (the CPU)."""
+    return _is_host(t)
+
+
+class Placement(TorchFunctionMode):
+    """Tracks which tensors would be on the host and which on the device (see on_host);
+    with refuse_float64 (NoDeviceFloat64) a float64 device tensor is an error."""
+
+    refuse_float64 = False
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -84,13 +92,19 @@ class NoDeviceFloat64(TorchFunctionMode):
             host = bool(inputs) and all(_is_host(t) for t in inputs)
         outputs = _tensors(out)
         for t in outputs:
-            if not host and t.dtype == torch.float64:
+            if self.refuse_float64 and not host and t.dtype == torch.float64:
                 raise DeviceFloat64Error(
                     f"{name} made a float64 tensor on the device {tuple(t.shape)}: MPS has no float64"
                 )
         if outputs and not (len(outputs) == 1 and any(o is outputs[0] for o in inputs)):
             _mark(out, host)
         return out
+
+
+class NoDeviceFloat64(Placement):
+    """with NoDeviceFloat64(): ... raises DeviceFloat64Error at the first float64 device tensor."""
+
+    refuse_float64 = True
 
 
 def _names_a_device(args: Any, kwargs: dict[str, Any]) -> bool:
