@@ -44,7 +44,8 @@ class Group:
 def from_env() -> Group | None:
     """The process group the launcher describes (initialised here), or None for one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    # CHARACTER_ENGINE_PROCESS_GROUP=1: a group even for one process (gpu-check's NCCL smoke).
+    if world <= 1 and os.environ.get("CHARACTER_ENGINE_PROCESS_GROUP") != "1":
         return None
     import torch
     import torch.distributed as dist
