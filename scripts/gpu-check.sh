@@ -111,7 +111,7 @@ for dev in $devices; do
   if [ "$dev" = cpu ]; then
     dev_model=${model:-tiny}; dev_steps=${steps:-2}; bench=--no-bench
     # The tiny-model suites already run on the CPU in the engine's own test suite.
-    suites="tests/test_devices.py tests/test_float64_guard.py"
+    suites="tests/test_float64_guard.py"
   else
     dev_model=${model:-default}; dev_steps=${steps:-20}; bench=""
     suites="tests/test_generation.py tests/test_sft.py tests/test_kd.py tests/test_float64_guard.py"
