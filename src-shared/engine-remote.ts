@@ -110,3 +110,28 @@ export interface TopkFromLogprobsResult {
    */
   files: { path: string; rows: number; unreliable_positions: number }[];
 }
+
+/**
+ * An export folder holding the merged model (export_adapter with merged) -> modal_app.py beside
+ * it: vLLM on Modal behind an OpenAI-compatible endpoint. Nothing is sent to Modal.
+ */
+export interface ExportModalParams {
+  output_dir: string;
+  gpu: 'T4' | 'L4' | 'A10G' | 'A100' | 'H100';
+  /** Modal's app name: letters, digits, '-', '_', '.' (at most 64). */
+  app_name: string;
+  /** The model name clients send (one word). */
+  served_model_name: string;
+}
+
+export interface ExportModalResult {
+  app_file: string;
+  app_name: string;
+  gpu: ExportModalParams['gpu'];
+  /** As Modal names it (A100 is A100-80GB). */
+  modal_gpu: string;
+  served_model_name: string;
+  merged_dir: string;
+  /** What the user runs to deploy it (a secret with the API key, then modal deploy). */
+  commands: string[];
+}
