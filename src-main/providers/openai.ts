@@ -166,7 +166,7 @@ export class OpenAICompatibleProvider implements TeacherProvider {
       ...(item.system !== undefined ? [{ role: 'system', content: item.system }] : []),
       ...item.messages,
     ];
-    const request = (tokenIds: boolean) => ({
+    const request = (tokenIds: boolean): Record<string, unknown> => ({
       model: this.model,
       messages,
       temperature: sampling.temperature,
