@@ -14,11 +14,9 @@ for arg in "$@"; do
 done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
-
-# --- Node modules -----------------------------------------------------------------------
-# Electron's binary cannot be downloaded here; its JS package still installs for typings and the build.
-export ELECTRON_SKIP_BINARY_DOWNLOAD=1
-lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
+# GNU's sha256sum, or macOS's shasum (same output): the stamps below stay as they were.
+sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
+lock_hash=$(sha package-lock.json package.json | sha | cut -c1-16)
 if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" != "$lock_hash" ]; then
   # npm ci installs exactly the lock (which lists every platform's optional rollup package) and
   # never rewrites it, so a fresh clone stays clean.
@@ -35,7 +33,7 @@ fi
 # --- Engine environment -----------------------------------------------------------------
 py=${PYTHON:-python3}
 venv=engine/.venv
-req_hash=$(cat engine/requirements.txt engine/requirements-bench.txt engine/requirements-dev.txt engine/requirements-models.txt engine/requirements-tinker.txt engine/pyproject.toml | sha256sum | cut -c1-16)
+req_hash=$(cat engine/requirements.txt engine/requirements-bench.txt engine/requirements-dev.txt engine/requirements-models.txt engine/requirements-tinker.txt engine/pyproject.toml | sha | cut -c1-16)
 if [ ! -f engine/.engine-stamp ] || [ "$(cat engine/.engine-stamp)" != "$req_hash" ] || [ ! -x "$venv/bin/python" ]; then
   log "creating the engine environment in $venv (torch CPU, transformers, peft, trl; several minutes)"
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"

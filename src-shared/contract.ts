@@ -7,6 +7,7 @@
  * Field names are camelCase (TypeScript on both sides).
  */
 
+import type { ModalGpu } from './modal-gpus';
 import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
 import type { RobustnessSummary } from './robustness';
 import type {
@@ -498,6 +499,23 @@ export interface ApiContract {
     params: { id: string; outputDir?: string; merged?: boolean; overwrite?: boolean };
     result: { dir: string; files: string[]; mergedDir: string | null; modelfile: string | null };
   };
+  /**
+   * The checkpoint's merged model exported with modal_app.py beside it (vLLM on the chosen GPU
+   * behind an OpenAI-compatible endpoint) and the commands that deploy it; nothing reaches Modal.
+   */
+  'checkpoints:deployModal': {
+    params: { id: string; gpu: ModalGpu; outputDir?: string };
+    result: {
+      dir: string;
+      appFile: string;
+      gpu: ModalGpu;
+      modalGpu: string;
+      servedModelName: string;
+      commands: string[];
+      usdPerHour: number;
+      priceNote: string;
+    };
+  };
   'evaluation:get': {
     params: { runId: string };
     result: { summary: EvaluationSummary; items: EvaluationItemRow[]; savings: SavingsSummary | null } | null;
@@ -652,6 +670,7 @@ export const API_CHANNELS = [
   'checkpoints:promote',
   'checkpoints:rollback',
   'checkpoints:export',
+  'checkpoints:deployModal',
   'evaluation:get',
   'review:create',
   'review:get',

@@ -29,6 +29,8 @@ import type {
   TrainResult,
 } from './engine-base';
 import type {
+  ExportModalParams,
+  ExportModalResult,
   TinkerCheckpoint,
   TinkerGenerateParams,
   TinkerGenerateResult,
@@ -185,6 +187,7 @@ export interface EngineMethods {
   tinker_checkpoints: { params: { tinker: TinkerTarget }; result: { checkpoints: TinkerCheckpoint[] } };
   tinker_pull: { params: TinkerPullParams; result: TinkerPullResult };
   topk_from_logprobs: { params: TopkFromLogprobsParams; result: TopkFromLogprobsResult };
+  export_modal: { params: ExportModalParams; result: ExportModalResult };
   cancel: { params: { target: string }; result: { cancelled: boolean } };
   shutdown: { params: Record<string, never>; result: { ok: true } };
 }

@@ -50,7 +50,14 @@ export interface TinkerCheckpoint {
   metadata: Record<string, string>;
 }
 
-export type TinkerTrainResult = TrainResult & { remote_checkpoint: string };
+export type TinkerTrainResult = TrainResult & {
+  remote_checkpoint: string;
+  /**
+   * LoRA alpha: the run's, and the one Tinker applies (32, as the cookbook assumes; the SDK takes
+   * none). Not sent: the same learning rate steps tinker / run times as far as a local run.
+   */
+  lora_alpha: { run: number; tinker: number; sent: false };
+};
 
 /** generate's items and sampling on a Tinker model; top-k (k <= 20) captured as generate captures it. */
 export interface TinkerGenerateParams {
@@ -62,7 +69,8 @@ export interface TinkerGenerateParams {
 
 export interface TinkerGenerateResult {
   /** ttft_ms is null: the SDK reports no first-token time. */
-  outputs: (Omit<GenerateOutput, 'ttft_ms'> & { ttft_ms: number | null })[];
+  /** topk_missing: why this answer has no top-k file (Tinker returned short or no rows); kd skips it. */
+  outputs: (Omit<GenerateOutput, 'ttft_ms'> & { ttft_ms: number | null; topk_missing?: string })[];
   tokens_per_s: number;
   wall_ms: number;
 }
@@ -96,5 +104,34 @@ export interface TopkFromLogprobsParams {
 }
 
 export interface TopkFromLogprobsResult {
-  files: { path: string; rows: number }[];
+  /**
+   * rows 0 with unreliable_positions > 0: the answer had tokens whose id cannot be known (partial
+   * UTF-8 named by a lossy string and no token id): no file was written, kd leaves it out.
+   */
+  files: { path: string; rows: number; unreliable_positions: number }[];
+}
+
+/**
+ * An export folder holding the merged model (export_adapter with merged) -> modal_app.py beside
+ * it: vLLM on Modal behind an OpenAI-compatible endpoint. Nothing is sent to Modal.
+ */
+export interface ExportModalParams {
+  output_dir: string;
+  gpu: 'T4' | 'L4' | 'A10G' | 'A100' | 'H100';
+  /** Modal's app name: letters, digits, '-', '_', '.' (at most 64). */
+  app_name: string;
+  /** The model name clients send (one word). */
+  served_model_name: string;
+}
+
+export interface ExportModalResult {
+  app_file: string;
+  app_name: string;
+  gpu: ExportModalParams['gpu'];
+  /** As Modal names it (A100 is A100-80GB). */
+  modal_gpu: string;
+  served_model_name: string;
+  merged_dir: string;
+  /** What the user runs to deploy it (a secret with the API key, then modal deploy). */
+  commands: string[];
 }

@@ -161,6 +161,54 @@ def short_training(model: dict[str, Any], work: Path, steps: int) -> dict[str, A
     return out
 
 
+def data_parallel_smoke(model: dict[str, Any], device: str, work: Path) -> dict[str, Any]:
+    """Two SFT steps through torchrun with one process in a real process group: the backend
+    data-parallel training uses on this device (NCCL on CUDA: its collectives refuse CPU
+    tensors), every collective of training/distributed.py once per step."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    params = {
+        "model": model,
+        "train_path": str(work / "train.jsonl"),
+        "output_dir": str(work / "ddp"),
+        "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": []},
+        "learning_rate": 1e-3,
+        "batch_size": 2,
+        "max_steps": 2,
+        "max_length": 256,
+        "eval_every": 0,
+        "save_every": 0,
+        "seed": 0,
+    }
+    path = work / "ddp.json"
+    path.write_text(json.dumps(params), encoding="utf-8")
+    env = dict(os.environ, CHARACTER_ENGINE_DEVICE=device, CHARACTER_ENGINE_PROCESS_GROUP="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=1", "--master_addr=127.0.0.1"]
+    cmd += [
+        f"--master_port={port}",
+        "-m",
+        "character_engine.training.distributed",
+        str(path),
+        "--kind",
+        "sft",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    results = [x["result"] for x in lines if "result" in x]
+    out: dict[str, Any] = {
+        "backend": "nccl" if device == "cuda" else "gloo",
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "passed": proc.returncode == 0 and len(results) == 1 and results[0]["steps"] == 2,
+    }
+    if not out["passed"]:
+        out["stderr_tail"] = proc.stderr[-2000:]
+    return out
+
+
 def generation_bench(device: str, work: Path) -> dict[str, Any]:
     out = work / "bench.json"
     env = dict(os.environ, CHARACTER_ENGINE_DEVICE=device)
@@ -202,10 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             name, _, path = spec.partition("=")
             summary["pytest"][name] = pytest_results(path) if os.path.exists(path) else {"missing": path}
         summary["training"] = short_training(model, work, args.steps)
+        summary["data_parallel"] = data_parallel_smoke(model, args.device, work)
         summary["generation_bench"] = "skipped" if args.no_bench else generation_bench(args.device, work)
     summary["wall_s"] = round(time.perf_counter() - started, 1)
-    summary["passed"] = all(r.get("passed", False) for r in summary["pytest"].values()) and not (
-        isinstance(summary["generation_bench"], dict) and "error" in summary["generation_bench"]
+    summary["passed"] = (
+        summary["data_parallel"]["passed"]
+        and all(r.get("passed", False) for r in summary["pytest"].values())
+        and not (isinstance(summary["generation_bench"], dict) and "error" in summary["generation_bench"])
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -53,6 +53,7 @@ METHODS: dict[str, str] = {
     "train_on_policy": "character_engine.handlers.training:handle_train_on_policy",
     "export_adapter": "character_engine.handlers.export:handle_export_adapter",
     "push_to_hub": "character_engine.handlers.export:handle_push_to_hub",
+    "export_modal": "character_engine.handlers.export:handle_export_modal",
     "tinker_train": "character_engine.handlers.tinker:handle_tinker_train",
     "tinker_generate": "character_engine.handlers.tinker:handle_tinker_generate",
     "tinker_checkpoints": "character_engine.handlers.tinker:handle_tinker_checkpoints",

@@ -10,6 +10,12 @@ every token by its bytes through the GPT-2 byte-to-unicode table; a token string
 the vocabulary as it is (special tokens) is its own id. A token that maps to none is an error
 naming it: the endpoint's model has another vocabulary than the student.
 
+A token whose bytes are not whole UTF-8 (a multi-byte character split over tokens) cannot be
+named by a string: servers without token ids give "\ufffd" for it, some (SGLang) with the bytes
+of that replacement character rather than the token's own. Such an entry names no id, and
+mapping its string would pick a wrong one, so an answer with any is written to no file (kd
+leaves it out, SFT keeps its text) and its count of such positions is returned; never guessed.
+
 What an endpoint gives differs from the local capture in one way: its logprobs cover the
 answer's tokens but not the stop token that ended it (OpenAI's format leaves it out), so the
 file has no row for it and kd does not teach the student to stop there; SFT on the same text does.
@@ -25,6 +31,20 @@ from .errors import InvalidParams
 from .topk_file import write_topk
 
 TOKEN_ID = re.compile(r"^token_id:(\d+)$")
+REPLACEMENT = "\ufffd"
+REPLACEMENT_BYTES = REPLACEMENT.encode("utf-8")
+
+
+def unreliable(entry: dict[str, Any]) -> bool:
+    """An entry whose id cannot be known: a lossy string ("\ufffd") with no token id and no
+    bytes of its own (none, or the replacement character's)."""
+    text = entry.get("token")
+    if not isinstance(text, str) or TOKEN_ID.match(text) or REPLACEMENT not in text:
+        return False
+    raw = entry.get("bytes")
+    if not (isinstance(raw, list) and raw and all(isinstance(b, int) and 0 <= b < 256 for b in raw)):
+        return True
+    return REPLACEMENT_BYTES in bytes(raw)
 
 
 @lru_cache(maxsize=1)
@@ -64,8 +84,21 @@ def token_id(tokenizer: Any, vocab: dict[str, int], entry: dict[str, Any]) -> in
     return None
 
 
-def write_from_logprobs(tokenizer: Any, path: str, entries: list[dict[str, Any]], k: int, **meta: Any) -> int:
-    """Write one answer's file from its logprobs `content` entries; returns the rows written."""
+def unreliable_positions(entries: list[dict[str, Any]], k: int) -> int:
+    """Positions whose token or one of whose top-k alternatives names no knowable id."""
+    return sum(
+        1 for e in entries if unreliable(e) or any(unreliable(a) for a in (e.get("top_logprobs") or [])[:k])
+    )
+
+
+def write_from_logprobs(
+    tokenizer: Any, path: str, entries: list[dict[str, Any]], k: int, **meta: Any
+) -> tuple[int, int]:
+    """Write one answer's file from its logprobs `content` entries: (rows written, unreliable
+    positions). An answer with unreliable positions is not written: (0, their count)."""
+    dropped = unreliable_positions(entries, k)
+    if dropped:
+        return 0, dropped
     vocab = tokenizer.get_vocab()
     ids, top_ids, top_lps = [], [], []
     for pos, entry in enumerate(entries):
@@ -96,4 +129,4 @@ def write_from_logprobs(tokenizer: Any, path: str, entries: list[dict[str, Any]]
     if not ids:
         raise InvalidParams(f"{path}: the answer has no tokens", param="files", file=path)
     write_topk(path, ids, top_ids, top_lps, **meta)
-    return len(ids)
+    return len(ids), 0

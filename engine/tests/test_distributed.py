@@ -100,3 +100,49 @@ def test_kd_over_two_processes_matches_one(tiny_model_dir: str, tmp_path: Path) 
     for key in ("loss", "nll"):
         for x, y in zip(losses(one, "train", key), losses(two, "train", key), strict=True):
             assert y == pytest.approx(x, rel=1e-4)
+
+
+class _Inner:
+    loading_message = "fake"
+
+    def units(self, batch: dict) -> float:
+        return 3.0
+
+    def tokens(self, batch: dict) -> int:
+        return 5
+
+    def summarize(self, stats: dict, units: float) -> dict:
+        return dict(stats, units=units)
+
+
+def test_collectives_use_the_backends_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NCCL refuses CPU tensors: every all-reduce must hand the backend a tensor on its device.
+    A fake backend that refuses host tensors stands in for NCCL (no GPU here)."""
+    import torch
+    import torch.distributed as dist
+    from _float64_guard import Placement, on_host
+
+    from character_engine.training.distributed import Group, Sharded, collective_device
+
+    seen: list[str] = []
+
+    def all_reduce(t: Any, op: Any = None) -> None:
+        if on_host(t):
+            raise RuntimeError("No backend type associated with device type cpu")
+        seen.append(str(t.dtype))
+        t.mul_(2)  # two processes with the same values
+
+    monkeypatch.setattr(dist, "all_reduce", all_reduce)
+    monkeypatch.setattr(
+        dist, "all_gather_object", lambda out, obj: out.__setitem__(slice(None), [obj] * len(out))
+    )
+    sharded = Sharded(_Inner(), Group(0, 2, torch.device("cpu")))  # type: ignore[arg-type]
+    layer = torch.nn.Linear(3, 2)
+    layer(torch.ones(1, 3)).sum().backward()
+    with Placement():
+        assert sharded.units({"input_ids": []}) == 6.0
+        assert sharded.tokens({"input_ids": []}) == 10
+        assert sharded.summarize({"loss_sum": 1.5}, 6.0) == {"loss_sum": 3.0, "units": 6.0}
+        sharded.synchronize(list(layer.parameters()))
+    assert len(seen) == 4
+    assert collective_device("gloo") == torch.device("cpu")

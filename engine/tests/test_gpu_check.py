@@ -84,7 +84,31 @@ def test_the_summary_on_the_cpu(tmp_path: Path) -> None:
         assert run["steps"] == 2 and run["tokens_per_s"] > 0
         assert run["first_loss"] > 0 and run["last_loss"] > 0
     assert summary["training"]["teacher_generation"]["tokens_per_s"] > 0
+    assert summary["data_parallel"]["passed"] is True and summary["data_parallel"]["backend"] == "gloo"
 
     code, failed = run_check(tmp_path, JUNIT_FAILED)
     assert code == 1 and failed["passed"] is False
     assert failed["pytest"]["cpu"]["failed"] == ["tests.test_devices::b"]
+
+
+# GNU-only tools and flags a user's Mac lacks (macOS: bash 3.2, BSD userland).
+NOT_ON_MACOS = [
+    (r"(^|[;&|(]\s*)timeout\s", "`timeout` is not installed on macOS"),
+    (r"readlink\s+-f", "BSD readlink has no -f"),
+    (r"sed\s+-i\s+['\"]?-?[a-zA-Z]*['\"]?\s*['\"]s", "sed -i needs a suffix argument on BSD sed"),
+    (r"\bsha256sum\b(?!.*shasum)", "macOS has shasum, not sha256sum"),
+    (r"declare\s+-A|mapfile|readarray|\$\{[a-zA-Z_]+,,\}|\$\{[a-zA-Z_]+\^\^\}", "bash 4+ only"),
+]
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda p: p.name)
+def test_user_scripts_use_nothing_macos_lacks(script: Path) -> None:
+    import re
+
+    problems = []
+    for n, line in enumerate(script.read_text(encoding="utf-8").splitlines(), 1):
+        code = line.split(" #", 1)[0] if not line.lstrip().startswith("#") else ""
+        for pattern, why in NOT_ON_MACOS:
+            if re.search(pattern, code):
+                problems.append(f"{script.name}:{n}: {why}: {line.strip()}")
+    assert not problems, "\n".join(problems)

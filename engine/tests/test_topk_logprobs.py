@@ -151,3 +151,42 @@ def test_tokens_outside_the_vocabulary_are_refused(
         assert token_id(tok, vocab, {"token": text, "bytes": list(text.encode("utf-8"))}) == i
     end = tok.convert_tokens_to_ids("<|im_end|>")
     assert token_id(tok, vocab, {"token": "<|im_end|>", "bytes": list(b"<|im_end|>")}) == end
+
+
+def test_partial_utf8_tokens_without_ids_drop_the_answer_from_kd_never_guessed(
+    tiny_model_dir: str, tmp_path: Path, make_ctx: Any
+) -> None:
+    """SGLang (or any server without token ids) names a token that is part of a multi-byte
+    character "\ufffd", sometimes with the replacement character's bytes: mapping that string
+    would pick the id of "\ufffd" itself. Such an answer is written to no file, with a count."""
+    from character_engine.handlers.topk import handle_topk_from_logprobs
+
+    # "é" is two bytes; a byte-level vocabulary has a token for each of them.
+    fffd = list("\ufffd".encode("utf-8"))
+    ok = {"token": "token_id:5", "logprob": -0.1, "top_logprobs": [{"token": "token_id:5", "logprob": -0.1}]}
+    lossy = {
+        "token": "\ufffd",
+        "bytes": fffd,
+        "logprob": -0.2,
+        "top_logprobs": [{"token": "token_id:6", "logprob": -0.2}],
+    }
+    no_bytes_alt = dict(ok, top_logprobs=[{"token": "\ufffd", "logprob": -0.3}])
+    own_bytes = {
+        "token": "\ufffd",
+        "bytes": [0xC3],
+        "logprob": -0.2,
+        "top_logprobs": [{"token": "token_id:7", "logprob": -0.2}],
+    }
+    files = [
+        {"path": str(tmp_path / "a.st"), "tokens": [ok, lossy, ok]},
+        {"path": str(tmp_path / "b.st"), "tokens": [ok, no_bytes_alt]},
+        {"path": str(tmp_path / "c.st"), "tokens": [ok, own_bytes, ok]},
+    ]
+    rec = make_ctx()
+    out = handle_topk_from_logprobs(
+        {"model": {"source": "local", "path": tiny_model_dir}, "k": 1, "files": files}, rec
+    )
+    got = {Path(f["path"]).name: (f["rows"], f["unreliable_positions"]) for f in out["files"]}
+    assert got == {"a.st": (0, 1), "b.st": (0, 1), "c.st": (3, 0)}
+    assert not (tmp_path / "a.st").exists() and not (tmp_path / "b.st").exists()
+    assert (tmp_path / "c.st").exists()  # a partial token with its own bytes maps through them

@@ -42,6 +42,7 @@ checkpoint list|info <id>|use <id> ["text"]|delete <id>|promote <id>|rollback
 checkpoint export <id> [--out DIR] [--merged] [--overwrite]   adapter, card, GGUF LoRA, Modelfile (+ merged)
 checkpoint list --tinker | pull <id|tinker://...>   Tinker's checkpoints; an adapter pulled into the registry
 checkpoint push <id> --repo owner/name [--endpoint URL] [--private] [--no-data]   to a Hugging Face hub repo
+checkpoint deploy <id> --modal [--gpu T4|L4|A10G|A100|H100] [--out DIR]   a Modal app (vLLM, OpenAI API) + its deploy commands
 import FILE [--format chat|sharegpt|alpaca|characterllm] [--character NAME] [--out FILE] [--force]
                           question -> answer pairs (layout detected unless given) -> imports/*.jsonl
 import-characterllm FILE --character NAME [--out FILE] [--force]   the same, --format characterllm

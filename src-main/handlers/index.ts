@@ -7,6 +7,7 @@ import { appHandlers } from './app';
 import { characterHandlers } from './character';
 import { chatHandlers } from './chat';
 import { checkpointHandlers } from './checkpoints';
+import { modalHandlers } from './modal';
 import type { HandlerServices } from './context';
 import { dataHandlers } from './data';
 import { estimateStep } from '../pipeline/estimate';
@@ -37,6 +38,7 @@ export function createHandlers(services: HandlerServices): Handlers {
     ...dataHandlers(services),
     ...trainingHandlers(services),
     ...checkpointHandlers(services),
+    ...modalHandlers(services),
     ...evaluationHandlers(services),
     ...reviewHandlers(services),
     ...chatHandlers(services),

@@ -26,7 +26,11 @@ export interface OpenAICompatibleOptions extends OpenAIClientOptions {
   reasoningEffort?: ReasoningEffort;
   /** Top log-probs per answer token the endpoint returns (1-20; vLLM: --max-logprobs); 0/absent: none. */
   topLogprobs?: number;
-  /** Ask for tokens as "token_id:N" (vLLM's return_tokens_as_token_ids; default true when capturing). */
+  /**
+   * Ask for tokens as "token_id:N" (vLLM's return_tokens_as_token_ids). Default: on, except for
+   * hosts known to refuse the field (OpenAI's API answers 400); a server that answers 400 to it is
+   * asked again without it, and not asked with it again.
+   */
   returnTokenIds?: boolean;
   /** Writes the captured answers' files (the engine's topk_from_logprobs); rows per file. */
   writeTopk?: TopkWriter;
@@ -40,6 +44,17 @@ export interface EndpointTopk {
 }
 
 export type TopkWriter = (files: EndpointTopk[], k: number) => Promise<number[]>;
+
+/** Hosts whose API validates every field and refuses return_tokens_as_token_ids (HTTP 400). */
+const REFUSES_TOKEN_IDS = new Set(['api.openai.com']);
+
+function acceptsTokenIds(baseUrl: string): boolean {
+  try {
+    return !REFUSES_TOKEN_IDS.has(new URL(baseUrl).hostname);
+  } catch {
+    return true;
+  }
+}
 
 /** OpenAI's chat completions return at most 20 top log-probs per token. */
 export const MAX_TOP_LOGPROBS = 20;
@@ -57,7 +72,8 @@ export class OpenAICompatibleProvider implements TeacherProvider {
   private readonly concurrency: number;
   private readonly reasoningEffort: ReasoningEffort | undefined;
   private readonly topLogprobs: number;
-  private readonly returnTokenIds: boolean;
+  /** Cleared when the server refuses the field (see returnTokenIds): this provider's own state. */
+  private returnTokenIds: boolean;
   private readonly writeTopk: TopkWriter | undefined;
 
   constructor(options: OpenAICompatibleOptions) {
@@ -81,7 +97,7 @@ export class OpenAICompatibleProvider implements TeacherProvider {
         'openai',
       );
     this.topLogprobs = top;
-    this.returnTokenIds = options.returnTokenIds ?? true;
+    this.returnTokenIds = options.returnTokenIds ?? acceptsTokenIds(options.baseUrl);
     this.writeTopk = options.writeTopk;
     this.capturesDistributions = top > 0 && this.writeTopk !== undefined;
   }
@@ -150,26 +166,30 @@ export class OpenAICompatibleProvider implements TeacherProvider {
       ...(item.system !== undefined ? [{ role: 'system', content: item.system }] : []),
       ...item.messages,
     ];
-    const reply = await this.client.chat(
-      {
-        model: this.model,
-        messages,
-        temperature: sampling.temperature,
-        top_p: sampling.top_p,
-        max_tokens: sampling.max_new_tokens,
-        // Greedy needs no seed; a seeded request is batched alone by some servers (this engine's).
-        ...(sampling.temperature > 0 ? { seed: sampling.seed } : {}),
-        ...(this.reasoningEffort ? { reasoning_effort: this.reasoningEffort } : {}),
-        ...(k > 0
-          ? {
-              logprobs: true,
-              top_logprobs: k,
-              ...(this.returnTokenIds ? { return_tokens_as_token_ids: true } : {}),
-            }
-          : {}),
-      },
-      signal,
-    );
+    const request = (tokenIds: boolean): Record<string, unknown> => ({
+      model: this.model,
+      messages,
+      temperature: sampling.temperature,
+      top_p: sampling.top_p,
+      max_tokens: sampling.max_new_tokens,
+      // Greedy needs no seed; a seeded request is batched alone by some servers (this engine's).
+      ...(sampling.temperature > 0 ? { seed: sampling.seed } : {}),
+      ...(this.reasoningEffort ? { reasoning_effort: this.reasoningEffort } : {}),
+      ...(k > 0
+        ? { logprobs: true, top_logprobs: k, ...(tokenIds ? { return_tokens_as_token_ids: true } : {}) }
+        : {}),
+    });
+    const tokenIds = k > 0 && this.returnTokenIds;
+    let reply;
+    try {
+      reply = await this.client.chat(request(tokenIds), signal);
+    } catch (e) {
+      // vLLM's field is not OpenAI's: a server that validates fields answers 400. Ask once more
+      // without it; if that succeeds the field was the reason, so it is not sent again.
+      if (!(tokenIds && e instanceof ProviderError && e.status === 400)) throw e;
+      reply = await this.client.chat(request(false), signal);
+      this.returnTokenIds = false;
+    }
     const choice = reply.completion.choices[0];
     const reason = choice?.finish_reason;
     // Reasoning inline in the text, or beside it in a field of its own: either way, it was thought.

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import model as m
 from . import store
+from .strict import check_data, check_type, sdk
 
 
 class Future:
@@ -36,6 +37,7 @@ def _check_key(api_key: str | None) -> None:
 
 
 class ServiceClient:
+    @sdk("ServiceClient")
     def __init__(
         self,
         user_metadata: dict[str, str] | None = None,
@@ -47,7 +49,17 @@ class ServiceClient:
         **_kwargs: Any,
     ) -> None:
         self.api_key = api_key if api_key is not None else os.environ.get("TINKER_API_KEY")
+        self.base_url = base_url
+        self.closed = False
+        # Open until close(): the SDK's session and heartbeat thread live as long (see store).
+        self.session_id = store.open_session()
 
+    def _live(self) -> None:
+        _check_key(self.api_key)
+        if self.closed:
+            raise RuntimeError("ServiceClient is closed")
+
+    @sdk("ServiceClient")
     def create_lora_training_client(
         self,
         base_model: str,
@@ -59,12 +71,12 @@ class ServiceClient:
         user_metadata: dict[str, str] | None = None,
         optimizer: Any = None,
     ) -> Future:
-        _check_key(self.api_key)
+        self._live()
         loaded = m.load(base_model, rank, (train_attn, train_mlp, train_unembed), seed or 0, None)
         return Future(TrainingClient(store.new_run_id(), loaded, rank))
 
     def _from_state(self, path: str, with_optimizer: bool) -> TrainingClient:
-        _check_key(self.api_key)
+        self._live()
         meta = store.read_meta(path)
         if meta["type"] != "training":
             raise ValueError(f"{path} is not a training checkpoint (weights/)")
@@ -75,18 +87,21 @@ class ServiceClient:
             client.load_optimizer(folder / "optimizer.pt")
         return client
 
+    @sdk("ServiceClient")
     def create_training_client_from_state(self, path: str, base_model: str | None = None, **_: Any) -> Future:
         return Future(self._from_state(path, with_optimizer=False))
 
+    @sdk("ServiceClient")
     def create_training_client_from_state_with_optimizer(
         self, path: str, base_model: str | None = None, **_: Any
     ) -> Future:
         return Future(self._from_state(path, with_optimizer=True))
 
+    @sdk("ServiceClient")
     def create_sampling_client(
         self, model_path: str | None = None, base_model: str | None = None, **_: Any
     ) -> Future:
-        _check_key(self.api_key)
+        self._live()
         if model_path is None and base_model is None:
             raise ValueError("Either model_path or base_model must be provided")
         if model_path is not None:
@@ -97,11 +112,17 @@ class ServiceClient:
             loaded = m.load_for_sampling(str(base_model), None)
         return Future(SamplingClient(loaded))
 
+    @sdk("ServiceClient")
     def create_rest_client(self) -> RestClient:
-        _check_key(self.api_key)
-        return RestClient()
+        return RestClient(api_key=self.api_key)
 
-    def close(self, status: str = "success") -> Future:
+    @sdk("ServiceClient")
+    def close(self, status: str, detail: str | None = None) -> Future:
+        if status not in ("success", "errored", "interrupted"):
+            raise ValueError(f"close status {status!r}")
+        if not self.closed:
+            self.closed = True
+            store.close_session(self.session_id, status)
         return Future(None)
 
 
@@ -119,8 +140,7 @@ class TrainingClient:
         import torch
         from tinker import types
 
-        if loss_fn not in ("cross_entropy", "importance_sampling"):
-            raise m._bad_request(__import__("tinker"), f"the stand-in has no loss_fn {loss_fn!r}")
+        check_data(data, loss_fn)
         outputs, total = [], 0.0
         for datum in data:
             ids = datum.model_input.to_ints()
@@ -134,7 +154,7 @@ class TrainingClient:
             with torch.set_grad_enabled(backward):
                 lp = m.target_logprobs(self.loaded.model, ids, targets)
                 if loss_fn == "cross_entropy":
-                    weights = inputs["weights"].to_torch().float() if "weights" in inputs else 0 * lp
+                    weights = inputs["weights"].to_torch().float()
                     loss = -(lp * weights).sum()
                 else:
                     ratio = torch.exp(lp - inputs["logprobs"].to_torch().float())
@@ -147,22 +167,36 @@ class TrainingClient:
             loss_fn_output_type="ArrayRecord", loss_fn_outputs=outputs, metrics={"loss:sum": total}
         )
 
+    @sdk("TrainingClient")
     def forward(self, data: list[Any], loss_fn: str, loss_fn_config: Any = None) -> Future:
         return Future(self._run(data, loss_fn, backward=False))
 
+    @sdk("TrainingClient")
     def forward_backward(self, data: list[Any], loss_fn: str, loss_fn_config: Any = None) -> Future:
         return Future(self._run(data, loss_fn, backward=True))
 
+    @sdk("TrainingClient")
     def forward_backward_custom(self, data: list[Any], loss_fn: Any, **_: Any) -> Future:
         """As the SDK does it: forward, the custom loss on detached log-probs, then a
-        cross_entropy backward with weights = -d loss / d logprobs."""
+        cross_entropy backward with weights = -d loss / d logprobs. Only target_tokens and
+        weights go to the service (zero weights where none were given); the loss sees all."""
         from tinker import types
+
+        for i, d in enumerate(data):
+            check_type(d, types.Datum, f"data[{i}]")
+
+        def zeros(t: Any) -> Any:
+            return types.TensorData(data=[0.0] * len(t.data), dtype="float32", shape=t.shape)
 
         forward = self._run(
             [
                 types.Datum(
                     model_input=d.model_input,
-                    loss_fn_inputs={"target_tokens": d.loss_fn_inputs["target_tokens"]},
+                    loss_fn_inputs={
+                        "target_tokens": d.loss_fn_inputs["target_tokens"],
+                        "weights": d.loss_fn_inputs.get("weights")
+                        or zeros(d.loss_fn_inputs["target_tokens"]),
+                    },
                 )
                 for d in data
             ],
@@ -206,6 +240,7 @@ class TrainingClient:
 
         self._pending_optimizer = torch.load(path, weights_only=False)
 
+    @sdk("TrainingClient")
     def optim_step(self, optim_params: Any = None, *, adam_params: Any = None) -> Future:
         import torch
         from tinker import types
@@ -260,6 +295,7 @@ class TrainingClient:
         )
         return store.path_of(self.run_id, kind, name)
 
+    @sdk("TrainingClient")
     def save_state(
         self, name: str, ttl_seconds: int | None = None, overwrite: bool = False, user_metadata: Any = None
     ) -> Future:
@@ -267,6 +303,7 @@ class TrainingClient:
 
         return Future(types.SaveWeightsResponse(path=self._save("training", name, overwrite, user_metadata)))
 
+    @sdk("TrainingClient")
     def save_weights_for_sampler(
         self, name: str, ttl_seconds: int | None = None, user_metadata: Any = None
     ) -> Future:
@@ -275,11 +312,13 @@ class TrainingClient:
         path = self._save("sampler", name, True, user_metadata)
         return Future(types.SaveWeightsForSamplerResponse(path=path))
 
+    @sdk("TrainingClient")
     def save_weights_external(self, name: str, ttl_seconds: int | None = None, **_: Any) -> Future:
         from tinker import types
 
         return Future(types.SaveWeightsExternalResponse(path=self._save("external", name, False, None)))
 
+    @sdk("TrainingClient")
     def save_weights_and_get_sampling_client(self, name: str | None = None, **_: Any) -> Future:
         """A snapshot of the current weights behind a new SamplingClient."""
         import copy
@@ -287,6 +326,7 @@ class TrainingClient:
         snapshot = copy.deepcopy(self.loaded.model).eval()
         return Future(SamplingClient(m.Loaded(snapshot, self.loaded.tokenizer, self.loaded.base_model)))
 
+    @sdk("TrainingClient")
     def get_tokenizer(self) -> Any:
         return self.loaded.tokenizer
 
@@ -295,6 +335,7 @@ class SamplingClient:
     def __init__(self, loaded: m.Loaded) -> None:
         self.loaded = loaded
 
+    @sdk("SamplingClient")
     def sample(
         self,
         prompt: Any,
@@ -308,6 +349,8 @@ class SamplingClient:
         import torch
         from tinker import types
 
+        check_type(prompt, types.ModelInput, "prompt")
+        check_type(sampling_params, types.SamplingParams, "sampling_params")
         ids = prompt.to_ints()
         stops = m.stop_ids(self.loaded.model, self.loaded.tokenizer, sampling_params.stop)
         seed = (
@@ -340,17 +383,30 @@ class SamplingClient:
             lp = m.target_logprobs(self.loaded.model, ids[:-1], torch.tensor(ids[1:]))
         return [None] + [float(x) for x in lp]
 
+    @sdk("SamplingClient")
     def compute_logprobs(self, prompt: Any, prompt_logprobs_last_n: int | None = None) -> Future:
+        from tinker import types
+
+        check_type(prompt, types.ModelInput, "prompt")
         return Future(self._prompt_logprobs(prompt.to_ints()))
 
+    @sdk("SamplingClient")
     def get_tokenizer(self) -> Any:
         return self.loaded.tokenizer
 
+    @sdk("SamplingClient")
     def get_base_model(self) -> str:
         return self.loaded.base_model
 
 
 class RestClient:
+    @sdk("RestClient")
+    def __init__(
+        self, _holder: Any = None, *, base_url: str | None = None, api_key: str | None = None
+    ) -> None:
+        _check_key(api_key if api_key is not None else os.environ.get("TINKER_API_KEY"))
+
+    @sdk("RestClient")
     def list_user_checkpoints(self, limit: int = 100, offset: int = 0) -> Future:
         from tinker.types import CheckpointsListResponse, Cursor
 
@@ -359,12 +415,14 @@ class RestClient:
         cursor = Cursor(offset=offset, limit=limit, total_count=len(records))
         return Future(CheckpointsListResponse(checkpoints=page, cursor=cursor))
 
+    @sdk("RestClient")
     def list_checkpoints(self, training_run_id: str) -> Future:
         from tinker.types import CheckpointsListResponse
 
         records = store.all_checkpoints(training_run_id)
         return Future(CheckpointsListResponse(checkpoints=[store.checkpoint_model(r) for r in records]))
 
+    @sdk("RestClient")
     def get_external_weights_urls(self, tinker_path: str) -> Future:
         from tinker.types import ExternalWeightsUrlsResponse
 
@@ -382,6 +440,7 @@ class RestClient:
             ExternalWeightsUrlsResponse(urls=urls, expires=datetime.now(timezone.utc) + timedelta(hours=1))
         )
 
+    @sdk("RestClient")
     def delete_checkpoint_from_tinker_path(self, tinker_path: str) -> Future:
         import shutil
 
@@ -390,5 +449,6 @@ class RestClient:
         Path(f"{store.folder(run_id, kind, name)}.json").unlink(missing_ok=True)
         return Future(None)
 
+    @sdk("RestClient")
     def set_checkpoint_ttl_from_tinker_path(self, tinker_path: str, ttl_seconds: int | None) -> Future:
         return Future(None)

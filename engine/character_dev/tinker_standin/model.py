@@ -128,7 +128,8 @@ def stop_ids(model: Any, tokenizer: Any, stop: Any) -> set[int]:
 def sample_one(
     model: Any, prompt: list[int], params: Any, stops: set[int], topk: int, generator: Any
 ) -> tuple[list[int], list[float], list[list[tuple[int, float]]], str]:
-    """(tokens, their raw log-probs, per-token top-k (id, logprob), stop reason)."""
+    """(tokens, their log-probs, per-token top-k (id, logprob), stop reason); raw log-probs
+    unless TINKER_STANDIN_TEMPERED_LOGPROBS=1."""
     import torch
 
     tokens: list[int] = []
@@ -144,15 +145,27 @@ def sample_one(
             raw = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
             token = _draw(raw, params, generator)
             tokens.append(token)
-            logprobs.append(float(raw[token]))
+            # TINKER_STANDIN_TEMPERED_LOGPROBS=1 reports the sampler's tempered distribution:
+            # what the engine must detect, since the SDK does not say which one the service gives.
+            seen = (
+                _tempered(raw, params) if os.environ.get("TINKER_STANDIN_TEMPERED_LOGPROBS") == "1" else raw
+            )
+            logprobs.append(float(seen[token]))
             if topk:
-                top = raw.topk(topk)
+                top = seen.topk(topk)
                 tops.append([(int(i), float(v)) for i, v in zip(top.indices, top.values, strict=True)])
             if token in stops:
                 reason = "stop"
                 break
             step_ids = torch.tensor([[token]])
     return tokens, logprobs, tops, reason
+
+
+def _tempered(raw: Any, params: Any) -> Any:
+    import torch
+
+    temperature = float(params.temperature)
+    return torch.log_softmax(raw / temperature, dim=-1) if temperature > 0 else raw
 
 
 def _draw(raw: Any, params: Any, generator: Any) -> int:

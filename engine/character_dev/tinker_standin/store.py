@@ -99,6 +99,26 @@ def checkpoint_model(record: dict[str, Any]) -> Any:
     )
 
 
+def open_session() -> str:
+    """A ServiceClient's session, recorded until it is closed (sessions/<id>.open)."""
+    sid = str(uuid.uuid4())
+    folder = root() / "sessions"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{sid}.open").write_text("", encoding="utf-8")
+    return sid
+
+
+def close_session(sid: str, status: str) -> None:
+    folder = root() / "sessions"
+    (folder / f"{sid}.open").unlink(missing_ok=True)
+    (folder / f"{sid}.{status}").write_text("", encoding="utf-8")
+
+
+def open_sessions() -> list[str]:
+    folder = root() / "sessions"
+    return sorted(p.stem for p in folder.glob("*.open")) if folder.exists() else []
+
+
 def _not_found(message: str) -> Exception:
     import httpx
     import tinker

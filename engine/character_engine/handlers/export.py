@@ -1,4 +1,4 @@
-"""export_adapter and push_to_hub."""
+"""export_adapter, push_to_hub and export_modal."""
 
 from __future__ import annotations
 
@@ -72,3 +72,16 @@ def handle_push_to_hub(params: dict[str, Any], ctx: RequestContext) -> dict[str,
     result = push_folder(Path(folder), repo_id, endpoint=endpoint, private=private, data_files=data_files)
     ctx.progress("push", 1, 1)
     return result
+
+
+def handle_export_modal(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """A Modal app (vLLM, OpenAI-compatible) for an export folder that holds the merged model."""
+    from ..export.modal_app import write_modal_app
+
+    values = {}
+    for name in ("output_dir", "gpu", "app_name", "served_model_name"):
+        value = params.get(name)
+        if not isinstance(value, str) or not value:
+            raise InvalidParams(f"'{name}' must be a non-empty string", param=name)
+        values[name] = value
+    return write_modal_app(**values)

@@ -29,6 +29,14 @@ def handle_topk_from_logprobs(params: dict[str, Any], ctx: RequestContext) -> di
         entries = get_list(f, "tokens", dict)
         prompt = f.get("prompt_tokens")
         extra = {"prompt_tokens": prompt} if isinstance(prompt, int) else {}
-        out.append({"path": path, "rows": write_from_logprobs(tokenizer, path, entries, k, **meta, **extra)})
+        rows, dropped = write_from_logprobs(tokenizer, path, entries, k, **meta, **extra)
+        out.append({"path": path, "rows": rows, "unreliable_positions": dropped})
         ctx.progress("topk", i + 1, len(files))
+    dropped = [f for f in out if f["unreliable_positions"]]
+    if dropped:
+        ctx.log(
+            f"{len(dropped)} of {len(out)} answers left out of kd: "
+            f"{sum(f['unreliable_positions'] for f in dropped)} tokens were partial UTF-8 with no token id",
+            "warning",
+        )
     return {"files": out}

@@ -7,7 +7,8 @@ content and the end-of-turn token; models/assistant_mask.py). At every response 
 
     KL(p_T || p_S) = sum over the whole vocabulary of p_T(v) (log p_T(v) - log p_S(v))
 
-from float32 log-softmaxes, summed over the vocabulary in float64. Per item the result holds
+from float32 log-softmaxes, summed over the vocabulary in float32 on the model's device, then
+over positions in float64 on the CPU (Apple's MPS has no float64). Per item the result holds
 the sums over its tokens (KL in nats, and the NLL of the response under teacher and each
 student); the client averages per token and bootstraps over items.
 
@@ -120,14 +121,15 @@ def _kl_sum(teacher: Any, teacher_p: Any, student: Any) -> float:
 
     diff = torch.where(teacher_p > 0, teacher_p * (teacher - student), torch.zeros_like(teacher))
     # Float rounding can leave a per-position value a hair below zero; KL itself never is.
-    return float(diff.sum(dim=-1, dtype=torch.float64).clamp_min(0).sum())
+    # float32 on the device (MPS has no float64); positions add up in float64 on the CPU.
+    return float(diff.sum(dim=-1).clamp_min(0).cpu().double().sum())
 
 
 def _nll_sum(logp: Any, targets: list[int]) -> float:
     import torch
 
     index = torch.tensor(targets, dtype=torch.long, device=logp.device)
-    return float(-logp.gather(1, index[:, None]).sum(dtype=torch.float64))
+    return float(-logp.gather(1, index[:, None]).cpu().double().sum())
 
 
 def kl_metrics(

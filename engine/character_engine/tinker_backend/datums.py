@@ -59,6 +59,23 @@ def masked_nll(out: Any, mask: list[float]) -> float:
     return float(-(lp * torch.tensor(mask)).sum())
 
 
+def forward_datum(types: Any, datum: Any) -> Any:
+    """What forward(..., "cross_entropy") may send of a datum: target_tokens and weights.
+    forward() sends every loss_fn_inputs field to the service, which refuses the fields its
+    loss does not take (only forward_backward_custom trims client-side fields such as the
+    teacher's log-probs and the mask, as the cookbook does before a forward). The weights are
+    zero where none were given, as the SDK fills them for a custom loss: the evaluation reads
+    only the returned log-probs."""
+    inputs = datum.loss_fn_inputs
+    targets = inputs["target_tokens"]
+    weights = inputs.get("weights")
+    if weights is None:
+        weights = types.TensorData(data=[0.0] * len(targets.data), dtype="float32", shape=targets.shape)
+    return types.Datum(
+        model_input=datum.model_input, loss_fn_inputs={"target_tokens": targets, "weights": weights}
+    )
+
+
 # ----------------------------------------------------------------------------- kd
 
 

@@ -16,6 +16,10 @@ it like any local adapter) and remote_checkpoint the tinker:// path.
 LoRA on Tinker: the rank is the run's; which layers train follows lora.target_modules
 (attention projections -> train_attn, MLP -> train_mlp, lm_head -> train_unembed; Tinker
 cannot train a subset of the attention projections); alpha and dropout are the service's.
+The SDK takes no alpha: Tinker's is TINKER_LORA_ALPHA (the cookbook's hyperparam_utils assume
+32; the service does not document it), so with the run's alpha a the same learning rate moves
+the weights about TINKER_LORA_ALPHA / a times as far as locally. The LR is sent unscaled (so a
+run reads the same as its config) and the difference is logged and recorded in the result.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ from ..training.data import data_hash, epoch_batches
 from ..training.loop import lr_factor
 from ..training.metrics import MetricsLog
 from .objectives import OBJECTIVES
-from .sdk import TinkerSettings, download_files, parse_settings, remote_errors, sdk, service_client
+from .sdk import TinkerSettings, download_files, parse_settings, remote_errors, rest_client, sdk, session
 
 ATTN = {"q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "c_attn", "query_key_value"}
 MLP = {"gate_proj", "up_proj", "down_proj", "c_fc", "dense", "fc1", "fc2"}
 # AdamW as torch (and so the local loop) defaults it.
 BETAS, EPS = (0.9, 0.999), 1e-8
+# LoRA alpha as Tinker applies it (see the module docstring): recorded, never sent.
+TINKER_LORA_ALPHA = 32.0
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
@@ -69,10 +75,10 @@ def _tinker_source(params: dict[str, Any], name: str) -> str | None:
     )
 
 
-def _remote_state(service: Any, path: str) -> dict[str, str]:
+def _remote_state(settings: TinkerSettings, path: str) -> dict[str, str]:
     """The user metadata a checkpoint was saved with."""
     run_id = path[len("tinker://") :].split("/", 1)[0]
-    for c in service.create_rest_client().list_checkpoints(run_id).result().checkpoints:
+    for c in rest_client(settings).list_checkpoints(run_id).result().checkpoints:
         if c.tinker_path == path:
             return dict(c.user_metadata or {})
     raise InvalidParams(f"no Tinker checkpoint {path}", param="resume_from")
@@ -93,11 +99,10 @@ def run_tinker_training(params: dict[str, Any], ctx: RequestContext) -> dict[str
     types = sdk().types
     digest = data_hash(cfg.train_path, cfg.val_path)
     ctx.progress("load", 0, 2, f"starting a Tinker training client for {settings.base_model}")
-    with remote_errors(settings):
-        service = service_client(settings)
+    with remote_errors(settings), session(settings) as service:
         state: dict[str, str] = {}
         if resume:
-            state = _remote_state(service, resume)
+            state = _remote_state(settings, resume)
             if state.get("data_hash") != digest or state.get("kind") != kind:
                 raise InvalidParams(
                     "resume_from was written for other data or another objective", param="resume_from"
@@ -119,6 +124,13 @@ def run_tinker_training(params: dict[str, Any], ctx: RequestContext) -> dict[str
         )
         objective = objective_cls(types, cfg, tokenizer, service, settings)
         ctx.progress("load", 2, 2)
+        if cfg.lora.alpha != TINKER_LORA_ALPHA:
+            ctx.log(
+                f"Tinker applies LoRA alpha {TINKER_LORA_ALPHA:g}, not this run's {cfg.lora.alpha:g}: "
+                f"the same learning rate steps about {TINKER_LORA_ALPHA / cfg.lora.alpha:.2g}x as far "
+                "as a local run (sent unscaled)",
+                level="warning",
+            )
         return _loop(cfg, ctx, kind, objective, tc, service, settings, train, val, digest, state, types)
 
 
@@ -146,6 +158,9 @@ def _loop(
     last_loss = float(state.get("last_loss") or "nan")
     val_loss: float | None = None
     batches: dict[int, list[list[int]]] = {}
+    # The service refuses a second save under one name (409): a step saved periodically and
+    # then again on a cancel or at the end reuses the first save.
+    saved: dict[int, str] = {}
 
     def micro_batch(index: int) -> list[Any]:
         epoch, pos = divmod(index, micro_per_epoch)
@@ -155,6 +170,8 @@ def _loop(
         return [train[i] for i in batches[epoch][pos]]
 
     def save(at: int) -> str:
+        if at in saved:
+            return saved[at]
         epoch = at * cfg.grad_accum / micro_per_epoch
         meta = {
             "kind": kind,
@@ -166,6 +183,7 @@ def _loop(
             "base_model": settings.base_model,
         }
         path = tc.save_state(f"step-{at:06d}", user_metadata=meta).result().path
+        saved[at] = path
         ctx.emit(
             "checkpoint",
             step=at,
@@ -194,6 +212,7 @@ def _loop(
             "val_loss": val_loss,
             "data_hash": digest,
             "cancelled": cancelled,
+            "lora_alpha": {"run": cfg.lora.alpha, "tinker": TINKER_LORA_ALPHA, "sent": False},
         }
 
     ctx.progress("train", step, total)
@@ -253,7 +272,7 @@ def pull_adapter(
 def download_external(
     service: Any, external: str, dest: Path, source: str, settings: TinkerSettings, ctx: RequestContext
 ) -> str:
-    urls = service.create_rest_client().get_external_weights_urls(external).result().urls
+    urls = rest_client(settings).get_external_weights_urls(external).result().urls
     dest.mkdir(parents=True, exist_ok=True)
     files = download_files(urls, dest, lambda: ctx.cancelled)
     missing = [f for f in ADAPTER_FILES if f not in files]

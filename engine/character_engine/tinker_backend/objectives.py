@@ -77,7 +77,7 @@ def kd_eval(types: Any, tc: Any, val: list[KdExample]) -> dict[str, Any]:
     import torch
 
     data = [D.kd_datum(types, e) for e in val]
-    out = tc.forward(data, "cross_entropy").result()
+    out = tc.forward([D.forward_datum(types, d) for d in data], "cross_entropy").result()
     stats = {"loss_sum": 0.0, "nll_sum": 0.0}
     for d, o in zip(data, out.loss_fn_outputs, strict=True):
         lp = o["logprobs"].to_torch().float()
@@ -115,7 +115,7 @@ class TinkerDpo:
         import torch
 
         data, ref = self._pairs(val)
-        out = tc.forward(data, "cross_entropy").result()
+        out = tc.forward([D.forward_datum(self.types, d) for d in data], "cross_entropy").result()
         stats: dict[str, float] = {}
         lps = [o["logprobs"].to_torch().float() for o in out.loss_fn_outputs]
         with torch.no_grad():

@@ -14,7 +14,8 @@ from ..models.chat_template import prompt_ids, stop_token_ids
 from ..params import check_messages, get, get_list
 from ..topk_file import write_topk
 from .loop import download_external
-from .sdk import parse_settings, remote_errors, sdk, service_client
+from .sdk import parse_settings, remote_errors, rest_client, sdk, session
+from .tempered import check_untempered
 
 # The server bounds a top-k width; 20 is what OpenAI-style endpoints allow as well.
 MAX_TOPK = 20
@@ -51,8 +52,8 @@ def generate(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     seed = int(get(params, "sampling", dict).get("seed", 0))
     types = sdk().types
     started = time.perf_counter()
-    with remote_errors(settings):
-        client = service_client(settings).create_sampling_client(base_model=model).result()
+    with remote_errors(settings), session(settings) as service:
+        client = service.create_sampling_client(base_model=model).result()
         tokenizer = client.get_tokenizer()
         stops = sorted(stop_token_ids(None, tokenizer))
         rng = random.Random(seed)
@@ -71,11 +72,16 @@ def generate(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
                 )
             )
         outputs = []
+        missing = 0
         for i, (item, ids, future) in enumerate(zip(items, prompts, futures, strict=True)):
             ctx.check_cancel()
             asked = time.perf_counter()
             seq = future.result().sequences[0]
             tokens = list(seq.tokens)
+            if k and i == 0:
+                check_untempered(
+                    types, client, ids, seq, float(get(params, "sampling", dict).get("temperature", 1.0))
+                )
             stopped = seq.stop_reason == "stop" and bool(tokens) and tokens[-1] in stops
             text = tokenizer.decode(tokens[:-1] if stopped else tokens, skip_special_tokens=True)
             out = {
@@ -87,11 +93,22 @@ def generate(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
                 "finish_reason": "stop" if stopped else "length",
             }
             if k and item.get("topk_path"):
-                out["topk_tokens"] = _write_topk(
-                    str(item["topk_path"]), tokens, seq, k, model, len(ids), params
-                )
+                why = _short_rows(tokens, seq, k)
+                if why is None:
+                    out["topk_tokens"] = _write_topk(
+                        str(item["topk_path"]), tokens, seq, k, model, len(ids), params
+                    )
+                else:
+                    # One answer without distributions is left out of kd (SFT still has its
+                    # text); it must not fail the whole batch of answers around it.
+                    out["topk_missing"] = why
+                    missing += 1
             outputs.append(out)
             ctx.progress("generate", i + 1, len(items))
+        if missing:
+            ctx.log(
+                f"{missing} of {len(items)} answers came without full top-{k} rows: left out of kd", "warning"
+            )
     wall = time.perf_counter() - started
     total_tokens = sum(o["completion_tokens"] for o in outputs)
     return {
@@ -101,13 +118,19 @@ def generate(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     }
 
 
+def _short_rows(tokens: list[int], seq: Any, k: int) -> str | None:
+    """Why this answer's top-k rows cannot make a kd file (None: they can)."""
+    rows = seq.topk_logprobs
+    if rows is None or len(rows) != len(tokens):
+        return f"Tinker returned top-k rows for {0 if rows is None else len(rows)} of {len(tokens)} tokens"
+    short = [t for t, r in enumerate(rows) if r is None or len(r) < k]
+    if short:
+        return f"{len(short)} of {len(tokens)} tokens have fewer than {k} top-k entries (first at {short[0]})"
+    return None
+
+
 def _write_topk(path: str, tokens: list[int], seq: Any, k: int, model: str, prompt: int, params: dict) -> int:
     rows = seq.topk_logprobs
-    if rows is None or len(rows) != len(tokens) or any(r is None or len(r) < k for r in rows):
-        raise InvalidParams(
-            "Tinker returned no top-k log-probs for every sampled token; kd cannot use this answer",
-            param="capture_topk",
-        )
     ids = [[t for t, _ in r[:k]] for r in rows]
     logprobs = [[lp for _, lp in r[:k]] for r in rows]
     s = params["sampling"]
@@ -129,7 +152,7 @@ def list_checkpoints(params: dict[str, Any], ctx: RequestContext) -> dict[str, A
     settings = parse_settings(params, need_base=False)
     out: list[dict[str, Any]] = []
     with remote_errors(settings):
-        rest = service_client(settings).create_rest_client()
+        rest = rest_client(settings)
         while len(out) < MAX_LISTED:
             page = rest.list_user_checkpoints(limit=PAGE, offset=len(out)).result()
             for c in page.checkpoints:
@@ -167,8 +190,7 @@ def pull(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         )
     if dest.exists() and any(dest.iterdir()):
         raise InvalidParams(f"'output_dir' is not empty: {dest}", param="output_dir")
-    with remote_errors(settings):
-        service = service_client(settings)
+    with remote_errors(settings), session(settings) as service:
         if segment[1] == "external_weights":
             folder = download_external(service, path, dest, path, settings, ctx)
         else:
@@ -179,7 +201,7 @@ def pull(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
             try:
                 folder = download_external(service, external, dest, path, settings, ctx)
             finally:
-                service.create_rest_client().delete_checkpoint_from_tinker_path(external).result()
+                rest_client(settings).delete_checkpoint_from_tinker_path(external).result()
     return {
         "output_dir": folder,
         "tinker_path": path,

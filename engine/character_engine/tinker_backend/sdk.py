@@ -2,8 +2,8 @@
 ServiceClient, error mapping (never the API key in a message), and file downloads.
 
 The SDK (PyPI `tinker`, engine/requirements-tinker.txt) is imported only here and only when
-a Tinker method runs. CHARACTER_ENGINE_TINKER_CLIENT=module:callable replaces the SDK's
-ServiceClient with another object of the same interface (the tests' stand-in,
+a Tinker method runs. CHARACTER_ENGINE_TINKER_CLIENT=module[:ServiceClient] replaces the SDK's
+ServiceClient and RestClient with that module's (the tests' stand-in,
 character_dev.tinker_standin); the data types (Datum, ModelInput, ...) are always the SDK's.
 """
 
@@ -74,16 +74,47 @@ def sdk() -> Any:
         ) from exc
 
 
-def service_client(settings: TinkerSettings) -> Any:
-    """The SDK's ServiceClient (or the factory named by CHARACTER_ENGINE_TINKER_CLIENT)."""
+def _client_module() -> Any:
+    """The module whose ServiceClient and RestClient the engine uses: the SDK, or the one
+    CHARACTER_ENGINE_TINKER_CLIENT names (module or module:ServiceClient)."""
     factory_name = os.environ.get(FACTORY_ENV, "").strip()
     if factory_name:
-        module_name, _, attr = factory_name.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr or "ServiceClient")
-    else:
-        factory = sdk().ServiceClient
+        return importlib.import_module(factory_name.partition(":")[0])
+    return sdk()
+
+
+def service_client(settings: TinkerSettings) -> Any:
+    """The SDK's ServiceClient (or the stand-in's). Prefer `session`, which closes it."""
     with remote_errors(settings):
-        return factory(api_key=settings.api_key, base_url=settings.base_url)
+        return _client_module().ServiceClient(api_key=settings.api_key, base_url=settings.base_url)
+
+
+@contextlib.contextmanager
+def session(settings: TinkerSettings) -> Iterator[Any]:
+    """A ServiceClient closed when the block ends: the SDK keeps a session, its heartbeat
+    thread and HTTP pools open until close(), and the engine is a long-lived process that
+    would otherwise pile them up one per request. The close reports how the block ended
+    ("success", "errored", or "interrupted" for a cancel) as the SDK's own __exit__ does."""
+    service = service_client(settings)
+    status = "success"
+    try:
+        yield service
+    except Cancelled:
+        status = "interrupted"
+        raise
+    except BaseException:
+        status = "errored"
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # a failed close must not hide the block's outcome
+            service.close(status).result()
+
+
+def rest_client(settings: TinkerSettings) -> Any:
+    """The current REST client (tinker.RestClient: no session, connections shared per key).
+    ServiceClient.create_rest_client() is deprecated in SDK 0.38 and will be removed."""
+    with remote_errors(settings):
+        return _client_module().RestClient(api_key=settings.api_key, base_url=settings.base_url)
 
 
 @contextlib.contextmanager

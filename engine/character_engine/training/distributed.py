@@ -36,12 +36,16 @@ from .objective import Objective
 class Group:
     rank: int
     world: int
+    # Where the backend's collectives take their tensors: NCCL refuses CPU tensors (this
+    # process's GPU), gloo takes CPU ones.
+    device: Any = "cpu"
 
 
 def from_env() -> Group | None:
     """The process group the launcher describes (initialised here), or None for one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    # CHARACTER_ENGINE_PROCESS_GROUP=1: a group even for one process (gpu-check's NCCL smoke).
+    if world <= 1 and os.environ.get("CHARACTER_ENGINE_PROCESS_GROUP") != "1":
         return None
     import torch
     import torch.distributed as dist
@@ -53,7 +57,16 @@ def from_env() -> Group | None:
             # One GPU per process: "cuda" means this process's own device from here on.
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
         dist.init_process_group(backend="nccl" if cuda else "gloo")
-    return Group(rank, world)
+    return Group(rank, world, collective_device(dist.get_backend()))
+
+
+def collective_device(backend: str) -> Any:
+    """The device a backend's collectives run on: this process's GPU under NCCL, else the CPU."""
+    import torch
+
+    if backend == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 class Sharded:
@@ -68,9 +81,11 @@ class Sharded:
         import torch
         import torch.distributed as dist
 
-        t = torch.tensor(values, dtype=torch.float64)
+        # On the backend's device (NCCL refuses CPU tensors at the first step); float64 is
+        # fine there, since NCCL only runs on CUDA.
+        t = torch.tensor(values, dtype=torch.float64, device=self.group.device)
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
-        return [float(x) for x in t]
+        return [float(x) for x in t.cpu()]
 
     def prepare(self, model: Any, train: list[Any], val: list[Any] | None) -> None:
         import torch.distributed as dist

@@ -1,13 +1,15 @@
 /**
  * `character checkpoint list | info <id> | use <id> ["text"] | delete <id> | promote <id> |
  * rollback | export <id> [--out DIR] [--merged] [--overwrite] | push <id> --repo owner/name |
- * list --tinker | pull <id|tinker://...>` (Tinker: checkpoint-tinker.ts).
+ * list --tinker | pull <id|tinker://...>` (Tinker: checkpoint-tinker.ts) | deploy <id> --modal
+ * [--gpu T4|L4|A10G|A100|H100]` (checkpoint-modal.ts).
  */
 import { resolve } from 'node:path';
 import { exportCheckpoint, pushCheckpoint } from '../../registry/export';
 import type { CheckpointRecord } from '../../store';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
+import { deployModal } from './checkpoint-modal';
 import { listTinker, pullTinker } from './checkpoint-tinker';
 
 function line(c: CheckpointRecord, active: string | null): string {
@@ -30,6 +32,8 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     private: { type: 'boolean' },
     'no-data': { type: 'boolean' },
     tinker: { type: 'boolean' },
+    modal: { type: 'boolean' },
+    gpu: { type: 'string' },
   });
   const [sub, id, ...rest] = positionals;
   const studio = await ctx.open();
@@ -53,6 +57,8 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     }
     case 'pull':
       return pullTinker(studio, need(), ctx);
+    case 'deploy':
+      return deployModal(studio, id, values, ctx);
     case 'info': {
       const c = reg.info(need());
       ctx.result(c);
@@ -140,7 +146,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     }
     default:
       throw new CliUsageError(
-        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote, rollback, export, push or pull`,
+        `checkpoint: unknown subcommand "${sub}": use list, info, use, delete, promote, rollback, export, push, pull or deploy`,
       );
   }
 };

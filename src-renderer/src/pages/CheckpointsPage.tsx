@@ -2,6 +2,7 @@ import { useEffect, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { ModalDeployPanel } from '../components/ModalDeployPanel';
 import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
 import { selectCurrentRunId, useRunsStore } from '../stores/runs';
 
@@ -105,6 +106,7 @@ export function CheckpointsPage(): JSX.Element {
           {exported.dir}: {exported.files.join(', ')}
         </p>
       )}
+      {rows.length > 0 && <ModalDeployPanel checkpoints={rows} />}
       {rows.length === 0 && !loading ? (
         <EmptyState title="No checkpoints yet">
           <p>

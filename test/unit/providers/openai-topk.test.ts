@@ -95,4 +95,55 @@ describe('OpenAICompatibleProvider with top_logprobs', () => {
       () => new OpenAICompatibleProvider({ baseUrl: 'http://x/v1', model: 'm', fetch, topLogprobs: 64 }),
     ).toThrow(/topLogprobs must be from 0 to 20/);
   });
+
+  it("asks again without vLLM's token ids when a server refuses the field (OpenAI: 400)", async () => {
+    const { fetch: ok, bodies } = fakeFetch(() => 'a b');
+    const strict = (async (url: string, init: { body: string }) => {
+      if ('return_tokens_as_token_ids' in (JSON.parse(init.body) as Record<string, unknown>)) {
+        bodies.push(JSON.parse(init.body) as Record<string, unknown>);
+        return new Response(
+          JSON.stringify({
+            error: {
+              message: 'Unrecognized request argument supplied: return_tokens_as_token_ids',
+              type: 'invalid_request_error',
+            },
+          }),
+          { status: 400, headers: { 'content-type': 'application/json' } },
+        );
+      }
+      return ok(url, init as RequestInit);
+    }) as unknown as typeof fetch;
+    const provider = new OpenAICompatibleProvider({
+      baseUrl: 'http://x/v1',
+      model: 'm',
+      fetch: strict,
+      concurrency: 1,
+      topLogprobs: 2,
+      writeTopk: async (files) => files.map((f) => f.tokens.length),
+    });
+    const items = ['q0', 'q1'].map((q, i) => ({
+      messages: [{ role: 'user' as const, content: q }],
+      topkPath: `/t/${i}`,
+    }));
+    const out = await provider.generate(items, SAMPLING, { captureTopK: 2 });
+    expect(out.map((o) => o.topkTokens)).toEqual([2, 2]);
+    // One refused request, its retry without the field, then the field is never sent again.
+    expect(bodies.map((b) => 'return_tokens_as_token_ids' in b)).toEqual([true, false, false]);
+  });
+
+  it("never sends vLLM's token-id field to OpenAI's own API", async () => {
+    const { fetch, bodies } = fakeFetch(() => 'a');
+    const provider = new OpenAICompatibleProvider({
+      baseUrl: 'https://api.openai.com/v1',
+      model: 'gpt-x',
+      fetch,
+      topLogprobs: 2,
+      writeTopk: async (files) => files.map((f) => f.tokens.length),
+    });
+    await provider.generate([{ messages: [{ role: 'user', content: 'q' }], topkPath: '/t' }], SAMPLING, {
+      captureTopK: 2,
+    });
+    expect(bodies[0]).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    expect(bodies[0]).not.toHaveProperty('return_tokens_as_token_ids');
+  });
 });
