@@ -5,6 +5,8 @@
  *   eval elo matches.jsonl [--judge local|M] [--persona ID]      Elo from pairwise matches
  *   eval revealed-preferences <model> [--persona ID] [--checkpoint ID] [--with-constitution]
  */
+import { MAX_ELO_K } from '../../core/limits';
+import { numberFlag } from '../number-flag';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../core/errors';
@@ -134,8 +136,7 @@ async function eloCommand(args: string[], ctx: CliContext): Promise<number> {
     });
   }
   const judgements: PairwiseJudgement[] = matches.map((m) => ({ a: m.a, b: m.b, winner: m.winner ?? 'tie' }));
-  const k = values.k !== undefined ? Number(values.k) : 32;
-  if (!Number.isFinite(k) || k <= 0) throw new CliUsageError('eval elo: --k must be a number > 0', 'eval');
+  const k = values.k !== undefined ? numberFlag('eval elo', 'k', values.k, { min: 1, max: MAX_ELO_K }) : 32;
   const ratings = eloRatings(judgements, { k });
   const record = records(judgements);
   const table = Object.entries(ratings)

@@ -1,6 +1,13 @@
 /** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
 import { existsSync, readFileSync } from 'node:fs';
-import type { EvaluationSummary, Interval, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
+import { readUserTextFile } from '../../core/text-file';
+import {
+  PIPELINE_STEPS,
+  type EvaluationSummary,
+  type Interval,
+  type PipelineStep,
+  type SavingsSummary,
+} from '../../../src-shared/contract';
 import { estimateStep } from '../../pipeline/estimate';
 import { ConfigError, NotFoundError } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
@@ -186,7 +193,10 @@ export function stepCommand(step: PipelineStep): CommandFn {
     if (flags.config || Object.keys(fromFlags).length > 0) {
       const current = run0.config.scaleConfig.training;
       const fromFile = flags.config
-        ? trainingOverridesFromYaml(readFileSync(flags.config, 'utf8'), flags.config)
+        ? trainingOverridesFromYaml(
+            readUserTextFile(flags.config, 'the training configuration').text,
+            flags.config,
+          )
         : {};
       if (fromFile.baseModel !== undefined && fromFile.baseModel !== current.baseModel)
         throw new ConfigError(
@@ -196,6 +206,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
       run0 = configureTraining(studio, run0, { ...current, ...fromFile, ...fromFlags });
       if (flags.config) ctx.note(`training configuration from ${flags.config}`);
     }
+    if (step === 'train') retrainNote(studio, run0, ctx);
     const started = performance.now();
     const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
     const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
@@ -206,6 +217,20 @@ export function stepCommand(step: PipelineStep): CommandFn {
     if (step === 'evaluate') for (const line of keyNumbers(outcome)) ctx.print(line);
     return 0;
   };
+}
+
+/** Training a run that has trained: what is kept and what is made, said before it starts. */
+function retrainNote(studio: Studio, run: RunRecord, ctx: CliContext): void {
+  const jobs = studio.store.jobs.listByRun(run.id);
+  if (!run.completedSteps.includes('train') && jobs.length === 0) return;
+  const checkpoints = studio.store.checkpoints.list({ runId: run.id });
+  const later = run.completedSteps.filter((s) => PIPELINE_STEPS.indexOf(s) > PIPELINE_STEPS.indexOf('train'));
+  ctx.note(
+    `${run.id} has trained before (${jobs.length} training job(s), ${checkpoints.length} checkpoint(s)): this starts a new training job; the earlier jobs, their checkpoints and the promoted checkpoint are kept` +
+      (later.length > 0
+        ? `; ${later.join(', ')} will need to run again (character pipeline --resume ${run.id})`
+        : ''),
+  );
 }
 
 export const runsCommand: CommandFn = async (args, ctx) => {
