@@ -172,7 +172,8 @@ export function personaLibrary(
       }
       // An id derived from the name (no meta.id, none given) that another character already
       // holds: saving would make this character that one's next version, and its runs use it.
-      const explicitId = id !== undefined || persona.structured?.meta.id !== undefined;
+      const explicitId =
+        id !== undefined || persona.structured?.meta.id !== undefined || opts.newVersionOfBuiltIn === true;
       const existing = store.personas.latest(target);
       if (!explicitId && existing && existing.name !== persona.name) {
         throw new PersonaError(

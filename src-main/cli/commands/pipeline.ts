@@ -184,10 +184,11 @@ export function stepCommand(step: PipelineStep): CommandFn {
     const { positionals, values } = parseCommandArgs(step, args, {
       ...(step === 'train' ? { config: { type: 'string' as const }, ...TRAINING_FLAGS } : {}),
     });
-    const studio = await ctx.open();
-    let run0 = requireRun(studio, positionals[0], step);
+    // Flags are checked before the data folder opens: a bad value fails the same with any run.
     const flags = values as TrainingFlagValues & { config?: string };
     const fromFlags = step === 'train' ? trainingOverrides(step, flags) : {};
+    const studio = await ctx.open();
+    let run0 = requireRun(studio, positionals[0], step);
     // Nothing of a run another process is running changes, not even its configuration.
     studio.store.owners.assertFree(run0.id);
     if (flags.config || Object.keys(fromFlags).length > 0) {
