@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import json
 import logging
@@ -17,7 +18,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..errors import EngineError
+from ..errors import EngineError, InvalidParams
 from ..models.loaded import LoadedModel
 from ..state import EngineState
 from .api import context_length, max_token_chars
@@ -32,6 +33,9 @@ DEFAULT_REQUEST_TIMEOUT_S = 30.0
 # Connections served at once; more are answered 503 without a thread.
 DEFAULT_MAX_CONNECTIONS = 64
 API_KEY_ENV = "CHARACTER_ENGINE_API_KEY"
+# Set by the process that spawns the server (src-main/engine/model-server.ts): its pid.
+PARENT_PID_ENV = "CHARACTER_ENGINE_PARENT_PID"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
@@ -67,6 +71,12 @@ class ChatServer(ThreadingHTTPServer):
         if not self.loopback and not api_key:
             raise ValueError(f"binding to {host} (beyond loopback) needs an API key")
         self.address_family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+        # Before binding: a bind that fails (a port in use) calls server_close, which needs them;
+        # set after, the AttributeError hid "Address already in use".
+        self._connections: set[Any] = set()
+        self._connections_lock = threading.Lock()
+        self.guard: SlowClientGuard | None = None
+        self.scheduler: Scheduler | None = None
         super().__init__((host.strip("[]"), address[1]), Handler)
         self.port = int(self.server_address[1])
         self.state, self.loaded, self.model_id = state, loaded, model_id
@@ -79,8 +89,6 @@ class ChatServer(ThreadingHTTPServer):
         self.created = int(time.time())
         self.guard = SlowClientGuard()
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._connections: set[Any] = set()
-        self._connections_lock = threading.Lock()
         self.scheduler = Scheduler(loaded, state.prefixes, max_items=max_batch, max_queue=max_queue)
         self.scheduler.start()
 
@@ -121,8 +129,42 @@ class ChatServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.guard.stop()
-        self.scheduler.stop()
+        if self.guard is not None:
+            self.guard.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM when the parent dies, whatever killed it (kill -9 too)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the watch below still ends the server
+
+
+def watch_parent(parent_pid: str | None, stop: Any, every_s: float = 0.5) -> None:
+    """When the process that started the server (CHARACTER_ENGINE_PARENT_PID) is gone, stop:
+    no engine outlives its parent, whatever signal ended the parent. A parent that exits is seen
+    as a changed parent pid (we are re-parented to init or a subreaper)."""
+    if not parent_pid or not parent_pid.isdigit():
+        return
+    expected = int(parent_pid)
+    if os.getppid() != expected:  # the parent died before we got here
+        stop()
+        return
+    _die_with_parent()
+
+    def loop() -> None:
+        while os.getppid() == expected:
+            time.sleep(every_s)
+        log.info("parent process %s is gone: stopping the server", expected)
+        stop()
+
+    threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
 def default_model_id(loaded: LoadedModel, adapter: str | None) -> str:
@@ -204,18 +246,30 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         print(json.dumps({"event": "error", "error": exc.to_payload()}), flush=True)
         return 1
-    server = make_server(
-        state,
-        loaded,
-        args.host,
-        args.port,
-        args.model_id,
-        api_key=api_key,
-        max_model_len=args.max_model_len,
-        max_batch=args.max_batch,
-        max_queue=args.max_queue,
-        request_timeout=args.request_timeout,
-    )
+    try:
+        server = make_server(
+            state,
+            loaded,
+            args.host,
+            args.port,
+            args.model_id,
+            api_key=api_key,
+            max_model_len=args.max_model_len,
+            max_batch=args.max_batch,
+            max_queue=args.max_queue,
+            request_timeout=args.request_timeout,
+        )
+    except OSError as exc:
+        in_use = exc.errno == errno.EADDRINUSE
+        message = (
+            f"port {args.port} on {args.host} is in use (another server, or an engine left running: "
+            f"`lsof -i :{args.port}` names it); stop it or pick another --port"
+            if in_use
+            else f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        )
+        err = InvalidParams(message, param="port", port=args.port, host=args.host)
+        print(json.dumps({"event": "error", "error": err.to_payload()}), flush=True)
+        return 1
     host = args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1"
     url_host = f"[{host.strip('[]')}]" if ":" in host else host
     # One machine-readable line on stdout so a parent process learns the port (useful with --port 0).
@@ -233,7 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # SIGTERM (a parent closing us) stops serving like Ctrl-C: requests end, the port closes, exit 0.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    stop = lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    watch_parent(os.environ.get(PARENT_PID_ENV), lambda: stop())
     try:
         server.serve_forever()
     except KeyboardInterrupt:
