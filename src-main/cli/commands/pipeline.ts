@@ -13,12 +13,15 @@ import { ConfigError, NotFoundError } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
-import { isScale } from '../../core/scales';
+import { isScale, scaleConfig } from '../../core/scales';
+import type { Scale } from '../../../src-shared/contract';
+import type { ModelSpec } from '../../../src-shared/engine-protocol';
+import { checkTeacherContext } from '../../pipeline/context-check';
 import { createRun } from '../../pipeline/create-run';
 import { configureTraining } from '../../pipeline/configure-training';
 import { TRAINING_FLAGS, trainingOverrides, type TrainingFlagValues } from '../training-flags';
 import { isRecipe, RECIPES } from '../../core/run-config';
-import { parseModelSpec } from '../../core/model-spec';
+import { modelSpecName, parseModelSpec } from '../../core/model-spec';
 import type { Studio } from '../../studio/studio';
 import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
@@ -164,6 +167,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       ...(character ? { character } : {}),
       ...backendOption('pipeline', values),
     };
+    await checkContextFirst(studio, options, ctx);
     await runSmokeFirst(studio, options, smokeChoice('pipeline', values, scale), ctx);
     run = createRun(studio, options);
     ctx.note(`run ${run.id}: ${run.dir}`);
@@ -177,6 +181,32 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
 };
 
 export { trainingOverridesFromYaml } from '../training-yaml';
+
+/** The teacher's prompt against its context, before any run exists (context-check.ts). */
+async function checkContextFirst(
+  studio: Studio,
+  o: {
+    personaId: string;
+    scale: Scale;
+    teacherModel?: ModelSpec | undefined;
+    studentModel?: ModelSpec | undefined;
+    backend?: string | undefined;
+  },
+  ctx: CliContext,
+): Promise<void> {
+  const settings = studio.settings.all();
+  // An endpoint's or Tinker's context is not known here.
+  if (settings.teacherProvider === 'openai' || o.backend === 'tinker') return;
+  const teacher = o.teacherModel ?? o.studentModel ?? settings.teacherModel;
+  const fit = await checkTeacherContext(
+    studio.engine,
+    teacher,
+    modelSpecName(teacher),
+    studio.personas.get(o.personaId).systemPrompt,
+    scaleConfig(o.scale).generation.maxNewTokens,
+  );
+  if (fit) ctx.note(`context: the teacher's prompt needs up to ${fit.needed} of ${fit.context} tokens`);
+}
 
 /** One step of an existing run: `character train <run> [--config training_config.yaml]` etc. */
 export function stepCommand(step: PipelineStep): CommandFn {
