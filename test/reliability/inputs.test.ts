@@ -224,3 +224,23 @@ describe('item 7 and the vague file messages: configuration files', () => {
     expect(r.err).toMatch(/meta\.version/);
   });
 });
+
+describe('pipeline --resume with flags it cannot honour', () => {
+  it('refuses them by name instead of dropping them', async () => {
+    const r = await run(
+      'pipeline',
+      '--resume',
+      'some-run',
+      '--objective',
+      'sft',
+      '--max-steps',
+      '5',
+      'beethoven',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /pipeline --resume some-run: the persona "beethoven", --objective, --max-steps cannot be applied/,
+    );
+    expect(r.err).toMatch(/character train some-run/);
+  });
+});

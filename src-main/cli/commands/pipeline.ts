@@ -138,6 +138,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
   const studio = await ctx.open();
   let run: RunRecord;
   if (values.resume) {
+    refuseUnhonoured(args, positionals, values.resume);
     run = requireRun(studio, values.resume, 'pipeline');
     ctx.note(`resuming ${run.id} (done: ${run.completedSteps.join(', ') || 'nothing'})`);
     run = await studio.runner.resume(run.id, { signal: ctx.abort.signal });
@@ -181,6 +182,22 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
 };
 
 export { trainingOverridesFromYaml } from '../training-yaml';
+
+/**
+ * A resume continues a run with the configuration it was created with: a persona, --scale,
+ * --objective, --max-steps… given beside --resume were silently dropped. Refused, naming them.
+ */
+function refuseUnhonoured(args: string[], positionals: string[], runId: string): void {
+  const flags = args
+    .filter((a) => a.startsWith('--') && !a.startsWith('--resume'))
+    .map((a) => a.split('=')[0] as string);
+  const given = [...(positionals.length > 0 ? [`the persona "${positionals[0]}"`] : []), ...new Set(flags)];
+  if (given.length > 0)
+    throw new CliUsageError(
+      `pipeline --resume ${runId}: ${given.join(', ')} cannot be applied: a resume continues the run with the configuration it was created with. Leave ${given.length > 1 ? 'them' : 'it'} out, or retrain with other settings: character train ${runId} --max-steps N --objective O (or --config FILE)`,
+      'pipeline',
+    );
+}
 
 /** The teacher's prompt against its context, before any run exists (context-check.ts). */
 async function checkContextFirst(
