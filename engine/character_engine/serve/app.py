@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import EngineError, InvalidParams
 from ..models.loaded import LoadedModel
+from ..parent_watch import PARENT_PID_ENV, watch_parent
 from ..state import EngineState
 from .api import context_length, max_token_chars
 from .handler import Handler, SlowClientGuard
@@ -33,9 +34,6 @@ DEFAULT_REQUEST_TIMEOUT_S = 30.0
 # Connections served at once; more are answered 503 without a thread.
 DEFAULT_MAX_CONNECTIONS = 64
 API_KEY_ENV = "CHARACTER_ENGINE_API_KEY"
-# Set by the process that spawns the server (src-main/engine/model-server.ts): its pid.
-PARENT_PID_ENV = "CHARACTER_ENGINE_PARENT_PID"
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
@@ -133,38 +131,6 @@ class ChatServer(ThreadingHTTPServer):
             self.guard.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
-
-
-def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGTERM when the parent dies, whatever killed it (kill -9 too)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the watch below still ends the server
-
-
-def watch_parent(parent_pid: str | None, stop: Any, every_s: float = 0.5) -> None:
-    """When the process that started the server (CHARACTER_ENGINE_PARENT_PID) is gone, stop:
-    no engine outlives its parent, whatever signal ended the parent. A parent that exits is seen
-    as a changed parent pid (we are re-parented to init or a subreaper)."""
-    if not parent_pid or not parent_pid.isdigit():
-        return
-    expected = int(parent_pid)
-    if os.getppid() != expected:  # the parent died before we got here
-        stop()
-        return
-    _die_with_parent()
-
-    def loop() -> None:
-        while os.getppid() == expected:
-            time.sleep(every_s)
-        log.info("parent process %s is gone: stopping the server", expected)
-        stop()
-
-    threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
 def default_model_id(loaded: LoadedModel, adapter: str | None) -> str:
