@@ -29,6 +29,7 @@ from typing import IO, Any
 from . import __version__
 from .context import RequestContext
 from .errors import BadRequest, Cancelled, EngineError, InvalidParams, OutOfMemory, UnknownMethod
+from .parent_watch import PARENT_PID_ENV, terminate_self, watch_parent
 from .state import EngineState
 
 log = logging.getLogger("character_engine")
@@ -331,6 +332,8 @@ def run_protocol_server() -> int:
     # tqdm bars and hub lookups: never on stdout, never on the network for local files.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Gone with the process that started it (a training step does not read stdin for minutes).
+    watch_parent(os.environ.get(PARENT_PID_ENV), terminate_self)
     # The one engine state of this process: loaded models and stored prefixes outlive requests.
     server = Server(proto_out, sys.stdin.buffer, EngineState())
     return server.serve()

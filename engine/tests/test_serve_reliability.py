@@ -280,9 +280,8 @@ def test_slow_clients_are_cut_off(serve) -> None:
     s = connect_and_send(
         srv.port, f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n".encode()
     )
-    t0 = time.monotonic()
     with s:
-        for _ in range(50):  # at most 50 × 0.1 s
+        for _ in range(50):  # at most 50 sends, 0.1 s apart
             if closed_by_peer(s):
                 break
             try:
@@ -291,8 +290,9 @@ def test_slow_clients_are_cut_off(serve) -> None:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError("a client trickling its headers kept the connection for 5 s")
-    assert time.monotonic() - t0 < 3
+            raise AssertionError("a client trickling its headers kept the connection for 50 sends")
+    # No wall-clock bound here: the 50 sends are the bound (a loaded machine makes them slower,
+    # never the server's cut-off later in sends), so the test cannot fail for timing alone.
     # A body that never fully arrives: 408, or closed without an answer.
     s = connect_and_send(srv.port, post(srv.port, b'{"model": ', {"Content-Length": "100"}))
     with s:

@@ -12,7 +12,14 @@ import {
   type SmokeChoice,
 } from '../../src-shared/character';
 import type { Scale } from '../../src-shared/contract';
+import {
+  MAX_INTERACTION_TURNS,
+  MAX_INTERACTIONS,
+  MAX_REFLECTIONS,
+  MIN_INTERACTION_TURNS,
+} from '../core/limits';
 import { CliUsageError } from './context';
+import { numberFlag } from './number-flag';
 
 export const CHARACTER_FLAGS = {
   'paper-mode': { type: 'boolean' },
@@ -70,13 +77,6 @@ export function anchorOverrides(
   return out;
 }
 
-function wholeNumber(command: string, flag: string, raw: string, min: number): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new CliUsageError(`${command}: --${flag} must be a whole number >= ${min} (got "${raw}")`, command);
-  return n;
-}
-
 /** The character options given on the command line (the rest come from the scale's defaults). */
 export function characterOverrides(
   command: string,
@@ -107,11 +107,23 @@ export function characterOverrides(
   }
   Object.assign(out, anchorOverrides(command, values));
   if (values.reflections !== undefined)
-    out.reflectionSamples = wholeNumber(command, 'reflections', values.reflections, 1);
+    out.reflectionSamples = numberFlag(command, 'reflections', values.reflections, {
+      min: 1,
+      max: MAX_REFLECTIONS,
+      integer: true,
+    });
   if (values.interactions !== undefined)
-    out.interactions = wholeNumber(command, 'interactions', values.interactions, 0);
+    out.interactions = numberFlag(command, 'interactions', values.interactions, {
+      min: 0,
+      max: MAX_INTERACTIONS,
+      integer: true,
+    });
   if (values['interaction-turns'] !== undefined)
-    out.interactionTurns = wholeNumber(command, 'interaction-turns', values['interaction-turns'], 2);
+    out.interactionTurns = numberFlag(command, 'interaction-turns', values['interaction-turns'], {
+      min: MIN_INTERACTION_TURNS,
+      max: MAX_INTERACTION_TURNS,
+      integer: true,
+    });
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

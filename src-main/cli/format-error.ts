@@ -30,6 +30,18 @@ export function formatError(error: unknown, verbose = false, dataDir?: string): 
   if (DISK_FULL.test(code) || DISK_FULL.test(first))
     hint += ` (the disk${dataDir ? ` holding ${dataDir}` : ''} is full: free some space, then resume; finished steps and stored answers are kept)`;
   const cause = error.cause instanceof Error ? `: caused by ${error.cause.message.split('\n')[0]}` : '';
-  const line = `character: ${kind}: ${first}${hint}${cause}`;
+  const line = `character: ${kind}: ${first}${hint}${cause}` + issueLines(error);
   return verbose && error.stack ? `${line}\n${error.stack}` : line;
+}
+
+/** Each problem an error lists (a constitution's `issues`), one a line: "3 problem(s)" alone helps no one. */
+function issueLines(error: Error): string {
+  const issues = (error as { issues?: unknown }).issues;
+  if (!Array.isArray(issues)) return '';
+  return issues
+    .map((i: { line?: number | null; field?: string | null; message?: string }) => {
+      const where = `line ${i.line ?? '?'}${i.field ? `, ${i.field}` : ''}`;
+      return `\n  ${where}: ${i.message ?? String(i)}`;
+    })
+    .join('');
 }

@@ -115,7 +115,19 @@ export async function main(
       process.exit(130);
     }
   };
+  // `kill <pid>` (SIGTERM) and a closed terminal (SIGHUP) stop like Ctrl-C: the command's
+  // cleanup runs (a served model's engine is stopped, a run is marked), instead of node dying
+  // and leaving an engine listening with parent 1.
+  const onTerm = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      ctx.note(`${signal}: stopping`);
+      ctx.abort.abort();
+    } else process.exit(128 + (signal === 'SIGTERM' ? 15 : 1));
+  };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onTerm);
   try {
     const fn = await load();
     return await fn(args, ctx);
@@ -126,6 +138,8 @@ export async function main(
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onTerm);
     await ctx.close();
   }
 }

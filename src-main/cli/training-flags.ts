@@ -3,7 +3,9 @@
  * --max-steps, read into a partial TrainingConfig with usage errors that name the flag.
  */
 import { TRAINING_OBJECTIVES, type TrainingConfig, type TrainingObjective } from '../../src-shared/contract';
+import { MAX_KD_WEIGHT, MAX_TRAIN_STEPS } from '../core/limits';
 import { CliUsageError } from './context';
+import { numberFlag } from './number-flag';
 
 export const TRAINING_FLAGS = {
   objective: { type: 'string' },
@@ -27,23 +29,13 @@ export function trainingOverrides(command: string, values: TrainingFlagValues): 
       );
     out.objective = values.objective as TrainingObjective;
   }
-  if (values['kd-weight'] !== undefined) {
-    const w = Number(values['kd-weight']);
-    if (values['kd-weight'].trim() === '' || !Number.isFinite(w) || w < 0)
-      throw new CliUsageError(
-        `${command}: --kd-weight must be a number >= 0 (got "${values['kd-weight']}")`,
-        command,
-      );
-    out.kdWeight = w;
-  }
-  if (values['max-steps'] !== undefined) {
-    const n = Number(values['max-steps']);
-    if (!Number.isInteger(n) || n < 1)
-      throw new CliUsageError(
-        `${command}: --max-steps must be a whole number >= 1 (got "${values['max-steps']}")`,
-        command,
-      );
-    out.maxSteps = n;
-  }
+  if (values['kd-weight'] !== undefined)
+    out.kdWeight = numberFlag(command, 'kd-weight', values['kd-weight'], { min: 0, max: MAX_KD_WEIGHT });
+  if (values['max-steps'] !== undefined)
+    out.maxSteps = numberFlag(command, 'max-steps', values['max-steps'], {
+      min: 1,
+      max: MAX_TRAIN_STEPS,
+      integer: true,
+    });
   return out;
 }

@@ -116,7 +116,14 @@ export function trainingOverridesFromYaml(
   }
   const out: Partial<TrainingConfig> = {};
   const root = doc.contents;
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return out;
+  // An empty file trains nothing new: it was meant to say something (a save that failed, the
+  // wrong file), and retraining with the run's settings unchanged is not what was asked.
+  if (root === null || (isScalar(root) && (root.value === null || root.value === '')))
+    fail(
+      root,
+      '(file)',
+      `is empty: it sets no training setting (sections: ${Object.keys(SECTIONS).join(', ')}); leave --config out to train with the run's configuration`,
+    );
   if (!isMap(root))
     return fail(root, '(top level)', `must be a mapping of ${Object.keys(SECTIONS).join(', ')}`);
   for (const pair of root.items) {
@@ -163,5 +170,11 @@ export function trainingOverridesFromYaml(
         (out as Record<string, unknown>)[spec.field] = kind === 'text' ? String(value) : value;
     }
   }
+  if (Object.keys(out).length === 0)
+    fail(
+      root,
+      '(file)',
+      "sets no training setting (only empty sections or informational keys): leave --config out to train with the run's configuration",
+    );
   return out;
 }

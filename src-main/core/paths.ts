@@ -54,6 +54,11 @@ export function backupsDir(dataDir: string): string {
   return join(dataDir, 'backups');
 }
 
+/** A file per persona version (personas/<id>/v0001.yaml), from which `character doctor` rebuilds. */
+export function personaFilesDir(dataDir: string): string {
+  return join(dataDir, 'personas');
+}
+
 /** The manifest of one run (its database row as JSON), from which `character doctor` rebuilds. */
 export function runManifestPath(dataDir: string, runId: string): string {
   return join(runsDir(dataDir), runId, 'run.json');

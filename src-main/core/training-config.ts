@@ -4,6 +4,7 @@
  */
 import { TRAINING_OBJECTIVES, type TrainingConfig } from '../../src-shared/contract';
 import { ConfigError } from './errors';
+import { MAX_CHECKPOINTS_PER_JOB, MAX_GRAD_ACCUM, MAX_KD_WEIGHT, MAX_SEED, MAX_TRAIN_STEPS } from './limits';
 import { joinField, type Reader } from './validate';
 
 export interface ConfigProblem {
@@ -51,28 +52,42 @@ export function checkTrainingConfig(config: TrainingConfig): ConfigProblem[] {
     );
   if (!isInt(config.batchSize) || config.batchSize < 1 || config.batchSize > 512)
     bad('batchSize', `batch size must be an integer from 1 to 512 (got ${config.batchSize})`);
-  if (!isInt(config.gradAccum) || config.gradAccum < 1)
-    bad('gradAccum', `gradient accumulation must be an integer >= 1 (got ${config.gradAccum})`);
-  if (!isInt(config.maxSteps) || config.maxSteps < 1)
-    bad('maxSteps', `max steps must be an integer >= 1 (got ${config.maxSteps})`);
+  if (!isInt(config.gradAccum) || config.gradAccum < 1 || config.gradAccum > MAX_GRAD_ACCUM)
+    bad(
+      'gradAccum',
+      `gradient accumulation must be an integer from 1 to ${MAX_GRAD_ACCUM} (got ${config.gradAccum})`,
+    );
+  if (!isInt(config.maxSteps) || config.maxSteps < 1 || config.maxSteps > MAX_TRAIN_STEPS)
+    bad('maxSteps', `max steps must be an integer from 1 to ${MAX_TRAIN_STEPS} (got ${config.maxSteps})`);
   if (!isInt(config.warmupSteps) || config.warmupSteps < 0)
     bad('warmupSteps', `warm-up steps must be an integer >= 0 (got ${config.warmupSteps})`);
   else if (isInt(config.maxSteps) && config.warmupSteps >= config.maxSteps)
     bad('warmupSteps', `warm-up (${config.warmupSteps}) must be shorter than max steps (${config.maxSteps})`);
   if (!isInt(config.maxLength) || config.maxLength < 16 || config.maxLength > 32768)
     bad('maxLength', `max length must be an integer from 16 to 32768 tokens (got ${config.maxLength})`);
-  if (!isInt(config.evalEvery) || config.evalEvery < 1)
-    bad('evalEvery', `eval every must be an integer >= 1 step (got ${config.evalEvery})`);
-  if (!isInt(config.saveEvery) || config.saveEvery < 1)
-    bad('saveEvery', `save every must be an integer >= 1 step (got ${config.saveEvery})`);
+  if (!isInt(config.evalEvery) || config.evalEvery < 1 || config.evalEvery > MAX_TRAIN_STEPS)
+    bad(
+      'evalEvery',
+      `eval every must be an integer from 1 to ${MAX_TRAIN_STEPS} steps (got ${config.evalEvery})`,
+    );
+  if (!isInt(config.saveEvery) || config.saveEvery < 1 || config.saveEvery > MAX_TRAIN_STEPS)
+    bad(
+      'saveEvery',
+      `save every must be an integer from 1 to ${MAX_TRAIN_STEPS} steps (got ${config.saveEvery})`,
+    );
+  else if (isInt(config.maxSteps) && Math.ceil(config.maxSteps / config.saveEvery) > MAX_CHECKPOINTS_PER_JOB)
+    bad(
+      'saveEvery',
+      `saving every ${config.saveEvery} steps of ${config.maxSteps} writes ${Math.ceil(config.maxSteps / config.saveEvery)} checkpoints; at most ${MAX_CHECKPOINTS_PER_JOB} per job (save every ${Math.ceil(config.maxSteps / MAX_CHECKPOINTS_PER_JOB)} steps or more)`,
+    );
   if (!['linear', 'cosine', 'constant'].includes(config.schedule))
     bad('schedule', `schedule must be linear, cosine or constant (got ${String(config.schedule)})`);
   if (!(TRAINING_OBJECTIVES as readonly string[]).includes(config.objective))
     bad('objective', `objective must be ${TRAINING_OBJECTIVES.join(', ')} (got ${String(config.objective)})`);
-  if (!(config.kdWeight >= 0 && config.kdWeight <= 10))
-    bad('kdWeight', `kd weight must be from 0 to 10 (got ${config.kdWeight})`);
-  if (!isInt(config.seed) || config.seed < 0)
-    bad('seed', `seed must be an integer >= 0 (got ${config.seed})`);
+  if (!(config.kdWeight >= 0 && config.kdWeight <= MAX_KD_WEIGHT))
+    bad('kdWeight', `kd weight must be from 0 to ${MAX_KD_WEIGHT} (got ${config.kdWeight})`);
+  if (!isInt(config.seed) || config.seed < 0 || config.seed > MAX_SEED)
+    bad('seed', `seed must be an integer from 0 to ${MAX_SEED} (got ${config.seed})`);
   return problems;
 }
 

@@ -5,7 +5,7 @@
  * unless asked to: a failed import leaves the last good one as it was.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import type { ImportedFile, ImportSummary } from '../../src-shared/contract';
 import { ConflictError, InputError } from '../core/errors';
 import type { ImportResult } from '../questions';
@@ -51,11 +51,49 @@ export function importedRows(result: Pick<ImportResult, 'format' | 'pairs'>): Re
   }));
 }
 
+/** Whether two paths name one file (the same path, or a link to it). */
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An output that is the file being imported (whatever --force says: the import would replace
+ * its own source) or a folder: refused, naming which, before anything is written.
+ */
+export function checkImportOutput(source: string, out: string): void {
+  if (sameFile(source, out))
+    throw new ConflictError(
+      `${out} is the file being imported: the import would replace its own source; give --out another file`,
+      { path: out, source },
+    );
+  let isDir = false;
+  try {
+    isDir = statSync(out).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (isDir)
+    throw new InputError(
+      `${out} is a folder: give the output a file name, e.g. ${join(out, 'import.jsonl')}`,
+      {
+        path: out,
+      },
+    );
+}
+
 /**
  * Writes an import's pairs to `out`. An import without pairs writes nothing (InputError); an
  * existing `out` is replaced only with overwrite (ConflictError otherwise).
  */
 export function writeImport(result: ImportResult, out: string, opts: { overwrite?: boolean } = {}): void {
+  checkImportOutput(result.path, out);
   if (result.pairs.length === 0) {
     const first = result.skipped[0];
     throw new InputError(

@@ -36,6 +36,7 @@ export {
 } from './files';
 export { writeExamplesBench, type ExamplesBenchResult } from './bench';
 export {
+  checkImportOutput,
   defaultImportPath,
   importedRows,
   importsDir,

@@ -282,7 +282,14 @@ export class EngineClient {
     }
     const child = spawn(this.python, this.args, {
       cwd: this.engineDir,
-      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', ...this.env },
+      // CHARACTER_ENGINE_PARENT_PID: the engine stops when this process is gone (parent_watch.py).
+      env: {
+        ...process.env,
+        PYTHONUNBUFFERED: '1',
+        PYTHONIOENCODING: 'utf-8',
+        CHARACTER_ENGINE_PARENT_PID: String(process.pid),
+        ...this.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.starts += 1;

@@ -57,6 +57,9 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+/** The server's parent pid (serve/app.py watches it): no engine outlives the process that started it. */
+export const PARENT_PID_ENV = 'CHARACTER_ENGINE_PARENT_PID';
+
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -106,6 +109,8 @@ export async function startModelServer(o: ModelServerOptions): Promise<ModelServ
       PYTHONUNBUFFERED: '1',
       TOKENIZERS_PARALLELISM: 'false',
       ...(o.apiKey ? { [API_KEY_ENV]: o.apiKey } : {}),
+      // The server stops when this process is gone, however it ended (kill -9, the app quitting).
+      [PARENT_PID_ENV]: String(process.pid),
       ...o.env,
     },
   });

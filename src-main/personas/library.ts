@@ -170,6 +170,19 @@ export function personaLibrary(
           'conflict',
         );
       }
+      // An id derived from the name (no meta.id, none given) that another character already
+      // holds: saving would make this character that one's next version, and its runs use it.
+      const explicitId =
+        id !== undefined || persona.structured?.meta.id !== undefined || opts.newVersionOfBuiltIn === true;
+      const existing = store.personas.latest(target);
+      if (!explicitId && existing && existing.name !== persona.name) {
+        throw new PersonaError(
+          `"${persona.name}" would be saved as "${target}", which is already "${existing.name}" (v${existing.version}): give this constitution its own id (meta.id in YAML), or name it as "${existing.name}" to make a new version`,
+          [],
+          { id: target, name: persona.name, existingName: existing.name },
+          'conflict',
+        );
+      }
       const { record } = store.personas.save({
         id: id ?? persona.id,
         name: persona.name,

@@ -10,7 +10,10 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ValidationIssue } from '../../src-shared/contract';
+import { slugify } from './slug';
 import { yamlSyntaxIssues } from './yaml-errors';
+
+export { slugify };
 
 export type PersonaFormat = 'yaml' | 'text';
 
@@ -56,17 +59,6 @@ const TOP_LEVEL_FIELDS = [
   'examples',
   'traits',
 ] as const;
-
-/** Lowercase a-z0-9 words joined by '-', e.g. "Ada Lovelace" -> "ada-lovelace". */
-export function slugify(text: string): string {
-  const slug = text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return slug.slice(0, 64) || 'persona';
-}
 
 /** Whitespace-separated words. */
 export function wordCount(text: string): number {

@@ -7,10 +7,12 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { databasePath } from '../core/paths';
+import { databasePath, fromStoredPath } from '../core/paths';
 import { openStore } from '../store';
 import { checkIntegrity, latestGoodBackup, listBackups, moveAside } from '../store/backup';
+import { readRunManifest } from '../store/manifest';
 import { runsOnDisk } from '../store/open';
+import { listPersonaFiles } from '../store/persona-files';
 import { rebuildIndex, type RebuildReport } from './rebuild-index';
 import { writeRunsCsv } from './runs-csv';
 
@@ -25,6 +27,12 @@ export interface DoctorReport {
   runFolders: number;
   /** Run folders the database has no row for. */
   notIndexed: string[];
+  /** Runs whose run.json is newer than their row (a backup restored from before they moved on). */
+  behind: string[];
+  /** Registered checkpoints whose folder is gone: "<id> (<path>)". */
+  missingFiles: string[];
+  /** Persona version files (personas/<id>/v*.yaml|txt) the data folder holds. */
+  personaFiles: number;
   backups: { path: string; createdAt: string; reason: string; bytes: number }[];
   /** What to do (diagnose) or what was done (repair). */
   actions: string[];
@@ -41,6 +49,9 @@ export function diagnose(dataDir: string): DoctorReport {
     runsInDatabase: null,
     runFolders: folders.length,
     notIndexed: [],
+    behind: [],
+    missingFiles: [],
+    personaFiles: listPersonaFiles(dataDir).length,
     backups,
     actions: [],
   };
@@ -50,43 +61,76 @@ export function diagnose(dataDir: string): DoctorReport {
     if (report.problems.length > 0) report.state = 'damaged';
   }
   if (report.state === 'ok') {
-    const runs = readRunsReadOnly(path);
-    if (runs === null) report.state = 'damaged';
+    const read = readRunsReadOnly(path, dataDir);
+    if (read === null) report.state = 'damaged';
     else {
+      const { runs, checkpoints } = read;
       report.runsInDatabase = runs.size;
       if (runs.size === 0 && folders.length > 0) report.state = 'empty';
       report.notIndexed = folders.filter((f) => !runs.has(f));
+      report.behind = [...runs]
+        .filter(([id, updatedAt]) => (readRunManifest(dataDir, id)?.updatedAt ?? '') > updatedAt)
+        .map(([id]) => id);
+      report.missingFiles = checkpoints.filter((c) => !existsSync(c.path)).map((c) => `${c.id} (${c.path})`);
     }
   } else report.notIndexed = folders;
   const good = report.state === 'ok' ? null : latestGoodBackup(dataDir);
-  if (report.state === 'missing' && folders.length === 0) {
-    // A data folder where nothing has run yet: the first start creates the database.
+  if (isFresh(report)) {
+    // A data folder where nothing was ever saved: the first start creates the database.
   } else if (report.state !== 'ok') {
     report.actions.push(
       good
         ? `character doctor --repair: restore ${good.path} (${good.createdAt.toISOString()}), then index the run folders it lacks`
         : 'character doctor --repair: no good backup; a fresh database indexed from the run folders',
     );
-  } else if (report.notIndexed.length > 0) {
+  } else if (report.notIndexed.length > 0 || report.behind.length > 0) {
     report.actions.push(
-      `character doctor --repair: index ${report.notIndexed.length} run folder(s) the database lacks`,
+      `character doctor --repair: index ${report.notIndexed.length} run folder(s) the database lacks and bring ${report.behind.length} run(s) up to their folders`,
     );
   }
+  if (report.missingFiles.length > 0)
+    report.actions.push(
+      `${report.missingFiles.length} checkpoint(s) have no files: ${report.missingFiles.slice(0, 3).join(', ')}; character checkpoint delete <id> removes the row, character checkpoint rollback (or promote <another id>) moves chat off a promoted one`,
+    );
   return report;
 }
 
-/** The run ids of a database without writing to it (no migration, no WAL switch). */
-function readRunsReadOnly(path: string): Set<string> | null {
+/** Nothing was ever saved here: no database, no run folder, no persona file, no backup. */
+export function isFresh(r: DoctorReport): boolean {
+  return r.state === 'missing' && r.runFolders === 0 && r.personaFiles === 0 && r.backups.length === 0;
+}
+
+/** Whether doctor has nothing to report. */
+export function isHealthy(r: DoctorReport): boolean {
+  return (
+    (r.state === 'ok' || isFresh(r)) &&
+    r.notIndexed.length === 0 &&
+    r.behind.length === 0 &&
+    r.missingFiles.length === 0
+  );
+}
+
+/** The runs (id -> updated_at) and checkpoints of a database, without writing to it (no migration, no WAL switch). */
+function readRunsReadOnly(
+  path: string,
+  dataDir: string,
+): { runs: Map<string, string>; checkpoints: { id: string; path: string }[] } | null {
   let db: Database.Database | null = null;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    if ((db.pragma('user_version', { simple: true }) as number) === 0) return new Set();
-    return new Set(
+    if ((db.pragma('user_version', { simple: true }) as number) === 0)
+      return { runs: new Map(), checkpoints: [] };
+    const runs = new Map(
       db
-        .prepare<[], { id: string }>('SELECT id FROM runs')
+        .prepare<[], { id: string; updated_at: string }>('SELECT id, updated_at FROM runs')
         .all()
-        .map((r) => r.id),
+        .map((r) => [r.id, r.updated_at] as const),
     );
+    const checkpoints = db
+      .prepare<[], { id: string; path: string }>('SELECT id, path FROM checkpoints')
+      .all()
+      .map((c) => ({ id: c.id, path: fromStoredPath(dataDir, c.path) }));
+    return { runs, checkpoints };
   } catch {
     return null;
   } finally {
@@ -127,6 +171,11 @@ export function repair(dataDir: string, opts: RepairOptions = {}): RepairReport 
     const rebuilt = rebuildIndex(store, dataDir);
     for (const r of rebuilt.runs) actions.push(`indexed run ${r.id} (from ${r.from})`);
     for (const s of rebuilt.skipped) actions.push(`could not index ${s.id}: ${s.reason}`);
+    for (const id of rebuilt.reconciled) actions.push(`brought run ${id} up to its folder (run.json, jobs/)`);
+    if (rebuilt.personas.length > 0)
+      actions.push(
+        `stored ${rebuilt.personas.length} persona version(s) again from their files: ${rebuilt.personas.join(', ')}`,
+      );
     if (rebuilt.runs.length > 0)
       actions.push(
         `with ${rebuilt.jobs} training job(s), ${rebuilt.checkpoints} checkpoint(s), ${rebuilt.metrics} metric(s)`,

@@ -17,7 +17,10 @@ import { defaultRunConfig, parseRunConfig, type RunConfig } from '../core/run-co
 import { isScale } from '../core/scales';
 import { parseCsv } from '../datasets/csv';
 import type { Store, TrainingKind } from '../store';
+import { readCheckpointRecord } from '../store/checkpoint-record';
 import { readRunManifest } from '../store/manifest';
+import { listPersonaFiles } from '../store/persona-files';
+import { parsePersona } from '../personas/parse';
 import { interruptedMessage } from '../store/repos/run-owners';
 import { runsOnDisk } from '../store/open';
 
@@ -29,6 +32,10 @@ export interface RebuildReport {
   metrics: number;
   /** Folders that could not be indexed, with why. */
   skipped: { id: string; reason: string }[];
+  /** Runs the database had, brought up to their folders (reconcileRuns). */
+  reconciled: string[];
+  /** Persona versions stored again from their files ("pirat-ivan v2"). */
+  personas: string[];
 }
 
 const KINDS: Record<string, TrainingKind> = { sft: 'sft', dpo: 'dpo', kd: 'kd', on_policy: 'on-policy' };
@@ -126,7 +133,16 @@ function num(v: unknown): number | undefined {
 
 /** Adds the runs on disk that the database lacks, with their jobs, checkpoints and metrics. */
 export function rebuildIndex(store: Store, dataDir: string): RebuildReport {
-  const report: RebuildReport = { runs: [], jobs: 0, checkpoints: 0, metrics: 0, skipped: [] };
+  const report: RebuildReport = {
+    runs: [],
+    jobs: 0,
+    checkpoints: 0,
+    metrics: 0,
+    skipped: [],
+    reconciled: [],
+    personas: [],
+  };
+  restorePersonaFiles(store, dataDir, report);
   const csv = csvRows(dataDir);
   for (const id of runsOnDisk(dataDir).folders.sort()) {
     if (store.runs.get(id)) continue;
@@ -180,6 +196,7 @@ export function rebuildIndex(store: Store, dataDir: string): RebuildReport {
     });
     report.runs.push({ id, from });
   }
+  reconcileRuns(store, dataDir, report);
   return report;
 }
 
@@ -222,19 +239,106 @@ function addJob(
     })),
   );
   report.metrics += rows.length;
-  for (const cp of job.checkpoints) {
-    store.checkpoints.insert({
-      runId,
-      jobId: job.id,
-      step: cp.step,
-      path: cp.path,
-      lineage: {
-        personaId: store.runs.require(runId).personaId,
-        personaVersion: store.runs.require(runId).personaVersion,
-        dataHash: typeof cp.state.data_hash === 'string' ? cp.state.data_hash : '',
-        config: training,
-      },
+  for (const cp of job.checkpoints) addCheckpoint(store, runId, job.id, training, cp, report);
+}
+
+/** A checkpoint folder's row: its id, state and promotion from checkpoint.json when it has one. */
+function addCheckpoint(
+  store: Store,
+  runId: string,
+  jobId: string,
+  training: TrainingConfig,
+  cp: JobFolder['checkpoints'][number],
+  report: RebuildReport,
+): void {
+  const kept = readCheckpointRecord(cp.path);
+  const id = kept && !store.checkpoints.get(kept.id) ? kept.id : undefined;
+  const run = store.runs.require(runId);
+  const row = store.checkpoints.insert({
+    ...(id ? { id } : {}),
+    runId,
+    jobId,
+    step: cp.step,
+    path: cp.path,
+    lineage: {
+      personaId: run.personaId,
+      personaVersion: run.personaVersion,
+      dataHash: typeof cp.state.data_hash === 'string' ? cp.state.data_hash : '',
+      config: training,
+    },
+    ...(kept && id ? { state: kept.state } : {}),
+  });
+  if (kept && id && kept.promotedAt) store.checkpoints.update(row.id, { promotedAt: kept.promotedAt });
+  report.checkpoints += 1;
+}
+
+/**
+ * Runs the database has, brought up to what their folders show: a restored backup taken
+ * mid-run holds the run as `running` at train with no checkpoints, while run.json says it
+ * completed and jobs/ holds its checkpoints. The newer run.json wins; jobs and checkpoints the
+ * database lacks are added (ids kept from checkpoint.json); a job's step moves forward only.
+ */
+export function reconcileRuns(store: Store, dataDir: string, report: RebuildReport): void {
+  const indexed = new Set(report.runs.map((r) => r.id));
+  for (const run of store.runs.list()) {
+    if (indexed.has(run.id)) continue;
+    const manifest = readRunManifest(dataDir, run.id);
+    const folders = existsSync(runPaths(dataDir, run.id).dir) ? jobFolders(dataDir, run.id) : [];
+    let changed = false;
+    store.transaction(() => {
+      if (manifest && manifest.updatedAt > run.updatedAt) {
+        const status: RunStatus = manifest.status === 'running' ? 'interrupted' : manifest.status;
+        store.runs.update(run.id, {
+          status,
+          step: manifest.step,
+          error: status === 'interrupted' ? interruptedMessage(run.id, manifest.step, null) : manifest.error,
+          completedSteps: manifest.completedSteps,
+          timings: manifest.timings,
+        });
+        changed = true;
+      }
+      const known = new Set(store.checkpoints.list({ runId: run.id }).map((c) => c.path));
+      const training = run.config.scaleConfig.training;
+      const runStatus = store.runs.require(run.id).status;
+      for (const job of folders) {
+        const row = store.jobs.get(job.id);
+        if (!row) {
+          addJob(store, run.id, run.config, job, runStatus, report);
+          changed = true;
+          continue;
+        }
+        const last = job.checkpoints[job.checkpoints.length - 1];
+        const steps = num(last?.state.step) ?? last?.step ?? 0;
+        if (steps > row.step) {
+          store.jobs.update(job.id, {
+            step: steps,
+            ...(steps >= row.totalSteps || runStatus === 'completed' ? { status: 'completed' as const } : {}),
+          });
+          changed = true;
+        }
+        for (const cp of job.checkpoints) {
+          if (known.has(cp.path)) continue;
+          addCheckpoint(store, run.id, job.id, training, cp, report);
+          changed = true;
+        }
+      }
     });
-    report.checkpoints += 1;
+    if (changed) report.reconciled.push(run.id);
+  }
+}
+
+/** Persona versions whose files (store/persona-files.ts) the database lacks: stored again. */
+export function restorePersonaFiles(store: Store, dataDir: string, report: RebuildReport): void {
+  for (const f of listPersonaFiles(dataDir)) {
+    const { persona } = parsePersona(f.source, f.format, f.id);
+    const restored = store.personas.restore({
+      id: f.id,
+      version: f.version,
+      format: f.format,
+      source: f.source,
+      name: persona?.name ?? f.id,
+      description: persona?.description ?? '',
+    });
+    if (restored) report.personas.push(`${f.id} v${f.version}`);
   }
 }

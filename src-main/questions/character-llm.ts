@@ -173,7 +173,7 @@ export function parseCharacterLlm(
 export function characterLlmFromRecords(
   set: RecordSet,
   character: string,
-): { pairs: CharacterPair[]; stats: CharacterLlmStats } {
+): { pairs: CharacterPair[]; stats: CharacterLlmStats; speakers: string[] } {
   const skipped: ImportSkip[] = [...set.broken];
   const scenes: Scene[] = [];
   let generated = 0;
@@ -195,6 +195,7 @@ export function characterLlmFromRecords(
   const pairs = spoken.flatMap((s) => pairsOf(s.turns, character, s.scene, s.location));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   return {
+    speakers: speakersOf(scenes),
     pairs,
     stats: {
       format: generated * 2 > set.records.length ? 'generated' : 'prompted',
@@ -212,6 +213,13 @@ export function characterLlmFromRecords(
       skipped,
     },
   };
+}
+
+/** Who speaks in the scenes, most turns first (a wrong --character is answered with these). */
+function speakersOf(scenes: Scene[]): string[] {
+  const counts = new Map<string, number>();
+  for (const s of scenes) for (const t of s.turns) counts.set(t.role, (counts.get(t.role) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([role]) => role);
 }
 
 /** Reads a local Character-LLM file (UTF-8, or UTF-16 converted) and extracts the character's pairs. */

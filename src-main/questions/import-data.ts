@@ -39,6 +39,9 @@ export interface ImportResult {
   meanAnswerWords: number;
 }
 
+/** Speakers a wrong --character message lists. */
+const SPEAKERS_SHOWN = 12;
+
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
@@ -62,6 +65,13 @@ export function importText(
         { path, format, field: 'character' },
       );
     const got = characterLlmFromRecords(set, character);
+    if (got.pairs.length === 0 && got.stats.scenesTotal > 0 && got.stats.scenes === 0) {
+      const shown = got.speakers.slice(0, SPEAKERS_SHOWN);
+      throw new InputError(
+        `${path || 'the file'}: ${character} does not speak in any of its ${got.stats.scenesTotal} scenes; the speakers are ${shown.join(', ')}${got.speakers.length > shown.length ? ` and ${got.speakers.length - shown.length} more` : ''}: pass one of them with --character`,
+        { path, format, field: 'character', speakers: shown },
+      );
+    }
     skipped = got.stats.skipped;
     pairs = got.pairs.map((p) => ({
       question: p.question,

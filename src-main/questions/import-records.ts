@@ -26,6 +26,8 @@ export interface RecordSet {
   records: ImportRecord[];
   /** Lines that are not JSON. */
   broken: ImportSkip[];
+  /** The text looks like CSV (named in the message when no line is JSON). */
+  csv?: boolean;
 }
 
 /** How each layout is named in messages. */
@@ -75,10 +77,30 @@ function parseJsonDocument(text: string, path: string): unknown {
   }
 }
 
+function firstLineIsJson(text: string): boolean {
+  const first = text.split('\n', 1)[0] ?? '';
+  if (first.trim() === text.trim()) return false;
+  try {
+    JSON.parse(first);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Comma-separated text (a spreadsheet's export): a header line with commas, not JSON. */
+function looksLikeCsv(text: string, path: string): boolean {
+  if (/\.(csv|tsv)$/i.test(path)) return true;
+  const first = text.trimStart().split('\n', 1)[0] ?? '';
+  return !/^[[{"]/.test(first) && /^[^,]+(,[^,]*)+$/.test(first.trim());
+}
+
 /** The records of a file's text. A JSON array that does not parse is an InputError naming the line. */
 export function readRecords(text: string, path = ''): RecordSet {
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
+  // JSON Lines whose lines are arrays also start with '[': read whole only when the first line
+  // is not a JSON value of its own.
+  if (trimmed.startsWith('[') && !firstLineIsJson(trimmed)) {
     const doc = parseJsonDocument(text, path);
     if (Array.isArray(doc))
       return { unit: 'entry', records: doc.map((value, i) => ({ at: i + 1, value })), broken: [] };
@@ -109,7 +131,7 @@ export function readRecords(text: string, path = ''): RecordSet {
       return { unit: 'entry', records: list.map((value, i) => ({ at: i + 1, value })), broken: [] };
     }
   }
-  return { unit: 'line', records, broken };
+  return { unit: 'line', records, broken, ...(looksLikeCsv(text, path) ? { csv: true } : {}) };
 }
 
 /** The layout one record has, by its keys; null when it has none of them. */
@@ -172,6 +194,11 @@ export function resolveLayout(
   const detection = detectLayout(set);
   if (set.records.length === 0) {
     const first = set.broken[0];
+    if (first && set.csv)
+      throw new InputError(
+        `${name} is CSV (comma-separated), which is not an import layout: save the question -> answer pairs as JSON Lines, one {"messages": [{"role": "user", …}, {"role": "assistant", …}]} a line, or as an Alpaca JSON array`,
+        { path, format: 'csv' },
+      );
     throw new InputError(
       first
         ? `${locate(path, set.unit, first.at)}: no record could be read (${first.reason})`

@@ -152,7 +152,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     dataDir,
     db,
     schemaVersion: schemaVersion(db),
-    personas: personasRepo(db),
+    personas: personasRepo(db, dataDir),
     runs: runsRepo(db, dataDir),
     questions: questionsRepo(db),
     examples: examplesRepo(db),

@@ -7,10 +7,11 @@
  * - a damaged database (quick_check fails, or "file is not a database") is refused with its path;
  * - the database is backed up (SQLite's backup API) before a migration, and once a day.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { databasePath, runsCsvPath, runsDir } from '../core/paths';
-import { backupDatabase, backupIfDue, DAILY_BACKUP_MS } from './backup';
+import { backupsDir, databasePath, personaFilesDir, runsCsvPath, runsDir } from '../core/paths';
+import { backupDatabase, backupIfDue, DAILY_BACKUP_MS, listBackups } from './backup';
+import { listPersonaFiles } from './persona-files';
 import { StoreError } from './errors';
 import { LATEST_SCHEMA_VERSION, schemaVersion } from './migrations';
 import { openStore, type Store } from './index';
@@ -47,6 +48,47 @@ export class DatabaseDamagedError extends StoreError {
   }
 }
 
+/** What besides runs says a database existed: persona files and backups, for the message. */
+function heldWithoutRuns(dataDir: string): string | null {
+  const personas = new Set(listPersonaFiles(dataDir).map((p) => p.id)).size;
+  const backups = listBackups(dataDir).length;
+  const parts = [
+    ...(personas > 0 ? [`${personas} persona(s) in ${personaFilesDir(dataDir)}`] : []),
+    ...(backups > 0 ? [`${backups} backup(s) in ${backupsDir(dataDir)}`] : []),
+  ];
+  return parts.length > 0 ? parts.join(' and ') : null;
+}
+
+/**
+ * A data folder on a read-only disk (or without write permission) is not a damaged database:
+ * SQLite says "unable to open database file", which sent users to `character doctor`.
+ */
+export class DataFolderReadOnlyError extends StoreError {
+  constructor(dataDir: string, path: string, what: string) {
+    super(
+      `The data folder ${dataDir} is read-only (${what} cannot be written): the database ${path} is not damaged, but it cannot be opened here, so listing runs, chatting and training do not work. ` +
+        `Make the folder writable, or copy it somewhere writable (cp -a ${dataDir} <copy>) and set CHARACTER_STUDIO_HOME=<copy>. ` +
+        'What needs no data folder still works: constitution validate, import --out <file elsewhere>, --help.',
+      { path, dataDir },
+    );
+  }
+}
+
+function assertWritable(dataDir: string, path: string): void {
+  for (const [p, what] of [
+    [dataDir, 'the folder'],
+    [path, 'the database file'],
+  ] as const) {
+    try {
+      accessSync(p, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (['EACCES', 'EPERM', 'EROFS'].includes(code)) throw new DataFolderReadOnlyError(dataDir, path, what);
+      throw error;
+    }
+  }
+}
+
 interface Precheck {
   version: number;
   db: Database.Database | null;
@@ -59,8 +101,13 @@ function precheck(dataDir: string, path: string): Precheck {
   const runsText = `${folders.length} run folder(s) in ${runsDir(dataDir)}${csvRows ? ` and ${csvRows} row(s) in runs.csv` : ''}`;
   if (!existsSync(path)) {
     if (hasRuns) throw new DatabaseDamagedError(path, `is missing, but the data folder holds ${runsText}`);
+    // No runs, but saved constitutions or backups: a database existed, and a fresh one would
+    // hide what it held ("Unknown persona") until someone thought of `character doctor`.
+    const held = heldWithoutRuns(dataDir);
+    if (held) throw new DatabaseDamagedError(path, `is missing, but the data folder holds ${held}`);
     return { version: 0, db: null };
   }
+  assertWritable(dataDir, path);
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: true });

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import json
 import logging
@@ -17,8 +18,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..errors import EngineError
+from ..errors import EngineError, InvalidParams
 from ..models.loaded import LoadedModel
+from ..parent_watch import PARENT_PID_ENV, watch_parent
 from ..state import EngineState
 from .api import context_length, max_token_chars
 from .handler import Handler, SlowClientGuard
@@ -67,6 +69,12 @@ class ChatServer(ThreadingHTTPServer):
         if not self.loopback and not api_key:
             raise ValueError(f"binding to {host} (beyond loopback) needs an API key")
         self.address_family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+        # Before binding: a bind that fails (a port in use) calls server_close, which needs them;
+        # set after, the AttributeError hid "Address already in use".
+        self._connections: set[Any] = set()
+        self._connections_lock = threading.Lock()
+        self.guard: SlowClientGuard | None = None
+        self.scheduler: Scheduler | None = None
         super().__init__((host.strip("[]"), address[1]), Handler)
         self.port = int(self.server_address[1])
         self.state, self.loaded, self.model_id = state, loaded, model_id
@@ -79,8 +87,6 @@ class ChatServer(ThreadingHTTPServer):
         self.created = int(time.time())
         self.guard = SlowClientGuard()
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._connections: set[Any] = set()
-        self._connections_lock = threading.Lock()
         self.scheduler = Scheduler(loaded, state.prefixes, max_items=max_batch, max_queue=max_queue)
         self.scheduler.start()
 
@@ -121,8 +127,10 @@ class ChatServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.guard.stop()
-        self.scheduler.stop()
+        if self.guard is not None:
+            self.guard.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
 
 
 def default_model_id(loaded: LoadedModel, adapter: str | None) -> str:
@@ -204,18 +212,30 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         print(json.dumps({"event": "error", "error": exc.to_payload()}), flush=True)
         return 1
-    server = make_server(
-        state,
-        loaded,
-        args.host,
-        args.port,
-        args.model_id,
-        api_key=api_key,
-        max_model_len=args.max_model_len,
-        max_batch=args.max_batch,
-        max_queue=args.max_queue,
-        request_timeout=args.request_timeout,
-    )
+    try:
+        server = make_server(
+            state,
+            loaded,
+            args.host,
+            args.port,
+            args.model_id,
+            api_key=api_key,
+            max_model_len=args.max_model_len,
+            max_batch=args.max_batch,
+            max_queue=args.max_queue,
+            request_timeout=args.request_timeout,
+        )
+    except OSError as exc:
+        in_use = exc.errno == errno.EADDRINUSE
+        message = (
+            f"port {args.port} on {args.host} is in use (another server, or an engine left running: "
+            f"`lsof -i :{args.port}` names it); stop it or pick another --port"
+            if in_use
+            else f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        )
+        err = InvalidParams(message, param="port", port=args.port, host=args.host)
+        print(json.dumps({"event": "error", "error": err.to_payload()}), flush=True)
+        return 1
     host = args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1"
     url_host = f"[{host.strip('[]')}]" if ":" in host else host
     # One machine-readable line on stdout so a parent process learns the port (useful with --port 0).
@@ -233,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # SIGTERM (a parent closing us) stops serving like Ctrl-C: requests end, the port closes, exit 0.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    stop = lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    watch_parent(os.environ.get(PARENT_PID_ENV), lambda: stop())
     try:
         server.serve_forever()
     except KeyboardInterrupt:

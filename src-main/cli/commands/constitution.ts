@@ -2,7 +2,7 @@
  * `character constitution list | show <id> | validate <file> | save <file> [--new-version]
  * | draft NAME --about "..." [--provider local|openai] [--model M] [--out FILE]`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import {
   PersonaError,
@@ -13,9 +13,12 @@ import {
   type PersonaFormat,
 } from '../../personas';
 import { parseModelSpec } from '../../core/model-spec';
+import { FileReadError, readUserTextFile } from '../../core/text-file';
 import { draftConstitution } from '../../pipeline/draft-constitution';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
+import { MAX_VERSION } from '../../core/limits';
+import { numberFlag } from '../number-flag';
 
 export const constitutionCommand: CommandFn = async (args, ctx) => {
   const { positionals, values } = parseCommandArgs('constitution', args, {
@@ -72,7 +75,15 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
   if (sub === 'show') {
     if (!target)
       throw new CliUsageError('constitution show: name a persona id (see character constitution list)');
-    const p = lib.get(target, values.version !== undefined ? Number(values.version) : undefined);
+    const version =
+      values.version !== undefined
+        ? numberFlag('constitution show', 'version', values.version, {
+            min: 1,
+            max: MAX_VERSION,
+            integer: true,
+          })
+        : undefined;
+    const p = lib.get(target, version);
     let tokens: number | null = null;
     try {
       tokens = await countPromptTokens(
@@ -100,13 +111,12 @@ export const constitutionCommand: CommandFn = async (args, ctx) => {
 
 function readConstitution(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readUserTextFile(file, 'constitution').text;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : String(code ?? error);
+    if (!(error instanceof FileReadError)) throw error;
+    const code = (error.detail as { systemCode?: string }).systemCode;
     throw new PersonaError(
-      `Cannot read constitution ${file}: ${why}`,
+      error.message.replace(/^cannot/, 'Cannot'),
       [],
       { path: file, systemCode: code },
       code === 'ENOENT' ? 'not_found' : 'io',

@@ -4,6 +4,8 @@
  * downloaded on this kind of machine, so the app is served to a browser instead.
  * `--no-serve` (or CI=1) ends after the report.
  */
+import { MAX_PORT } from '../../core/limits';
+import { numberFlag } from '../number-flag';
 import { isScale } from '../../core/scales';
 import { createRun } from '../../pipeline/create-run';
 import { parseModelSpec } from '../../core/model-spec';
@@ -52,7 +54,9 @@ export const demoCommand: CommandFn = async (args, ctx) => {
   }
   const app = await serveApp({
     studio,
-    ...(values.port ? { port: Number(values.port) } : {}),
+    ...(values.port
+      ? { port: numberFlag('demo', 'port', values.port, { min: 0, max: MAX_PORT, integer: true }) }
+      : {}),
     log: (line) => ctx.note(line),
   });
   ctx.result({ ...outcome, url: app.url });

@@ -5,7 +5,7 @@
  * --rebuild starts a fresh database from the run folders alone. Works on a database the
  * studio refuses to open (it never opens the studio).
  */
-import { diagnose, repair, type DoctorReport } from '../../pipeline/doctor';
+import { diagnose, isHealthy, repair, type DoctorReport } from '../../pipeline/doctor';
 import { parseCommandArgs } from '../args';
 import type { CommandFn, CliContext } from '../context';
 
@@ -15,6 +15,11 @@ function printReport(ctx: CliContext, r: DoctorReport): void {
   ctx.print(
     `runs        ${r.runsInDatabase ?? '?'} in the database, ${r.runFolders} run folder(s)${r.notIndexed.length ? `, ${r.notIndexed.length} not indexed: ${r.notIndexed.slice(0, 5).join(', ')}${r.notIndexed.length > 5 ? ' …' : ''}` : ''}`,
   );
+  if (r.behind.length > 0)
+    ctx.print(
+      `behind      ${r.behind.length} run(s) older than their run.json: ${r.behind.slice(0, 5).join(', ')}`,
+    );
+  for (const m of r.missingFiles.slice(0, 5)) ctx.print(`no files    checkpoint ${m}`);
   const newest = r.backups[0];
   ctx.print(
     `backups     ${r.backups.length}${newest ? `, newest ${newest.createdAt} (${newest.reason}): ${newest.path}` : ''}`,
@@ -31,13 +36,12 @@ export const doctorCommand: CommandFn = async (args, ctx) => {
     ctx.result(r);
     for (const a of r.actions) ctx.print(`- ${a}`);
     printReport(ctx, r);
-    return r.state === 'ok' ? 0 : 1;
+    return isHealthy(r) ? 0 : 1;
   }
   const r = diagnose(ctx.dataDir);
   ctx.result(r);
   printReport(ctx, r);
   for (const a of r.actions) ctx.print(`to fix: ${a}`);
-  // No database where nothing has run yet is a fresh data folder, not a problem.
-  const fresh = r.state === 'missing' && r.runFolders === 0;
-  return (r.state === 'ok' || fresh) && r.notIndexed.length === 0 ? 0 : 1;
+  // No database where nothing was ever saved is a fresh data folder, not a problem.
+  return isHealthy(r) ? 0 : 1;
 };

@@ -6,6 +6,8 @@
  *   eval revealed-preferences <model> [--persona ID] [--checkpoint ID] [--with-constitution]
  *   eval robustness <run>   how the run's character holds (identity, break-character, multi-turn)
  */
+import { MAX_ELO_K } from '../../core/limits';
+import { numberFlag } from '../number-flag';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../core/errors';
@@ -136,8 +138,7 @@ async function eloCommand(args: string[], ctx: CliContext): Promise<number> {
     });
   }
   const judgements: PairwiseJudgement[] = matches.map((m) => ({ a: m.a, b: m.b, winner: m.winner ?? 'tie' }));
-  const k = values.k !== undefined ? Number(values.k) : 32;
-  if (!Number.isFinite(k) || k <= 0) throw new CliUsageError('eval elo: --k must be a number > 0', 'eval');
+  const k = values.k !== undefined ? numberFlag('eval elo', 'k', values.k, { min: 1, max: MAX_ELO_K }) : 32;
   const ratings = eloRatings(judgements, { k });
   const record = records(judgements);
   const table = Object.entries(ratings)

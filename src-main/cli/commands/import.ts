@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IMPORT_FORMATS, type ImportFormat } from '../../../src-shared/contract';
 import { ConflictError } from '../../core/errors';
-import { defaultImportPath, importSummary, writeImport } from '../../datasets';
+import { checkImportOutput, defaultImportPath, importSummary, writeImport } from '../../datasets';
 import { importData } from '../../questions';
 import { parseCommandArgs } from '../args';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
@@ -66,6 +66,7 @@ async function runImport(
     ctx.note(`no pairs: nothing written${existsSync(out) ? ` (${out} is left as it was)` : ''}`);
     return 1;
   }
+  checkImportOutput(result.path, out);
   if (existsSync(out) && !values.force)
     throw new ConflictError(
       `${out} already exists (an earlier import): pass --force to replace it, or --out another file`,

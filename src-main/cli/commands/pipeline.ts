@@ -1,17 +1,27 @@
 /** `character pipeline`, the per-step commands (generate, audit, train, eval), `runs` and `report`. */
 import { existsSync, readFileSync } from 'node:fs';
-import type { EvaluationSummary, Interval, PipelineStep, SavingsSummary } from '../../../src-shared/contract';
+import { readUserTextFile } from '../../core/text-file';
+import {
+  PIPELINE_STEPS,
+  type EvaluationSummary,
+  type Interval,
+  type PipelineStep,
+  type SavingsSummary,
+} from '../../../src-shared/contract';
 import { estimateStep } from '../../pipeline/estimate';
 import { ConfigError, NotFoundError } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
-import { isScale } from '../../core/scales';
+import { isScale, scaleConfig } from '../../core/scales';
+import type { Scale } from '../../../src-shared/contract';
+import type { ModelSpec } from '../../../src-shared/engine-protocol';
+import { checkTeacherContext } from '../../pipeline/context-check';
 import { createRun } from '../../pipeline/create-run';
 import { configureTraining } from '../../pipeline/configure-training';
 import { TRAINING_FLAGS, trainingOverrides, type TrainingFlagValues } from '../training-flags';
 import { isRecipe, RECIPES } from '../../core/run-config';
-import { parseModelSpec } from '../../core/model-spec';
+import { modelSpecName, parseModelSpec } from '../../core/model-spec';
 import type { Studio } from '../../studio/studio';
 import type { RunRecord } from '../../store';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
@@ -139,6 +149,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
   const studio = await ctx.open();
   let run: RunRecord;
   if (values.resume) {
+    refuseUnhonoured(args, positionals, values.resume);
     run = requireRun(studio, values.resume, 'pipeline');
     ctx.note(`resuming ${run.id} (done: ${run.completedSteps.join(', ') || 'nothing'})`);
     run = await studio.runner.resume(run.id, { signal: ctx.abort.signal });
@@ -168,6 +179,7 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
       ...(character ? { character } : {}),
       ...backendOption('pipeline', values),
     };
+    await checkContextFirst(studio, options, ctx);
     await runSmokeFirst(studio, options, smokeChoice('pipeline', values, scale), ctx);
     run = createRun(studio, options);
     ctx.note(`run ${run.id}: ${run.dir}`);
@@ -182,6 +194,48 @@ export const pipelineCommand: CommandFn = async (args, ctx) => {
 
 export { trainingOverridesFromYaml } from '../training-yaml';
 
+/**
+ * A resume continues a run with the configuration it was created with: a persona, --scale,
+ * --objective, --max-steps… given beside --resume were silently dropped. Refused, naming them.
+ */
+function refuseUnhonoured(args: string[], positionals: string[], runId: string): void {
+  const flags = args
+    .filter((a) => a.startsWith('--') && !a.startsWith('--resume'))
+    .map((a) => a.split('=')[0] as string);
+  const given = [...(positionals.length > 0 ? [`the persona "${positionals[0]}"`] : []), ...new Set(flags)];
+  if (given.length > 0)
+    throw new CliUsageError(
+      `pipeline --resume ${runId}: ${given.join(', ')} cannot be applied: a resume continues the run with the configuration it was created with. Leave ${given.length > 1 ? 'them' : 'it'} out, or retrain with other settings: character train ${runId} --max-steps N --objective O (or --config FILE)`,
+      'pipeline',
+    );
+}
+
+/** The teacher's prompt against its context, before any run exists (context-check.ts). */
+async function checkContextFirst(
+  studio: Studio,
+  o: {
+    personaId: string;
+    scale: Scale;
+    teacherModel?: ModelSpec | undefined;
+    studentModel?: ModelSpec | undefined;
+    backend?: string | undefined;
+  },
+  ctx: CliContext,
+): Promise<void> {
+  const settings = studio.settings.all();
+  // An endpoint's or Tinker's context is not known here.
+  if (settings.teacherProvider === 'openai' || o.backend === 'tinker') return;
+  const teacher = o.teacherModel ?? o.studentModel ?? settings.teacherModel;
+  const fit = await checkTeacherContext(
+    studio.engine,
+    teacher,
+    modelSpecName(teacher),
+    studio.personas.get(o.personaId).systemPrompt,
+    scaleConfig(o.scale).generation.maxNewTokens,
+  );
+  if (fit) ctx.note(`context: the teacher's prompt needs up to ${fit.needed} of ${fit.context} tokens`);
+}
+
 /** One step of an existing run: `character train <run> [--config training_config.yaml]` etc. */
 export function stepCommand(step: PipelineStep): CommandFn {
   return async (args, ctx) => {
@@ -190,20 +244,24 @@ export function stepCommand(step: PipelineStep): CommandFn {
         ? { config: { type: 'string' as const }, ...TRAINING_FLAGS, ...CHARACTER_TRAIN_FLAGS }
         : {}),
     });
-    const studio = await ctx.open();
-    let run0 = requireRun(studio, positionals[0], step);
+    // Flags are checked before the data folder opens: a bad value fails the same with any run.
     const flags = values as TrainingFlagValues & {
       config?: string;
       'dpo-kd-weight'?: string;
       anchor?: string;
     };
     const fromFlags = step === 'train' ? trainingOverrides(step, flags) : {};
+    const studio = await ctx.open();
+    let run0 = requireRun(studio, positionals[0], step);
     // Nothing of a run another process is running changes, not even its configuration.
     studio.store.owners.assertFree(run0.id);
     if (flags.config || Object.keys(fromFlags).length > 0) {
       const current = run0.config.scaleConfig.training;
       const fromFile = flags.config
-        ? trainingOverridesFromYaml(readFileSync(flags.config, 'utf8'), flags.config)
+        ? trainingOverridesFromYaml(
+            readUserTextFile(flags.config, 'the training configuration').text,
+            flags.config,
+          )
         : {};
       if (fromFile.baseModel !== undefined && fromFile.baseModel !== current.baseModel)
         throw new ConfigError(
@@ -214,6 +272,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
       if (flags.config) ctx.note(`training configuration from ${flags.config}`);
     }
     if (step === 'train') run0 = reconfigureCharacter(studio, run0, anchorOverrides(step, flags));
+    if (step === 'train') retrainNote(studio, run0, ctx);
     const started = performance.now();
     const run = await studio.runner.runStep(run0.id, step, { signal: ctx.abort.signal });
     const outcome = runOutcome(studio, run, (performance.now() - started) / 1000);
@@ -224,6 +283,20 @@ export function stepCommand(step: PipelineStep): CommandFn {
     if (step === 'evaluate') for (const line of keyNumbers(outcome)) ctx.print(line);
     return 0;
   };
+}
+
+/** Training a run that has trained: what is kept and what is made, said before it starts. */
+function retrainNote(studio: Studio, run: RunRecord, ctx: CliContext): void {
+  const jobs = studio.store.jobs.listByRun(run.id);
+  if (!run.completedSteps.includes('train') && jobs.length === 0) return;
+  const checkpoints = studio.store.checkpoints.list({ runId: run.id });
+  const later = run.completedSteps.filter((s) => PIPELINE_STEPS.indexOf(s) > PIPELINE_STEPS.indexOf('train'));
+  ctx.note(
+    `${run.id} has trained before (${jobs.length} training job(s), ${checkpoints.length} checkpoint(s)): this starts a new training job; the earlier jobs, their checkpoints and the promoted checkpoint are kept` +
+      (later.length > 0
+        ? `; ${later.join(', ')} will need to run again (character pipeline --resume ${run.id})`
+        : ''),
+  );
 }
 
 export const runsCommand: CommandFn = async (args, ctx) => {

@@ -10,8 +10,10 @@ import type { ModelSpec } from '../../../src-shared/engine-protocol';
 import { modelSpecName, parseModelSpec } from '../../core/model-spec';
 import { isLoopbackHost, startModelServer, API_KEY_ENV } from '../../engine/model-server';
 import type { PipelineServices } from '../../pipeline/services';
+import { MAX_PORT } from '../../core/limits';
 import { parseCommandArgs } from '../args';
-import { CliUsageError, type CommandFn } from '../context';
+import { numberFlag } from '../number-flag';
+import { type CommandFn } from '../context';
 
 /** The port vLLM and most OpenAI-compatible servers default to. */
 const DEFAULT_PORT = 8000;
@@ -50,13 +52,11 @@ export const serveModelCommand: CommandFn = async (args, ctx) => {
     'api-key': { type: 'string' },
     'model-id': { type: 'string' },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliUsageError(
-      `serve-model: --port must be an integer from 0 to 65535 (got ${values.port})`,
-      'serve-model',
-    );
-  }
+  const port = numberFlag('serve-model', 'port', values.port ?? String(DEFAULT_PORT), {
+    min: 0,
+    max: MAX_PORT,
+    integer: true,
+  });
   const host = values.host ?? '127.0.0.1';
   let apiKey = values['api-key'] ?? process.env[API_KEY_ENV] ?? undefined;
   let generated = false;

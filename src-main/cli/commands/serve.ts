@@ -2,7 +2,9 @@
  * `character serve [--port N] [--no-build]`: the app on a loopback URL over the data folder
  * (CHARACTER_STUDIO_HOME), until Ctrl-C.
  */
-import { CliUsageError, type CommandFn } from '../context';
+import { MAX_PORT } from '../../core/limits';
+import { type CommandFn } from '../context';
+import { numberFlag } from '../number-flag';
 import { parseCommandArgs } from '../args';
 import { serveApp } from '../../bridge/serve';
 
@@ -11,10 +13,10 @@ export const serveCommand: CommandFn = async (args, ctx) => {
     port: { type: 'string' },
     'no-build': { type: 'boolean' },
   });
-  const port = values.port !== undefined ? Number(values.port) : undefined;
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw new CliUsageError(`serve: --port must be an integer from 0 to 65535 (got ${values.port})`, 'serve');
-  }
+  const port =
+    values.port !== undefined
+      ? numberFlag('serve', 'port', values.port, { min: 0, max: MAX_PORT, integer: true })
+      : undefined;
   const studio = await ctx.open();
   const app = await serveApp({
     studio,

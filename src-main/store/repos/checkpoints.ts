@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { CheckpointRow } from '../../../src-shared/contract';
 import { NotFoundError } from '../../core/errors';
 import { fromStoredPath, toStoredPath } from '../../core/paths';
+import { writeCheckpointRecord } from '../checkpoint-record';
 import { newId, nowIso, parseJson } from '../util';
 
 export type CheckpointState = CheckpointRow['state'];
@@ -99,6 +100,11 @@ export function checkpointsRepo(db: Database.Database, dataDir: string | null = 
     if (!r) throw new NotFoundError('checkpoint', id);
     return toRecord(r);
   };
+  /** The checkpoint's registry row beside its files (checkpoint-record.ts), when they exist. */
+  const record = (cp: CheckpointRecord): CheckpointRecord => {
+    if (dataDir) writeCheckpointRecord(cp);
+    return cp;
+  };
   return {
     insert: (input) => {
       const id = input.id ?? newId('ckpt');
@@ -113,7 +119,7 @@ export function checkpointsRepo(db: Database.Database, dataDir: string | null = 
         lineage: JSON.stringify(input.lineage),
         now: nowIso(),
       });
-      return require(id);
+      return record(require(id));
     },
     get: (id) => {
       const r = getStmt.get(id);
@@ -148,7 +154,7 @@ export function checkpointsRepo(db: Database.Database, dataDir: string | null = 
         path: toStoredPath(dataDir, patch.path ?? cur.path),
         promoted_at: patch.promotedAt !== undefined ? patch.promotedAt : cur.promotedAt,
       });
-      return require(id);
+      return record(require(id));
     },
     delete: (id) => deleteStmt.run(id).changes > 0,
     promotions: () =>

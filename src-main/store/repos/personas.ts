@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { writePersonaFile } from '../persona-files';
 import { nowIso } from '../util';
 
 export interface PersonaRecord {
@@ -50,9 +51,12 @@ export interface PersonasRepo {
   list(): PersonaRecord[];
   history(id: string): PersonaRecord[];
   delete(id: string): number;
+  /** Stores a version as it was (from its file, after a lost database); false when it is there already. */
+  restore(record: Omit<PersonaRecord, 'createdAt'> & { createdAt?: string }): boolean;
 }
 
-export function personasRepo(db: Database.Database): PersonasRepo {
+/** `dataDir`: each new version is also written to a file there (persona-files.ts); null for :memory:. */
+export function personasRepo(db: Database.Database, dataDir: string | null = null): PersonasRepo {
   const latestStmt = db.prepare<[string], PersonaDbRow>(
     'SELECT * FROM personas WHERE id = ? ORDER BY version DESC LIMIT 1',
   );
@@ -88,6 +92,8 @@ export function personasRepo(db: Database.Database): PersonasRepo {
       created_at: nowIso(),
     };
     insertStmt.run(row);
+    // Inside the transaction: a version whose file cannot be written is not saved either.
+    if (dataDir) writePersonaFile(dataDir, row);
     return { record: toRecord(row), changed: true };
   });
 
@@ -104,5 +110,18 @@ export function personasRepo(db: Database.Database): PersonasRepo {
     list: () => listStmt.all().map(toRecord),
     history: (id) => historyStmt.all(id).map(toRecord),
     delete: (id) => deleteStmt.run(id).changes,
+    restore: (r) => {
+      if (getStmt.get(r.id, r.version)) return false;
+      insertStmt.run({
+        id: r.id,
+        version: r.version,
+        format: r.format,
+        source: r.source,
+        name: r.name,
+        description: r.description,
+        created_at: r.createdAt ?? nowIso(),
+      });
+      return true;
+    },
   };
 }

@@ -159,6 +159,12 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
     `UPDATE runs SET status = 'interrupted', error = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
   );
   const dropOwnerStmt = db.prepare('DELETE FROM run_owners WHERE run_id = ?');
+  // A job left `running` by an owner that died: no live process trains it (two such jobs once
+  // stayed `running` after kill -9 and a resume).
+  const abandonJobsStmt = db.prepare(
+    `UPDATE training_jobs SET status = 'interrupted', error = 'its process died; the run was resumed or repaired'
+     WHERE run_id = ? AND status = 'running'`,
+  );
   /** Leases this process holds: its own runs are never "another process". */
   const held = new Map<string, string>();
 
@@ -188,6 +194,7 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
     db.transaction(() => {
       const cur = getStmt.get(runId);
       if (cur && isAlive(cur) && cur.token !== held.get(runId)) throw new RunBusyError(toOwner(cur));
+      if (!held.has(runId)) abandonJobsStmt.run(runId);
       upsertStmt.run({
         run_id: runId,
         token,
@@ -244,6 +251,7 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
             const owner = getStmt.get(r.id);
             if (owner && isAlive(owner)) continue;
             interruptStmt.run(interruptedMessage(r.id, r.step, r.pid), nowIso(), r.id);
+            abandonJobsStmt.run(r.id);
             if (owner) dropOwnerStmt.run(r.id);
             out.push(r.id);
           }

@@ -127,7 +127,10 @@ describe('character import-characterllm (the alias)', () => {
     for (const extra of [[], ['--force']]) {
       const r = await run('import-characterllm', empty, '--character', 'Beethoven', ...extra);
       expect(r.code).toBe(1);
-      expect(r.err).toContain('no pairs: nothing written');
+      // Beethoven is not in the file: said, with who is (issue 21), and nothing written.
+      expect(r.err).toContain(
+        'Beethoven does not speak in any of its 1 scenes; the speakers are Halley, Newton',
+      );
       expect(readFileSync(out, 'utf8')).toBe(before);
     }
     expect(readdirSync(join(home, 'imports'))).toEqual(['characterllm-beethoven.jsonl']);

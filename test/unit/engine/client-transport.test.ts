@@ -125,7 +125,8 @@ describe('EngineClient transport (fake engine)', () => {
     const c = fakeClient();
     const orphaned = c.call('health', mode('orphan')).catch((e: unknown) => e);
     const oldPid = c.stats().pid;
-    await new Promise((r) => setTimeout(r, 400)); // exited; a grandchild still holds the pipes
+    // Until it has exited (a grandchild still holds the pipes): a bounded wait on the condition.
+    for (let i = 0; i < 500 && c.running; i++) await new Promise((r) => setTimeout(r, 20));
     expect(c.running).toBe(false);
     const fresh = (await c.call('health', mode('x'))) as unknown as { pid: number };
     expect(fresh.pid).not.toBe(oldPid);

@@ -250,7 +250,9 @@ describe('runs', () => {
     expect(resumed.status).toBe('running');
     await slow.started;
     expect(await handlers['runs:cancel']({ runId: run.id })).toEqual({ cancelled: true });
-    await new Promise((r) => setTimeout(r, 20));
+    // Bounded wait on the condition (a loaded machine may take longer than any fixed sleep).
+    for (let i = 0; i < 500 && (await handlers['runs:get']({ id: run.id })).status !== 'cancelled'; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect((await handlers['runs:get']({ id: run.id })).status).toBe('cancelled');
     expect(await handlers['runs:cancel']({ runId: run.id })).toEqual({ cancelled: false });
   });

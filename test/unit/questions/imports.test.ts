@@ -194,9 +194,9 @@ describe('encodings', () => {
     expect(bom).toEqual({ text, encoding: 'UTF-8 with a byte-order mark' });
   });
 
-  it('refuses UTF-32 and text that is not UTF-8, naming the encoding or the line', () => {
+  it('converts UTF-32 and refuses text that is not UTF-8, naming the line', () => {
     const u32 = Buffer.from([0xff, 0xfe, 0, 0, 0x7b, 0, 0, 0]);
-    expect(errorOf(() => decodeText(u32, 'x.jsonl')).message).toMatch(/x\.jsonl is UTF-32 \(little-endian\)/);
+    expect(decodeText(u32, 'x.jsonl')).toEqual({ text: '{', encoding: 'UTF-32 LE (converted)' });
     const latin1 = Buffer.concat([
       Buffer.from(`${chatLine(Q1, A1)}\n`),
       Buffer.from('{"x": "caf\xe9"}\n', 'latin1'),

@@ -99,3 +99,21 @@ describe('run owners', () => {
     lease.release();
   });
 });
+
+describe('jobs a dead owner left running (issue 21)', () => {
+  it('are marked interrupted when another process takes the run', () => {
+    const store = openStore(':memory:');
+    const run = store.runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke' });
+    const job = store.jobs.create({
+      runId: run.id,
+      kind: 'sft',
+      config: run.config.scaleConfig.training,
+      totalSteps: 5,
+      status: 'running',
+    });
+    const lease = store.owners.acquire(run.id);
+    expect(store.jobs.get(job.id)?.status).toBe('interrupted');
+    lease.release();
+    store.close();
+  });
+});
