@@ -160,7 +160,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       samplesPerQuestion: 2,
       robustnessTraining: true,
     },
-    audit: { minWords: 10, maxWords: 400, dropTruncated: true },
+    audit: { minWords: 10, maxWords: 400, dropTruncated: false },
     training: {
       baseModel: 'default',
       objective: DEFAULT_OBJECTIVE,
