@@ -202,6 +202,17 @@ export interface CheckpointRow {
   };
 }
 
+/**
+ * A checkpoint as the registry lists it: with where it stands. current: the top of the promoted
+ * stack (what Promote and Rollback move); active: what chat, sample and serve-model use (the one
+ * `checkpoint use` chose, else the current one). Every page and the CLI read these two flags from
+ * the registry instead of guessing from `state` (the last three promoted all read 'promoted').
+ */
+export interface CheckpointListRow extends CheckpointRow {
+  current: boolean;
+  active: boolean;
+}
+
 export type ModelRole = 'student' | 'teacher' | 'base';
 
 /**
@@ -484,9 +495,9 @@ export interface ApiContract {
   'training:status': { params: { runId: string }; result: TrainingJobSummary | null };
   'training:metrics': { params: { runId: string; sinceStep: number }; result: MetricPoint[] };
   'training:cancel': { params: { runId: string }; result: { cancelled: boolean } };
-  'checkpoints:list': { params: { runId?: string }; result: CheckpointRow[] };
-  'checkpoints:promote': { params: { id: string }; result: CheckpointRow };
-  'checkpoints:rollback': { params: void; result: CheckpointRow | null };
+  'checkpoints:list': { params: { runId?: string }; result: CheckpointListRow[] };
+  'checkpoints:promote': { params: { id: string }; result: CheckpointListRow };
+  'checkpoints:rollback': { params: void; result: CheckpointListRow | null };
   /**
    * The PEFT adapter with its card, deploy example, GGUF LoRA and Modelfile; merged adds the
    * merged model (safetensors + GGUF). A non-empty outputDir is refused (conflict) unless overwrite.

@@ -4,13 +4,7 @@ import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { ChatSamplingPanel } from '../components/ChatSamplingPanel';
 import { formatNumber } from '../components/format';
-import {
-  selectChatMessages,
-  selectChatSession,
-  selectIsSending,
-  useChatStore,
-  type ChatMessage,
-} from '../stores/chat';
+import { selectChatMessages, selectIsSending, useChatStore, type ChatMessage } from '../stores/chat';
 import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
 
 const SPEAKER_LABELS: Record<ChatMessage['speaker'], string> = {
@@ -60,13 +54,13 @@ export function ChatPage(): JSX.Element {
   const checkpoints = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
   const loadCheckpoints = useCheckpointsStore((s) => s.load);
   const messages = useChatStore(selectChatMessages);
-  const session = useChatStore(selectChatSession);
   const sending = useChatStore(selectIsSending);
   const sampling = useChatStore((s) => s.sampling);
   const setSampling = useChatStore((s) => s.setSampling);
-  const { checkpointId, withTeacher, starting, error } = useChatStore(
+  const { checkpointId, chosenByUser, withTeacher, starting, error } = useChatStore(
     useShallow((s) => ({
       checkpointId: s.checkpointId,
+      chosenByUser: s.chosenByUser,
       withTeacher: s.withTeacher,
       starting: s.starting,
       error: s.error,
@@ -87,12 +81,13 @@ export function ChatPage(): JSX.Element {
     void loadCheckpoints(null);
   }, [loadCheckpoints]);
   useEffect(() => {
-    // Default to the promoted checkpoint (else the newest) the first time the list arrives.
-    if (checkpointId === null && checkpoints.length > 0 && !session) {
-      const preferred = checkpoints.find((c) => c.state === 'promoted') ?? checkpoints[0];
-      if (preferred) setCheckpoint(preferred.id);
-    }
-  }, [checkpoints, checkpointId, session, setCheckpoint]);
+    // Until the user picks one, chat uses what the registry says chat uses (the current
+    // promotion, or `checkpoint use`'s choice), else the newest checkpoint: the same rule as
+    // `character chat` and serve-model. Never switch under a reply in flight.
+    if (chosenByUser || sending || checkpoints.length === 0) return;
+    const preferred = checkpoints.find((c) => c.active) ?? checkpoints[0];
+    if (preferred && preferred.id !== checkpointId) setCheckpoint(preferred.id, { byUser: false });
+  }, [checkpoints, checkpointId, chosenByUser, sending, setCheckpoint]);
   useEffect(() => {
     const log = logRef.current;
     if (log) log.scrollTop = log.scrollHeight;
@@ -125,7 +120,7 @@ export function ChatPage(): JSX.Element {
           <option value="">Base model (no adapter)</option>
           {checkpoints.map((c) => (
             <option key={c.id} value={c.id}>
-              {c.lineage.personaId} · step {c.step} · {c.state} · {c.id}
+              {`${c.lineage.personaId} · step ${c.step} · ${c.state}${c.current ? ' (current)' : ''}${c.active ? ' · in use' : ''} · ${c.id}`}
             </option>
           ))}
         </select>

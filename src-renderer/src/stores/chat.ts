@@ -25,11 +25,16 @@ export interface ChatMessage {
 
 interface SessionSlice {
   checkpointId: string | null;
+  /**
+   * True once the user picked a checkpoint in the list; until then chat follows the registry's
+   * active checkpoint (a promotion elsewhere moves it), like `character chat` and serve-model.
+   */
+  chosenByUser: boolean;
   withTeacher: boolean;
   session: ChatSession | null;
   starting: boolean;
   error: ApiErrorPayload | null;
-  setCheckpoint: (checkpointId: string | null) => void;
+  setCheckpoint: (checkpointId: string | null, opts?: { byUser?: boolean }) => void;
   setWithTeacher: (withTeacher: boolean) => void;
   /** chat:start with the chosen checkpoint; the student gets NO system prompt. */
   start: () => Promise<void>;
@@ -65,11 +70,13 @@ function finishTurn(message: ChatMessage, turn: ChatTurn): ChatMessage {
 
 const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, get) => ({
   checkpointId: null,
+  chosenByUser: false,
   withTeacher: false,
   session: null,
   starting: false,
   error: null,
-  setCheckpoint(checkpointId) {
+  setCheckpoint(checkpointId, opts = {}) {
+    if (opts.byUser !== false) set({ chosenByUser: true });
     // The teacher side needs a checkpoint (its lineage names the persona the teacher plays).
     if (checkpointId !== get().checkpointId)
       set((s) => ({
@@ -164,6 +171,7 @@ export const useChatStore = create<ChatState>()((...args) => ({
 export function resetChatStore(): void {
   useChatStore.setState({
     checkpointId: null,
+    chosenByUser: false,
     withTeacher: false,
     session: null,
     starting: false,

@@ -200,6 +200,30 @@ describe('checkpoint channels', () => {
     expect(await errorOf('checkpoints:promote', { id: 'nope' })).toMatchObject({ code: 'not_found' });
   });
 
+  it('marks the one current and the one active checkpoint among the promoted ones', async () => {
+    const runId = evaluatedRun();
+    const [a, b, c] = [checkpoint(runId, 6), checkpoint(runId, 12), checkpoint(runId, 18)];
+    for (const id of [c, a, b]) await handlers['checkpoints:promote']({ id });
+    // Promote the oldest-created one last: "current" follows the promotion, not the creation date.
+    const promoted = await handlers['checkpoints:promote']({ id: a });
+    expect(promoted).toMatchObject({ id: a, current: true, active: true });
+    const flags = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        (await handlers['checkpoints:list']({})).map((r) => [
+          r.id,
+          `${r.state}${r.current ? ' current' : ''}${r.active ? ' active' : ''}`,
+        ]),
+      );
+    expect(await flags()).toEqual({ [a]: 'promoted current active', [b]: 'promoted', [c]: 'promoted' });
+    // `checkpoint use` moves what chat and serve-model use, not what is current.
+    studio.registry.use(c);
+    expect(await flags()).toEqual({ [a]: 'promoted current', [b]: 'promoted', [c]: 'promoted active' });
+    expect(studio.registry.resolve(null)).toBe(c);
+    const back = await handlers['checkpoints:rollback'](undefined);
+    expect(back).toMatchObject({ id: b, current: true, active: true });
+    expect(await flags()).toEqual({ [a]: 'archived', [b]: 'promoted current active', [c]: 'promoted' });
+  });
+
   it('refuses a relative export folder before calling the engine', async () => {
     const runId = evaluatedRun();
     const id = checkpoint(runId, 6);
