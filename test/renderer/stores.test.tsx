@@ -114,7 +114,8 @@ describe('runs store', () => {
     expect(stepState({ ...run, status: 'completed' }, 'audit')).toBe('done');
     // The runner marks a run 'pending' between steps: the last step it names is done.
     expect(stepState({ ...run, status: 'pending' }, 'audit')).toBe('done');
-    expect(stepState({ ...run, status: 'cancelled' }, 'audit')).toBe('todo');
+    // A cancelled step reads cancelled (its partial work stays; Retry continues), not 'to do'.
+    expect(stepState({ ...run, status: 'cancelled' }, 'audit')).toBe('cancelled');
     expect(stepState(null, 'questions')).toBe('todo');
   });
 });

@@ -14,6 +14,7 @@ import {
   selectReviewSheet,
   selectReviewSummary,
   selectReviewTotal,
+  selectSheetsWithProgress,
   useReviewStore,
 } from '../stores/review';
 import { selectCurrentRunId, useRunsStore } from '../stores/runs';
@@ -231,7 +232,7 @@ export function ReviewPage(): JSX.Element {
       exportPaths: s.exportPaths,
     })),
   );
-  const sheets = useReviewStore((s) => s.sheets);
+  const sheets = useReviewStore(useShallow(selectSheetsWithProgress));
   const { create, load, openRun, summarize, exportSheet } = useReviewStore(
     useShallow((s) => ({
       create: s.create,
