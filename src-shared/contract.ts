@@ -522,6 +522,14 @@ export interface ApiContract {
   'review:summary': { params: { sheetId: string; unblind: boolean }; result: ReviewSummary };
   'review:export': { params: { sheetId: string }; result: { csvPath: string; txtPath: string } };
   'chat:start': { params: { checkpointId: string | null; withTeacher: boolean }; result: ChatSession };
+  /**
+   * Loads the chat's model (and adapter; the teacher lane's too when side by side) so the first
+   * message does not wait for it: the Chat page calls it when it opens. loadMs: how long it took.
+   */
+  'chat:warm': {
+    params: { checkpointId: string | null; withTeacher: boolean };
+    result: { checkpointId: string | null; withTeacher: boolean; loadMs: number };
+  };
   /** Streams `chat:token` events; resolves with the finished turns (student, and teacher when side by side). */
   'chat:send': {
     params: { sessionId: string; text: string; sampling?: Partial<ChatSampling> };
@@ -669,6 +677,7 @@ export const API_CHANNELS = [
   'review:summary',
   'review:export',
   'chat:start',
+  'chat:warm',
   'chat:send',
   'report:get',
 ] as const satisfies readonly ApiChannel[];

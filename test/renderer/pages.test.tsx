@@ -137,6 +137,7 @@ beforeEach(() => {
     markdown: `# Results of ${runId}`,
     path: `/runs/${runId}/RESULTS_REPORT.md`,
   }));
+  handle('chat:warm', ({ checkpointId, withTeacher }) => ({ checkpointId, withTeacher, loadMs: 1234 }));
   handle('chat:start', ({ checkpointId, withTeacher }) => ({
     id: 'sess-1',
     checkpointId,
@@ -256,6 +257,27 @@ describe('training page', () => {
 });
 
 describe('chat page', () => {
+  it('warms the chosen model up when the page opens and says so', async () => {
+    let loaded: (v: { checkpointId: string | null; withTeacher: boolean; loadMs: number }) => void = () =>
+      undefined;
+    handle('chat:warm', () => new Promise((resolve) => (loaded = resolve)));
+    go('#/chat');
+    render(<App />);
+    await settle();
+    // Once, for the checkpoint chat will use, before anything is typed.
+    expect(callsTo('chat:warm')).toEqual([{ checkpointId: 'ckpt-20', withTeacher: false }]);
+    expect(screen.getByTestId('chat-warmup').textContent).toContain('Warming up the model');
+    loaded({ checkpointId: 'ckpt-20', withTeacher: false, loadMs: 2100 });
+    await settle();
+    expect(screen.getByTestId('chat-warmup').textContent).toBe('Model ready (loaded in 2,100 ms).');
+    // Side by side warms the teacher lane too, and says that the two take turns.
+    handle('chat:warm', ({ checkpointId, withTeacher }) => ({ checkpointId, withTeacher, loadMs: 10 }));
+    fireEvent.click(screen.getByTestId('chat-with-teacher'));
+    await settle();
+    expect(callsTo('chat:warm')).toContainEqual({ checkpointId: 'ckpt-20', withTeacher: true });
+    expect(screen.getByTestId('chat-turns-note').textContent).toContain('timed from Enter');
+  });
+
   it('defaults to the promoted checkpoint and streams the answer as tokens arrive', async () => {
     let finish: (v: {
       student: { role: 'assistant'; content: string; latencyMs: number };

@@ -43,7 +43,7 @@ function MessageView({ message }: { message: ChatMessage }): JSX.Element {
         <div className="chat-meta" data-testid="chat-message-meta">
           {formatNumber(message.promptTokens)} prompt + {formatNumber(message.completionTokens)} completion
           tokens · {formatNumber(message.latencyMs)} ms
-          {message.ttftMs !== undefined && ` (first token ${formatNumber(message.ttftMs)} ms)`}
+          {message.ttftMs !== undefined && ` (first token ${formatNumber(message.ttftMs)} ms)`} after Enter
         </div>
       )}
     </div>
@@ -53,6 +53,9 @@ function MessageView({ message }: { message: ChatMessage }): JSX.Element {
 export function ChatPage(): JSX.Element {
   const checkpoints = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
   const loadCheckpoints = useCheckpointsStore((s) => s.load);
+  const listLoading = useCheckpointsStore((s) => s.loading);
+  const warmup = useChatStore((s) => s.warmup);
+  const warm = useChatStore((s) => s.warm);
   const messages = useChatStore(selectChatMessages);
   const sending = useChatStore(selectIsSending);
   const sampling = useChatStore((s) => s.sampling);
@@ -77,8 +80,10 @@ export function ChatPage(): JSX.Element {
   const [text, setText] = useState('');
   const logRef = useRef<HTMLDivElement>(null);
 
+  // Whether this page's checkpoint list has arrived (the warm-up waits for it: it decides the model).
+  const [listed, setListed] = useState(false);
   useEffect(() => {
-    void loadCheckpoints(null);
+    void loadCheckpoints(null).then(() => setListed(true));
   }, [loadCheckpoints]);
   useEffect(() => {
     // Until the user picks one, chat uses what the registry says chat uses (the current
@@ -88,6 +93,13 @@ export function ChatPage(): JSX.Element {
     const preferred = checkpoints.find((c) => c.active) ?? checkpoints[0];
     if (preferred && preferred.id !== checkpointId) setCheckpoint(preferred.id, { byUser: false });
   }, [checkpoints, checkpointId, chosenByUser, sending, setCheckpoint]);
+  useEffect(() => {
+    // Load the model as soon as the page knows which one it will talk to, so the first message
+    // does not wait for it (it took 32 s on the first message before).
+    if (!listed || listLoading) return;
+    if (!chosenByUser && checkpointId === null && checkpoints.length > 0) return;
+    void warm();
+  }, [listed, listLoading, chosenByUser, checkpointId, withTeacher, checkpoints.length, warm]);
   useEffect(() => {
     const log = logRef.current;
     if (log) log.scrollTop = log.scrollHeight;
@@ -142,6 +154,26 @@ export function ChatPage(): JSX.Element {
       {checkpoints.length === 0 && (
         <p className="muted small">
           No trained checkpoints yet: you can chat with the base model now, or train one on the Training page.
+        </p>
+      )}
+      {warmup && (
+        <p
+          className={`small ${warmup.status === 'failed' ? 'bad' : 'muted'}`}
+          role="status"
+          data-testid="chat-warmup"
+          data-status={warmup.status}
+        >
+          {warmup.status === 'warming'
+            ? 'Warming up the model… (you can type; the answer starts once it is loaded)'
+            : warmup.status === 'ready'
+              ? `Model ready (loaded in ${formatNumber(warmup.loadMs ?? 0)} ms).`
+              : `Warm-up failed: ${warmup.error?.message ?? 'unknown error'}. The first message will load the model.`}
+        </p>
+      )}
+      {withTeacher && (
+        <p className="small muted" data-testid="chat-turns-note">
+          Side by side, the student answers first and then the teacher: one engine runs one answer at a time.
+          Both are timed from Enter.
         </p>
       )}
       <ChatSamplingPanel sampling={sampling} onChange={setSampling} />

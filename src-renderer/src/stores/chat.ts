@@ -38,7 +38,22 @@ interface SessionSlice {
   setWithTeacher: (withTeacher: boolean) => void;
   /** chat:start with the chosen checkpoint; the student gets NO system prompt. */
   start: () => Promise<void>;
+  /** The model warm-up for the chosen checkpoint and lanes (null before the first). */
+  warmup: ChatWarmupState | null;
+  /** chat:warm for the chosen checkpoint and lanes, unless that warm-up is done or under way. */
+  warm: () => Promise<void>;
 }
+
+export interface ChatWarmupState {
+  /** checkpoint id (or "base") and whether the teacher lane is included. */
+  key: string;
+  status: 'warming' | 'ready' | 'failed';
+  loadMs?: number;
+  error?: ApiErrorPayload;
+}
+
+const warmKey = (checkpointId: string | null, withTeacher: boolean): string =>
+  `${checkpointId ?? 'base'}${withTeacher ? '+teacher' : ''}`;
 
 interface MessagesSlice {
   messages: ChatMessage[];
@@ -97,6 +112,19 @@ const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, 
       set({ session, starting: false, messages: [] });
     } catch (error) {
       set({ starting: false, error: toErrorPayload(error) });
+    }
+  },
+  warmup: null,
+  async warm() {
+    const { checkpointId, withTeacher, warmup } = get();
+    const key = warmKey(checkpointId, withTeacher);
+    if (warmup?.key === key && warmup.status !== 'failed') return;
+    set({ warmup: { key, status: 'warming' } });
+    try {
+      const result = await api.invoke('chat:warm', { checkpointId, withTeacher });
+      if (get().warmup?.key === key) set({ warmup: { key, status: 'ready', loadMs: result.loadMs } });
+    } catch (error) {
+      if (get().warmup?.key === key) set({ warmup: { key, status: 'failed', error: toErrorPayload(error) } });
     }
   },
 });
@@ -176,6 +204,7 @@ export function resetChatStore(): void {
     session: null,
     starting: false,
     error: null,
+    warmup: null,
     messages: [],
     sending: false,
     sampling: {},
