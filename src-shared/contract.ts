@@ -379,7 +379,8 @@ export interface ReviewSummary {
   /** Share of items whose every rating is >= 4, per source once un-blinded. */
   passRateBySource: Partial<Record<ModelRole, number>>;
   target: number; // 0.9
-  meetsTarget: boolean;
+  /** null while a blind sheet hides its sources: the student's pass rate is unknown then. */
+  meetsTarget: boolean | null;
 }
 
 export interface ChatTurn {

@@ -42,7 +42,11 @@ export const CHAT_SAMPLING: Readonly<ChatSampling> = DEFAULT_CHAT_SAMPLING;
 
 /** A chat sampling choice, checked: each bad value names its field. */
 export function chatSampling(overrides: Partial<ChatSampling> = {}): ChatSampling {
-  const s = { ...CHAT_SAMPLING, ...overrides };
+  // Greedy means greedy: at temperature 0 the default repetition penalty (1.15) would still change
+  // which token wins, so `sample --temperature 0` gave other text than plain greedy decoding.
+  // A penalty asked for explicitly still applies.
+  const greedy = overrides.temperature === 0 && overrides.repetitionPenalty === undefined;
+  const s = { ...CHAT_SAMPLING, ...(greedy ? { repetitionPenalty: 1 } : {}), ...overrides };
   const bad = (field: keyof ChatSampling, rule: string): never => {
     throw new InvalidParamsError(`sampling.${field} ${rule} (got ${String(s[field])})`, `sampling.${field}`);
   };

@@ -3,7 +3,7 @@
  * checkpoint folders are written here as the pipeline would leave them (no engine needed).
  */
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,13 +117,21 @@ describe('review channels', () => {
     const noted = await handlers['review:note']({ itemId: sheet.items[0]!.id, note: 'convincing' });
     expect(noted.note).toBe('convincing');
     const blindSummary = await handlers['review:summary']({ sheetId: sheet.id, unblind: false });
-    expect(blindSummary).toMatchObject({ rated: 50, total: 50, meetsTarget: false });
+    // All rated 5, yet blind: the summary must not claim "below the target" (issue 18, defect 8).
+    expect(blindSummary).toMatchObject({ rated: 50, total: 50, meetsTarget: null });
     const open = await handlers['review:summary']({ sheetId: sheet.id, unblind: true });
     expect(Object.keys(open.passRateBySource).length).toBeGreaterThan(0);
     const reloaded = await handlers['review:get']({ sheetId: sheet.id });
     expect(reloaded.items.some((i) => roles.includes(i.source as ModelRole))).toBe(true);
     const files = await handlers['review:export']({ sheetId: sheet.id });
     expect(files.csvPath.endsWith('manual_review.csv')).toBe(true);
+    // Exporting it again replaces its own files; a second sheet gets its own, never the first's.
+    expect((await handlers['review:export']({ sheetId: sheet.id })).csvPath).toBe(files.csvPath);
+    const second = await handlers['review:create']({ runId, blind: false });
+    const other = await handlers['review:export']({ sheetId: second.id });
+    expect(other.csvPath).not.toBe(files.csvPath);
+    expect(other.csvPath.endsWith(`manual_review_${second.id}.csv`)).toBe(true);
+    expect(readFileSync(files.txtPath, 'utf8')).toContain(`Sheet ${sheet.id} `);
   });
 
   it("finds a run's sheets again from the database, newest first, with their rated counts", async () => {
