@@ -350,6 +350,39 @@ describe('the current checkpoint', () => {
   });
 });
 
+describe('persona editor', () => {
+  it('stays open when a new persona is cleared, and an empty one never reads "No problems found."', async () => {
+    handle('personas:validate', ({ source }) => ({
+      issues: [],
+      wordCount: source.split(/\s+/).length,
+      tokenCount: null,
+    }));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      go('#/personas');
+      render(<App />);
+      await settle();
+      fireEvent.click(screen.getByTestId('persona-new-text'));
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: 'I am Hildegard.' } });
+      await act(async () => {
+        vi.advanceTimersByTime(2000);
+      });
+      await settle();
+      expect(screen.getByTestId('persona-editor').textContent).toContain('No problems found.');
+      // Ctrl+A, Backspace: the editor and what is typed next stay.
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: '' } });
+      await settle();
+      expect(screen.getByTestId('persona-editor')).toBeTruthy();
+      expect(screen.getByTestId('persona-editor').textContent).not.toContain('No problems found.');
+      expect(screen.getByTestId('persona-empty')).toBeTruthy();
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: 'H' } });
+      expect((screen.getByTestId('persona-source') as HTMLTextAreaElement).value).toBe('H');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('evaluation and data pages', () => {
   it('shows the gate, the in-character shares and similarity histograms', async () => {
     go('#/evaluation');
