@@ -182,6 +182,7 @@ export function ChatPage(): JSX.Element {
         className="chat-log"
         ref={logRef}
         data-testid="chat-log"
+        tabIndex={0}
         aria-live="polite"
         aria-label="Conversation"
       >
