@@ -8,6 +8,7 @@
  */
 
 import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
+import type { RobustnessSummary } from './robustness';
 import type {
   CharacterRecipeOptions,
   ConstitutionDraft,
@@ -309,6 +310,8 @@ export interface EvaluationSummary {
   revealedPreferences?: RevealedPreferencesSummary | null;
   /** The character recipe's stages (DPO, SFT, merged), each measured like the student. */
   stages?: StageMetrics[];
+  /** How the character holds: identity, break-character and multi-turn (absent before it existed). */
+  robustness?: RobustnessSummary | null;
 }
 
 export interface SavingsSummary {

@@ -174,7 +174,7 @@ def test_modelfile_is_valid(tiny_model_dir: str, tiny_export: tuple[dict, str]) 
         assert _render_go_template(template, None, conversation) == expected
 
 
-def test_modelfile_keeps_a_templates_default_system_message() -> None:
+def test_modelfile_replaces_a_templates_default_system_message_with_an_empty_turn() -> None:
     from character_engine.export.modelfile import chatml_template, default_system_message
 
     class SmolLikeTokenizer:
@@ -186,7 +186,9 @@ def test_modelfile_keeps_a_templates_default_system_message() -> None:
     tok = SmolLikeTokenizer()
     assert default_system_message(tok) == "You are SmolLM"
     template = chatml_template("You are SmolLM")
-    assert _render_go_template(template, None, QUESTION) == tok.apply_chat_template(QUESTION)
+    # the student's context (models/chat_template.py): an empty system turn, never the default
+    with_default = tok.apply_chat_template(QUESTION)
+    assert _render_go_template(template, None, QUESTION) == with_default.replace("You are SmolLM", "")
     assert "You are SmolLM" not in _render_go_template(template, "Be brief", QUESTION)
 
 

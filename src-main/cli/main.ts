@@ -23,6 +23,7 @@ generate|audit|train|eval <run>   run one step of an existing run (earlier steps
 eval classifier --train A.jsonl --eval B.jsonl [--out FILE]   fit the in-character classifier on A, score B
 eval elo matches.jsonl [--judge local|M] [--persona ID] [--k 32]   Elo from pairwise matches (the engine judges missing winners)
 eval revealed-preferences [M] [--persona ID] [--checkpoint ID] [--with-constitution]   Elo over traits from the model's choices
+eval robustness <run>     how the run's character holds: identity, break-character (4 styles + appended), multi-turn
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
             on-policy (the student answers, the teacher scores each token)
 runs                      list runs

@@ -2,7 +2,12 @@
  * How big a run is. smoke: tests on a tiny random model; mini: the demo on SmolLM2-135M on two
  * CPU cores (whole pipeline well under 15 minutes); paper: the research set-up (5000 questions).
  */
-import { DEFAULT_OBJECTIVE, type Scale, type TrainingConfig } from '../../src-shared/contract';
+import {
+  DEFAULT_CHAT_SAMPLING,
+  DEFAULT_OBJECTIVE,
+  type Scale,
+  type TrainingConfig,
+} from '../../src-shared/contract';
 import { ConfigError } from './errors';
 import { parseTrainingConfig } from './training-config';
 import { joinField, type Reader } from './validate';
@@ -20,6 +25,17 @@ export interface GenerationSettings {
    * objective and kd-weighted on-policy); 0 captures nothing. Local teacher only.
    */
   topK: number;
+  /**
+   * Answers sampled per TRAINING question; the one that holds the character is kept
+   * (datasets/select-samples.ts). Held-out questions always get one. Stored runs from before
+   * it existed read as 1.
+   */
+  samplesPerQuestion: number;
+  /**
+   * Add resources/robustness/training.json's identity and break-character prompts to the
+   * training questions (never its held-out set). Stored runs from before it existed read as false.
+   */
+  robustnessTraining: boolean;
 }
 
 export interface EvaluationSettings {
@@ -40,12 +56,23 @@ export interface EvaluationSettings {
   savingsQuestions: number;
   /** Validation examples scored for loss/perplexity (0 = all). */
   valScoreItems: number;
+  /**
+   * The robustness evaluation's length limit: chat's (what users see) except at smoke scale,
+   * where a few tokens exercise the path on the tiny model. Stored runs read chat's default.
+   */
+  robustnessMaxTokens: number;
 }
 
 export interface AuditSettings {
   /** Answers with fewer words are flagged too_short (the smoke scale's 32 tokens allow fewer). */
   minWords: number;
   maxWords: number;
+  /**
+   * Flag answers cut off at the generation budget as 'truncated' (kept out of training), so the
+   * student learns where an answer ends. Off at smoke scale (a tiny random model never ends).
+   * Stored runs from before it existed read as false.
+   */
+  dropTruncated: boolean;
 }
 
 export interface ScaleConfig {
@@ -70,8 +97,17 @@ const SCALES: Record<Scale, ScaleConfig> = {
     questions: 24,
     heldOut: 8,
     valFraction: 0.125,
-    generation: { maxNewTokens: 32, temperature: 0.15, topP: 0.95, batchSize: 8, seed: 7, topK: 64 },
-    audit: { minWords: 1, maxWords: 400 },
+    generation: {
+      maxNewTokens: 32,
+      temperature: 0.15,
+      topP: 0.95,
+      batchSize: 8,
+      seed: 7,
+      topK: 64,
+      samplesPerQuestion: 1,
+      robustnessTraining: false,
+    },
+    audit: { minWords: 1, maxWords: 400, dropTruncated: false },
     training: {
       baseModel: 'default',
       objective: DEFAULT_OBJECTIVE,
@@ -100,6 +136,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       safetyItems: 4,
       savingsQuestions: 2,
       valScoreItems: 0,
+      robustnessMaxTokens: 4,
     },
   },
   mini: {
@@ -111,8 +148,19 @@ const SCALES: Record<Scale, ScaleConfig> = {
     valFraction: 0.1,
     // A 135M teacher loops ("I was a part of it, and I was a part of it") at temperature 0.15;
     // 0.6 with top-p 0.9 keeps its answers varied without losing the voice.
-    generation: { maxNewTokens: 64, temperature: 0.6, topP: 0.9, batchSize: 16, seed: 7, topK: 64 },
-    audit: { minWords: 10, maxWords: 400 },
+    // 128 new tokens (was 64, where 198 of 200 answers were cut off mid-sentence): answers that
+    // end are what teaches the student to end; the audit drops those still cut off.
+    generation: {
+      maxNewTokens: 128,
+      temperature: 0.6,
+      topP: 0.9,
+      batchSize: 16,
+      seed: 7,
+      topK: 64,
+      samplesPerQuestion: 2,
+      robustnessTraining: true,
+    },
+    audit: { minWords: 10, maxWords: 400, dropTruncated: true },
     training: {
       baseModel: 'default',
       objective: DEFAULT_OBJECTIVE,
@@ -130,13 +178,15 @@ const SCALES: Record<Scale, ScaleConfig> = {
       // 0.69 [0.67, 0.71] after 40 on the same run, in character 94% of the teacher's share
       // against 83%; about 2 more minutes (README, "Choosing the objective").
       maxSteps: 80,
-      maxLength: 128,
+      // A prompt (up to ~40 tokens) and a teacher answer of up to 128 new tokens with its end.
+      maxLength: 176,
       evalEvery: 20,
       saveEvery: 20,
       seed: 7,
     },
     evaluation: {
-      maxNewTokens: 64,
+      // The teacher's budget: answers cut shorter than the teacher's would look unlike it to the classifier.
+      maxNewTokens: 128,
       temperature: 0.6,
       topP: 0.9,
       classifierNegatives: 32,
@@ -144,6 +194,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       safetyItems: 6,
       savingsQuestions: 3,
       valScoreItems: 0,
+      robustnessMaxTokens: DEFAULT_CHAT_SAMPLING.maxTokens,
     },
   },
   paper: {
@@ -151,8 +202,17 @@ const SCALES: Record<Scale, ScaleConfig> = {
     questions: 5500,
     heldOut: 500,
     valFraction: 0.1,
-    generation: { maxNewTokens: 512, temperature: 0.15, topP: 0.95, batchSize: 32, seed: 7, topK: 64 },
-    audit: { minWords: 20, maxWords: 400 },
+    generation: {
+      maxNewTokens: 512,
+      temperature: 0.15,
+      topP: 0.95,
+      batchSize: 32,
+      seed: 7,
+      topK: 64,
+      samplesPerQuestion: 2,
+      robustnessTraining: true,
+    },
+    audit: { minWords: 20, maxWords: 400, dropTruncated: true },
     training: {
       baseModel: 'default',
       objective: DEFAULT_OBJECTIVE,
@@ -181,6 +241,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       safetyItems: 0,
       savingsQuestions: 16,
       valScoreItems: 200,
+      robustnessMaxTokens: DEFAULT_CHAT_SAMPLING.maxTokens,
     },
   },
 };
@@ -243,10 +304,23 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
   );
   const gField = joinField(field, 'generation');
   const g = reader.object(o.generation, gField);
-  reader.known(g, ['maxNewTokens', 'temperature', 'topP', 'batchSize', 'seed', 'topK'], gField);
+  reader.known(
+    g,
+    [
+      'maxNewTokens',
+      'temperature',
+      'topP',
+      'batchSize',
+      'seed',
+      'topK',
+      'samplesPerQuestion',
+      'robustnessTraining',
+    ],
+    gField,
+  );
   const aField = joinField(field, 'audit');
   const a = reader.object(o.audit, aField);
-  reader.known(a, ['minWords', 'maxWords'], aField);
+  reader.known(a, ['minWords', 'maxWords', 'dropTruncated'], aField);
   const eField = joinField(field, 'evaluation');
   const e = reader.object(o.evaluation, eField);
   reader.known(
@@ -260,6 +334,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       'safetyItems',
       'savingsQuestions',
       'valScoreItems',
+      'robustnessMaxTokens',
     ],
     eField,
   );
@@ -275,8 +350,15 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       batchSize: reader.int(g, 'batchSize', gField),
       seed: reader.int(g, 'seed', gField),
       topK: reader.int(g, 'topK', gField),
+      samplesPerQuestion:
+        g.samplesPerQuestion === undefined ? 1 : reader.int(g, 'samplesPerQuestion', gField),
+      robustnessTraining: g.robustnessTraining === undefined ? false : g.robustnessTraining === true,
     },
-    audit: { minWords: reader.int(a, 'minWords', aField), maxWords: reader.int(a, 'maxWords', aField) },
+    audit: {
+      minWords: reader.int(a, 'minWords', aField),
+      maxWords: reader.int(a, 'maxWords', aField),
+      dropTruncated: a.dropTruncated === true,
+    },
     training: parseTrainingConfig(o.training, reader, joinField(field, 'training')),
     evaluation: {
       maxNewTokens: reader.int(e, 'maxNewTokens', eField),
@@ -287,6 +369,10 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       safetyItems: reader.int(e, 'safetyItems', eField),
       savingsQuestions: reader.int(e, 'savingsQuestions', eField),
       valScoreItems: reader.int(e, 'valScoreItems', eField),
+      robustnessMaxTokens:
+        e.robustnessMaxTokens === undefined
+          ? DEFAULT_CHAT_SAMPLING.maxTokens
+          : reader.int(e, 'robustnessMaxTokens', eField),
     },
   };
 }

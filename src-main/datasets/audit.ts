@@ -23,6 +23,7 @@ export const AUDIT_FLAGS = [
   'duplicate',
   'near_duplicate',
   'thinking',
+  'truncated',
 ] as const;
 export type AuditFlag = (typeof AUDIT_FLAGS)[number];
 
@@ -42,6 +43,8 @@ export interface AuditOptions {
   /** Share of an answer's words covered by its most repeated word 3-gram that marks a loop (default 0.3). */
   repetitionShare?: number;
   nearDuplicateThreshold?: number;
+  /** The teacher's length budget (new tokens): an answer that used all of it is flagged truncated. */
+  maxNewTokens?: number;
 }
 
 export interface AuditInput {
@@ -50,6 +53,8 @@ export interface AuditInput {
   answer: string;
   /** The teacher's reasoning was cut out of this answer. */
   thinking?: boolean;
+  /** The answer hit the length limit instead of ending on its own. */
+  truncated?: boolean;
 }
 
 const ROLE_MARKERS = [
@@ -176,6 +181,8 @@ export function auditExamples(
   const results: AuditResult[] = examples.map((ex) => {
     const flags: string[] = flagAnswer(ex.answer, opts);
     if (ex.thinking) flags.push('thinking');
+    // Cut off at the length limit: a student trained on it never learns where an answer ends.
+    if (ex.truncated) flags.push('truncated');
     if (ex.answer.trim() !== '') {
       // Only originals enter the index: a duplicate adds nothing new to compare against.
       const dup = index.addIfNew(ex.answer);
@@ -219,7 +226,14 @@ export function auditExamples(
 export function auditRun(store: Store, runId: string, opts: AuditOptions): AuditSummary {
   const rows = store.examples.listByRun(runId);
   const { results, summary } = auditExamples(
-    rows.map((r) => ({ id: r.id, category: r.category, answer: r.answer, thinking: r.thinking === true })),
+    rows.map((r) => ({
+      id: r.id,
+      category: r.category,
+      answer: r.answer,
+      thinking: r.thinking === true,
+      // The stop token counts in completion_tokens, so an answer that ended is always shorter.
+      truncated: opts.maxNewTokens !== undefined && r.completionTokens >= opts.maxNewTokens,
+    })),
     opts,
   );
   store.audit.save(runId, results, summary);

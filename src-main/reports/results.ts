@@ -3,6 +3,7 @@
  * inputs, and a section whose input is missing says "not measured".
  */
 import { evaluationSection } from './evaluation-section';
+import { robustnessSection } from './robustness-section';
 import { isNum, NOT_MEASURED, num, pct, table } from './format';
 import type {
   AuditSummary,
@@ -330,6 +331,7 @@ export function renderResultsReport(input: ResultsReportInput): string {
       dataSection(input),
       trainingSection(input),
       evaluationSection(input.evaluation?.summary),
+      robustnessSection(input.evaluation?.summary.robustness),
       savingsSection(input),
       examplesSection(input),
       reviewSection(input),

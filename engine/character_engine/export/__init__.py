@@ -30,11 +30,12 @@ from typing import Any
 
 from ..context import RequestContext
 from ..errors import InvalidParams, UnsupportedArchitecture
+from ..models.chat_template import default_system_prompt, student_chat_template
 from .base import base_description, portable_adapter_config
 from .card import render_card
 from .deploy import render_deploy_example
 from .gguf_convert import write_lora_gguf, write_model_gguf
-from .merged import merge_adapter, save_base_files
+from .merged import merge_adapter, save_base_files, write_student_template
 from .modelfile import render_modelfile
 
 __all__ = [
@@ -142,6 +143,18 @@ def export_adapter(
     config, tokenizer = _base_config_and_tokenizer(spec, base)
     files += save_base_files(config, tokenizer, out / "base")
     notes: list[str] = []
+    # What the student saw in training: its chat template without the injected default identity
+    # (models/chat_template.py). The merged model carries it; llama.cpp and vLLM can load the file.
+    default_identity = default_system_prompt(tokenizer)
+    student_template = student_chat_template(tokenizer)
+    if student_template is not None:
+        (out / "chat_template.jinja").write_text(student_template, encoding="utf-8")
+        files.append(str(out / "chat_template.jinja"))
+    elif default_identity is not None:
+        notes.append(
+            f"the chat template injects {default_identity!r} and could not be patched: send an empty "
+            "system turn with every conversation, as the student saw in training"
+        )
     made: dict[str, str | None] = {"adapter": "yes", "deploy_example": "yes", "base_config": "yes"}
 
     step = 1
@@ -167,6 +180,8 @@ def export_adapter(
         step += 1
         merged_dir = str(out / "merged")
         files += merge_adapter(spec, str(src), merged_dir)
+        if student_template is not None:
+            files += write_student_template(Path(merged_dir), student_template)
         made["merged"] = merged_dir
         if gguf_lora is not None:
             gguf_model = out / "gguf" / "model.gguf"
@@ -191,9 +206,15 @@ def export_adapter(
         "card": card,
         "files": made,
         "notes": notes,
+        "student_context": {
+            "template_default_identity": default_identity,
+            "student_sees": "an empty system turn" if default_identity is not None else "no system turn",
+        },
     }
     (out / "card.json").write_text(json.dumps(card_json, indent=2, default=str), encoding="utf-8")
-    (out / "deploy_example.py").write_text(render_deploy_example(base), encoding="utf-8")
+    (out / "deploy_example.py").write_text(
+        render_deploy_example(base, empty_system_turn=default_identity is not None), encoding="utf-8"
+    )
     files += [str(out / "README.md"), str(out / "card.json"), str(out / "deploy_example.py")]
     ctx.progress("export", steps, steps)
     return {

@@ -88,8 +88,12 @@ def load(base_path=None):
     return model, tokenizer
 
 
+# What the student saw in training: {context_note}
+CONTEXT = {context}
+
+
 def answer(model, tokenizer, question, max_new_tokens=128):
-    messages = [{{"role": "user", "content": question}}]  # no system prompt: the adapter carries the character
+    messages = CONTEXT + [{{"role": "user", "content": question}}]  # no system prompt: the adapter carries the character
     inputs = tokenizer.apply_chat_template(
         messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
     )
@@ -110,7 +114,9 @@ if __name__ == "__main__":
 '''
 
 
-def render_deploy_example(base: dict[str, Any]) -> str:
+def render_deploy_example(base: dict[str, Any], empty_system_turn: bool = False) -> str:
+    """`empty_system_turn`: the base's template injects a default identity where a chat has no
+    system turn, so the student was trained behind an empty one (models/chat_template.py)."""
     how = base_install_lines(base)
     embedded = {
         k: base.get(k)
@@ -122,4 +128,10 @@ def render_deploy_example(base: dict[str, Any]) -> str:
         how_to_get="\n".join(f"- {line.replace('`', '')}" for line in how),
         base=pprint.pformat(embedded, indent=4, width=100, sort_dicts=False),
         gguf_note=", gguf" if base.get("gguf_file") else "",
+        context='[{"role": "system", "content": ""}]' if empty_system_turn else "[]",
+        context_note=(
+            "an empty system turn (the base's template would otherwise inject its own default identity)"
+            if empty_system_turn
+            else "no system turn"
+        ),
     )

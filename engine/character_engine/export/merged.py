@@ -91,6 +91,23 @@ def make_transformers4_compatible(folder: Path) -> None:
     _old_tokenizers_merges(folder / "tokenizer.json")
 
 
+def write_student_template(folder: Path, template: str) -> list[str]:
+    """The student's chat template (no injected default identity) as the merged model's own, in
+    tokenizer_config.json and chat_template.jinja, so a client sending no system turn renders
+    what the student saw in training."""
+    written = []
+    tok_path = folder / "tokenizer_config.json"
+    if tok_path.is_file():
+        tok = json.loads(tok_path.read_text(encoding="utf-8"))
+        tok["chat_template"] = template
+        tok_path.write_text(json.dumps(tok, indent=2) + "\n", encoding="utf-8")
+        written.append(str(tok_path))
+    jinja = folder / "chat_template.jinja"
+    jinja.write_text(template, encoding="utf-8")
+    written.append(str(jinja))
+    return written
+
+
 def _old_tokenizers_merges(path: Path) -> None:
     """BPE merges as "a b" strings (every tokenizers release reads them) instead of pairs
     (0.20 and later only), when no merged token contains a space; drop ignore_merges=false

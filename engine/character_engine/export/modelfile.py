@@ -1,8 +1,8 @@
 """An Ollama Modelfile for the export: FROM the base the adapter was trained on, ADAPTER the
 GGUF LoRA, and for ChatML chat templates (SmolLM2, Qwen, the tiny test models) a TEMPLATE
-that renders a conversation as the tokenizer's chat template does — including a default
-system message the template inserts when there is none (SmolLM2's), which the engine saw
-in training. Paths are relative to the Modelfile where they lie inside the export folder.
+that renders a conversation as the student saw it in training: where the tokenizer's
+template inserts a default system message when there is none (SmolLM2's "You are ...
+SmolLM"), an EMPTY system turn instead (models/chat_template.py). Paths are relative to the Modelfile where they lie inside the export folder.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ def default_system_message(tokenizer: Any) -> str | None:
 
 
 def chatml_template(default_system: str | None) -> str:
-    """Ollama's Go template for ChatML (one line per Modelfile line; newlines are literal)."""
+    """Ollama's Go template for ChatML (one line per Modelfile line; newlines are literal). A
+    template that injects a default identity gets an empty system turn in its place: the
+    student's context."""
     system = (
-        f"{{{{ if not .System }}}}{CHATML_START}system\n{default_system}{CHATML_END}\n{{{{ end }}}}"
-        if default_system
-        else ""
+        f"{{{{ if not .System }}}}{CHATML_START}system\n{CHATML_END}\n{{{{ end }}}}" if default_system else ""
     )
     return (
         system + f"{{{{ range .Messages }}}}{CHATML_START}{{{{ .Role }}}}\n{{{{ .Content }}}}{CHATML_END}\n"

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .chat_template import context_messages
+
 IGNORE_INDEX = -100
 
 
@@ -81,6 +83,9 @@ def tokenize_conversation(
     """
     if train_on not in ("all", "last"):
         raise ValueError("train_on must be 'all' or 'last'")
+    # Without a system turn the model sees the student's context (chat_template.py): an empty
+    # system turn where the template would inject its default identity.
+    messages = context_messages(tokenizer, None, messages)
     assistant_idx = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
     if not assistant_idx:
         raise TemplateError("the conversation has no assistant message to train on")

@@ -4,6 +4,7 @@
  *   eval classifier --train A.jsonl --eval B.jsonl [--out FILE]   the in-character classifier
  *   eval elo matches.jsonl [--judge local|M] [--persona ID]      Elo from pairwise matches
  *   eval revealed-preferences <model> [--persona ID] [--checkpoint ID] [--with-constitution]
+ *   eval robustness <run>   how the run's character holds (identity, break-character, multi-turn)
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,9 +18,10 @@ import { revealedPreferences, type RevealedModel } from '../../evaluation/reveal
 import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
 import { parseCommandArgs } from '../args';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
+import { robustnessCommand } from './eval-robustness';
 import { stepCommand } from './pipeline';
 
-export const EVAL_SUBCOMMANDS = ['classifier', 'elo', 'revealed-preferences'] as const;
+export const EVAL_SUBCOMMANDS = ['classifier', 'elo', 'revealed-preferences', 'robustness'] as const;
 
 function readRows(path: string): { line: number; value: unknown }[] {
   let text: string;
@@ -196,6 +198,7 @@ export const evalCommand: CommandFn = async (args, ctx) => {
   if (sub === 'classifier') return classifierCommand(rest, ctx);
   if (sub === 'elo') return eloCommand(rest, ctx);
   if (sub === 'revealed-preferences') return revealedCommand(rest, ctx);
+  if (sub === 'robustness') return robustnessCommand(rest, ctx);
   // Anything else is a run id: the evaluate step of that run.
   return stepCommand('evaluate')(args, ctx);
 };

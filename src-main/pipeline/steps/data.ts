@@ -23,10 +23,16 @@ export async function auditStep(studio: PipelineServices, ctx: StepContext): Pro
     keywords: persona.keywords,
     minWords: ctx.scale.audit.minWords,
     maxWords: ctx.scale.audit.maxWords,
+    // Imported answers have no length budget of ours.
+    ...(ctx.run.config.importedData || !ctx.scale.audit.dropTruncated
+      ? {}
+      : { maxNewTokens: ctx.scale.generation.maxNewTokens }),
   });
   writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));
   ctx.progress(total, total);
-  ctx.log(`audit: kept ${summary.kept} of ${summary.total}; flagged ${JSON.stringify(summary.flagged)}`);
+  ctx.log(
+    `audit: kept ${summary.kept} of ${summary.total}; flagged ${JSON.stringify(summary.flagged)}; length budget ${ctx.scale.generation.maxNewTokens} new tokens (${summary.flagged.truncated ?? 0} answers cut off at it)`,
+  );
   if (summary.kept === 0) {
     throw new PipelineError(
       `the audit kept none of the ${summary.total} teacher answers (flags: ${JSON.stringify(summary.flagged)}); see ${ctx.paths.teacherData}`,

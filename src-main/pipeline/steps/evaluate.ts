@@ -13,6 +13,7 @@ import type { PipelineServices } from '../services';
 import { countJsonlRows, finalCheckpoint } from '../engine-training';
 import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
 import { characterStages } from '../recipes/character-stages';
+import { runRobustness } from './robustness';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -65,6 +66,11 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     stages: characterStages(studio, runId, cp),
     classifierPath: ctx.paths.classifier,
     resultsPath: ctx.paths.evaluationResults,
+    signal: ctx.signal,
+    progress: (done, total, message) => ctx.progress(done, total, message),
+  });
+  // How the character holds (identity, break-character, multi-turn), at chat's sampling settings.
+  result.summary.robustness = await runRobustness(studio, ctx.run, ctx.paths, {
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message),
   });

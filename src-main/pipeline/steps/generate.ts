@@ -9,16 +9,41 @@
  * a crash loses at most the batch in flight, and a resume skips questions already answered
  * (the store's UNIQUE(run, question) makes a duplicate impossible even if a batch is replayed).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
+import type { TeacherOutput } from '../../providers/types';
+import { chooseSample, countSelection, emptySelectionCounts } from '../../datasets/select-samples';
+import { personaMarkers } from '../../robustness/markers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import { topkFile } from '../../core/paths';
 import type { QuestionRecord } from '../../store';
+import { BREAK_STYLES } from '../../../src-shared/robustness';
+import {
+  loadHeldOutRobustness,
+  loadTrainingRobustness,
+  normalizedPrompt,
+} from '../../robustness/prompt-sets';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { tinkerTeacher } from '../tinker';
+
+/** What sample selection did (counts), beside the run's teacher data. */
+export function selectionFile(paths: { dir: string }): string {
+  return join(paths.dir, 'teacher_selection.json');
+}
+
+/** The chosen sample's top-k file takes the question's own name; the others are removed. */
+function keepCandidateFile(files: readonly string[], chosen: number): void {
+  const target = files[0] as string;
+  const pick = files[chosen] as string;
+  if (pick !== target) renameSync(pick, target);
+  files.forEach((f, i) => {
+    if (i !== chosen && i !== 0 && existsSync(f)) rmSync(f);
+  });
+}
 
 /** A run's questions: in the store, questions.jsonl, and the held-out ones in heldout.jsonl. */
 export function saveQuestions(studio: PipelineServices, ctx: StepContext, questions: QuestionRecord[]): void {
@@ -50,11 +75,51 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
   });
   if (questions.length === 0)
     throw new PipelineError(`no questions could be generated for ${ctx.run.personaId}`);
-  saveQuestions(studio, ctx, questions);
+  const { kept, dropped, added } = withRobustnessTraining(questions, sc.generation.robustnessTraining);
+  saveQuestions(studio, ctx, kept);
   ctx.log(
     `questions: ${stats.produced} (${stats.heldout} held out), categories ${JSON.stringify(stats.byCategory)}, shortfall ${stats.shortfall}`,
   );
-  ctx.progress(questions.length, questions.length);
+  if (dropped > 0 || added > 0)
+    ctx.log(
+      `robustness: ${dropped} training question(s) dropped for matching the held-out robustness set; ${added} identity and break-character training prompts added`,
+    );
+  ctx.progress(kept.length, kept.length);
+}
+
+/**
+ * Training questions never repeat a held-out robustness prompt (resources/robustness/heldout.json);
+ * with `addTraining`, the identity and break-character prompts of training.json join the training
+ * questions (categories robustness_identity, robustness_break), so the teacher's in-character
+ * answers to them are data like any other.
+ */
+export function withRobustnessTraining(
+  questions: QuestionRecord[],
+  addTraining: boolean,
+): { kept: QuestionRecord[]; dropped: number; added: number } {
+  const held = loadHeldOutRobustness();
+  const heldSet = new Set(
+    [...held.identity, ...BREAK_STYLES.flatMap((s) => held.break[s]), ...held.multiturn.flat()].map(
+      normalizedPrompt,
+    ),
+  );
+  const kept = questions.filter((q) => q.heldout || !heldSet.has(normalizedPrompt(q.text)));
+  const dropped = questions.length - kept.length;
+  if (!addTraining) return { kept, dropped, added: 0 };
+  const training = loadTrainingRobustness();
+  const seen = new Set(kept.map((q) => normalizedPrompt(q.text)));
+  let nextId = Math.max(-1, ...kept.map((q) => q.id)) + 1;
+  const extra: QuestionRecord[] = [];
+  const add = (text: string, category: string, template: string): void => {
+    const key = normalizedPrompt(text);
+    if (heldSet.has(key) || seen.has(key)) return;
+    seen.add(key);
+    extra.push({ id: nextId++, category, text, heldout: false, template });
+  };
+  training.identity.forEach((t, i) => add(t, 'robustness_identity', `robustness-identity-${i}`));
+  for (const style of BREAK_STYLES)
+    training.break[style].forEach((t, i) => add(t, 'robustness_break', `robustness-break-${style}-${i}`));
+  return { kept: [...kept, ...extra], dropped, added: extra.length };
 }
 
 export function teacherProvider(studio: PipelineServices, ctx: StepContext): TeacherProvider {
@@ -87,16 +152,24 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
     ctx.log(`${provider.model} cannot give token distributions: none captured (kd will not be available)`);
   ctx.progress(answered.size, total, `teacher ${provider.model}`);
   let done = answered.size;
+  // Several samples per TRAINING question, the one that holds the character kept (select-samples.ts);
+  // held-out questions get one, unselected.
+  const samples = Math.max(1, gen.samplesPerQuestion);
+  const markers = personaMarkers(persona.name, persona.keywords);
+  const selection = emptySelectionCounts(samples);
   // One batch per provider call: stored in one transaction as soon as it returns.
   for (let start = 0; start < todo.length; start += gen.batchSize) {
     if (ctx.signal.aborted)
       throw new CancelledError(`generation cancelled after ${done} of ${total} answers`);
     const batch = todo.slice(start, start + gen.batchSize);
+    const slots = batch.flatMap((q) => Array.from({ length: q.heldout ? 1 : samples }, (_, k) => ({ q, k })));
+    const candidatePath = (q: QuestionRecord, k: number): string =>
+      k === 0 ? topkFile(ctx.paths, q.id) : `${topkFile(ctx.paths, q.id)}.sample${k}`;
     const outputs = await provider.generate(
-      batch.map((q) => ({
+      slots.map(({ q, k }) => ({
         system: persona.systemPrompt,
         messages: [{ role: 'user', content: q.text }],
-        ...(capture ? { topkPath: topkFile(ctx.paths, q.id) } : {}),
+        ...(capture ? { topkPath: candidatePath(q, k) } : {}),
       })),
       {
         temperature: gen.temperature,
@@ -106,16 +179,36 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
       },
       {
         signal: ctx.signal,
-        onProgress: (p) => ctx.progress(done + p.done, total, `teacher ${provider.model}`),
+        onProgress: (p) =>
+          ctx.progress(
+            done + Math.floor(p.done / (slots.length / batch.length)),
+            total,
+            `teacher ${provider.model}`,
+          ),
         ...(capture ? { captureTopK: gen.topK } : {}),
       },
     );
+    if (outputs.length !== slots.length)
+      throw new PipelineError(`teacher returned ${outputs.length} answers for ${slots.length} requests`);
+    const chosen = batch.map((q) => {
+      const mine = slots
+        .map((s, i) => ({ ...s, o: outputs[i] as TeacherOutput }))
+        .filter((s) => s.q.id === q.id);
+      if (q.heldout || mine.length === 1) return (mine[0] as { o: TeacherOutput }).o;
+      const candidates = mine.map((m) => ({ text: m.o.text, finishReason: m.o.finishReason }));
+      const choice = chooseSample(candidates, markers);
+      countSelection(selection, candidates, choice, markers);
+      if (capture)
+        keepCandidateFile(
+          mine.map((m) => candidatePath(q, m.k)),
+          choice.index,
+        );
+      return (mine[choice.index] as { o: TeacherOutput }).o;
+    });
     const added = store.examples.insertMany(
       runId,
       batch.map((q, i) => {
-        const o = outputs[i];
-        if (!o)
-          throw new PipelineError(`teacher returned ${outputs.length} answers for ${batch.length} questions`);
+        const o = chosen[i] as TeacherOutput;
         return {
           questionId: q.id,
           answer: o.text.trim(),
@@ -130,6 +223,14 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
     );
     done += added;
     ctx.progress(done, total, `teacher ${provider.model}`);
+  }
+  if (selection.questions > 0) {
+    writeFileSync(selectionFile(ctx.paths), `${JSON.stringify(selection, null, 2)}\n`);
+    ctx.log(
+      `teacher at its best: ${selection.samplesPerQuestion} samples for each of ${selection.questions} training questions; ` +
+        `${selection.candidatesHeld} of ${selection.candidates} samples held the character and ${selection.candidatesEnded} ended on their own; ` +
+        `kept ${selection.chosenHeld} that held and ${selection.chosenEnded} that ended`,
+    );
   }
   writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));
   ctx.log(`generated ${todo.length} answers (${total} in all)`);

@@ -50,6 +50,8 @@ export interface EvaluationsRepo {
   get(id: string): EvaluationRecord | null;
   latest(runId: string): EvaluationRecord | null;
   list(runId: string): Omit<EvaluationRecord, 'items'>[];
+  /** Replaces an evaluation's summary (a later measurement of the same checkpoint, e.g. robustness). */
+  updateSummary(id: string, summary: EvaluationSummary): void;
 }
 
 export function evaluationsRepo(db: Database.Database): EvaluationsRepo {
@@ -64,6 +66,7 @@ export function evaluationsRepo(db: Database.Database): EvaluationsRepo {
   const latestStmt = db.prepare<[string], EvalDbRow>(
     'SELECT * FROM evaluations WHERE run_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
   );
+  const updateStmt = db.prepare('UPDATE evaluations SET summary = ? WHERE id = ?');
   const listStmt = db.prepare<[string], EvalDbRow>(
     'SELECT * FROM evaluations WHERE run_id = ? ORDER BY created_at DESC, rowid DESC',
   );
@@ -136,6 +139,9 @@ export function evaluationsRepo(db: Database.Database): EvaluationsRepo {
       return r ? full(r) : null;
     },
     list: (runId) => listStmt.all(runId).map(head),
+    updateSummary: (id, summary) => {
+      updateStmt.run(JSON.stringify(summary), id);
+    },
   };
 }
 

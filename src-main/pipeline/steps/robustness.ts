@@ -1,0 +1,87 @@
+/**
+ * The robustness evaluation of a run (src-main/robustness/): part of the evaluate step, and
+ * `character eval robustness <run>` on any finished run. Base and student with no prompt, the
+ * teacher WITH the constitution (a local teacher only), and every stage of the character recipe,
+ * at chat's sampling settings. Writes robustness.json and robustness_answers.jsonl in the run folder.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CHAT_SAMPLING } from '../../../src-shared/contract';
+import type { RobustnessSampling, RobustnessSummary } from '../../../src-shared/robustness';
+import { StepOrderError } from '../../core/errors';
+import type { RunPaths } from '../../core/paths';
+import { evaluateRobustness, type RobustnessModel } from '../../robustness/evaluate';
+import { personaMarkers } from '../../robustness/markers';
+import { loadHeldOutRobustness } from '../../robustness/prompt-sets';
+import type { RunRecord } from '../../store';
+import { finalCheckpoint } from '../engine-training';
+import { characterStages } from '../recipes/character-stages';
+import type { PipelineServices } from '../services';
+
+/** What users see: chat's defaults (temperature, top-p, length limit, anti-loop penalty), seeded. */
+export const ROBUSTNESS_SAMPLING: Readonly<RobustnessSampling> = {
+  temperature: DEFAULT_CHAT_SAMPLING.temperature,
+  topP: DEFAULT_CHAT_SAMPLING.topP,
+  maxTokens: DEFAULT_CHAT_SAMPLING.maxTokens,
+  repetitionPenalty: DEFAULT_CHAT_SAMPLING.repetitionPenalty,
+  seed: 0,
+};
+
+/** What the student is shown where the teacher had the constitution (engine models/chat_template.py). */
+export const STUDENT_CONTEXT =
+  'no system prompt; where the chat template would inject its own default identity (SmolLM2: "You are a helpful AI assistant named SmolLM, trained by Hugging Face") an empty system turn instead';
+
+export function robustnessFiles(paths: Pick<RunPaths, 'dir'>): { summary: string; answers: string } {
+  return {
+    summary: join(paths.dir, 'robustness.json'),
+    answers: join(paths.dir, 'robustness_answers.jsonl'),
+  };
+}
+
+export async function runRobustness(
+  studio: PipelineServices,
+  run: RunRecord,
+  paths: RunPaths,
+  opts: { signal?: AbortSignal; progress?: (done: number, total: number, message: string) => void } = {},
+): Promise<RobustnessSummary> {
+  const cp = finalCheckpoint(studio, run.id);
+  if (!cp) throw new StepOrderError('robustness evaluation', 'a trained checkpoint (run the train step)');
+  const cfg = run.config;
+  const persona = studio.personas.get(run.personaId, run.personaVersion);
+  const models: RobustnessModel[] = [{ label: 'base', checkpointId: null, model: cfg.studentModel }];
+  // The teacher answers WITH the constitution; an endpoint or an imported file is not re-asked here.
+  if (cfg.teacherProvider === 'local' && cfg.importedData?.use !== 'teacher')
+    models.push({
+      label: 'teacher',
+      checkpointId: null,
+      model: cfg.teacherModel,
+      system: persona.systemPrompt,
+    });
+  models.push({ label: 'student', checkpointId: cp.id, model: cfg.studentModel, adapter: cp.path });
+  for (const stage of characterStages(studio, run.id, cp))
+    if (stage.checkpointId !== cp.id)
+      models.push({
+        label: stage.stage,
+        checkpointId: stage.checkpointId,
+        model: cfg.studentModel,
+        adapter: stage.adapterPath,
+      });
+  const heldOut = studio.store.questions.listByRun(run.id, { heldout: true }).map((q) => q.text);
+  const { summary, answers } = await evaluateRobustness(studio.engine, {
+    runId: run.id,
+    checkpointId: cp.id,
+    studentContext: STUDENT_CONTEXT,
+    models,
+    prompts: loadHeldOutRobustness(),
+    heldOutQuestions: heldOut,
+    markers: personaMarkers(persona.name, persona.keywords),
+    classifierPath: existsSync(paths.classifier) ? paths.classifier : null,
+    sampling: { ...ROBUSTNESS_SAMPLING, maxTokens: cfg.scaleConfig.evaluation.robustnessMaxTokens },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+  });
+  const files = robustnessFiles(paths);
+  writeFileSync(files.summary, `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(files.answers, answers.map((a) => JSON.stringify(a)).join('\n') + '\n');
+  return summary;
+}
