@@ -11,6 +11,14 @@ export interface RobustInterval {
   high: number;
 }
 
+/**
+ * What the student (and the base it is compared with) is shown where the teacher had the
+ * constitution, in training, evaluation, chat, serve-model and every export (the engine's
+ * models/chat_template.py decides it in one place).
+ */
+export const STUDENT_CONTEXT =
+  'no system prompt; where the chat template would inject its own default identity (SmolLM2: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"), an empty system turn instead';
+
 export const BREAK_STYLES = ['direct', 'reassign', 'drop', 'offtopic'] as const;
 export type BreakStyle = (typeof BREAK_STYLES)[number];
 

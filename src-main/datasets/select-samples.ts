@@ -37,7 +37,10 @@ export function chooseSample(candidates: readonly Candidate[], markers: PersonaM
   let bestScore = -1;
   candidates.forEach((c, i) => {
     const s = candidateScore(c, markers);
-    if (s > bestScore) ((best = i), (bestScore = s));
+    if (s > bestScore) {
+      best = i;
+      bestScore = s;
+    }
   });
   const chosen = candidates[best] as Candidate;
   return { index: best, held: markerScore(chosen.text, markers).held, ended: chosen.finishReason === 'stop' };

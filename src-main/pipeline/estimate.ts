@@ -87,7 +87,12 @@ export function estimateStep(s: EstimateServices, run: RunRecord, step: Pipeline
           explanation: `the teacher answers are imported from ${cfg.importedData.path}: no model calls.`,
         };
       const answered = s.store.examples.countByRun(run.id);
-      const count = Math.max(0, sc.questions - answered);
+      // Stored questions when the questions step ran (robustness prompts included), else the scale's.
+      const questions = s.store.questions.countByRun(run.id) || sc.questions;
+      const heldOut = s.store.questions.countByRun(run.id, { heldout: true }) || sc.heldOut;
+      // Each training question is sampled samplesPerQuestion times (the best is kept).
+      const samples = Math.max(1, sc.generation.samplesPerQuestion);
+      const count = Math.max(0, (questions - heldOut) * samples + heldOut - answered * samples);
       if (count === 0)
         return {
           seconds: 0,

@@ -123,7 +123,11 @@ function conversationShare(held: readonly boolean[][]): RobustShare {
   const interval = bootstrap(held.length, (ix) => {
     let h = 0;
     let n = 0;
-    for (const i of ix) for (const f of held[i] ?? []) ((h += f ? 1 : 0), (n += 1));
+    for (const i of ix)
+      for (const f of held[i] ?? []) {
+        h += f ? 1 : 0;
+        n += 1;
+      }
     return n ? h / n : NaN;
   });
   return { share: flat.length ? flat.filter(Boolean).length / flat.length : NaN, interval, n: flat.length };

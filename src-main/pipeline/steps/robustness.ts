@@ -7,7 +7,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CHAT_SAMPLING } from '../../../src-shared/contract';
-import type { RobustnessSampling, RobustnessSummary } from '../../../src-shared/robustness';
+import {
+  STUDENT_CONTEXT,
+  type RobustnessSampling,
+  type RobustnessSummary,
+} from '../../../src-shared/robustness';
 import { StepOrderError } from '../../core/errors';
 import type { RunPaths } from '../../core/paths';
 import { evaluateRobustness, type RobustnessModel } from '../../robustness/evaluate';
@@ -26,10 +30,6 @@ export const ROBUSTNESS_SAMPLING: Readonly<RobustnessSampling> = {
   repetitionPenalty: DEFAULT_CHAT_SAMPLING.repetitionPenalty,
   seed: 0,
 };
-
-/** What the student is shown where the teacher had the constitution (engine models/chat_template.py). */
-export const STUDENT_CONTEXT =
-  'no system prompt; where the chat template would inject its own default identity (SmolLM2: "You are a helpful AI assistant named SmolLM, trained by Hugging Face") an empty system turn instead';
 
 export function robustnessFiles(paths: Pick<RunPaths, 'dir'>): { summary: string; answers: string } {
   return {

@@ -1,3 +1,4 @@
+import { STUDENT_CONTEXT } from '../../../src-shared/robustness';
 import { useEffect, useRef, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { EmptyState } from '../components/EmptyState';
@@ -120,6 +121,9 @@ export function ChatPage(): JSX.Element {
       <p className="muted">
         The student answers with NO system prompt: whatever character it shows was distilled into its weights.
         Turn on side by side to compare with the teacher reading the full persona prompt.
+      </p>
+      <p className="muted small" data-testid="chat-student-context">
+        What the student is given: {STUDENT_CONTEXT}, as in its training.
       </p>
       <div className="panel row">
         <label htmlFor="chat-checkpoint">Checkpoint</label>

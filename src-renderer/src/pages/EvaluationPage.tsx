@@ -4,6 +4,7 @@ import type { EvaluationSummary, ModelRole, SavingsSummary } from '../../../src-
 import { BarChart } from '../components/BarChart';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { RobustnessPanel } from '../components/RobustnessPanel';
 import { DistillationPanel } from '../components/DistillationPanel';
 import { RevealedPreferencesPanel, StagesPanel } from '../components/CharacterEvalPanels';
 import { formatNumber, formatPercent, formatPercentInterval, formatUsd } from '../components/format';
@@ -315,6 +316,7 @@ export function EvaluationPage(): JSX.Element {
             )}
           </div>
           <DistillationPanel metrics={summary.distillation} />
+          <RobustnessPanel summary={summary.robustness} />
           <StagesPanel stages={summary.stages} />
           <RevealedPreferencesPanel summary={summary.revealedPreferences} />
           <div className="panel">
