@@ -204,6 +204,17 @@ export interface CheckpointRow {
   };
 }
 
+/**
+ * A checkpoint as the registry lists it: with where it stands. current: the top of the promoted
+ * stack (what Promote and Rollback move); active: what chat, sample and serve-model use (the one
+ * `checkpoint use` chose, else the current one). Every page and the CLI read these two flags from
+ * the registry instead of guessing from `state` (the last three promoted all read 'promoted').
+ */
+export interface CheckpointListRow extends CheckpointRow {
+  current: boolean;
+  active: boolean;
+}
+
 export type ModelRole = 'student' | 'teacher' | 'base';
 
 /**
@@ -372,7 +383,8 @@ export interface ReviewSummary {
   /** Share of items whose every rating is >= 4, per source once un-blinded. */
   passRateBySource: Partial<Record<ModelRole, number>>;
   target: number; // 0.9
-  meetsTarget: boolean;
+  /** null while a blind sheet hides its sources: the student's pass rate is unknown then. */
+  meetsTarget: boolean | null;
 }
 
 export interface ChatTurn {
@@ -488,9 +500,9 @@ export interface ApiContract {
   'training:status': { params: { runId: string }; result: TrainingJobSummary | null };
   'training:metrics': { params: { runId: string; sinceStep: number }; result: MetricPoint[] };
   'training:cancel': { params: { runId: string }; result: { cancelled: boolean } };
-  'checkpoints:list': { params: { runId?: string }; result: CheckpointRow[] };
-  'checkpoints:promote': { params: { id: string }; result: CheckpointRow };
-  'checkpoints:rollback': { params: void; result: CheckpointRow | null };
+  'checkpoints:list': { params: { runId?: string }; result: CheckpointListRow[] };
+  'checkpoints:promote': { params: { id: string }; result: CheckpointListRow };
+  'checkpoints:rollback': { params: void; result: CheckpointListRow | null };
   /**
    * The PEFT adapter with its card, deploy example, GGUF LoRA and Modelfile; merged adds the
    * merged model (safetensors + GGUF). A non-empty outputDir is refused (conflict) unless overwrite.
@@ -532,6 +544,14 @@ export interface ApiContract {
   'review:summary': { params: { sheetId: string; unblind: boolean }; result: ReviewSummary };
   'review:export': { params: { sheetId: string }; result: { csvPath: string; txtPath: string } };
   'chat:start': { params: { checkpointId: string | null; withTeacher: boolean }; result: ChatSession };
+  /**
+   * Loads the chat's model (and adapter; the teacher lane's too when side by side) so the first
+   * message does not wait for it: the Chat page calls it when it opens. loadMs: how long it took.
+   */
+  'chat:warm': {
+    params: { checkpointId: string | null; withTeacher: boolean };
+    result: { checkpointId: string | null; withTeacher: boolean; loadMs: number };
+  };
   /** Streams `chat:token` events; resolves with the finished turns (student, and teacher when side by side). */
   'chat:send': {
     params: { sessionId: string; text: string; sampling?: Partial<ChatSampling> };
@@ -680,6 +700,7 @@ export const API_CHANNELS = [
   'review:summary',
   'review:export',
   'chat:start',
+  'chat:warm',
   'chat:send',
   'report:get',
 ] as const satisfies readonly ApiChannel[];

@@ -42,7 +42,11 @@ export const CHAT_SAMPLING: Readonly<ChatSampling> = DEFAULT_CHAT_SAMPLING;
 
 /** A chat sampling choice, checked: each bad value names its field. */
 export function chatSampling(overrides: Partial<ChatSampling> = {}): ChatSampling {
-  const s = { ...CHAT_SAMPLING, ...overrides };
+  // Greedy means greedy: at temperature 0 the default repetition penalty (1.15) would still change
+  // which token wins, so `sample --temperature 0` gave other text than plain greedy decoding.
+  // A penalty asked for explicitly still applies.
+  const greedy = overrides.temperature === 0 && overrides.repetitionPenalty === undefined;
+  const s = { ...CHAT_SAMPLING, ...(greedy ? { repetitionPenalty: 1 } : {}), ...overrides };
   const bad = (field: keyof ChatSampling, rule: string): never => {
     throw new InvalidParamsError(`sampling.${field} ${rule} (got ${String(s[field])})`, `sampling.${field}`);
   };
@@ -80,8 +84,43 @@ export interface ChatReply {
   tokensSaved: number | null;
 }
 
+/** What a warm-up loaded, and how long it took (ms). */
+export interface ChatWarmup {
+  checkpointId: string | null;
+  withTeacher: boolean;
+  loadMs: number;
+}
+
 export class ChatService {
   constructor(private readonly deps: ChatDeps) {}
+
+  /**
+   * Loads the chat's model (with the checkpoint's adapter, and without it for the teacher lane)
+   * and runs one greedy token through it, so the first message does not pay for loading: the
+   * Chat page calls this when it opens. The engine keeps loaded models between requests.
+   */
+  async warm(checkpointId: string | null, withTeacher: boolean, signal?: AbortSignal): Promise<ChatWarmup> {
+    const cp = this.checkpoint(checkpointId);
+    const model = this.modelFor(cp);
+    const started = performance.now();
+    const lanes: { adapter?: string }[] = [cp ? { adapter: cp.path } : {}];
+    if (withTeacher && cp) lanes.push({});
+    for (const lane of lanes) {
+      await this.deps.engine.call('load_model', { model, ...lane }, { signal });
+      // One token through the model warms what loading does not (first-call kernel set-up).
+      await this.deps.engine.call(
+        'generate',
+        {
+          model,
+          ...lane,
+          items: [{ messages: [{ role: 'user', content: 'Hello' }] }],
+          sampling: { temperature: 0, top_p: 1, max_new_tokens: 1, seed: 0 },
+        },
+        { signal },
+      );
+    }
+    return { checkpointId, withTeacher, loadMs: Math.round(performance.now() - started) };
+  }
 
   private checkpoint(id: string | null): CheckpointRecord | null {
     if (id === null) return null;
@@ -118,6 +157,9 @@ export class ChatService {
     sampling: Partial<ChatSampling> = {},
   ): Promise<ChatReply> {
     const params = toEngineSampling(chatSampling(sampling));
+    // Both lanes are timed from the moment the message was sent (Enter), not from their own
+    // start: one engine answers one request at a time, so the teacher waits for the student.
+    const sentAt = performance.now();
     const session = this.deps.store.chats.get(sessionId);
     if (!session) throw new NotFoundError('chat session', sessionId);
     if (text.trim() === '') throw new InputError('the message is empty');
@@ -140,6 +182,7 @@ export class ChatService {
       messages: studentMessages,
       sampling: params,
       signal,
+      sentAt,
     });
     this.deps.store.chats.addTurn(sessionId, 'student', user);
     this.deps.store.chats.addTurn(sessionId, 'student', student);
@@ -157,6 +200,7 @@ export class ChatService {
         messages: teacherMessages,
         sampling: params,
         signal,
+        sentAt,
       });
       this.deps.store.chats.addTurn(sessionId, 'teacher', user);
       this.deps.store.chats.addTurn(sessionId, 'teacher', teacher);
@@ -198,9 +242,13 @@ export class ChatService {
     messages: ChatMessage[];
     sampling: SamplingParams;
     signal?: AbortSignal;
+    /** performance.now() when the message was sent: latency and first token count from it. */
+    sentAt: number;
   }): Promise<ChatTurn> {
-    const { sessionId, role, model, adapter, system, messages, sampling, signal } = turn;
-    const started = performance.now();
+    const { sessionId, role, model, adapter, system, messages, sampling, signal, sentAt } = turn;
+    const started = sentAt;
+    // When this lane's request went to the engine (the teacher's after the student's reply).
+    const queuedMs = performance.now() - sentAt;
     let firstTokenMs: number | null = null;
     const result = await this.deps.engine.call(
       'generate',
@@ -229,7 +277,7 @@ export class ChatService {
       promptTokens: out.prompt_tokens,
       completionTokens: out.completion_tokens,
       latencyMs: Math.round(performance.now() - started),
-      ttftMs: Math.round(firstTokenMs ?? out.ttft_ms),
+      ttftMs: Math.round(firstTokenMs ?? queuedMs + out.ttft_ms),
     };
   }
 }

@@ -4,13 +4,18 @@ import type { HandlerServices } from './context';
 import { requireBoolean, requireString } from './params';
 import type { Handlers } from './types';
 
-export function chatHandlers(s: HandlerServices): Pick<Handlers, 'chat:start' | 'chat:send'> {
+/** checkpointId: a string, or null/absent for the base model. */
+function checkpointParam(params: unknown): string | null {
+  const raw = (params as { checkpointId?: unknown } | null)?.checkpointId;
+  return raw === null || raw === undefined ? null : requireString(params, 'checkpointId');
+}
+
+export function chatHandlers(s: HandlerServices): Pick<Handlers, 'chat:start' | 'chat:warm' | 'chat:send'> {
   return {
-    'chat:start': async (params) => {
-      const raw = (params as { checkpointId?: unknown } | null)?.checkpointId;
-      const checkpointId = raw === null || raw === undefined ? null : requireString(params, 'checkpointId');
-      return s.chat.start(checkpointId, requireBoolean(params, 'withTeacher'));
-    },
+    'chat:start': async (params) =>
+      s.chat.start(checkpointParam(params), requireBoolean(params, 'withTeacher')),
+    'chat:warm': async (params) =>
+      s.chat.warm(checkpointParam(params), requireBoolean(params, 'withTeacher')),
     // Tokens stream as 'chat:token' events while this resolves with the finished turns.
     'chat:send': async (params) => {
       const sampling = (params as { sampling?: unknown } | null)?.sampling;

@@ -1,5 +1,6 @@
-import type { CheckpointRow } from '../../src-shared/contract';
+import type { CheckpointListRow, CheckpointRow } from '../../src-shared/contract';
 import { NotFoundError } from '../core/errors';
+import type { Registry } from '../registry';
 import { exportCheckpoint } from '../registry/export';
 import type { CheckpointRecord } from '../store';
 import type { HandlerServices } from './context';
@@ -23,6 +24,11 @@ export function toCheckpointRow(c: CheckpointRecord): CheckpointRow {
   };
 }
 
+/** A row with the registry's current/active flags, read at answer time so every caller agrees. */
+export function toCheckpointListRow(c: CheckpointRecord, reg: Registry): CheckpointListRow {
+  return { ...toCheckpointRow(c), current: reg.current()?.id === c.id, active: reg.active()?.id === c.id };
+}
+
 /** An optional boolean parameter, false when absent. */
 function flag(params: unknown, name: string): boolean {
   const value = (params as Record<string, unknown> | null)?.[name];
@@ -34,16 +40,20 @@ export function checkpointHandlers(s: HandlerServices): Pick<Handlers, Checkpoin
   return {
     'checkpoints:list': async (params) => {
       const runId = params ? optionalString(params, 'runId') : undefined;
-      return reg.list(runId ? { runId } : {}).map(toCheckpointRow);
+      const currentId = reg.current()?.id ?? null;
+      const activeId = reg.active()?.id ?? null;
+      return reg
+        .list(runId ? { runId } : {})
+        .map((c) => ({ ...toCheckpointRow(c), current: c.id === currentId, active: c.id === activeId }));
     },
     'checkpoints:promote': async (params) => {
       const id = requireString(params, 'id');
       if (!s.store.checkpoints.get(id)) throw new NotFoundError('checkpoint', id);
-      return toCheckpointRow(reg.promote(id));
+      return toCheckpointListRow(reg.promote(id), reg);
     },
     'checkpoints:rollback': async () => {
       const previous = reg.rollback();
-      return previous ? toCheckpointRow(previous) : null;
+      return previous ? toCheckpointListRow(previous, reg) : null;
     },
     // The PEFT adapter with card, deploy example, GGUF LoRA and Modelfile, written by the engine.
     'checkpoints:export': async (params) => {

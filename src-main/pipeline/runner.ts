@@ -121,9 +121,26 @@ export class PipelineRunner {
     if (missing.length > 0) {
       throw new StepOrderError(step, missing.join(', '), { runId });
     }
-    // Re-running a step invalidates the steps after it (once this process owns the run).
     const keep = PIPELINE_STEPS.slice(0, PIPELINE_STEPS.indexOf(step)).filter((s) => done.has(s));
-    return this.runSteps(runId, [step], opts, () => this.update(runId, { completedSteps: keep }));
+    if (!done.has(step)) {
+      // A step not done yet: the steps after it cannot be done either; drop any stale marks now.
+      return this.runSteps(runId, [step], opts, {
+        beforeFirst: () => this.update(runId, { completedSteps: keep }),
+      });
+    }
+    // Re-running a finished step (a retrain): the run keeps its last complete result until the
+    // new one exists. Only a completed re-run invalidates the steps after it; a cancelled or
+    // failed one puts the run back as it was (the training job records its own cancellation).
+    return this.runSteps(runId, [step], opts, {
+      afterStep: () => this.deps.runs.update(runId, { completedSteps: [...keep, step] }),
+      onAbandon: () =>
+        this.update(runId, {
+          status: run.status,
+          step: run.step,
+          completedSteps: run.completedSteps,
+          error: run.error,
+        }),
+    });
   }
 
   private update(runId: string, patch: RunPatch): RunRecord {
@@ -143,7 +160,13 @@ export class PipelineRunner {
     runId: string,
     steps: readonly PipelineStep[],
     opts: RunOptions,
-    beforeFirst?: () => void,
+    hooks: {
+      beforeFirst?: () => void;
+      /** After each step's completion is recorded. */
+      afterStep?: () => void;
+      /** Instead of marking the run cancelled or failed (the error still propagates). */
+      onAbandon?: (cancelled: boolean, message: string) => void;
+    } = {},
   ): Promise<RunRecord> {
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
     const paths = ensureRunDir(this.deps.dataDir, runId);
@@ -156,7 +179,7 @@ export class PipelineRunner {
     this.active.set(runId, controller);
     let current: PipelineStep | null = null;
     try {
-      beforeFirst?.();
+      hooks.beforeFirst?.();
       let run = this.update(runId, { status: 'running', error: null });
       const scale = run.config.scaleConfig;
       for (const step of steps) {
@@ -189,6 +212,7 @@ export class PipelineRunner {
           completedSteps: PIPELINE_STEPS.filter((s) => done.includes(s)),
           timings: { ...fresh.timings, [step]: Math.round(seconds * 10) / 10 },
         });
+        hooks.afterStep?.();
         appendRunLog(paths, `step ${step} completed in ${seconds.toFixed(1)} s`);
       }
       const finished = this.deps.runs.require(runId);
@@ -198,7 +222,14 @@ export class PipelineRunner {
       const cancelled = controller.signal.aborted || isCancellation(error);
       const message = cancelled ? `cancelled during ${current ?? 'start'}` : errorMessage(error);
       appendRunLog(paths, `step ${current ?? '?'} ${cancelled ? 'cancelled' : 'failed'}: ${message}`);
-      this.update(runId, { status: cancelled ? 'cancelled' : 'failed', step: current, error: message });
+      if (hooks.onAbandon) {
+        hooks.onAbandon(cancelled, message);
+        appendRunLog(
+          paths,
+          `the re-run of ${current ?? '?'} was abandoned: the run keeps its last complete result`,
+        );
+      } else
+        this.update(runId, { status: cancelled ? 'cancelled' : 'failed', step: current, error: message });
       throw error;
     } finally {
       opts.signal?.removeEventListener('abort', onOuterAbort);

@@ -4,7 +4,7 @@
  * student, teacher and base answers and hides which is which until it is un-blinded.
  * An item passes when every dimension is rated >= 4; the target is 90% of the student's items.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   REVIEW_DIMENSIONS,
@@ -248,7 +248,8 @@ export function itemPasses(item: ReviewItem): boolean {
 /**
  * Means per dimension over the ratings given; pass rates per source over all of that source's
  * items (an unrated item does not pass). With unblind: true a blind sheet is revealed for good.
- * meetsTarget: the student's pass rate reaches the target (unknown, so false, while blind).
+ * meetsTarget: the student's pass rate reaches the target; null while the sheet hides its sources
+ * (the rate is unknown then, so the summary must not say "below the target").
  */
 export function reviewSummary(
   store: Store,
@@ -283,7 +284,7 @@ export function reviewSummary(
     meanByDimension,
     passRateBySource,
     target: REVIEW_TARGET,
-    meetsTarget: (passRateBySource.student ?? 0) >= REVIEW_TARGET,
+    meetsTarget: revealed ? (passRateBySource.student ?? 0) >= REVIEW_TARGET : null,
   };
 }
 
@@ -325,7 +326,22 @@ export function manualReviewText(sheet: ReviewSheet, summary: ReviewSummary): st
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes manual_review.csv and manual_review.txt into `dir`. Sources appear only once revealed. */
+/**
+ * manual_review.csv/.txt, unless they hold another sheet's export: then manual_review_<sheet>.csv/.txt,
+ * so exporting a second sheet of a run never silently replaces the first one's ratings.
+ */
+export function reviewExportPaths(dir: string, sheetId: string): { csvPath: string; txtPath: string } {
+  const plain = { csvPath: join(dir, 'manual_review.csv'), txtPath: join(dir, 'manual_review.txt') };
+  if (!existsSync(plain.txtPath)) return plain;
+  const header = readFileSync(plain.txtPath, 'utf8').split('\n', 3)[1] ?? '';
+  if (header.startsWith(`Sheet ${sheetId} `)) return plain;
+  return {
+    csvPath: join(dir, `manual_review_${sheetId}.csv`),
+    txtPath: join(dir, `manual_review_${sheetId}.txt`),
+  };
+}
+
+/** Writes the sheet's CSV and text into `dir` (see reviewExportPaths). Sources appear only once revealed. */
 export function exportReview(
   store: Store,
   sheetId: string,
@@ -334,8 +350,7 @@ export function exportReview(
   const sheet = getReviewSheet(store, sheetId);
   const summary = reviewSummary(store, sheetId);
   mkdirSync(dir, { recursive: true });
-  const csvPath = join(dir, 'manual_review.csv');
-  const txtPath = join(dir, 'manual_review.txt');
+  const { csvPath, txtPath } = reviewExportPaths(dir, sheetId);
   writeFileSync(
     csvPath,
     toCsv(

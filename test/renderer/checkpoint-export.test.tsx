@@ -5,7 +5,7 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CheckpointRow } from '../../src-shared/contract';
+import type { CheckpointListRow } from '../../src-shared/contract';
 import { callsTo, fakeApi, handle, resetFakeApi } from './fakeApi';
 import { configFixture } from './fixtures';
 
@@ -15,13 +15,15 @@ const { CheckpointsPage } = await import('../../src-renderer/src/pages/Checkpoin
 const { resetCheckpointsStore, useCheckpointsStore } =
   await import('../../src-renderer/src/stores/checkpoints');
 
-const row: CheckpointRow = {
+const row: CheckpointListRow = {
   id: 'ckpt-20',
   runId: 'run-1',
   step: 20,
   path: '/runs/run-1/checkpoints/step-20',
   createdAt: '2026-11-01T10:00:00.000Z',
   state: 'candidate',
+  current: false,
+  active: false,
   metrics: {},
   lineage: { personaId: 'beethoven', personaVersion: 1, dataHash: 'abc', config: configFixture },
 };

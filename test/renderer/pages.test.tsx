@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CheckpointRow, EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
+import type { CheckpointListRow, EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
 import { callsTo, emit, fakeApi, handle, resetFakeApi } from './fakeApi';
 import { configFixture, runFixture } from './fixtures';
 
@@ -18,13 +18,15 @@ const { resetCheckpointsStore } = await import('../../src-renderer/src/stores/ch
 const { resetDataStore } = await import('../../src-renderer/src/stores/data');
 const { resetReviewStore } = await import('../../src-renderer/src/stores/review');
 
-const checkpoint: CheckpointRow = {
+const checkpoint: CheckpointListRow = {
   id: 'ckpt-20',
   runId: 'run-1',
   step: 20,
   path: '/runs/run-1/checkpoints/step-20',
   createdAt: '2026-11-21T20:30:00Z',
   state: 'promoted',
+  current: true,
+  active: true,
   metrics: { valLoss: 1.234 },
   lineage: { personaId: 'beethoven', personaVersion: 1, dataHash: 'abcdef0123456789', config: configFixture },
 };
@@ -135,6 +137,7 @@ beforeEach(() => {
     markdown: `# Results of ${runId}`,
     path: `/runs/${runId}/RESULTS_REPORT.md`,
   }));
+  handle('chat:warm', ({ checkpointId, withTeacher }) => ({ checkpointId, withTeacher, loadMs: 1234 }));
   handle('chat:start', ({ checkpointId, withTeacher }) => ({
     id: 'sess-1',
     checkpointId,
@@ -254,6 +257,27 @@ describe('training page', () => {
 });
 
 describe('chat page', () => {
+  it('warms the chosen model up when the page opens and says so', async () => {
+    let loaded: (v: { checkpointId: string | null; withTeacher: boolean; loadMs: number }) => void = () =>
+      undefined;
+    handle('chat:warm', () => new Promise((resolve) => (loaded = resolve)));
+    go('#/chat');
+    render(<App />);
+    await settle();
+    // Once, for the checkpoint chat will use, before anything is typed.
+    expect(callsTo('chat:warm')).toEqual([{ checkpointId: 'ckpt-20', withTeacher: false }]);
+    expect(screen.getByTestId('chat-warmup').textContent).toContain('Warming up the model');
+    loaded({ checkpointId: 'ckpt-20', withTeacher: false, loadMs: 2100 });
+    await settle();
+    expect(screen.getByTestId('chat-warmup').textContent).toBe('Model ready (loaded in 2,100 ms).');
+    // Side by side warms the teacher lane too, and says that the two take turns.
+    handle('chat:warm', ({ checkpointId, withTeacher }) => ({ checkpointId, withTeacher, loadMs: 10 }));
+    fireEvent.click(screen.getByTestId('chat-with-teacher'));
+    await settle();
+    expect(callsTo('chat:warm')).toContainEqual({ checkpointId: 'ckpt-20', withTeacher: true });
+    expect(screen.getByTestId('chat-turns-note').textContent).toContain('timed from Enter');
+  });
+
   it('defaults to the promoted checkpoint and streams the answer as tokens arrive', async () => {
     let finish: (v: {
       student: { role: 'assistant'; content: string; latencyMs: number };
@@ -276,6 +300,86 @@ describe('chat page', () => {
     finish({ student: { role: 'assistant', content: 'I am Beethoven.', latencyMs: 640 }, teacher: null });
     await settle();
     expect(screen.getByTestId('chat-message-meta').textContent).toContain('640 ms');
+  });
+});
+
+describe('the current checkpoint', () => {
+  // Two promoted checkpoints: the newer-created one was promoted first, then the older one
+  // (Beethoven step 60 after hildegard step 12): the registry's current is the older-created one.
+  const older: CheckpointListRow = {
+    ...checkpoint,
+    id: 'beethoven-60',
+    step: 60,
+    createdAt: '2026-11-20T10:00:00Z',
+  };
+  const newer: CheckpointListRow = {
+    ...checkpoint,
+    id: 'hildegard-12',
+    step: 12,
+    current: false,
+    active: false,
+    createdAt: '2026-11-22T10:00:00Z',
+    lineage: { ...checkpoint.lineage, personaId: 'hildegard' },
+  };
+
+  it('chat talks to the checkpoint the registry marks active, not the newest promoted one', async () => {
+    handle('checkpoints:list', () => [newer, older]);
+    go('#/chat');
+    render(<App />);
+    await settle();
+    expect((screen.getByTestId('chat-checkpoint') as HTMLSelectElement).value).toBe('beethoven-60');
+    expect(
+      screen.getByRole('option', { name: /beethoven · step 60 · promoted \(current\) · in use/ }),
+    ).toBeTruthy();
+  });
+
+  it('the Checkpoints page marks the current one and lets a promoted-but-not-current one be promoted', async () => {
+    handle('checkpoints:list', () => [newer, older]);
+    go('#/checkpoints');
+    render(<App />);
+    await settle();
+    const rows = screen.getAllByTestId('checkpoint-row');
+    const byId = (id: string): HTMLElement => rows.find((r) => r.textContent?.includes(id)) as HTMLElement;
+    expect(within(byId('beethoven-60')).getByTestId('checkpoint-current')).toBeTruthy();
+    expect(within(byId('hildegard-12')).queryByTestId('checkpoint-current')).toBeNull();
+    const promote = (id: string): HTMLButtonElement =>
+      within(byId(id)).getByTestId('checkpoint-promote') as HTMLButtonElement;
+    expect(promote('beethoven-60').disabled).toBe(true);
+    expect(promote('hildegard-12').disabled).toBe(false);
+    expect(screen.getByTestId('checkpoints-in-use').textContent).toContain('beethoven step 60');
+  });
+});
+
+describe('persona editor', () => {
+  it('stays open when a new persona is cleared, and an empty one never reads "No problems found."', async () => {
+    handle('personas:validate', ({ source }) => ({
+      issues: [],
+      wordCount: source.split(/\s+/).length,
+      tokenCount: null,
+    }));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      go('#/personas');
+      render(<App />);
+      await settle();
+      fireEvent.click(screen.getByTestId('persona-new-text'));
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: 'I am Hildegard.' } });
+      await act(async () => {
+        vi.advanceTimersByTime(2000);
+      });
+      await settle();
+      expect(screen.getByTestId('persona-editor').textContent).toContain('No problems found.');
+      // Ctrl+A, Backspace: the editor and what is typed next stay.
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: '' } });
+      await settle();
+      expect(screen.getByTestId('persona-editor')).toBeTruthy();
+      expect(screen.getByTestId('persona-editor').textContent).not.toContain('No problems found.');
+      expect(screen.getByTestId('persona-empty')).toBeTruthy();
+      fireEvent.change(screen.getByTestId('persona-source'), { target: { value: 'H' } });
+      expect((screen.getByTestId('persona-source') as HTMLTextAreaElement).value).toBe('H');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -22,7 +22,7 @@ const { useReviewStore, resetReviewStore, selectRatedCount, selectFocusedDimensi
 const { useChatStore, resetChatStore, selectMessagesBy } = await import('../../src-renderer/src/stores/chat');
 const { usePersonasStore, resetPersonasStore, selectCanSave, countWords } =
   await import('../../src-renderer/src/stores/personas');
-const { useCheckpointsStore, resetCheckpointsStore, selectPromotedCheckpoint } =
+const { useCheckpointsStore, resetCheckpointsStore, selectCurrentCheckpoint, selectActiveCheckpoint } =
   await import('../../src-renderer/src/stores/checkpoints');
 const { histogram, binLabels, useEvaluationStore, resetEvaluationStore, selectInCharacterShares } =
   await import('../../src-renderer/src/stores/evaluation');
@@ -114,7 +114,8 @@ describe('runs store', () => {
     expect(stepState({ ...run, status: 'completed' }, 'audit')).toBe('done');
     // The runner marks a run 'pending' between steps: the last step it names is done.
     expect(stepState({ ...run, status: 'pending' }, 'audit')).toBe('done');
-    expect(stepState({ ...run, status: 'cancelled' }, 'audit')).toBe('todo');
+    // A cancelled step reads cancelled (its partial work stays; Retry continues), not 'to do'.
+    expect(stepState({ ...run, status: 'cancelled' }, 'audit')).toBe('cancelled');
     expect(stepState(null, 'questions')).toBe('todo');
   });
 });
@@ -484,25 +485,51 @@ describe('personas store', () => {
 });
 
 describe('checkpoints store', () => {
-  it('promoting one checkpoint archives the previously promoted one', async () => {
-    const base = {
-      runId: 'run-1',
-      path: '/x',
-      createdAt: '2026-11-21T20:00:00Z',
-      metrics: {},
-      lineage: { personaId: 'beethoven', personaVersion: 1, dataHash: 'abc', config: configFixture },
-    };
-    useCheckpointsStore.setState({
-      rows: [
-        { ...base, id: 'a', step: 10, state: 'promoted' },
-        { ...base, id: 'b', step: 20, state: 'candidate' },
-      ],
+  const base = {
+    runId: 'run-1',
+    path: '/x',
+    createdAt: '2026-11-21T20:00:00Z',
+    metrics: {},
+    lineage: { personaId: 'beethoven', personaVersion: 1, dataHash: 'abc', config: configFixture },
+  };
+  /** A main side that keeps a promoted stack the way the registry does (last three stay 'promoted'). */
+  function fakeRegistry(ids: string[]): void {
+    const reg = { stack: ['c', 'b', 'a'].filter((id) => ids.includes(id)), archived: new Set<string>() };
+    const rows = (): ReturnType<typeof useCheckpointsStore.getState>['rows'] =>
+      ids.map((id, i) => ({
+        ...base,
+        id,
+        step: (i + 1) * 10,
+        state: reg.archived.has(id) ? 'archived' : reg.stack.includes(id) ? 'promoted' : 'candidate',
+        current: reg.stack[0] === id,
+        active: reg.stack[0] === id,
+      }));
+    handle('checkpoints:list', () => rows());
+    handle('checkpoints:promote', ({ id }) => {
+      reg.stack = [id, ...reg.stack.filter((s) => s !== id)];
+      return rows().find((r) => r.id === id)!;
     });
-    handle('checkpoints:promote', ({ id }) => ({ ...base, id, step: 20, state: 'promoted' }));
+    handle('checkpoints:rollback', () => {
+      reg.archived.add(reg.stack[0]!);
+      reg.stack = reg.stack.slice(1);
+      return rows().find((r) => r.id === reg.stack[0]) ?? null;
+    });
+  }
+
+  it('shows what the main process says after promote and rollback, not a local guess', async () => {
+    fakeRegistry(['a', 'b', 'c', 'd']);
+    await useCheckpointsStore.getState().load(null);
     await useCheckpointsStore.getState().promote('b');
-    const rows = useCheckpointsStore.getState().rows;
-    expect(rows.map((r) => r.state)).toEqual(['archived', 'promoted']);
-    expect(selectPromotedCheckpoint(useCheckpointsStore.getState())?.id).toBe('b');
+    const states = (): string[] =>
+      useCheckpointsStore.getState().rows.map((r) => `${r.id}:${r.state}${r.current ? '*' : ''}`);
+    // The registry keeps the last three promoted: a and c stay 'promoted', only b is current.
+    expect(states()).toEqual(['a:promoted', 'b:promoted*', 'c:promoted', 'd:candidate']);
+    expect(selectCurrentCheckpoint(useCheckpointsStore.getState())?.id).toBe('b');
+    expect(selectActiveCheckpoint(useCheckpointsStore.getState())?.id).toBe('b');
+    await useCheckpointsStore.getState().rollback();
+    expect(states()).toEqual(['a:promoted', 'b:archived', 'c:promoted*', 'd:candidate']);
+    // the same filter is reloaded
+    expect(callsTo('checkpoints:list')).toEqual([{}, {}, {}]);
   });
 });
 

@@ -12,12 +12,14 @@ import { parseCommandArgs } from '../args';
 import { deployModal } from './checkpoint-modal';
 import { listTinker, pullTinker } from './checkpoint-tinker';
 
-function line(c: CheckpointRecord, active: string | null): string {
+/** `*` marks what chat, sample and serve-model use; "current" the top of the promoted stack. */
+function line(c: CheckpointRecord, active: string | null, current: string | null): string {
   const m = Object.entries(c.metrics)
     .filter(([, v]) => Number.isFinite(v))
     .map(([k, v]) => `${k}=${v.toFixed(3)}`)
     .join(' ');
-  return `${c.id === active ? '*' : ' '} ${c.id}  ${c.state.padEnd(9)} step ${String(c.step).padStart(5)}  ${c.lineage.personaId} v${c.lineage.personaVersion}  ${m}`;
+  const state = c.id === current ? `${c.state} (current)` : c.state;
+  return `${c.id === active ? '*' : ' '} ${c.id}  ${state.padEnd(19)} step ${String(c.step).padStart(5)}  ${c.lineage.personaId} v${c.lineage.personaVersion}  ${m}`;
 }
 
 export const checkpointCommand: CommandFn = async (args, ctx) => {
@@ -46,13 +48,18 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     return id;
   };
   const active = reg.active()?.id ?? null;
+  const current = reg.current()?.id ?? null;
   switch (sub ?? 'list') {
     case 'list': {
       if (values.tinker) return listTinker(studio, ctx);
       const list = reg.list(values.run ? { runId: values.run } : undefined);
-      ctx.result({ active, checkpoints: list });
+      ctx.result({ active, current, checkpoints: list });
       if (list.length === 0) ctx.print('no checkpoints yet: character pipeline beethoven --scale mini');
-      for (const c of list) ctx.print(line(c, active));
+      for (const c of list) ctx.print(line(c, active, current));
+      if (list.length > 0)
+        ctx.print(
+          '* = used by chat, sample and serve-model (the current one unless `checkpoint use` chose another)',
+        );
       return 0;
     }
     case 'pull':
@@ -62,7 +69,7 @@ export const checkpointCommand: CommandFn = async (args, ctx) => {
     case 'info': {
       const c = reg.info(need());
       ctx.result(c);
-      ctx.print(line(c, active));
+      ctx.print(line(c, active, current));
       ctx.print(`path      ${c.path}${c.filesPresent ? '' : '  (files missing)'}`);
       ctx.print(`run       ${c.runId}`);
       ctx.print(

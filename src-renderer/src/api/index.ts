@@ -7,7 +7,8 @@
 import type { StudioApi, StudioBridge } from '../../../src-shared/contract';
 import { createElectronApi } from './electron';
 import { ApiError } from './errors';
-import { createLoopbackApi } from './loopback';
+import { createLoopbackApi, type EventSourceConstructor } from './loopback';
+import { browserSharedEventSource } from './shared-events';
 
 export { ApiError } from './errors';
 export { createLoopbackApi, TOKEN_HEADER } from './loopback';
@@ -47,7 +48,10 @@ function createApi(): StudioApi {
     });
     return { invoke: () => Promise.reject(missing), on: () => () => undefined };
   }
-  return createLoopbackApi({ baseUrl: location.origin, token });
+  // Every tab of this bridge session shares one event stream (six tabs froze the app otherwise).
+  const native = (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+  const shared = native ? browserSharedEventSource(`studio-events:${token}`, native) : null;
+  return createLoopbackApi({ baseUrl: location.origin, token, ...(shared ? { EventSource: shared } : {}) });
 }
 
 let instance: StudioApi | null = null;

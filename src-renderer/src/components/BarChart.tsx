@@ -52,28 +52,31 @@ export function BarChart({
       <div className="chart">
         <canvas ref={canvasRef} role="img" aria-label={caption} />
       </div>
-      <table className="chart-table">
-        <thead>
-          <tr>
-            <th scope="col">{yTitle}</th>
-            {labels.map((l) => (
-              <th key={l} scope="col">
-                {l}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {series.map((s) => (
-            <tr key={s.label}>
-              <th scope="row">{s.label}</th>
-              {s.values.map((v, i) => (
-                <td key={labels[i] ?? i}>{show(v)}</td>
+      {/* Focusable so keyboard users can scroll it (axe: scrollable-region-focusable). */}
+      <div className="table-scroll" tabIndex={0} role="region" aria-label={`${caption}: table`}>
+        <table className="chart-table">
+          <thead>
+            <tr>
+              <th scope="col">{yTitle}</th>
+              {labels.map((l) => (
+                <th key={l} scope="col">
+                  {l}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {series.map((s) => (
+              <tr key={s.label}>
+                <th scope="row">{s.label}</th>
+                {s.values.map((v, i) => (
+                  <td key={labels[i] ?? i}>{show(v)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

@@ -5,13 +5,7 @@ import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { ChatSamplingPanel } from '../components/ChatSamplingPanel';
 import { formatNumber } from '../components/format';
-import {
-  selectChatMessages,
-  selectChatSession,
-  selectIsSending,
-  useChatStore,
-  type ChatMessage,
-} from '../stores/chat';
+import { selectChatMessages, selectIsSending, useChatStore, type ChatMessage } from '../stores/chat';
 import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
 
 const SPEAKER_LABELS: Record<ChatMessage['speaker'], string> = {
@@ -50,7 +44,7 @@ function MessageView({ message }: { message: ChatMessage }): JSX.Element {
         <div className="chat-meta" data-testid="chat-message-meta">
           {formatNumber(message.promptTokens)} prompt + {formatNumber(message.completionTokens)} completion
           tokens · {formatNumber(message.latencyMs)} ms
-          {message.ttftMs !== undefined && ` (first token ${formatNumber(message.ttftMs)} ms)`}
+          {message.ttftMs !== undefined && ` (first token ${formatNumber(message.ttftMs)} ms)`} after Enter
         </div>
       )}
     </div>
@@ -60,14 +54,17 @@ function MessageView({ message }: { message: ChatMessage }): JSX.Element {
 export function ChatPage(): JSX.Element {
   const checkpoints = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
   const loadCheckpoints = useCheckpointsStore((s) => s.load);
+  const listLoading = useCheckpointsStore((s) => s.loading);
+  const warmup = useChatStore((s) => s.warmup);
+  const warm = useChatStore((s) => s.warm);
   const messages = useChatStore(selectChatMessages);
-  const session = useChatStore(selectChatSession);
   const sending = useChatStore(selectIsSending);
   const sampling = useChatStore((s) => s.sampling);
   const setSampling = useChatStore((s) => s.setSampling);
-  const { checkpointId, withTeacher, starting, error } = useChatStore(
+  const { checkpointId, chosenByUser, withTeacher, starting, error } = useChatStore(
     useShallow((s) => ({
       checkpointId: s.checkpointId,
+      chosenByUser: s.chosenByUser,
       withTeacher: s.withTeacher,
       starting: s.starting,
       error: s.error,
@@ -84,16 +81,26 @@ export function ChatPage(): JSX.Element {
   const [text, setText] = useState('');
   const logRef = useRef<HTMLDivElement>(null);
 
+  // Whether this page's checkpoint list has arrived (the warm-up waits for it: it decides the model).
+  const [listed, setListed] = useState(false);
   useEffect(() => {
-    void loadCheckpoints(null);
+    void loadCheckpoints(null).then(() => setListed(true));
   }, [loadCheckpoints]);
   useEffect(() => {
-    // Default to the promoted checkpoint (else the newest) the first time the list arrives.
-    if (checkpointId === null && checkpoints.length > 0 && !session) {
-      const preferred = checkpoints.find((c) => c.state === 'promoted') ?? checkpoints[0];
-      if (preferred) setCheckpoint(preferred.id);
-    }
-  }, [checkpoints, checkpointId, session, setCheckpoint]);
+    // Until the user picks one, chat uses what the registry says chat uses (the current
+    // promotion, or `checkpoint use`'s choice), else the newest checkpoint: the same rule as
+    // `character chat` and serve-model. Never switch under a reply in flight.
+    if (chosenByUser || sending || checkpoints.length === 0) return;
+    const preferred = checkpoints.find((c) => c.active) ?? checkpoints[0];
+    if (preferred && preferred.id !== checkpointId) setCheckpoint(preferred.id, { byUser: false });
+  }, [checkpoints, checkpointId, chosenByUser, sending, setCheckpoint]);
+  useEffect(() => {
+    // Load the model as soon as the page knows which one it will talk to, so the first message
+    // does not wait for it (it took 32 s on the first message before).
+    if (!listed || listLoading) return;
+    if (!chosenByUser && checkpointId === null && checkpoints.length > 0) return;
+    void warm();
+  }, [listed, listLoading, chosenByUser, checkpointId, withTeacher, checkpoints.length, warm]);
   useEffect(() => {
     const log = logRef.current;
     if (log) log.scrollTop = log.scrollHeight;
@@ -129,7 +136,7 @@ export function ChatPage(): JSX.Element {
           <option value="">Base model (no adapter)</option>
           {checkpoints.map((c) => (
             <option key={c.id} value={c.id}>
-              {c.lineage.personaId} · step {c.step} · {c.state} · {c.id}
+              {`${c.lineage.personaId} · step ${c.step} · ${c.state}${c.current ? ' (current)' : ''}${c.active ? ' · in use' : ''} · ${c.id}`}
             </option>
           ))}
         </select>
@@ -153,12 +160,33 @@ export function ChatPage(): JSX.Element {
           No trained checkpoints yet: you can chat with the base model now, or train one on the Training page.
         </p>
       )}
+      {warmup && (
+        <p
+          className={`small ${warmup.status === 'failed' ? 'bad' : 'muted'}`}
+          role="status"
+          data-testid="chat-warmup"
+          data-status={warmup.status}
+        >
+          {warmup.status === 'warming'
+            ? 'Warming up the model… (you can type; the answer starts once it is loaded)'
+            : warmup.status === 'ready'
+              ? `Model ready (loaded in ${formatNumber(warmup.loadMs ?? 0)} ms).`
+              : `Warm-up failed: ${warmup.error?.message ?? 'unknown error'}. The first message will load the model.`}
+        </p>
+      )}
+      {withTeacher && (
+        <p className="small muted" data-testid="chat-turns-note">
+          Side by side, the student answers first and then the teacher: one engine runs one answer at a time.
+          Both are timed from Enter.
+        </p>
+      )}
       <ChatSamplingPanel sampling={sampling} onChange={setSampling} />
       <ErrorNotice error={error} testId="chat-error" />
       <div
         className="chat-log"
         ref={logRef}
         data-testid="chat-log"
+        tabIndex={0}
         aria-live="polite"
         aria-label="Conversation"
       >

@@ -3,12 +3,17 @@ import { useShallow } from 'zustand/react/shallow';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { ModalDeployPanel } from '../components/ModalDeployPanel';
-import { selectCheckpointsNewestFirst, useCheckpointsStore } from '../stores/checkpoints';
+import {
+  selectActiveCheckpoint,
+  selectCheckpointsNewestFirst,
+  useCheckpointsStore,
+} from '../stores/checkpoints';
 import { selectCurrentRunId, useRunsStore } from '../stores/runs';
 
 export function CheckpointsPage(): JSX.Element {
   const runId = useRunsStore(selectCurrentRunId);
   const rows = useCheckpointsStore(useShallow(selectCheckpointsNewestFirst));
+  const active = useCheckpointsStore(selectActiveCheckpoint);
   const { loading, error, busyId, message, exported, overwritePending } = useCheckpointsStore(
     useShallow((s) => ({
       loading: s.loading,
@@ -41,8 +46,9 @@ export function CheckpointsPage(): JSX.Element {
     <section aria-labelledby="checkpoints-title">
       <h2 id="checkpoints-title">Checkpoints</h2>
       <p className="muted">
-        Every saved adapter with where it came from. Promote the one chat and export should use; roll back
-        returns to the previously promoted one; export writes a PEFT adapter folder (adapter_config.json +
+        Every saved adapter with where it came from. Promote the one chat, sample and serve-model should use
+        (the registry keeps the last three promoted; the newest promotion is “current”); roll back returns to
+        the previously promoted one; export writes a PEFT adapter folder (adapter_config.json +
         adapter_model.safetensors) with a model card, deploy_example.py, a GGUF LoRA and an Ollama Modelfile,
         and with “Merged model” the base with the adapter folded in (safetensors and GGUF).
       </p>
@@ -59,7 +65,7 @@ export function CheckpointsPage(): JSX.Element {
         <input
           id="checkpoints-output"
           value={outputDir}
-          placeholder="default: the run's export folder"
+          placeholder="default: <data folder>/exports/<checkpoint id>"
           onChange={(e) => setOutputDir(e.target.value)}
         />
         <input
@@ -79,6 +85,11 @@ export function CheckpointsPage(): JSX.Element {
           Roll back promotion
         </button>
       </div>
+      <p className="small" data-testid="checkpoints-in-use">
+        {active
+          ? `In use by chat, sample and serve-model: ${active.lineage.personaId} step ${active.step} (${active.id})${active.current ? ', the current promotion' : ', chosen with “checkpoint use”'}.`
+          : 'Nothing promoted yet: chat and serve-model use the newest checkpoint until one is promoted.'}
+      </p>
       <ErrorNotice error={error} testId="checkpoints-error" />
       {message && (
         <p className="ok" role="status" data-testid="checkpoints-message">
@@ -135,6 +146,16 @@ export function CheckpointsPage(): JSX.Element {
                 </td>
                 <td>
                   <span className={`badge ${c.state}`}>{c.state}</span>
+                  {c.current && (
+                    <span className="badge current" data-testid="checkpoint-current">
+                      current
+                    </span>
+                  )}
+                  {c.active && !c.current && (
+                    <span className="badge current" data-testid="checkpoint-active">
+                      in use
+                    </span>
+                  )}
                 </td>
                 <td className="small">
                   {c.lineage.personaId} v{c.lineage.personaVersion}
@@ -158,7 +179,7 @@ export function CheckpointsPage(): JSX.Element {
                     <button
                       type="button"
                       data-testid="checkpoint-promote"
-                      disabled={busyId !== null || c.state === 'promoted'}
+                      disabled={busyId !== null || c.current}
                       onClick={() => void promote(c.id)}
                     >
                       Promote

@@ -192,7 +192,10 @@ function ReportPanel({ runId }: { runId: string }): JSX.Element {
       {report ? (
         <>
           <p className="small muted">{report.path}</p>
-          <pre className="report">{report.markdown}</pre>
+          {/* It scrolls: focusable so the keyboard can scroll it (axe: scrollable-region-focusable). */}
+          <pre className="report" tabIndex={0} aria-label="Results report text">
+            {report.markdown}
+          </pre>
         </>
       ) : (
         <p className="muted">The report is written by the last pipeline step (Wizard → Evaluate).</p>

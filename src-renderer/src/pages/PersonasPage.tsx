@@ -126,7 +126,14 @@ function Editor(): JSX.Element {
             ))}
           </ul>
         ) : (
-          validation && <p className="ok small">No problems found.</p>
+          <>
+            {validation && <p className="ok small">No problems found.</p>}
+            {!draft.trim() && (
+              <p className="bad small" data-testid="persona-empty">
+                The persona is empty: write its constitution (or start from a template) before saving.
+              </p>
+            )}
+          </>
         )}
       </div>
       <div className="row">
@@ -173,7 +180,7 @@ export function PersonasPage(): JSX.Element {
   const load = usePersonasStore((s) => s.load);
   const error = usePersonasStore((s) => s.error);
   const startNew = usePersonasStore((s) => s.startNew);
-  const editing = usePersonasStore((s) => s.selectedId !== null || s.draft !== '');
+  const editing = usePersonasStore((s) => s.editorOpen);
   useEffect(() => {
     void load();
   }, [load]);

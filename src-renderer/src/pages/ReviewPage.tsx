@@ -14,6 +14,7 @@ import {
   selectReviewSheet,
   selectReviewSummary,
   selectReviewTotal,
+  selectSheetsWithProgress,
   useReviewStore,
 } from '../stores/review';
 import { selectCurrentRunId, useRunsStore } from '../stores/runs';
@@ -192,9 +193,15 @@ function SummaryPanel({ summary }: { summary: ReviewSummary }): JSX.Element {
     <div className="panel" data-testid="review-summary">
       <h3>
         Summary: {summary.rated} / {summary.total} rated ·{' '}
-        <span className={summary.meetsTarget ? 'ok' : 'bad'}>
-          {summary.meetsTarget ? 'meets' : 'below'} the {formatPercent(summary.target)} target
-        </span>
+        {summary.meetsTarget === null ? (
+          <span className="muted" data-testid="review-target">
+            pass rate hidden until the sheet is un-blinded ({formatPercent(summary.target)} target)
+          </span>
+        ) : (
+          <span className={summary.meetsTarget ? 'ok' : 'bad'} data-testid="review-target">
+            {summary.meetsTarget ? 'meets' : 'below'} the {formatPercent(summary.target)} target
+          </span>
+        )}
       </h3>
       <table>
         <tbody>
@@ -231,7 +238,7 @@ export function ReviewPage(): JSX.Element {
       exportPaths: s.exportPaths,
     })),
   );
-  const sheets = useReviewStore((s) => s.sheets);
+  const sheets = useReviewStore(useShallow(selectSheetsWithProgress));
   const { create, load, openRun, summarize, exportSheet } = useReviewStore(
     useShallow((s) => ({
       create: s.create,

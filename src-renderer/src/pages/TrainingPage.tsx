@@ -253,7 +253,7 @@ function LiveStats(): JSX.Element {
         <strong data-testid="training-eta">{formatSeconds(job?.etaSeconds)}</strong>ETA
       </div>
       <div className="stat">
-        <strong>{job?.status ?? 'not started'}</strong>status
+        <strong data-testid="training-status">{job?.status ?? 'not started'}</strong>status
       </div>
     </div>
   );

@@ -9,6 +9,7 @@ import { hrefFor, type RouteName } from '../router';
 import { selectAudit, useDataStore } from '../stores/data';
 import { selectEvaluationSummary, useEvaluationStore } from '../stores/evaluation';
 import { selectPersonas, usePersonasStore } from '../stores/personas';
+import { selectSheetsWithProgress, useReviewStore } from '../stores/review';
 import { selectLatestLoss, useTrainingStore } from '../stores/training';
 import {
   selectCurrentRun,
@@ -106,6 +107,7 @@ function combinedState(
   const states = steps.map((s) => stepState(run, s, run ? (running[stepKey(run.id, s)] ?? false) : false));
   if (states.some((s) => s === 'running')) return 'running';
   if (states.some((s) => s === 'failed')) return 'failed';
+  if (states.some((s) => s === 'cancelled')) return 'cancelled';
   if (states.length > 0 && states.every((s) => s === 'done')) return 'done';
   return 'todo';
 }
@@ -260,6 +262,23 @@ function StepResult({ step, run }: { step: WizardStep; run: RunSummary }): JSX.E
   return null;
 }
 
+/**
+ * The Review card's state, from the run's review sheets: done once a sheet is fully rated, in
+ * progress while one is partly rated (null for the other cards, whose state is the run's).
+ */
+function useReviewState(runId: string | null): StepState | null {
+  const loadSheets = useReviewStore((s) => s.loadSheets);
+  const sheets = useReviewStore(useShallow(selectSheetsWithProgress));
+  useEffect(() => {
+    if (runId) void loadSheets(runId);
+  }, [runId, loadSheets]);
+  if (runId === null) return null;
+  const mine = sheets.filter((s) => s.runId === runId);
+  if (mine.some((s) => s.total > 0 && s.rated === s.total)) return 'done';
+  if (mine.some((s) => s.rated > 0)) return 'running';
+  return 'todo';
+}
+
 function PipelineStepCard({
   index,
   step,
@@ -278,7 +297,8 @@ function PipelineStepCard({
   const stepErrors = useRunsStore((s) => s.stepErrors);
   const runStep = useRunsStore((s) => s.runStep);
   const cancelRun = useRunsStore((s) => s.cancelRun);
-  const state = combinedState(run, step.pipeline, running);
+  const reviewState = useReviewState(step.name === 'review' ? (run?.id ?? null) : null);
+  const state = reviewState ?? combinedState(run, step.pipeline, running);
   const keys = run ? step.pipeline.map((p) => stepKey(run.id, p)) : [];
   const estimate = sumEstimates(keys.map((k) => estimates[k]));
   const activeKey = keys.find((k) => running[k]) ?? (run?.step ? stepKey(run.id, run.step) : undefined);
@@ -297,7 +317,11 @@ function PipelineStepCard({
       <h3>
         {index}. {step.title}{' '}
         <span className={`badge ${state}`} data-testid={`wizard-state-${step.name}`}>
-          {state === 'todo' ? 'to do' : state}
+          {state === 'todo'
+            ? 'to do'
+            : state === 'running' && step.pipeline.length === 0
+              ? 'in progress'
+              : state}
         </span>
       </h3>
       <p>{step.description}</p>
@@ -319,7 +343,7 @@ function PipelineStepCard({
             disabled={!run || !ready || state === 'running'}
             onClick={() => void onRun()}
           >
-            {state === 'done' ? 'Run again' : state === 'failed' ? 'Retry' : 'Run'}
+            {state === 'done' ? 'Run again' : state === 'failed' || state === 'cancelled' ? 'Retry' : 'Run'}
           </button>
         )}
         {state === 'running' && run && (

@@ -25,15 +25,35 @@ export interface ChatMessage {
 
 interface SessionSlice {
   checkpointId: string | null;
+  /**
+   * True once the user picked a checkpoint in the list; until then chat follows the registry's
+   * active checkpoint (a promotion elsewhere moves it), like `character chat` and serve-model.
+   */
+  chosenByUser: boolean;
   withTeacher: boolean;
   session: ChatSession | null;
   starting: boolean;
   error: ApiErrorPayload | null;
-  setCheckpoint: (checkpointId: string | null) => void;
+  setCheckpoint: (checkpointId: string | null, opts?: { byUser?: boolean }) => void;
   setWithTeacher: (withTeacher: boolean) => void;
   /** chat:start with the chosen checkpoint; the student gets NO system prompt. */
   start: () => Promise<void>;
+  /** The model warm-up for the chosen checkpoint and lanes (null before the first). */
+  warmup: ChatWarmupState | null;
+  /** chat:warm for the chosen checkpoint and lanes, unless that warm-up is done or under way. */
+  warm: () => Promise<void>;
 }
+
+export interface ChatWarmupState {
+  /** checkpoint id (or "base") and whether the teacher lane is included. */
+  key: string;
+  status: 'warming' | 'ready' | 'failed';
+  loadMs?: number;
+  error?: ApiErrorPayload;
+}
+
+const warmKey = (checkpointId: string | null, withTeacher: boolean): string =>
+  `${checkpointId ?? 'base'}${withTeacher ? '+teacher' : ''}`;
 
 interface MessagesSlice {
   messages: ChatMessage[];
@@ -65,11 +85,13 @@ function finishTurn(message: ChatMessage, turn: ChatTurn): ChatMessage {
 
 const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, get) => ({
   checkpointId: null,
+  chosenByUser: false,
   withTeacher: false,
   session: null,
   starting: false,
   error: null,
-  setCheckpoint(checkpointId) {
+  setCheckpoint(checkpointId, opts = {}) {
+    if (opts.byUser !== false) set({ chosenByUser: true });
     // The teacher side needs a checkpoint (its lineage names the persona the teacher plays).
     if (checkpointId !== get().checkpointId)
       set((s) => ({
@@ -90,6 +112,19 @@ const createSessionSlice: StateCreator<ChatState, [], [], SessionSlice> = (set, 
       set({ session, starting: false, messages: [] });
     } catch (error) {
       set({ starting: false, error: toErrorPayload(error) });
+    }
+  },
+  warmup: null,
+  async warm() {
+    const { checkpointId, withTeacher, warmup } = get();
+    const key = warmKey(checkpointId, withTeacher);
+    if (warmup?.key === key && warmup.status !== 'failed') return;
+    set({ warmup: { key, status: 'warming' } });
+    try {
+      const result = await api.invoke('chat:warm', { checkpointId, withTeacher });
+      if (get().warmup?.key === key) set({ warmup: { key, status: 'ready', loadMs: result.loadMs } });
+    } catch (error) {
+      if (get().warmup?.key === key) set({ warmup: { key, status: 'failed', error: toErrorPayload(error) } });
     }
   },
 });
@@ -164,10 +199,12 @@ export const useChatStore = create<ChatState>()((...args) => ({
 export function resetChatStore(): void {
   useChatStore.setState({
     checkpointId: null,
+    chosenByUser: false,
     withTeacher: false,
     session: null,
     starting: false,
     error: null,
+    warmup: null,
     messages: [],
     sending: false,
     sampling: {},

@@ -1,10 +1,12 @@
 import { create, type StateCreator } from 'zustand';
-import type { ApiErrorPayload, CheckpointRow } from '../../../src-shared/contract';
+import type { ApiErrorPayload, CheckpointListRow } from '../../../src-shared/contract';
 import { api } from '../api';
 import { toErrorPayload } from './errors';
 
 interface ListSlice {
-  rows: CheckpointRow[];
+  rows: CheckpointListRow[];
+  /** The filter of the last load, so an action reloads the same list. */
+  runId: string | null;
   loading: boolean;
   error: ApiErrorPayload | null;
   /** All checkpoints (runId null) or one run's. */
@@ -40,25 +42,17 @@ interface ActionsSlice {
 
 export type CheckpointsState = ListSlice & ActionsSlice;
 
-function replaceRow(rows: CheckpointRow[], row: CheckpointRow): CheckpointRow[] {
-  // Promotion demotes the previously promoted checkpoint: mirror that until the next reload.
-  return rows.map((r) =>
-    r.id === row.id
-      ? row
-      : row.state === 'promoted' && r.state === 'promoted'
-        ? { ...r, state: 'archived' }
-        : r,
-  );
-}
-
-const createListSlice: StateCreator<CheckpointsState, [], [], ListSlice> = (set) => ({
+const createListSlice: StateCreator<CheckpointsState, [], [], ListSlice> = (set, get) => ({
   rows: [],
+  runId: null,
   loading: false,
   error: null,
   async load(runId) {
-    set({ loading: true, error: null });
+    set({ loading: true, error: null, runId });
     try {
       const rows = await api.invoke('checkpoints:list', runId ? { runId } : {});
+      // A slower earlier load for another filter must not overwrite this one.
+      if (get().runId !== runId) return;
       set({ rows, loading: false });
     } catch (error) {
       set({ loading: false, error: toErrorPayload(error) });
@@ -75,7 +69,13 @@ const createActionsSlice: StateCreator<CheckpointsState, [], [], ActionsSlice> =
     set({ busyId: id, error: null, message: null });
     try {
       const row = await api.invoke('checkpoints:promote', { id });
-      set((s) => ({ rows: replaceRow(s.rows, row), busyId: null, message: `Promoted step ${row.step}` }));
+      // Promotion moves other rows too (the old current one, the archived tail): show the
+      // registry's own list rather than guessing those changes here.
+      await get().load(get().runId);
+      set({
+        busyId: null,
+        message: `Promoted step ${row.step}: chat, sample and serve-model now use ${row.id}`,
+      });
     } catch (error) {
       set({ busyId: null, error: toErrorPayload(error) });
     }
@@ -84,11 +84,11 @@ const createActionsSlice: StateCreator<CheckpointsState, [], [], ActionsSlice> =
     set({ busyId: 'rollback', error: null, message: null });
     try {
       const row = await api.invoke('checkpoints:rollback', undefined);
-      set((s) => ({
-        rows: row ? replaceRow(s.rows, row) : s.rows,
+      await get().load(get().runId);
+      set({
         busyId: null,
         message: row ? `Rolled back to step ${row.step} (${row.id})` : 'Nothing to roll back to',
-      }));
+      });
     } catch (error) {
       set({ busyId: null, error: toErrorPayload(error) });
     }
@@ -130,6 +130,7 @@ export const useCheckpointsStore = create<CheckpointsState>()((...args) => ({
 export function resetCheckpointsStore(): void {
   useCheckpointsStore.setState({
     rows: [],
+    runId: null,
     loading: false,
     error: null,
     busyId: null,
@@ -139,8 +140,12 @@ export function resetCheckpointsStore(): void {
   });
 }
 
-export const selectPromotedCheckpoint = (s: CheckpointsState): CheckpointRow | null =>
-  s.rows.find((r) => r.state === 'promoted') ?? null;
+/** The top of the promoted stack (what Promote and Rollback move). */
+export const selectCurrentCheckpoint = (s: CheckpointsState): CheckpointListRow | null =>
+  s.rows.find((r) => r.current) ?? null;
+/** What chat, sample and serve-model use: `checkpoint use`'s choice, else the current one. */
+export const selectActiveCheckpoint = (s: CheckpointsState): CheckpointListRow | null =>
+  s.rows.find((r) => r.active) ?? null;
 /** Newest first; a derived array: use with useShallow. */
-export const selectCheckpointsNewestFirst = (s: CheckpointsState): CheckpointRow[] =>
+export const selectCheckpointsNewestFirst = (s: CheckpointsState): CheckpointListRow[] =>
   s.rows.slice().sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.step - a.step);

@@ -9,7 +9,10 @@ import { useTrainingStore } from './training';
  */
 export function connectEvents(): () => void {
   const unsubscribers = [
-    api.on('run:status', (run) => useRunsStore.getState().applyRunStatus(run)),
+    api.on('run:status', (run) => {
+      useRunsStore.getState().applyRunStatus(run);
+      useTrainingStore.getState().applyRunStatus(run);
+    }),
     api.on('job:progress', (event) => useRunsStore.getState().applyProgress(event)),
     api.on('training:metric', (event) => useTrainingStore.getState().receiveMetric(event)),
     api.on('training:checkpoint', (event) => useTrainingStore.getState().receiveCheckpoint(event)),

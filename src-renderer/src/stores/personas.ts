@@ -61,6 +61,8 @@ interface ListSlice {
 }
 
 interface EditorSlice {
+  /** The editor stays open once a persona is picked or started, however much text is deleted. */
+  editorOpen: boolean;
   selectedId: string | null;
   detail: PersonaDetail | null;
   draft: string;
@@ -113,6 +115,7 @@ type EditorSliceData = Omit<
 /** The editor before a persona is selected (shared by the slice and resetPersonasStore). */
 function initialEditor(): EditorSliceData {
   return {
+    editorOpen: false,
     selectedId: null,
     detail: null,
     draft: '',
@@ -129,7 +132,7 @@ function initialEditor(): EditorSliceData {
 const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set, get) => ({
   ...initialEditor(),
   async select(id) {
-    set({ selectedId: id, error: null, savedMessage: null });
+    set({ editorOpen: true, selectedId: id, error: null, savedMessage: null });
     try {
       const detail = await api.invoke('personas:get', { id });
       if (get().selectedId !== id) return;
@@ -140,6 +143,7 @@ const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set
   },
   startNew(format) {
     set({
+      editorOpen: true,
       selectedId: null,
       detail: null,
       draft: NEW_PERSONA_TEMPLATES[format],
@@ -150,7 +154,14 @@ const createEditorSlice: StateCreator<PersonasState, [], [], EditorSlice> = (set
     });
   },
   setDraft(source) {
-    set({ draft: source, dirty: true, savedMessage: null });
+    // An empty draft is not validated (nothing to check): drop the last verdict, which was about
+    // other text, so "No problems found." never stands beside an empty editor.
+    set({
+      draft: source,
+      dirty: true,
+      savedMessage: null,
+      ...(source.trim() === '' ? { validation: null } : {}),
+    });
   },
   setFormat(format) {
     set({ format, dirty: true });

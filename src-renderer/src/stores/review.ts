@@ -30,6 +30,8 @@ interface SheetSlice {
    * cleared storage.
    */
   openRun: (runId: string) => Promise<void>;
+  /** Lists the run's sheets only (the wizard's Review card), without opening one. */
+  loadSheets: (runId: string) => Promise<void>;
   create: (runId: string, blind: boolean) => Promise<void>;
   load: (sheetId: string) => Promise<void>;
   /** Saves one rating immediately (review:rate); the item updates optimistically. */
@@ -80,6 +82,14 @@ const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, ge
       set({ error: toErrorPayload(error) });
     }
   },
+  async loadSheets(runId) {
+    try {
+      const sheets = await api.invoke('review:list', { runId });
+      set({ sheets });
+    } catch (error) {
+      set({ error: toErrorPayload(error) });
+    }
+  },
   async create(runId, blind) {
     set({ loading: true, error: null, summary: null, exportPaths: null });
     try {
@@ -116,7 +126,15 @@ const createSheetSlice: StateCreator<ReviewState, [], [], SheetSlice> = (set, ge
         REVIEW_DIMENSIONS.some((d) => i.ratings[d] === undefined),
       );
       safeStorage.set(sheetKey(sheet.runId), sheet.id);
-      set({ sheet, loading: false, itemIndex: Math.max(0, firstOpen), dimensionIndex: 0 });
+      // The sheet being left keeps the count it reached in the list.
+      const left = get().sheet;
+      set((s) => ({
+        sheets: left ? selectSheetsWithProgress(s) : s.sheets,
+        sheet,
+        loading: false,
+        itemIndex: Math.max(0, firstOpen),
+        dimensionIndex: 0,
+      }));
     } catch (error) {
       set({ loading: false, error: toErrorPayload(error) });
     }
@@ -267,3 +285,12 @@ export const selectReviewTotal = (s: ReviewState): number => s.sheet?.items.leng
 export const selectFocusedDimension = (s: ReviewState): ReviewDimension =>
   REVIEW_DIMENSIONS[s.dimensionIndex] ?? REVIEW_DIMENSIONS[0];
 export const selectReviewSummary = (s: ReviewState): ReviewSummary | null => s.summary;
+/**
+ * The sheet list with the open sheet's count taken from its items: the list's `rated` is what the
+ * database said when it was listed, the open sheet's items are what has been rated since.
+ * A derived array: use with useShallow.
+ */
+export const selectSheetsWithProgress = (s: ReviewState): ReviewSheetInfo[] =>
+  s.sheets.map((info) =>
+    s.sheet && info.id === s.sheet.id ? { ...info, rated: s.sheet.items.filter(isItemRated).length } : info,
+  );

@@ -25,7 +25,7 @@ export interface StepProgress {
   message?: string;
 }
 
-export type StepState = 'todo' | 'running' | 'done' | 'failed';
+export type StepState = 'todo' | 'running' | 'done' | 'failed' | 'cancelled';
 
 const CURRENT_RUN_KEY = 'character-studio.currentRunId';
 
@@ -214,6 +214,8 @@ export function stepState(run: RunSummary | null, step: PipelineStep, inFlight =
   if (run.status === 'running') return 'running';
   // Interrupted: the process running this step died (killed, crashed); resuming redoes it.
   if (run.status === 'failed' || run.status === 'interrupted') return 'failed';
+  // Cancelled by the user: its partial work (a checkpoint) stays and Resume continues from it.
+  if (run.status === 'cancelled') return 'cancelled';
   return 'todo';
 }
 

@@ -3,6 +3,7 @@ import type {
   ApiErrorPayload,
   CheckpointRow,
   EventContract,
+  RunSummary,
   MetricPoint,
   Scale,
   TrainingConfig,
@@ -58,6 +59,9 @@ interface MetricsSlice {
 
 interface JobSlice {
   job: TrainingJobSummary | null;
+  /** The run whose training:status request is in flight, and whether it was asked again meanwhile. */
+  statusRequest: string | null;
+  statusStale: boolean;
   checkpoints: CheckpointRow[];
   defaults: TrainingConfig | null;
   config: TrainingConfig | null;
@@ -72,6 +76,11 @@ interface JobSlice {
   start: (runId: string, character?: CharacterRecipeOptions | null) => Promise<void>;
   cancel: (runId: string) => Promise<void>;
   receiveCheckpoint: (event: EventContract['training:checkpoint']) => void;
+  /**
+   * A run changed status (any page started, cancelled or resumed it): re-read the job from the
+   * main process, so step, ETA and status follow the real job, not the page that started it.
+   */
+  applyRunStatus: (run: RunSummary) => void;
 }
 
 export type TrainingState = MetricsSlice & JobSlice;
@@ -100,6 +109,10 @@ const createMetricsSlice: StateCreator<TrainingState, [], [], MetricsSlice> = (s
   },
   receiveMetric(event) {
     if (event.runId !== get().runId) return;
+    // A metric while the page holds no running job: training was started elsewhere (the wizard,
+    // a resume, another tab). Ask main for the job instead of drawing a curve beside "—".
+    const known = get().job;
+    if (!known || known.status !== 'running') void get().loadStatus(event.runId);
     set((s) => {
       const job =
         s.job && event.point.step > s.job.step
@@ -114,12 +127,17 @@ const createMetricsSlice: StateCreator<TrainingState, [], [], MetricsSlice> = (s
   },
 });
 
-type JobSliceData = Pick<JobSlice, 'job' | 'checkpoints' | 'defaults' | 'config' | 'starting' | 'error'>;
+type JobSliceData = Pick<
+  JobSlice,
+  'job' | 'statusRequest' | 'statusStale' | 'checkpoints' | 'defaults' | 'config' | 'starting' | 'error'
+>;
 
 /** The job slice before anything is loaded (fresh arrays each call; shared with resetTrainingStore). */
 function initialJob(): JobSliceData {
   return {
     job: null,
+    statusRequest: null,
+    statusStale: false,
     checkpoints: [],
     defaults: null,
     config: null,
@@ -150,6 +168,13 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
     set((s) => ({ config: s.defaults }));
   },
   async loadStatus(runId) {
+    // One request at a time: a burst of metrics must not become a burst of status calls. A call
+    // that arrives meanwhile marks the answer stale, and one more request follows it.
+    if (get().statusRequest === runId) {
+      set({ statusStale: true });
+      return;
+    }
+    set({ statusRequest: runId, statusStale: false });
     try {
       const job = await api.invoke('training:status', { runId });
       if (get().runId !== runId) return;
@@ -160,6 +185,10 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
       }));
     } catch (error) {
       set({ error: toErrorPayload(error) });
+    } finally {
+      const stale = get().statusStale;
+      set({ statusRequest: null, statusStale: false });
+      if (stale && get().runId === runId) void get().loadStatus(runId);
     }
   },
   async loadCheckpoints(runId) {
@@ -186,8 +215,7 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
   async cancel(runId) {
     try {
       await api.invoke('training:cancel', { runId });
-      const job = get().job;
-      if (job) set({ job: { ...job, status: 'cancelled' } });
+      // The run:status event that follows re-reads the job; do not guess its state here.
     } catch (error) {
       set({ error: toErrorPayload(error) });
     }
@@ -197,6 +225,9 @@ const createJobSlice: StateCreator<TrainingState, [], [], JobSlice> = (set, get)
     set((s) => ({
       checkpoints: [...s.checkpoints.filter((c) => c.id !== event.checkpoint.id), event.checkpoint],
     }));
+  },
+  applyRunStatus(run) {
+    if (run.id === get().runId) void get().loadStatus(run.id);
   },
 });
 

@@ -83,3 +83,21 @@ it("samples with chat's defaults, a new seed per reply unless one is given, and 
   });
   expect(() => chatSampling({ repetitionPenalty: 0.5 })).toThrow(/sampling.repetitionPenalty must be from 1/);
 });
+
+it('is greedy at temperature 0: no repetition penalty unless one is asked for', async () => {
+  expect(chatSampling({ temperature: 0 }).repetitionPenalty).toBe(1);
+  expect(chatSampling({ temperature: 0, repetitionPenalty: 1.2 }).repetitionPenalty).toBe(1.2);
+  expect(chatSampling({}).repetitionPenalty).toBe(CHAT_SAMPLING.repetitionPenalty);
+  const session = studio.chat.start(null, false);
+  const reply = await studio.chat.send(session.id, 'Hello', undefined, { temperature: 0 });
+  const sent = (JSON.parse(reply.student.content) as { sampling: SamplingParams }).sampling;
+  expect(sent.repetition_penalty).toBeUndefined();
+  expect(sent.temperature).toBe(0);
+});
+
+it('warms the chat model up: loads it and runs one token, then says how long it took', async () => {
+  const warmed = await studio.chat.warm(null, false);
+  expect(warmed).toMatchObject({ checkpointId: null, withTeacher: false });
+  expect(warmed.loadMs).toBeGreaterThanOrEqual(0);
+  await expect(studio.chat.warm('nope', false)).rejects.toMatchObject({ code: 'not_found' });
+});

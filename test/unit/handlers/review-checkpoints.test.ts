@@ -3,7 +3,7 @@
  * checkpoint folders are written here as the pipeline would leave them (no engine needed).
  */
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,13 +117,21 @@ describe('review channels', () => {
     const noted = await handlers['review:note']({ itemId: sheet.items[0]!.id, note: 'convincing' });
     expect(noted.note).toBe('convincing');
     const blindSummary = await handlers['review:summary']({ sheetId: sheet.id, unblind: false });
-    expect(blindSummary).toMatchObject({ rated: 50, total: 50, meetsTarget: false });
+    // All rated 5, yet blind: the summary must not claim "below the target" (issue 18, defect 8).
+    expect(blindSummary).toMatchObject({ rated: 50, total: 50, meetsTarget: null });
     const open = await handlers['review:summary']({ sheetId: sheet.id, unblind: true });
     expect(Object.keys(open.passRateBySource).length).toBeGreaterThan(0);
     const reloaded = await handlers['review:get']({ sheetId: sheet.id });
     expect(reloaded.items.some((i) => roles.includes(i.source as ModelRole))).toBe(true);
     const files = await handlers['review:export']({ sheetId: sheet.id });
     expect(files.csvPath.endsWith('manual_review.csv')).toBe(true);
+    // Exporting it again replaces its own files; a second sheet gets its own, never the first's.
+    expect((await handlers['review:export']({ sheetId: sheet.id })).csvPath).toBe(files.csvPath);
+    const second = await handlers['review:create']({ runId, blind: false });
+    const other = await handlers['review:export']({ sheetId: second.id });
+    expect(other.csvPath).not.toBe(files.csvPath);
+    expect(other.csvPath.endsWith(`manual_review_${second.id}.csv`)).toBe(true);
+    expect(readFileSync(files.txtPath, 'utf8')).toContain(`Sheet ${sheet.id} `);
   });
 
   it("finds a run's sheets again from the database, newest first, with their rated counts", async () => {
@@ -198,6 +206,30 @@ describe('checkpoint channels', () => {
     const states = Object.fromEntries((await handlers['checkpoints:list']({})).map((c) => [c.id, c.state]));
     expect(states).toEqual({ [a]: 'promoted', [b]: 'archived' });
     expect(await errorOf('checkpoints:promote', { id: 'nope' })).toMatchObject({ code: 'not_found' });
+  });
+
+  it('marks the one current and the one active checkpoint among the promoted ones', async () => {
+    const runId = evaluatedRun();
+    const [a, b, c] = [checkpoint(runId, 6), checkpoint(runId, 12), checkpoint(runId, 18)];
+    for (const id of [c, a, b]) await handlers['checkpoints:promote']({ id });
+    // Promote the oldest-created one last: "current" follows the promotion, not the creation date.
+    const promoted = await handlers['checkpoints:promote']({ id: a });
+    expect(promoted).toMatchObject({ id: a, current: true, active: true });
+    const flags = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(
+        (await handlers['checkpoints:list']({})).map((r) => [
+          r.id,
+          `${r.state}${r.current ? ' current' : ''}${r.active ? ' active' : ''}`,
+        ]),
+      );
+    expect(await flags()).toEqual({ [a]: 'promoted current active', [b]: 'promoted', [c]: 'promoted' });
+    // `checkpoint use` moves what chat and serve-model use, not what is current.
+    studio.registry.use(c);
+    expect(await flags()).toEqual({ [a]: 'promoted current', [b]: 'promoted', [c]: 'promoted active' });
+    expect(studio.registry.resolve(null)).toBe(c);
+    const back = await handlers['checkpoints:rollback'](undefined);
+    expect(back).toMatchObject({ id: b, current: true, active: true });
+    expect(await flags()).toEqual({ [a]: 'archived', [b]: 'promoted current active', [c]: 'promoted' });
   });
 
   it('refuses a relative export folder before calling the engine', async () => {

@@ -120,4 +120,38 @@ describe('PipelineRunner', () => {
     expect(after.status).toBe('pending');
     expect(after.completedSteps).toEqual(['questions']);
   });
+
+  it('a cancelled retrain leaves a finished run as it was; a completed one invalidates the later steps', async () => {
+    let cancelTrain = false;
+    const controller = new AbortController();
+    const runner = new PipelineRunner({
+      runs,
+      dataDir,
+      events,
+      steps: table(async (s) => {
+        if (s === 'train' && cancelTrain) {
+          controller.abort(new CancelledError());
+          throw new CancelledError();
+        }
+      }),
+    });
+    const run = runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke' });
+    await runner.run(run.id);
+    cancelTrain = true;
+    await expect(runner.runStep(run.id, 'train', { signal: controller.signal })).rejects.toBeInstanceOf(
+      CancelledError,
+    );
+    // Its evaluation and report stand: the run's state is its last complete result, not "cancelled (train)".
+    const kept = runs.require(run.id);
+    expect(kept.status).toBe('completed');
+    expect(kept.step).toBe('report');
+    expect(kept.completedSteps).toEqual([...PIPELINE_STEPS]);
+    expect(readFileSync(join(dataDir, 'runs', run.id, 'run.log'), 'utf8')).toContain(
+      'keeps its last complete result',
+    );
+    cancelTrain = false;
+    const retrained = await runner.runStep(run.id, 'train');
+    expect(retrained.status).toBe('pending');
+    expect(retrained.completedSteps).toEqual(['questions', 'generate', 'audit', 'split', 'train']);
+  });
 });
