@@ -45,6 +45,8 @@ export interface AuditOptions {
   nearDuplicateThreshold?: number;
   /** The teacher's length budget (new tokens): an answer that used all of it is flagged truncated. */
   maxNewTokens?: number;
+  /** Keep truncated answers out of training (else the flag only counts them). */
+  dropTruncated?: boolean;
 }
 
 export interface AuditInput {
@@ -194,7 +196,10 @@ export function auditExamples(
         nearDuplicates++;
       }
     }
-    const kept = flags.every((f) => (NOTE_FLAGS as readonly string[]).includes(f));
+    const kept = flags.every(
+      (f) =>
+        (NOTE_FLAGS as readonly string[]).includes(f) || (f === 'truncated' && opts.dropTruncated !== true),
+    );
     return { exampleId: ex.id, flags, kept };
   });
   const flagged: Record<string, number> = {};

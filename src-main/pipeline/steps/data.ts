@@ -24,9 +24,9 @@ export async function auditStep(studio: PipelineServices, ctx: StepContext): Pro
     minWords: ctx.scale.audit.minWords,
     maxWords: ctx.scale.audit.maxWords,
     // Imported answers have no length budget of ours.
-    ...(ctx.run.config.importedData || !ctx.scale.audit.dropTruncated
+    ...(ctx.run.config.importedData
       ? {}
-      : { maxNewTokens: ctx.scale.generation.maxNewTokens }),
+      : { maxNewTokens: ctx.scale.generation.maxNewTokens, dropTruncated: ctx.scale.audit.dropTruncated }),
   });
   writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));
   ctx.progress(total, total);
