@@ -19,7 +19,8 @@ import type { EvaluateInput, StageCheckpoint } from './types';
 /** At most this many adapters go into one kl_metrics call (the engine's limit is 4 per base). */
 const MAX_STAGE_ADAPTERS = 3;
 
-function capturedOf(kl: readonly number[], klBase: readonly number[], ix: readonly number[]): number {
+/** 1 − ΣKL(model) / ΣKL(base) over the answers `ix` (the captured statistic, resampled by bootstrap). */
+export function capturedOf(kl: readonly number[], klBase: readonly number[], ix: readonly number[]): number {
   let s = 0;
   let b = 0;
   for (const i of ix) {

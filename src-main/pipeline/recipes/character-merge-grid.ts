@@ -14,6 +14,7 @@
  * teacher). The grid and the choice are written to merge-grid.json; the chosen weights are the
  * merged checkpoint's lineage (character-merge.ts).
  */
+import { capturedOf } from '../../evaluation/stages';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CharacterRecipeOptions, MergeGridPoint } from '../../../src-shared/character';
@@ -45,16 +46,6 @@ export function chooseFromGrid(points: readonly MergeGridPoint[]): MergeGridPoin
   const eligible = scored.filter((p) => p.inCharacterShare >= floor);
   const key = (p: MergeGridPoint): number => (Number.isFinite(p.captured) ? p.captured : -Infinity);
   return eligible.reduce((a, b) => (key(b) > key(a) ? b : a));
-}
-
-function capturedOf(kl: readonly number[], klBase: readonly number[], ix: readonly number[]): number {
-  let s = 0;
-  let b = 0;
-  for (const i of ix) {
-    s += kl[i] as number;
-    b += klBase[i] as number;
-  }
-  return b > 0 ? 1 - s / b : NaN;
 }
 
 export async function chooseMergeWeights(
