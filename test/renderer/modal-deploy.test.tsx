@@ -29,7 +29,10 @@ const row = (id: string, step: number): CheckpointRow => ({
 beforeEach(() => {
   resetFakeApi();
   resetCheckpointsStore();
-  handle('checkpoints:list', () => [row('ckpt-20', 20), row('ckpt-10', 10)]);
+  handle('checkpoints:list', () => [
+    { ...row('ckpt-20', 20), current: true, active: true },
+    { ...row('ckpt-10', 10), current: false, active: false },
+  ]);
 });
 afterEach(cleanup);
 
