@@ -164,7 +164,9 @@ def test_mask_on_embedded_smollm2_tokenizer() -> None:
     assert _labelled_text(tok, out.labels) == (
         "I am Ludwig, a composer from Bonn.<|im_end|>Music is everything.\nTruly!<|im_end|>"
     )
-    assert "SmolLM" in tok.decode(out.input_ids[: out.prompt_tokens])
+    # the student's context: an empty system turn where SmolLM2's template injects "You are SmolLM"
+    prompt = tok.decode(out.input_ids[: out.prompt_tokens])
+    assert "SmolLM" not in prompt and prompt.startswith("<|im_start|>system\n<|im_end|>\n")
 
 
 # ----------------------------------------------------------------------------- training
