@@ -86,7 +86,7 @@ describe('the CLI’s character flags', () => {
         'paper-mode': true,
         merge: true,
         'merge-weights': '0.7, 0.4',
-        reflections: '1000',
+        reflections: '100',
         interactions: '2000',
         'interaction-turns': '10',
       }),
@@ -95,7 +95,7 @@ describe('the CLI’s character flags', () => {
       merge: true,
       mergeWeights: { dpo: 0.7, sft: 0.4 },
       mergeGrid: false, // weights given by hand are used as given
-      reflectionSamples: 1000,
+      reflectionSamples: 100,
       interactions: 2000,
       interactionTurns: 10,
     });
