@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckpointRecord } from './repos/checkpoints';
+import type { CheckpointRow } from '../../src-shared/contract';
 
 export const CHECKPOINT_RECORD_FILE = 'checkpoint.json';
 
@@ -15,7 +15,7 @@ export interface CheckpointFileRecord {
   runId: string;
   jobId: string | null;
   step: number;
-  state: CheckpointRecord['state'];
+  state: CheckpointRow['state'];
   promotedAt: string | null;
   createdAt: string;
 }
@@ -24,7 +24,8 @@ export interface CheckpointFileRecord {
  * Best effort: a checkpoint whose folder is gone (deleted, on another disk) or cannot be
  * written keeps its database row; this file is a second copy, not the record itself.
  */
-export function writeCheckpointRecord(cp: CheckpointRecord): void {
+/** What of a registry row the file keeps (repos/checkpoints.ts passes its CheckpointRecord). */
+export function writeCheckpointRecord(cp: CheckpointFileRecord & { path: string }): void {
   try {
     if (!statSync(cp.path).isDirectory()) return;
     const body: CheckpointFileRecord = {
