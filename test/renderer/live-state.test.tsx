@@ -174,4 +174,36 @@ describe('the review sheet list', () => {
       for (const d of REVIEW_DIMENSIONS) await useReviewStore.getState().rate(item.id, d, 5);
     expect(selectSheetsWithProgress(useReviewStore.getState())[0]?.rated).toBe(2);
   });
+
+  it('renders the Review and Wizard pages with a sheet open, rating it, without an update loop', async () => {
+    // A derived list subscribed through useShallow made a new object for the open sheet on
+    // every render: React gave up with "Maximum update depth exceeded" and the page went blank.
+    const sheet = sheetFixture(2);
+    sheets = [
+      { id: sheet.id, runId: 'run-1', blind: true, unblinded: false, createdAt: 'x', rated: 0, total: 2 },
+    ];
+    handle('review:get', () => sheet);
+    handle('review:rate', ({ itemId, dimension, value }) => {
+      const item = sheet.items.find((i) => i.id === itemId)!;
+      item.ratings = { ...item.ratings, [dimension]: value };
+      return item;
+    });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    go('#/review');
+    render(<App />);
+    await settle();
+    await act(async () => {
+      await useReviewStore.getState().openRun('run-1');
+    });
+    await settle();
+    expect(screen.getAllByTestId('review-item')).toHaveLength(2);
+    await act(async () => {
+      for (const d of REVIEW_DIMENSIONS) await useReviewStore.getState().rate(sheet.items[0]!.id, d, 4);
+    });
+    go('#/wizard');
+    await settle();
+    expect(screen.getByTestId('wizard-state-review').textContent).toBe('in progress');
+    expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([]);
+    errors.mockRestore();
+  });
 });

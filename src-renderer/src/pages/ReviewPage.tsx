@@ -14,8 +14,8 @@ import {
   selectReviewSheet,
   selectReviewSummary,
   selectReviewTotal,
-  selectSheetsWithProgress,
   useReviewStore,
+  useSheetsWithProgress,
 } from '../stores/review';
 import { selectCurrentRunId, useRunsStore } from '../stores/runs';
 
@@ -238,7 +238,7 @@ export function ReviewPage(): JSX.Element {
       exportPaths: s.exportPaths,
     })),
   );
-  const sheets = useReviewStore(useShallow(selectSheetsWithProgress));
+  const sheets = useSheetsWithProgress();
   const { create, load, openRun, summarize, exportSheet } = useReviewStore(
     useShallow((s) => ({
       create: s.create,

@@ -9,7 +9,7 @@ import { hrefFor, type RouteName } from '../router';
 import { selectAudit, useDataStore } from '../stores/data';
 import { selectEvaluationSummary, useEvaluationStore } from '../stores/evaluation';
 import { selectPersonas, usePersonasStore } from '../stores/personas';
-import { selectSheetsWithProgress, useReviewStore } from '../stores/review';
+import { useReviewStore, useSheetsWithProgress } from '../stores/review';
 import { selectLatestLoss, useTrainingStore } from '../stores/training';
 import {
   selectCurrentRun,
@@ -268,7 +268,7 @@ function StepResult({ step, run }: { step: WizardStep; run: RunSummary }): JSX.E
  */
 function useReviewState(runId: string | null): StepState | null {
   const loadSheets = useReviewStore((s) => s.loadSheets);
-  const sheets = useReviewStore(useShallow(selectSheetsWithProgress));
+  const sheets = useSheetsWithProgress();
   useEffect(() => {
     if (runId) void loadSheets(runId);
   }, [runId, loadSheets]);

@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import { create, type StateCreator } from 'zustand';
 import {
   REVIEW_DIMENSIONS,
@@ -288,9 +289,18 @@ export const selectReviewSummary = (s: ReviewState): ReviewSummary | null => s.s
 /**
  * The sheet list with the open sheet's count taken from its items: the list's `rated` is what the
  * database said when it was listed, the open sheet's items are what has been rated since.
- * A derived array: use with useShallow.
+ * A new array with a new object for the open sheet on every call: a component must not subscribe
+ * to it directly (useShallow compares elements by identity, so each render would see a change and
+ * React stops with "Maximum update depth exceeded"); use `useSheetsWithProgress`.
  */
-export const selectSheetsWithProgress = (s: ReviewState): ReviewSheetInfo[] =>
+export const selectSheetsWithProgress = (s: Pick<ReviewState, 'sheets' | 'sheet'>): ReviewSheetInfo[] =>
   s.sheets.map((info) =>
     s.sheet && info.id === s.sheet.id ? { ...info, rated: s.sheet.items.filter(isItemRated).length } : info,
   );
+
+/** The sheet list with progress, recomputed only when the list or the open sheet changes. */
+export function useSheetsWithProgress(): ReviewSheetInfo[] {
+  const sheets = useReviewStore((s) => s.sheets);
+  const sheet = useReviewStore((s) => s.sheet);
+  return useMemo(() => selectSheetsWithProgress({ sheets, sheet }), [sheets, sheet]);
+}
