@@ -25,7 +25,9 @@ test('promotes a checkpoint and exports its adapter', async ({ page, request }) 
   const row = rows.filter({ hasText: id });
 
   await row.getByTestId('checkpoint-promote').click();
-  await expect(row.locator('.badge')).toHaveText('promoted');
+  await expect(row.getByTestId('checkpoint-state')).toHaveText('promoted');
+  // Chat and serve-model answer with the promoted checkpoint: the row says it is the current one.
+  await expect(row.getByTestId('checkpoint-current')).toBeVisible();
   const stored = await callApi(request, 'checkpoints:list', {});
   expect(stored.find((c) => c.id === id)?.state).toBe('promoted');
 

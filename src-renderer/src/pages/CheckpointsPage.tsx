@@ -145,7 +145,9 @@ export function CheckpointsPage(): JSX.Element {
                   </div>
                 </td>
                 <td>
-                  <span className={`badge ${c.state}`}>{c.state}</span>
+                  <span className={`badge ${c.state}`} data-testid="checkpoint-state">
+                    {c.state}
+                  </span>
                   {c.current && (
                     <span className="badge current" data-testid="checkpoint-current">
                       current
