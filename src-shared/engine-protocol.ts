@@ -187,6 +187,15 @@ export interface EngineMethods {
   tinker_checkpoints: { params: { tinker: TinkerTarget }; result: { checkpoints: TinkerCheckpoint[] } };
   tinker_pull: { params: TinkerPullParams; result: TinkerPullResult };
   topk_from_logprobs: { params: TopkFromLogprobsParams; result: TopkFromLogprobsResult };
+  /**
+   * Teacher top-k files cut to the answer text given (its last full sentence), the end marked by
+   * the stop token as a one-hot row; trimmed false where the text does not fall on a token
+   * boundary (the file is left as it was). `model`: the tokenizer the files were written with.
+   */
+  topk_trim: {
+    params: { model: ModelSpec; files: { path: string; text: string }[] };
+    result: { files: { path: string; trimmed: boolean; rows: number }[] };
+  };
   export_modal: { params: ExportModalParams; result: ExportModalResult };
   cancel: { params: { target: string }; result: { cancelled: boolean } };
   shutdown: { params: Record<string, never>; result: { ok: true } };

@@ -60,6 +60,7 @@ METHODS: dict[str, str] = {
     "tinker_checkpoints": "character_engine.handlers.tinker:handle_tinker_checkpoints",
     "tinker_pull": "character_engine.handlers.tinker:handle_tinker_pull",
     "topk_from_logprobs": "character_engine.handlers.topk:handle_topk_from_logprobs",
+    "topk_trim": "character_engine.handlers.topk:handle_topk_trim",
     "merge_adapters": "character_engine.handlers.merge:handle_merge_adapters",
 }
 IMMEDIATE = ("health", "cancel", "shutdown")

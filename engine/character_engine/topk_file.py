@@ -90,3 +90,49 @@ def read_topk(path: str) -> TopK:
     ):
         raise CorruptFile(f"{path}: tensor shapes disagree", path=path)
     return out
+
+
+# A log-probability that is 0 in probability at float32 (exp underflows) without being -inf,
+# so p * (log p - log q) stays 0 instead of NaN in the kd loss.
+_NEVER = -1.0e4
+
+
+def trim_topk(topk: TopK, tokenizer: Any, text: str, stop_id: int) -> TopK | None:
+    """The answer cut to `text` (a prefix of what its tokens decode to, e.g. the answer up to its
+    last full sentence), with `stop_id` appended as a one-hot row: the end of the answer, marked.
+
+    The tokens kept are the shortest prefix that decodes (special tokens skipped, whitespace
+    stripped) to `text`; None when no prefix does (the cut falls inside a token). Trailing stop
+    tokens are dropped first, so trimming a trimmed file gives it back unchanged."""
+    import torch
+
+    ids = [int(t) for t in topk.token_ids.tolist()]
+    n_all = len(ids)
+    while n_all > 0 and ids[n_all - 1] == stop_id:
+        n_all -= 1
+    want = text.strip()
+    keep = None
+    for n in range(1, n_all + 1):
+        got = tokenizer.decode(ids[:n], skip_special_tokens=True).strip()
+        if got == want:
+            keep = n
+            break
+        if len(got) > len(want) + 8:  # past it: byte-level pieces never shrink the text that much
+            break
+    if keep is None:
+        return None
+    end_ids = torch.full((1, topk.k), stop_id, dtype=torch.long)
+    end_logp = torch.full((1, topk.k), _NEVER, dtype=torch.float32)
+    end_logp[0, 0] = 0.0
+    # The other slots of the end row name the teacher's own top tokens there (weight 0), so the
+    # row keeps k distinct ids like every other row.
+    others = [t for t in topk.topk_ids[min(keep, len(topk) - 1)].tolist() if t != stop_id][: topk.k - 1]
+    end_ids[0, 1 : 1 + len(others)] = torch.tensor(others, dtype=torch.long)
+    meta = dict(topk.metadata)
+    meta.setdefault("trimmed_from", str(len(topk)))
+    return TopK(
+        torch.tensor([*ids[:keep], stop_id], dtype=torch.long),
+        torch.cat([topk.topk_ids[:keep], end_ids]),
+        torch.cat([topk.topk_logprobs[:keep], end_logp]),
+        meta,
+    )

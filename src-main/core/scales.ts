@@ -36,6 +36,12 @@ export interface GenerationSettings {
    * training questions (never its held-out set). Stored runs from before it existed read as false.
    */
   robustnessTraining: boolean;
+  /**
+   * Training answers cut off at maxNewTokens are trimmed to their last full sentence and their
+   * top-k file ends with the stop token (datasets/trim-answers.ts), so the student learns where an
+   * answer ends. Stored runs from before it existed read as false.
+   */
+  trimTruncated: boolean;
 }
 
 export interface EvaluationSettings {
@@ -106,6 +112,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 1,
       robustnessTraining: false,
+      trimTruncated: true,
     },
     audit: { minWords: 1, maxWords: 400, dropTruncated: false },
     training: {
@@ -159,6 +166,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 2,
       robustnessTraining: true,
+      trimTruncated: true,
     },
     audit: { minWords: 10, maxWords: 400, dropTruncated: false },
     training: {
@@ -211,6 +219,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 2,
       robustnessTraining: true,
+      trimTruncated: true,
     },
     audit: { minWords: 20, maxWords: 400, dropTruncated: true },
     training: {
@@ -315,6 +324,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       'topK',
       'samplesPerQuestion',
       'robustnessTraining',
+      'trimTruncated',
     ],
     gField,
   );
@@ -353,6 +363,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       samplesPerQuestion:
         g.samplesPerQuestion === undefined ? 1 : reader.int(g, 'samplesPerQuestion', gField),
       robustnessTraining: g.robustnessTraining === undefined ? false : g.robustnessTraining === true,
+      trimTruncated: g.trimTruncated === true,
     },
     audit: {
       minWords: reader.int(a, 'minWords', aField),

@@ -40,3 +40,34 @@ def handle_topk_from_logprobs(params: dict[str, Any], ctx: RequestContext) -> di
             "warning",
         )
     return {"files": out}
+
+
+def handle_topk_trim(params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """Cut teacher top-k files to the answer text given (its last full sentence) and mark the end
+    with the stop token, in place (atomically). `model`: the tokenizer the files were written
+    with. Per file: rows kept (stop token included), or trimmed false where the text does not
+    fall on a token boundary (the file is left as it was)."""
+    from ..models.chat_template import end_of_turn_id
+    from ..topk_file import read_topk, trim_topk, write_topk
+
+    spec = parse_spec(params.get("model"))
+    files = get_list(params, "files", dict)
+    tokenizer = ctx.state.models.load(spec, ctx=ctx).tokenizer
+    stop_id = end_of_turn_id(tokenizer)
+    out = []
+    for i, f in enumerate(files):
+        path = get(f, "path", str)
+        text = get(f, "text", str)
+        if not os.path.isabs(path):
+            raise InvalidParams(f"'files[{i}].path' must be absolute", param=f"files[{i}].path")
+        if not text.strip():
+            raise InvalidParams(f"'files[{i}].text' is empty", param=f"files[{i}].text")
+        topk = read_topk(path)
+        cut = trim_topk(topk, tokenizer, text, stop_id)
+        if cut is None:
+            out.append({"path": path, "trimmed": False, "rows": len(topk)})
+        else:
+            write_topk(path, cut.token_ids, cut.topk_ids, cut.topk_logprobs, **cut.metadata)
+            out.append({"path": path, "trimmed": True, "rows": len(cut)})
+        ctx.progress("trim", i + 1, len(files))
+    return {"files": out}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidParams
+
 STOP_TOKEN_STRINGS = ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>", "</s>")
 
 
@@ -122,6 +124,23 @@ def encode(tokenizer: Any, text: str) -> list[int]:
 
 def prompt_ids(tokenizer: Any, system: str | None, messages: list[dict[str, str]]) -> list[int]:
     return encode(tokenizer, render_chat(tokenizer, system, messages, add_generation_prompt=True))
+
+
+def end_of_turn_id(tokenizer: Any) -> int:
+    """The token that ends an assistant turn: the tokenizer's eos, else the first of the
+    usual end-of-turn tokens in its vocabulary."""
+    if tokenizer.eos_token_id is not None:
+        return int(tokenizer.eos_token_id)
+    vocab = tokenizer.get_vocab()
+    for s in STOP_TOKEN_STRINGS:
+        if s in vocab:
+            return int(vocab[s])
+    raise InvalidParams(
+        "this tokenizer names no end-of-turn token (no eos_token, none of "
+        + ", ".join(STOP_TOKEN_STRINGS)
+        + ")",
+        param="model",
+    )
 
 
 def stop_token_ids(model: Any, tokenizer: Any) -> set[int]:

@@ -15,6 +15,7 @@ import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import type { TeacherOutput } from '../../providers/types';
 import { chooseSample, countSelection, emptySelectionCounts } from '../../datasets/select-samples';
+import { emptyTrimCounts, trimCutOffAnswers, type TopkTrimmer } from '../../datasets/trim-answers';
 import { personaMarkers } from '../../robustness/markers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
@@ -170,6 +171,11 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
   const samples = Math.max(1, gen.samplesPerQuestion);
   const markers = personaMarkers(persona.name, persona.keywords);
   const selection = emptySelectionCounts(samples);
+  const trimCounts = emptyTrimCounts();
+  const trimFiles: TopkTrimmer = async (files) =>
+    files.length === 0
+      ? []
+      : (await studio.engine.call('topk_trim', { model: ctx.run.config.teacherModel, files })).files;
   // One batch per provider call: stored in one transaction as soon as it returns.
   for (let start = 0; start < todo.length; start += gen.batchSize) {
     if (ctx.signal.aborted)
@@ -218,10 +224,22 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
         );
       return (mine[choice.index] as { o: TeacherOutput }).o;
     });
+    // Training answers cut off at the length limit end at their last full sentence, marked.
+    const ending = gen.trimTruncated
+      ? await trimCutOffAnswers(
+          batch.map((q, i) => ({
+            ...(chosen[i] as TeacherOutput),
+            topkPath: capture ? topkFile(ctx.paths, q.id) : null,
+            heldout: q.heldout,
+          })),
+          trimFiles,
+          trimCounts,
+        )
+      : chosen;
     const added = store.examples.insertMany(
       runId,
       batch.map((q, i) => {
-        const o = chosen[i] as TeacherOutput;
+        const o = ending[i] as TeacherOutput;
         return {
           questionId: q.id,
           answer: o.text.trim(),
@@ -237,13 +255,22 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
     done += added;
     ctx.progress(done, total, `teacher ${provider.model}`);
   }
-  if (selection.questions > 0) {
-    writeFileSync(selectionFile(ctx.paths), `${JSON.stringify(selection, null, 2)}\n`);
+  if (trimCounts.cutOff > 0)
     ctx.log(
-      `teacher at its best: ${selection.samplesPerQuestion} samples for each of ${selection.questions} training questions; ` +
-        `${selection.candidatesHeld} of ${selection.candidates} samples held the character and ${selection.candidatesEnded} ended on their own; ` +
-        `kept ${selection.chosenHeld} that held and ${selection.chosenEnded} that ended`,
+      `answers that end: ${trimCounts.cutOff} training answers cut off at ${gen.maxNewTokens} tokens; ` +
+        `${trimCounts.trimmed} trimmed to their last full sentence with the end marked, ${trimCounts.leftCutOff} left cut off`,
     );
+  if (selection.questions > 0 || trimCounts.cutOff > 0) {
+    writeFileSync(
+      selectionFile(ctx.paths),
+      `${JSON.stringify({ ...selection, trim: trimCounts }, null, 2)}\n`,
+    );
+    if (selection.questions > 0)
+      ctx.log(
+        `teacher at its best: ${selection.samplesPerQuestion} samples for each of ${selection.questions} training questions; ` +
+          `${selection.candidatesHeld} of ${selection.candidates} samples held the character and ${selection.candidatesEnded} ended on their own; ` +
+          `kept ${selection.chosenHeld} that held and ${selection.chosenEnded} that ended`,
+      );
   }
   writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));
   ctx.log(`generated ${todo.length} answers (${total} in all)`);
