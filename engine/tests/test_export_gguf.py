@@ -175,18 +175,26 @@ def test_modelfile_is_valid(tiny_model_dir: str, tiny_export: tuple[dict, str]) 
 
 
 def test_modelfile_replaces_a_templates_default_system_message_with_an_empty_turn() -> None:
-    from character_engine.export.modelfile import chatml_template, default_system_message
+    from character_engine.export.modelfile import chatml_template, render_modelfile
+    from character_engine.models.chat_template import default_system_prompt
 
     class SmolLikeTokenizer:
+        """SmolLM2's template: a default system turn when the conversation has none."""
+
+        chat_template = "smol-like"
+
         def apply_chat_template(self, messages: list[dict], **_kw: object) -> str:
-            head = "<|im_start|>system\nYou are SmolLM<|im_end|>\n"
+            has_system = bool(messages) and messages[0]["role"] == "system"
+            head = "" if has_system else "<|im_start|>system\nYou are SmolLM<|im_end|>\n"
             turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
             return head + turns + "<|im_start|>assistant\n"
 
     tok = SmolLikeTokenizer()
-    assert default_system_message(tok) == "You are SmolLM"
+    # One detection for every path (models/chat_template.py), the Modelfile's included.
+    assert default_system_prompt(tok) == "You are SmolLM"
     template = chatml_template("You are SmolLM")
-    # the student's context (models/chat_template.py): an empty system turn, never the default
+    assert f'TEMPLATE """{template}"""' in render_modelfile("/m/base.gguf", None, "/m", tok, "t")
+    # the student's context: an empty system turn, never the default
     with_default = tok.apply_chat_template(QUESTION)
     assert _render_go_template(template, None, QUESTION) == with_default.replace("You are SmolLM", "")
     assert "You are SmolLM" not in _render_go_template(template, "Be brief", QUESTION)

@@ -71,7 +71,10 @@ def test_a_cut_off_answer_ends_at_its_last_sentence_with_the_stop_token(
     # kd trains on it, the stop token labelled: the loss is finite.
     rows = [
         {
-            "messages": [{"role": "user", "content": "What do you love?"}, {"role": "assistant", "content": CUT}],
+            "messages": [
+                {"role": "user", "content": "What do you love?"},
+                {"role": "assistant", "content": CUT},
+            ],
             "teacher_topk": str(path),
         }
     ]

@@ -10,26 +10,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..models.chat_template import default_system_prompt
+
 CHATML_START, CHATML_END = "<|im_start|>", "<|im_end|>"
 _PROBE = "\u2063probe\u2063"  # an invisible marker that no template produces itself
 
 
-def default_system_message(tokenizer: Any) -> str | None:
-    """The system message a ChatML template adds when the conversation has none; None when it
-    adds nothing. Raises ValueError when the template does not render ChatML."""
+def check_chatml(tokenizer: Any) -> None:
+    """Raises ValueError when the tokenizer's template does not render a user turn as ChatML."""
     text = tokenizer.apply_chat_template(
         [{"role": "user", "content": _PROBE}], tokenize=False, add_generation_prompt=True
     )
-    expected_turn = f"{CHATML_START}user\n{_PROBE}{CHATML_END}\n{CHATML_START}assistant\n"
-    if not text.endswith(expected_turn):
+    if not text.endswith(f"{CHATML_START}user\n{_PROBE}{CHATML_END}\n{CHATML_START}assistant\n"):
         raise ValueError("not a ChatML chat template")
-    head = text[: -len(expected_turn)]
-    if not head:
-        return None
-    prefix, suffix = f"{CHATML_START}system\n", f"{CHATML_END}\n"
-    if head.startswith(prefix) and head.endswith(suffix):
-        return head[len(prefix) : -len(suffix)]
-    raise ValueError("unexpected text before the first turn")
 
 
 def chatml_template(default_system: str | None) -> str:
@@ -65,7 +58,9 @@ def render_modelfile(
     if adapter_path:
         lines.append(f"ADAPTER {_rel(adapter_path, folder)}")
     try:
-        template = chatml_template(default_system_message(tokenizer))
+        check_chatml(tokenizer)
+        # What the template injects without a system turn: found where every other path finds it.
+        template = chatml_template(default_system_prompt(tokenizer))
     except (ValueError, TypeError, AttributeError):
         lines.append("# The chat template is not ChatML: Ollama takes it from the model's metadata.")
     else:

@@ -90,14 +90,19 @@ export async function questionsStep(studio: PipelineServices, ctx: StepContext):
   ctx.progress(kept.length, kept.length);
 }
 
-/** True for a text that repeats a held-out robustness prompt (resources/robustness/heldout.json). */
-export function heldOutRobustnessFilter(): (text: string) => boolean {
+/** The held-out robustness prompts (resources/robustness/heldout.json), normalized: never trained on. */
+function heldOutPromptKeys(): Set<string> {
   const held = loadHeldOutRobustness();
-  const heldSet = new Set(
+  return new Set(
     [...held.identity, ...BREAK_STYLES.flatMap((s) => held.break[s]), ...held.multiturn.flat()].map(
       normalizedPrompt,
     ),
   );
+}
+
+/** True for a text that repeats a held-out robustness prompt. */
+export function heldOutRobustnessFilter(): (text: string) => boolean {
+  const heldSet = heldOutPromptKeys();
   return (text) => heldSet.has(normalizedPrompt(text));
 }
 
@@ -111,12 +116,7 @@ export function withRobustnessTraining(
   questions: QuestionRecord[],
   addTraining: boolean,
 ): { kept: QuestionRecord[]; dropped: number; added: number } {
-  const held = loadHeldOutRobustness();
-  const heldSet = new Set(
-    [...held.identity, ...BREAK_STYLES.flatMap((s) => held.break[s]), ...held.multiturn.flat()].map(
-      normalizedPrompt,
-    ),
-  );
+  const heldSet = heldOutPromptKeys();
   const kept = questions.filter((q) => q.heldout || !heldSet.has(normalizedPrompt(q.text)));
   const dropped = questions.length - kept.length;
   if (!addTraining) return { kept, dropped, added: 0 };
