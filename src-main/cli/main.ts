@@ -27,6 +27,8 @@ eval classifier --train A.jsonl --eval B.jsonl [--out FILE]   fit the in-charact
 eval elo matches.jsonl [--judge local|M] [--persona ID] [--k 32]   Elo from pairwise matches (the engine judges missing winners)
 eval revealed-preferences [M] [--persona ID] [--checkpoint ID] [--with-constitution]   Elo over traits from the model's choices
 eval robustness <run>     how the run's character holds: identity, break-character (4 styles + appended), multi-turn
+                          [--temperature T] [--top-p P] [--max-tokens N] [--repetition-penalty R] [--seed S]
+                          [--models base,teacher,student]   a trial at other settings, in files of its own
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
             on-policy (the student answers, the teacher scores each token)
 runs                      list runs

@@ -12,7 +12,7 @@ import {
   type RobustnessSampling,
   type RobustnessSummary,
 } from '../../../src-shared/robustness';
-import { StepOrderError } from '../../core/errors';
+import { InvalidParamsError, StepOrderError } from '../../core/errors';
 import type { RunPaths } from '../../core/paths';
 import { evaluateRobustness, type RobustnessModel } from '../../robustness/evaluate';
 import { personaMarkers } from '../../robustness/markers';
@@ -31,18 +31,37 @@ export const ROBUSTNESS_SAMPLING: Readonly<RobustnessSampling> = {
   seed: 0,
 };
 
-export function robustnessFiles(paths: Pick<RunPaths, 'dir'>): { summary: string; answers: string } {
+/**
+ * The run's robustness files; a `tag` (a measurement at other sampling settings or of some models
+ * only) gets files of its own, so the run's own figures are never overwritten by a trial.
+ */
+export function robustnessFiles(
+  paths: Pick<RunPaths, 'dir'>,
+  tag: string | null = null,
+): { summary: string; answers: string } {
+  const suffix = tag ? `-${tag}` : '';
   return {
-    summary: join(paths.dir, 'robustness.json'),
-    answers: join(paths.dir, 'robustness_answers.jsonl'),
+    summary: join(paths.dir, `robustness${suffix}.json`),
+    answers: join(paths.dir, `robustness_answers${suffix}.jsonl`),
   };
+}
+
+export interface RobustnessRunOptions {
+  signal?: AbortSignal;
+  progress?: (done: number, total: number, message: string) => void;
+  /** Over chat's defaults (and the scale's length limit). */
+  sampling?: Partial<RobustnessSampling>;
+  /** Only these labels (base, teacher, student, a stage); all when absent. */
+  models?: readonly string[];
+  /** Files of their own (robustnessFiles); null: the run's robustness.json. */
+  tag?: string | null;
 }
 
 export async function runRobustness(
   studio: PipelineServices,
   run: RunRecord,
   paths: RunPaths,
-  opts: { signal?: AbortSignal; progress?: (done: number, total: number, message: string) => void } = {},
+  opts: RobustnessRunOptions = {},
 ): Promise<RobustnessSummary> {
   const cp = finalCheckpoint(studio, run.id);
   if (!cp) throw new StepOrderError('robustness evaluation', 'a trained checkpoint (run the train step)');
@@ -66,21 +85,35 @@ export async function runRobustness(
         model: cfg.studentModel,
         adapter: stage.adapterPath,
       });
+  const wanted = opts.models;
+  if (wanted) {
+    const unknown = wanted.filter((w) => !models.some((m) => m.label === w));
+    if (unknown.length > 0)
+      throw new InvalidParamsError(
+        `no model labelled ${unknown.join(', ')} in run ${run.id} (it has ${models.map((m) => m.label).join(', ')})`,
+        'models',
+      );
+  }
+  const chosen = wanted ? models.filter((m) => wanted.includes(m.label)) : models;
   const heldOut = studio.store.questions.listByRun(run.id, { heldout: true }).map((q) => q.text);
   const { summary, answers } = await evaluateRobustness(studio.engine, {
     runId: run.id,
     checkpointId: cp.id,
     studentContext: STUDENT_CONTEXT,
-    models,
+    models: chosen,
     prompts: loadHeldOutRobustness(),
     heldOutQuestions: heldOut,
     markers: personaMarkers(persona.name, persona.keywords),
     classifierPath: existsSync(paths.classifier) ? paths.classifier : null,
-    sampling: { ...ROBUSTNESS_SAMPLING, maxTokens: cfg.scaleConfig.evaluation.robustnessMaxTokens },
+    sampling: {
+      ...ROBUSTNESS_SAMPLING,
+      maxTokens: cfg.scaleConfig.evaluation.robustnessMaxTokens,
+      ...opts.sampling,
+    },
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.progress ? { progress: opts.progress } : {}),
   });
-  const files = robustnessFiles(paths);
+  const files = robustnessFiles(paths, opts.tag ?? null);
   writeFileSync(files.summary, `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(files.answers, answers.map((a) => JSON.stringify(a)).join('\n') + '\n');
   return summary;

@@ -170,3 +170,17 @@ describe('the robustness evaluation', () => {
     expect(robustnessTable(summary)).toHaveLength(5);
   });
 });
+
+describe('a robustness trial at other settings', () => {
+  it('is named for its settings, so the run’s own figures are never overwritten', async () => {
+    const { trialTag } = await import('../../../src-main/cli/commands/eval-robustness');
+    const { robustnessFiles } = await import('../../../src-main/pipeline/steps/robustness');
+    expect(trialTag({}, undefined)).toBe(null);
+    expect(trialTag({ temperature: 0.3, maxTokens: 96 }, ['student'])).toBe('t0.3-max96-student');
+    expect(robustnessFiles({ dir: '/r' }, null).summary).toBe('/r/robustness.json');
+    expect(robustnessFiles({ dir: '/r' }, 't0.3-student')).toEqual({
+      summary: '/r/robustness-t0.3-student.json',
+      answers: '/r/robustness_answers-t0.3-student.jsonl',
+    });
+  });
+});
