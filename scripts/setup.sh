@@ -17,6 +17,14 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 # GNU's sha256sum, or macOS's shasum (same output): the stamps below stay as they were.
 sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
 lock_hash=$(sha package-lock.json package.json | sha | cut -c1-16)
+# better-sqlite3 compiles against Node's headers when no prebuilt binary can be fetched (offline,
+# or no GitHub). node-gyp downloads them unless told where they are: Node's own install ships
+# them (include/node), so point it there when nothing else is configured.
+node_prefix=$(node -p 'require("path").dirname(require("path").dirname(process.execPath))')
+if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)" = "undefined" ] &&
+  [ -f "$node_prefix/include/node/node.h" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
 if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" != "$lock_hash" ]; then
   # npm ci installs exactly the lock (which lists every platform's optional rollup package) and
   # never rewrites it, so a fresh clone stays clean.
