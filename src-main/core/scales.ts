@@ -37,6 +37,12 @@ export interface GenerationSettings {
    */
   robustnessTraining: boolean;
   /**
+   * Samples for the training questions that ask who the character is or push it to break (the
+   * identity categories and robustness_break), when more than samplesPerQuestion. Stored runs from
+   * before it existed read as samplesPerQuestion.
+   */
+  robustnessSamples: number;
+  /**
    * Training answers cut off at maxNewTokens are trimmed to their last full sentence and their
    * top-k file ends with the stop token (datasets/trim-answers.ts), so the student learns where an
    * answer ends. Stored runs from before it existed read as false.
@@ -112,6 +118,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 1,
       robustnessTraining: false,
+      robustnessSamples: 1,
       trimTruncated: true,
     },
     audit: { minWords: 1, maxWords: 400, dropTruncated: false },
@@ -166,6 +173,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 2,
       robustnessTraining: true,
+      robustnessSamples: 4,
       trimTruncated: true,
     },
     audit: { minWords: 10, maxWords: 400, dropTruncated: false },
@@ -219,6 +227,7 @@ const SCALES: Record<Scale, ScaleConfig> = {
       topK: 64,
       samplesPerQuestion: 2,
       robustnessTraining: true,
+      robustnessSamples: 4,
       trimTruncated: true,
     },
     audit: { minWords: 20, maxWords: 400, dropTruncated: true },
@@ -324,6 +333,7 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       'topK',
       'samplesPerQuestion',
       'robustnessTraining',
+      'robustnessSamples',
       'trimTruncated',
     ],
     gField,
@@ -363,6 +373,12 @@ export function parseScaleConfig(raw: unknown, reader: Reader, field: string): S
       samplesPerQuestion:
         g.samplesPerQuestion === undefined ? 1 : reader.int(g, 'samplesPerQuestion', gField),
       robustnessTraining: g.robustnessTraining === undefined ? false : g.robustnessTraining === true,
+      robustnessSamples:
+        g.robustnessSamples === undefined
+          ? g.samplesPerQuestion === undefined
+            ? 1
+            : reader.int(g, 'samplesPerQuestion', gField)
+          : reader.int(g, 'robustnessSamples', gField),
       trimTruncated: g.trimTruncated === true,
     },
     audit: {

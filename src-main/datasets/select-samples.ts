@@ -1,8 +1,9 @@
 /**
  * The teacher at its best: several sampled answers per training question, and the one that
  * holds the character is kept. The constitution's markers choose (robustness/markers.ts: names
- * the character or its life and work, never calls itself an AI), then an answer that ended on
- * its own over one cut off at the length limit, then one that does not loop. The 135M teacher
+ * the character or its life and work, never calls itself an AI), then, for a question about who
+ * it is, one that names the character itself, then an answer that ended on its own over one cut
+ * off at the length limit, then one that does not loop. The 135M teacher
  * is in character only about three times in four; taking every sample as it comes teaches the
  * student the misses too. Held-out questions keep their single, unselected answer (the
  * teacher's own figures must not be flattered by selection).
@@ -19,31 +20,46 @@ export interface Choice {
   index: number;
   held: boolean;
   ended: boolean;
+  namesSelf: boolean;
 }
+
+/** Question categories that ask who the character is: the chosen answer should name it. */
+export const IDENTITY_CATEGORIES: readonly string[] = ['identity', 'robustness_identity'];
 
 /** Loops at or above this share of repeated 3-gram words lose to any answer below it (the audit's threshold). */
 const LOOP_SHARE = 0.3;
 
-export function candidateScore(c: Candidate, markers: PersonaMarkers): number {
+export function candidateScore(c: Candidate, markers: PersonaMarkers, wantsName = false): number {
   const m = markerScore(c.text, markers);
   const looped = repetitionShare(c.text) >= LOOP_SHARE;
-  return (m.held ? 8 : 0) + (m.claimsAi ? 0 : 4) + (c.finishReason === 'stop' ? 2 : 0) + (looped ? 0 : 1);
+  return (
+    (m.held ? 16 : 0) +
+    (m.claimsAi ? 0 : 8) +
+    (wantsName && m.namesSelf ? 4 : 0) +
+    (c.finishReason === 'stop' ? 2 : 0) +
+    (looped ? 0 : 1)
+  );
 }
 
 /** The best candidate (the first among equals, so a run is reproducible). */
-export function chooseSample(candidates: readonly Candidate[], markers: PersonaMarkers): Choice {
+export function chooseSample(
+  candidates: readonly Candidate[],
+  markers: PersonaMarkers,
+  wantsName = false,
+): Choice {
   if (candidates.length === 0) throw new RangeError('chooseSample needs at least one candidate');
   let best = 0;
   let bestScore = -1;
   candidates.forEach((c, i) => {
-    const s = candidateScore(c, markers);
+    const s = candidateScore(c, markers, wantsName);
     if (s > bestScore) {
       best = i;
       bestScore = s;
     }
   });
   const chosen = candidates[best] as Candidate;
-  return { index: best, held: markerScore(chosen.text, markers).held, ended: chosen.finishReason === 'stop' };
+  const m = markerScore(chosen.text, markers);
+  return { index: best, held: m.held, ended: chosen.finishReason === 'stop', namesSelf: m.namesSelf };
 }
 
 /** What selection did over a run, for the audit and the report. */
@@ -57,6 +73,9 @@ export interface SelectionCounts {
   /** Chosen answers that held / ended. */
   chosenHeld: number;
   chosenEnded: number;
+  /** Questions about who the character is, and how many chosen answers to them name it. */
+  identityQuestions: number;
+  identityNamed: number;
 }
 
 export function emptySelectionCounts(samplesPerQuestion: number): SelectionCounts {
@@ -68,6 +87,8 @@ export function emptySelectionCounts(samplesPerQuestion: number): SelectionCount
     candidates: 0,
     chosenHeld: 0,
     chosenEnded: 0,
+    identityQuestions: 0,
+    identityNamed: 0,
   };
 }
 
@@ -76,6 +97,7 @@ export function countSelection(
   candidates: readonly Candidate[],
   choice: Choice,
   markers: PersonaMarkers,
+  identity = false,
 ): void {
   counts.questions += 1;
   counts.candidates += candidates.length;
@@ -85,4 +107,8 @@ export function countSelection(
   }
   if (choice.held) counts.chosenHeld += 1;
   if (choice.ended) counts.chosenEnded += 1;
+  if (identity) {
+    counts.identityQuestions += 1;
+    if (choice.namesSelf) counts.identityNamed += 1;
+  }
 }

@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { writeTeacherData } from '../../datasets';
 import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import type { TeacherOutput } from '../../providers/types';
-import { chooseSample, countSelection, emptySelectionCounts } from '../../datasets/select-samples';
+import {
+  chooseSample,
+  countSelection,
+  emptySelectionCounts,
+  IDENTITY_CATEGORIES,
+} from '../../datasets/select-samples';
 import { emptyTrimCounts, trimCutOffAnswers, type TopkTrimmer } from '../../datasets/trim-answers';
 import { personaMarkers } from '../../robustness/markers';
 import { generateQuestionSet } from '../../questions/generate';
@@ -169,6 +174,14 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
   // Several samples per TRAINING question, the one that holds the character kept (select-samples.ts);
   // held-out questions get one, unselected.
   const samples = Math.max(1, gen.samplesPerQuestion);
+  // Questions about who the character is and pushes to break it get more: they are where the
+  // 135M teacher most often misses, and where a user first looks.
+  const samplesFor = (q: QuestionRecord): number =>
+    q.heldout
+      ? 1
+      : IDENTITY_CATEGORIES.includes(q.category) || q.category === 'robustness_break'
+        ? Math.max(samples, gen.robustnessSamples)
+        : samples;
   const markers = personaMarkers(persona.name, persona.keywords);
   const selection = emptySelectionCounts(samples);
   const trimCounts = emptyTrimCounts();
@@ -181,7 +194,7 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
     if (ctx.signal.aborted)
       throw new CancelledError(`generation cancelled after ${done} of ${total} answers`);
     const batch = todo.slice(start, start + gen.batchSize);
-    const slots = batch.flatMap((q) => Array.from({ length: q.heldout ? 1 : samples }, (_, k) => ({ q, k })));
+    const slots = batch.flatMap((q) => Array.from({ length: samplesFor(q) }, (_, k) => ({ q, k })));
     const candidatePath = (q: QuestionRecord, k: number): string =>
       k === 0 ? topkFile(ctx.paths, q.id) : `${topkFile(ctx.paths, q.id)}.sample${k}`;
     const outputs = await provider.generate(
@@ -215,8 +228,9 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
         .filter((s) => s.q.id === q.id);
       if (q.heldout || mine.length === 1) return (mine[0] as { o: TeacherOutput }).o;
       const candidates = mine.map((m) => ({ text: m.o.text, finishReason: m.o.finishReason }));
-      const choice = chooseSample(candidates, markers);
-      countSelection(selection, candidates, choice, markers);
+      const identity = IDENTITY_CATEGORIES.includes(q.category);
+      const choice = chooseSample(candidates, markers, identity);
+      countSelection(selection, candidates, choice, markers, identity);
       if (capture)
         keepCandidateFile(
           mine.map((m) => candidatePath(q, m.k)),
@@ -269,7 +283,8 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
       ctx.log(
         `teacher at its best: ${selection.samplesPerQuestion} samples for each of ${selection.questions} training questions; ` +
           `${selection.candidatesHeld} of ${selection.candidates} samples held the character and ${selection.candidatesEnded} ended on their own; ` +
-          `kept ${selection.chosenHeld} that held and ${selection.chosenEnded} that ended`,
+          `kept ${selection.chosenHeld} that held and ${selection.chosenEnded} that ended; ` +
+          `${selection.identityNamed} of ${selection.identityQuestions} answers to who-are-you questions name the character`,
       );
   }
   writeTeacherData(ctx.paths.teacherData, store.examples.listByRun(runId));

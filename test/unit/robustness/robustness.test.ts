@@ -91,9 +91,32 @@ describe('choosing the teacher at its best', () => {
     const ai = { text: 'I am an AI assistant trained by Hugging Face.', finishReason: 'stop' as const };
     const cut = { text: 'I am Ludwig of Bonn, and my music', finishReason: 'length' as const };
     const ended = { text: 'I am Ludwig of Bonn, and music is my life.', finishReason: 'stop' as const };
-    expect(chooseSample([ai, cut], beethoven)).toEqual({ index: 1, held: true, ended: false });
-    expect(chooseSample([cut, ended], beethoven)).toEqual({ index: 1, held: true, ended: true });
+    expect(chooseSample([ai, cut], beethoven)).toEqual({
+      index: 1,
+      held: true,
+      ended: false,
+      namesSelf: true,
+    });
+    expect(chooseSample([cut, ended], beethoven)).toEqual({
+      index: 1,
+      held: true,
+      ended: true,
+      namesSelf: true,
+    });
     expect(chooseSample([ended, ended], beethoven).index).toBe(0);
+  });
+
+  it('for a question about who it is, prefers the answer that names the character', () => {
+    // Both hold (Vienna, symphony are the constitution's keywords); only the second names him.
+    const life = { text: 'I write a symphony every winter in Vienna.', finishReason: 'stop' as const };
+    const named = { text: 'I am Ludwig, and I write symphonies', finishReason: 'length' as const };
+    expect(chooseSample([life, named], beethoven).index).toBe(0);
+    expect(chooseSample([life, named], beethoven, true)).toEqual({
+      index: 1,
+      held: true,
+      ended: false,
+      namesSelf: true,
+    });
   });
 });
 
