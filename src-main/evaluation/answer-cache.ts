@@ -1,5 +1,5 @@
 /**
- * The base model's answers, kept between runs. Evaluation asks the base model (no adapter, no
+ * The answers of models without an adapter, kept between runs. Evaluation asks the base model (no adapter, no
  * system prompt) the held-out questions, the classifier's negative questions and the capability
  * and safety sets; none of that depends on what a run trained, so a second run of one persona
  * with the same questions would compute it again for nothing.
@@ -7,7 +7,9 @@
  * generateAll seeds every engine call afresh (seed in the sampling, one call per chunk), so one
  * chunk's outputs depend only on that chunk's request: the cache is keyed by the chunk's whole
  * request (model, system, prompts, sampling, batch size) plus what the engine reports about
- * itself, and a hit returns exactly what that call returned. Files live in
+ * itself, and a hit returns exactly what that call returned. The robustness evaluation keeps the
+ * base's and the prompted teacher's answers the same way (a conversation is keyed by its turns):
+ * the teacher's depend on the constitution, which is in the key as its system prompt. Files live in
  * <data folder>/cache/evaluation/<sha256>.json; deleting the folder is always safe.
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +24,7 @@ import { generateAll, type GenerateAllInput } from '../engine/generate-all';
  * do not show (the chat template's system turn, the decode loop's sampling), so old answers
  * are not reused.
  */
-export const ANSWER_CACHE_VERSION = 1;
+export const ANSWER_CACHE_VERSION = 2; // 2: the student's and base's empty system turn (issue 17)
 
 export interface AnswerCache {
   dir: string;
@@ -79,6 +81,31 @@ function read(path: string, n: number): GenerateOutput[] | null {
 }
 
 /**
+ * One chunk's outputs through the cache: read under the request's key, else computed and written
+ * (atomically: a crash never leaves half a file under the key). The request must be the whole of
+ * what the computed outputs depend on, and only for a model without an adapter.
+ */
+export async function throughCache(
+  cache: AnswerCache,
+  request: Parameters<typeof answerCacheKey>[1],
+  compute: () => Promise<GenerateOutput[]>,
+): Promise<GenerateOutput[]> {
+  mkdirSync(cache.dir, { recursive: true });
+  const path = join(cache.dir, `${answerCacheKey(cache, request)}.json`);
+  const hit = read(path, request.prompts.length);
+  if (hit) {
+    cache.hits += 1;
+    return hit;
+  }
+  cache.misses += 1;
+  const outs = await compute();
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(outs));
+  renameSync(tmp, path);
+  return outs;
+}
+
+/**
  * generateAll for a model without an adapter, chunk by chunk through the cache. The chunks are
  * generateAll's own (chunkSize prompts each, in order), so outputs are the uncached call's.
  */
@@ -89,21 +116,11 @@ export async function cachedGenerateAll(
 ): Promise<GenerateOutput[]> {
   const outputs: GenerateOutput[] = [];
   const total = input.prompts.length;
-  mkdirSync(cache.dir, { recursive: true });
   for (let start = 0; start < total; start += input.chunkSize) {
     const prompts = input.prompts.slice(start, start + input.chunkSize);
-    const key = answerCacheKey(cache, { ...input, prompts, batch: input.chunkSize });
-    const path = join(cache.dir, `${key}.json`);
-    let outs = read(path, prompts.length);
-    if (outs) {
-      cache.hits += 1;
-    } else {
-      cache.misses += 1;
-      outs = await generateAll(engine, { ...input, prompts, onProgress: undefined });
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(outs));
-      renameSync(tmp, path); // atomic: a crash never leaves half a file under the key
-    }
+    const outs = await throughCache(cache, { ...input, prompts, batch: input.chunkSize }, () =>
+      generateAll(engine, { ...input, prompts, onProgress: undefined }),
+    );
     outputs.push(...outs);
     input.onProgress?.(outputs.length, total);
   }

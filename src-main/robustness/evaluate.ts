@@ -5,7 +5,7 @@
  * model answers at chat's sampling settings (what users see), seeded: the base and the student
  * with no prompt, the teacher WITH the constitution, and each recipe stage's adapter.
  */
-import type { ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
+import type { GenerateOutput, ModelSpec, SamplingParams } from '../../src-shared/engine-protocol';
 import {
   BREAK_STYLES,
   type BreakStyle,
@@ -17,6 +17,7 @@ import {
 } from '../../src-shared/robustness';
 import { CancelledError } from '../core/errors';
 import type { EngineClient } from '../engine/client';
+import { throughCache, type AnswerCache } from '../evaluation/answer-cache';
 import { bootstrap, shareInterval } from '../evaluation/intervals';
 import { markerScore, type PersonaMarkers } from './markers';
 import { appendedPrompts, type HeldOutRobustnessPrompts } from './prompt-sets';
@@ -44,6 +45,11 @@ export interface RobustnessInput {
   sampling: RobustnessSampling;
   signal?: AbortSignal;
   progress?: (done: number, total: number, message: string) => void;
+  /**
+   * Where the answers of models without an adapter (base, prompted teacher) are kept between runs
+   * (evaluation/answer-cache.ts); absent computes them.
+   */
+  answerCache?: AnswerCache | null;
 }
 
 /** Items per engine call: a batch large enough for throughput, small enough for a timely cancel. */
@@ -89,23 +95,42 @@ async function answer(
   sampling: SamplingParams,
   signal: AbortSignal | undefined,
   onChunk: (n: number) => void,
+  cache: AnswerCache | null,
 ): Promise<{ text: string; ended: boolean; tokens: number }[]> {
   const out: { text: string; ended: boolean; tokens: number }[] = [];
   for (let start = 0; start < chats.length; start += CHUNK) {
     if (signal?.aborted) throw new CancelledError('robustness evaluation cancelled');
     const chunk = chats.slice(start, start + CHUNK);
-    const result = await engine.call(
-      'generate',
-      {
-        model: m.model,
-        ...(m.adapter ? { adapter: m.adapter } : {}),
-        items: chunk.map((messages) => ({ ...(m.system ? { system: m.system } : {}), messages })),
-        sampling,
-        batch_size: CHUNK,
-      },
-      { signal },
-    );
-    for (const o of result.outputs)
+    const call = async (): Promise<GenerateOutput[]> =>
+      (
+        await engine.call(
+          'generate',
+          {
+            model: m.model,
+            ...(m.adapter ? { adapter: m.adapter } : {}),
+            items: chunk.map((messages) => ({ ...(m.system ? { system: m.system } : {}), messages })),
+            sampling,
+            batch_size: CHUNK,
+          },
+          { signal },
+        )
+      ).outputs;
+    // A model without an adapter answers the same chunk the same way in every run: kept.
+    const outputs =
+      cache && !m.adapter
+        ? await throughCache(
+            cache,
+            {
+              model: m.model,
+              ...(m.system ? { system: m.system } : {}),
+              prompts: chunk.map((c) => JSON.stringify(c)),
+              sampling,
+              batch: CHUNK,
+            },
+            call,
+          )
+        : await call();
+    for (const o of outputs)
       out.push({ text: o.text.trim(), ended: o.finish_reason === 'stop', tokens: o.completion_tokens });
     onChunk(chunk.length);
   }
@@ -163,6 +188,7 @@ export async function evaluateRobustness(
       sampling,
       input.signal,
       tick,
+      input.answerCache ?? null,
     );
     singles.forEach((s, i) => {
       const o = singleOut[i] as { text: string; ended: boolean; tokens: number };
@@ -194,6 +220,7 @@ export async function evaluateRobustness(
         { ...sampling, seed: input.sampling.seed + t + 1 },
         input.signal,
         tick,
+        input.answerCache ?? null,
       );
       outs.forEach((o, c) => {
         histories[c] = [...(chats[c] as Chat), { role: 'assistant', content: o.text }];

@@ -13,7 +13,8 @@ import {
   type RobustnessSummary,
 } from '../../../src-shared/robustness';
 import { InvalidParamsError, StepOrderError } from '../../core/errors';
-import type { RunPaths } from '../../core/paths';
+import { evaluationCacheDir, type RunPaths } from '../../core/paths';
+import { openAnswerCache } from '../../evaluation/answer-cache';
 import { evaluateRobustness, type RobustnessModel } from '../../robustness/evaluate';
 import { personaMarkers } from '../../robustness/markers';
 import { loadHeldOutRobustness } from '../../robustness/prompt-sets';
@@ -96,7 +97,9 @@ export async function runRobustness(
   }
   const chosen = wanted ? models.filter((m) => wanted.includes(m.label)) : models;
   const heldOut = studio.store.questions.listByRun(run.id, { heldout: true }).map((q) => q.text);
+  const answerCache = await openAnswerCache(studio.engine, evaluationCacheDir(studio.dataDir));
   const { summary, answers } = await evaluateRobustness(studio.engine, {
+    answerCache,
     runId: run.id,
     checkpointId: cp.id,
     studentContext: STUDENT_CONTEXT,

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../../src-main/engine/client';
 import { chooseSample } from '../../../src-main/datasets/select-samples';
@@ -191,6 +194,48 @@ describe('the robustness evaluation', () => {
       .map((c) => c.turns[0]);
     expect(studentTurns).toEqual([1, 3, 5, 7, 9, 11]);
     expect(robustnessTable(summary)).toHaveLength(5);
+  });
+
+  it('keeps the base’s and the prompted teacher’s answers between runs, never the student’s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'robust-cache-'));
+    const prompts = loadHeldOutRobustness();
+    const spec = { source: 'default' } as const;
+    const models: RobustnessModel[] = [
+      { label: 'base', checkpointId: null, model: spec },
+      { label: 'teacher', checkpointId: null, model: spec, system: 'You are Beethoven.' },
+      { label: 'student', checkpointId: 'ck', model: spec, adapter: '/a' },
+    ];
+    const input = {
+      runId: 'r',
+      checkpointId: 'ck',
+      studentContext: 'an empty system turn',
+      models,
+      prompts,
+      heldOutQuestions: Array.from({ length: 20 }, (_, i) => `Question ${i}?`),
+      markers: beethoven,
+      classifierPath: null,
+      sampling: { temperature: 0.7, topP: 0.9, maxTokens: 160, repetitionPenalty: 1.15, seed: 0 },
+    };
+    const first = scriptedEngine();
+    const cache1 = { dir, engineTag: 'engine-1', hits: 0, misses: 0 };
+    const a = await evaluateRobustness(first.engine, { ...input, answerCache: cache1 });
+    expect(cache1.hits).toBe(0);
+    const second = scriptedEngine();
+    const cache2 = { dir, engineTag: 'engine-1', hits: 0, misses: 0 };
+    const b = await evaluateRobustness(second.engine, { ...input, answerCache: cache2 });
+    expect(cache2.misses).toBe(0);
+    expect(cache2.hits).toBe(cache1.misses);
+    expect(new Set(second.calls.map((c) => c.model))).toEqual(new Set(['student']));
+    expect(b.answers.map((x) => x.answer)).toEqual(a.answers.map((x) => x.answer));
+    // Another constitution (the teacher's system prompt) is another key: asked again.
+    const third = scriptedEngine();
+    const other = models.map((m) => (m.label === 'teacher' ? { ...m, system: 'You are Mozart.' } : m));
+    await evaluateRobustness(third.engine, {
+      ...input,
+      models: other,
+      answerCache: { dir, engineTag: 'engine-1', hits: 0, misses: 0 },
+    });
+    expect(new Set(third.calls.map((c) => c.model))).toEqual(new Set(['teacher', 'student']));
   });
 });
 
