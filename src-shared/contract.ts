@@ -387,6 +387,67 @@ export interface ReviewSummary {
   meetsTarget: boolean | null;
 }
 
+/** A pairwise judgement: the answer shown as A, the one shown as B, or neither better. */
+export const PAIRWISE_CHOICES = ['a', 'b', 'tie'] as const;
+export type PairwiseChoice = (typeof PAIRWISE_CHOICES)[number];
+
+/**
+ * One held-out question with two answers side by side (the student's and the teacher's, which
+ * one is A drawn per pair from the sheet's seed). sourceA/sourceB are null on screen until the
+ * sheet is un-blinded.
+ */
+export interface PairwiseItem {
+  id: number;
+  sheetId: string;
+  position: number;
+  category: string;
+  question: string;
+  answerA: string;
+  answerB: string;
+  sourceA: ModelRole | null;
+  sourceB: ModelRole | null;
+  choice: PairwiseChoice | null;
+}
+
+export interface PairwiseSheet {
+  id: string;
+  runId: string;
+  /** True until un-blinded: the sources are hidden then. */
+  blind: boolean;
+  items: PairwiseItem[];
+}
+
+export interface PairwiseSheetInfo {
+  id: string;
+  runId: string;
+  unblinded: boolean;
+  createdAt: string;
+  judged: number;
+  total: number;
+}
+
+export interface PairwiseSummary {
+  sheetId: string;
+  judged: number;
+  total: number;
+  /** Picks by side on screen (known while blind): a reviewer who always picks A shows here. */
+  picks: Record<PairwiseChoice, number>;
+  /**
+   * Once un-blinded: the student's wins, losses and ties against the other model over the judged
+   * pairs, and its preference share = (wins + ties / 2) / judged with a 95% percentile bootstrap
+   * interval over the pairs (2000 resamples, seeded; as the evaluation's intervals). 0.5: the
+   * reviewer could not prefer one over the other. Null while blind or before any pair is judged.
+   */
+  student: {
+    against: ModelRole;
+    wins: number;
+    losses: number;
+    ties: number;
+    share: number;
+    interval: Interval;
+  } | null;
+}
+
 export interface ChatTurn {
   role: 'user' | 'assistant';
   content: string;
@@ -543,6 +604,16 @@ export interface ApiContract {
   'review:note': { params: { itemId: number; note: string }; result: ReviewItem };
   'review:summary': { params: { sheetId: string; unblind: boolean }; result: ReviewSummary };
   'review:export': { params: { sheetId: string }; result: { csvPath: string; txtPath: string } };
+  /** A pairwise A/B sheet: up to `pairs` (default 50) held-out questions of the run's latest evaluation. */
+  'pairwise:create': { params: { runId: string; pairs?: number }; result: PairwiseSheet };
+  'pairwise:get': { params: { sheetId: string }; result: PairwiseSheet };
+  /** The run's pairwise sheets, newest first, with how many pairs are judged. */
+  'pairwise:list': { params: { runId: string }; result: PairwiseSheetInfo[] };
+  /** Saves one judgement at once; null clears it. */
+  'pairwise:choose': { params: { itemId: number; choice: PairwiseChoice | null }; result: PairwiseItem };
+  'pairwise:summary': { params: { sheetId: string; unblind: boolean }; result: PairwiseSummary };
+  /** pairwise_review.csv beside manual_review.csv, and the report's review section brought up to date. */
+  'pairwise:export': { params: { sheetId: string }; result: { csvPath: string; reportPath: string | null } };
   'chat:start': { params: { checkpointId: string | null; withTeacher: boolean }; result: ChatSession };
   /**
    * Loads the chat's model (and adapter; the teacher lane's too when side by side) so the first
@@ -699,6 +770,12 @@ export const API_CHANNELS = [
   'review:note',
   'review:summary',
   'review:export',
+  'pairwise:create',
+  'pairwise:get',
+  'pairwise:list',
+  'pairwise:choose',
+  'pairwise:summary',
+  'pairwise:export',
   'chat:start',
   'chat:warm',
   'chat:send',

@@ -32,7 +32,8 @@ eval robustness <run>     how the run's character holds: identity, break-charact
 objectives: sft (the teacher's answers as text), kd (the teacher's token distributions),
             on-policy (the student answers, the teacher scores each token)
 runs                      list runs
-review list [run] | export <sheet>   review sheets from the database (rated counts); the CSV/TXT export
+review list [run] | export <sheet>   rating and A/B sheets from the database (rated/judged counts); the CSV/TXT
+                          export (pairwise_review.csv for an A/B sheet) updates the report's review section
 report <run>              print the path and key numbers of a run's RESULTS_REPORT.md
 sample "<text>" [--checkpoint ID] [--teacher]   one answer from a checkpoint (no system prompt)
 chat [--checkpoint ID] [--teacher]              interactive chat (readline)

@@ -13,6 +13,7 @@ import { dataHandlers } from './data';
 import { estimateStep } from '../pipeline/estimate';
 import { evaluationHandlers } from './evaluation';
 import { requireString } from './params';
+import { pairwiseHandlers } from './pairwise';
 import { personaHandlers } from './personas';
 import { reviewHandlers } from './review';
 import { requireStep, runHandlers } from './runs';
@@ -41,6 +42,7 @@ export function createHandlers(services: HandlerServices): Handlers {
     ...modalHandlers(services),
     ...evaluationHandlers(services),
     ...reviewHandlers(services),
+    ...pairwiseHandlers(services),
     ...chatHandlers(services),
     ...characterHandlers(services),
   };

@@ -1,5 +1,6 @@
 import { REVIEW_DIMENSIONS } from '../../src-shared/contract';
 import { runPaths } from '../core/paths';
+import { refreshReviewSection } from '../reports';
 import {
   createReviewSheet,
   exportReview,
@@ -48,11 +49,15 @@ export function reviewHandlers(s: HandlerServices): Pick<Handlers, ReviewChannel
       reviewSummary(s.store, requireString(params, 'sheetId'), {
         unblind: requireBoolean(params, 'unblind'),
       }),
-    // Next to the run's other reports: <run>/manual_review.csv and manual_review.txt.
+    // Next to the run's other reports: <run>/manual_review.csv and manual_review.txt (or _<sheet> for a second sheet).
     'review:export': async (params) => {
       const sheetId = requireString(params, 'sheetId');
       const sheet = getReviewSheet(s.store, sheetId);
-      return exportReview(s.store, sheetId, runPaths(s.dataDir, sheet.runId).dir);
+      const paths = runPaths(s.dataDir, sheet.runId);
+      const written = exportReview(s.store, sheetId, paths.dir);
+      // The report was written before any review: bring its review section up to date.
+      refreshReviewSection(s.store, sheet.runId, paths.resultsReport);
+      return written;
     },
   };
 }

@@ -2,14 +2,14 @@
  * Run reports: RESULTS_REPORT.md, DEPLOYMENT.md and evaluation_results.json, from typed inputs
  * gathered from the store (collectReportInput) plus what only the caller knows.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EvaluationItemRow, EvaluationSummary, SavingsSummary } from '../../src-shared/contract';
 import { parsePersona, wordCount } from '../personas/parse';
-import { reviewSummary } from '../review';
+import { pairwiseSummary, reviewSummary } from '../review';
 import type { Store } from '../store';
 import { renderDeployment, type DeploymentInput } from './deployment';
-import { renderResultsReport, type ResultsReportInput } from './results';
+import { renderResultsReport, reviewSection, type ResultsReportInput } from './results';
 
 export {
   renderResultsReport,
@@ -55,8 +55,6 @@ export function collectReportInput(
     };
   }
   const evaluation = store.evaluations.latest(runId);
-  const sheet = store.reviews.listSheets(runId)[0];
-  const review = sheet ? reviewSummary(store, sheet.id) : null;
   return {
     run,
     persona: rec
@@ -77,9 +75,43 @@ export function collectReportInput(
     training,
     evaluation: evaluation ? { summary: evaluation.summary, items: evaluation.items } : null,
     savings: store.savings.latest(runId),
-    review: review && review.rated > 0 ? review : null,
+    ...collectReviewInput(store, runId),
     ...extra,
   };
+}
+
+/**
+ * The report's review inputs: the newest rating sheet when it has a rated item, and the newest
+ * pairwise sheet with at least one judged pair.
+ */
+function collectReviewInput(store: Store, runId: string): Pick<ResultsReportInput, 'review' | 'pairwise'> {
+  const sheet = store.reviews.listSheets(runId)[0];
+  const review = sheet ? reviewSummary(store, sheet.id) : null;
+  const pairSheet = store.pairwise.listSheets(runId).find((s) => store.pairwise.counts(s.id).judged > 0);
+  return {
+    review: review && review.rated > 0 ? review : null,
+    pairwise: pairSheet ? pairwiseSummary(store, pairSheet.id) : null,
+  };
+}
+
+const REVIEW_HEADING = '## Manual review';
+
+/**
+ * Brings an existing RESULTS_REPORT.md's "## Manual review" section up to date with the store
+ * (the rating sheet and the pairwise A/B sheet): reviews are made after the report step wrote the
+ * report, and the rest of the report (which needed the engine) stays as written. Returns the
+ * report's path, or null when there is no report yet or it has no such section.
+ */
+export function refreshReviewSection(store: Store, runId: string, reportPath: string): string | null {
+  if (!existsSync(reportPath)) return null;
+  const markdown = readFileSync(reportPath, 'utf8');
+  const start = markdown.indexOf(`\n${REVIEW_HEADING}\n`);
+  if (start < 0) return null;
+  const next = markdown.indexOf('\n## ', start + 1 + REVIEW_HEADING.length);
+  const section = reviewSection({ run: store.runs.require(runId), ...collectReviewInput(store, runId) });
+  const rest = next < 0 ? '' : markdown.slice(next);
+  writeFileSync(reportPath, `${markdown.slice(0, start + 1)}${section}\n${rest}`);
+  return reportPath;
 }
 
 export interface EvaluationResultsFile {

@@ -4,11 +4,12 @@
  */
 import { evaluationSection } from './evaluation-section';
 import { robustnessSection } from './robustness-section';
-import { isNum, NOT_MEASURED, num, pct, table } from './format';
+import { isNum, NOT_MEASURED, num, pct, pctCi, table } from './format';
 import type {
   AuditSummary,
   EvaluationItemRow,
   EvaluationSummary,
+  PairwiseSummary,
   ReviewSummary,
   RunSummary,
   SavingsSummary,
@@ -51,6 +52,8 @@ export interface ResultsReportInput {
   evaluation?: { summary: EvaluationSummary; items: readonly EvaluationItemRow[] } | null;
   savings?: (SavingsSummary & { trainingCostUsd?: number; savingPerQuery?: number }) | null;
   review?: ReviewSummary | null;
+  /** The newest pairwise A/B sheet with a judged pair (student against teacher). */
+  pairwise?: PairwiseSummary | null;
   /** Further honest notes from the caller (hardware, shortcuts taken, ...). */
   notes?: string[];
   generatedAt?: string;
@@ -270,9 +273,38 @@ function examplesSection(i: ResultsReportInput): string {
   return parts.join('\n\n');
 }
 
-function reviewSection(i: ResultsReportInput): string {
+function pairwiseSection(p: PairwiseSummary | null | undefined): string {
+  const head = '### Pairwise A/B: student against teacher';
+  if (!p) return `${head}\n\n${NOT_MEASURED}: no pairwise sheet has been judged.`;
+  const intro = `${p.judged} of ${p.total} held-out questions judged: the student's and the teacher's answers side by side as A and B, which is which drawn per pair (seeded) and hidden from the reviewer, who picked the better one or called a tie.`;
+  const s = p.student;
+  if (!s)
+    return [
+      head,
+      intro,
+      `The student's preference share is hidden until the sheet is un-blinded (picks by side so far: A ${p.picks.a}, B ${p.picks.b}, tie ${p.picks.tie}).`,
+    ].join('\n\n');
+  const n = s.wins + s.losses + s.ties;
+  return [
+    head,
+    intro,
+    table(
+      ['Judgement', 'Pairs'],
+      [
+        ['student preferred', String(s.wins)],
+        [`${s.against} preferred`, String(s.losses)],
+        ['tie', String(s.ties)],
+      ],
+    ),
+    `**Preference share for the student: ${pctCi(s.share, s.interval)}** = (wins + ties / 2) / ${n} judged pairs: a tie counts as half a win. 95% percentile bootstrap interval over the pairs (2000 resamples, seeded), as the evaluation's. 50% means the reviewer preferred neither model; an interval that contains 50% shows no preference either way.`,
+  ].join('\n\n');
+}
+
+/** "## Manual review": the rating sheet and the pairwise A/B comparison. */
+export function reviewSection(i: ResultsReportInput): string {
   const r = i.review;
-  if (!r) return `## Manual review\n\n${NOT_MEASURED}: no review sheet has been rated.`;
+  const pairwise = pairwiseSection(i.pairwise);
+  if (!r) return `## Manual review\n\n${NOT_MEASURED}: no review sheet has been rated.\n\n${pairwise}`;
   const student = r.passRateBySource.student;
   return [
     '## Manual review',
@@ -284,6 +316,7 @@ function reviewSection(i: ResultsReportInput): string {
     student === undefined
       ? 'Student pass rate: hidden (blind sheet not yet un-blinded).'
       : `Student pass rate (every dimension >= 4): ${pct(student)} - ${r.meetsTarget ? 'meets' : 'below'} the ${pct(r.target, 0)} target.`,
+    pairwise,
   ].join('\n\n');
 }
 

@@ -16,10 +16,28 @@ import {
   type ReviewSheetInfo,
   type ReviewSummary,
 } from '../../src-shared/contract';
-import { StudioError } from '../core/errors';
 import { toCsv } from '../datasets/csv';
 import { mulberry32, shuffled } from '../questions/prng';
 import type { EvaluationItemRecord, NewReviewItem, ReviewSheetRecord, Store } from '../store';
+import { ReviewError } from './errors';
+
+export { ReviewError } from './errors';
+export {
+  choosePair,
+  createPairwiseSheet,
+  exportPairwise,
+  getPairwiseSheet,
+  listPairwiseSheets,
+  pairwiseExportPath,
+  pairwiseSummary,
+  pickPairs,
+  preferenceShare,
+  studentScore,
+  PAIRWISE_DEFAULT_PAIRS,
+  PAIRWISE_MAX_PAIRS,
+  PAIRWISE_OPPONENT,
+  type CreatePairwiseOptions,
+} from './pairwise';
 
 export const REVIEW_TARGET = 0.9;
 export const REVIEW_PER_CATEGORY = 10;
@@ -32,17 +50,6 @@ export const REVIEW_CATEGORIES = [
   'struggles_triumphs',
 ];
 const MAX_NOTE_CHARS = 5000;
-
-/** not_found: no such sheet or item; invalid_input: a bad rating or note; step_order: nothing evaluated yet. */
-export class ReviewError extends StudioError {
-  constructor(
-    message: string,
-    code: 'not_found' | 'invalid_input' | 'step_order',
-    detail: Record<string, unknown> = {},
-  ) {
-    super(message, code, detail);
-  }
-}
 
 export interface CreateSheetOptions {
   runId: string;

@@ -27,6 +27,7 @@ import {
 } from './repos/misc';
 import { personasRepo, type PersonasRepo } from './repos/personas';
 import { questionsRepo, type QuestionsRepo } from './repos/questions';
+import { pairwiseRepo, type PairwiseRepo } from './repos/pairwise';
 import { reviewsRepo, type ReviewsRepo } from './repos/reviews';
 import { runOwnersRepo, type RunOwnersRepo } from './repos/run-owners';
 import { runsRepo, type RunsRepo } from './repos/runs';
@@ -56,6 +57,7 @@ export type {
 } from './repos/checkpoints';
 export type { EvaluationRecord, EvaluationItemRecord } from './repos/evaluations';
 export type { ReviewSheetRecord, NewReviewItem } from './repos/reviews';
+export type { PairwiseSheetRecord, NewPairwiseItem, CreatePairwiseSheetInput } from './repos/pairwise';
 export type { ChatLane, GoodPair } from './repos/misc';
 export type {
   PersonasRepo,
@@ -70,6 +72,7 @@ export type {
   EvaluationsRepo,
   SavingsRepo,
   ReviewsRepo,
+  PairwiseRepo,
   ChatsRepo,
   GoodPairsRepo,
   KvRepo,
@@ -96,6 +99,8 @@ export interface Store {
   evaluations: EvaluationsRepo;
   savings: SavingsRepo;
   reviews: ReviewsRepo;
+  /** Pairwise A/B judgements of student against teacher answers (schema 7). */
+  pairwise: PairwiseRepo;
   chats: ChatsRepo;
   goodPairs: GoodPairsRepo;
   kv: KvRepo;
@@ -165,6 +170,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
     evaluations: evaluationsRepo(db),
     savings: savingsRepo(db),
     reviews: reviewsRepo(db),
+    pairwise: pairwiseRepo(db),
     chats: chatsRepo(db),
     goodPairs: goodPairsRepo(db),
     kv: kvRepo(db),

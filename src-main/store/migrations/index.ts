@@ -6,6 +6,7 @@ import { up as objectives } from './003-training-objectives';
 import { up as teacherThinking } from './004-teacher-thinking';
 import { up as relativePaths } from './005-relative-paths';
 import { up as runOwners } from './006-run-owners';
+import { up as pairwiseReview } from './007-pairwise-review';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'teacher answers marked when their reasoning was cut out', up: teacherThinking },
   { version: 5, name: 'run and checkpoint folders relative to the data folder', up: relativePaths },
   { version: 6, name: 'one owner per run (pid, host, heartbeat)', up: runOwners },
+  { version: 7, name: 'pairwise A/B review of student and teacher answers', up: pairwiseReview },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

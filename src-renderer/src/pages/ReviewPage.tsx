@@ -7,6 +7,7 @@ import {
   type ReviewSummary,
 } from '../../../src-shared/contract';
 import { EmptyState } from '../components/EmptyState';
+import { PairwiseReview } from '../components/PairwiseReview';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatNumber, formatPercent } from '../components/format';
 import {
@@ -33,10 +34,12 @@ function noteId(itemId: number): string {
 
 /**
  * The page's keyboard: 1–5 rate the focused dimension (and move to the next), Left/Right move
- * between dimensions, Up/Down between items, n opens the note field, Escape leaves it.
+ * between dimensions, Up/Down between items, n opens the note field, Escape leaves it. Off while
+ * the A/B view is shown (it has its own keys).
  */
-function useReviewKeys(): void {
+function useReviewKeys(enabled: boolean): void {
   useEffect(() => {
+    if (!enabled) return undefined;
     const onKeyDown = (event: KeyboardEvent): void => {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       const store = useReviewStore.getState();
@@ -79,7 +82,39 @@ function useReviewKeys(): void {
     };
     window.addEventListener('keydown', onKeyDown);
     return () => window.removeEventListener('keydown', onKeyDown);
-  }, []);
+  }, [enabled]);
+}
+
+type ReviewMode = 'sheet' | 'pairwise';
+
+/** Rating sheet or A/B pairs: two views of the page, one keyboard at a time. */
+function ModeSwitch({
+  mode,
+  onChange,
+}: {
+  mode: ReviewMode;
+  onChange: (m: ReviewMode) => void;
+}): JSX.Element {
+  const modes: [ReviewMode, string][] = [
+    ['sheet', 'Rating sheet (50 responses, 1–5)'],
+    ['pairwise', 'A/B pairs (student vs teacher)'],
+  ];
+  return (
+    <div className="row" role="group" aria-label="Kind of review">
+      {modes.map(([m, label]) => (
+        <button
+          key={m}
+          type="button"
+          data-testid={`review-mode-${m}`}
+          aria-pressed={mode === m}
+          className={mode === m ? 'primary' : undefined}
+          onClick={() => onChange(m)}
+        >
+          {label}
+        </button>
+      ))}
+    </div>
+  );
 }
 
 function KeyHelp(): JSX.Element {
@@ -249,7 +284,8 @@ export function ReviewPage(): JSX.Element {
     })),
   );
   const [blind, setBlind] = useState(true);
-  useReviewKeys();
+  const [mode, setMode] = useState<ReviewMode>('sheet');
+  useReviewKeys(mode === 'sheet');
 
   useEffect(() => {
     if (runId) void openRun(runId);
@@ -266,9 +302,19 @@ export function ReviewPage(): JSX.Element {
     );
   }
   const showSheet = sheet && sheet.runId === runId;
+  if (mode === 'pairwise') {
+    return (
+      <section aria-labelledby="review-title">
+        <h2 id="review-title">Review</h2>
+        <ModeSwitch mode={mode} onChange={setMode} />
+        <PairwiseReview runId={runId} />
+      </section>
+    );
+  }
   return (
     <section aria-labelledby="review-title">
       <h2 id="review-title">Review</h2>
+      <ModeSwitch mode={mode} onChange={setMode} />
       <div className="panel row">
         <input
           id="review-blind"

@@ -3,9 +3,9 @@
  * checkpoint folders are written here as the pipeline would leave them (no engine needed).
  */
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   REVIEW_DIMENSIONS,
@@ -16,7 +16,9 @@ import {
   type ModelRole,
 } from '../../../src-shared/contract';
 import { EngineClient } from '../../../src-main/engine/client';
+import { runPaths } from '../../../src-main/core/paths';
 import { createHandlers } from '../../../src-main/handlers';
+import { renderResultsReport } from '../../../src-main/reports';
 import { dispatch } from '../../../src-main/handlers/dispatch';
 import { httpStatusFor } from '../../../src-main/handlers/errors';
 import type { Handlers } from '../../../src-main/handlers/types';
@@ -168,6 +170,71 @@ describe('review channels', () => {
     const none = await errorOf('review:create', { runId: bare.id, blind: true });
     expect(none.code).toBe('step_order');
     expect(httpStatusFor(none)).toBe(409);
+  });
+});
+
+describe('pairwise channels', () => {
+  it('creates a blind A/B sheet, saves and clears choices, lists, summarises and exports into the report', async () => {
+    const runId = evaluatedRun();
+    const sheet = await handlers['pairwise:create']({ runId });
+    expect(sheet.items).toHaveLength(50);
+    expect(sheet.blind).toBe(true);
+    expect(sheet.items.every((i) => i.sourceA === null && i.sourceB === null)).toBe(true);
+    const small = await handlers['pairwise:create']({ runId, pairs: 3 });
+    expect(small.items).toHaveLength(3);
+    for (const [k, item] of sheet.items.entries())
+      await handlers['pairwise:choose']({ itemId: item.id, choice: (['a', 'b', 'tie'] as const)[k % 3]! });
+    const cleared = await handlers['pairwise:choose']({ itemId: sheet.items[49]!.id, choice: null });
+    expect(cleared.choice).toBeNull();
+    expect((await handlers['pairwise:list']({ runId })).map((s) => [s.id, s.judged, s.total])).toEqual([
+      [small.id, 0, 3],
+      [sheet.id, 49, 50],
+    ]);
+    const blind = await handlers['pairwise:summary']({ sheetId: sheet.id, unblind: false });
+    expect(blind).toMatchObject({ judged: 49, total: 50, student: null, picks: { a: 17, b: 16, tie: 16 } });
+
+    const first = await handlers['pairwise:export']({ sheetId: sheet.id });
+    expect(first.csvPath).toBe(join(runPaths(dataDir, runId).dir, 'pairwise_review.csv'));
+    expect(first.reportPath).toBeNull(); // no RESULTS_REPORT.md yet: nothing to update
+
+    const reportPath = runPaths(dataDir, runId).resultsReport;
+    mkdirSync(dirname(reportPath), { recursive: true });
+    writeFileSync(reportPath, renderResultsReport({ run: store.runs.require(runId), generatedAt: 'GEN' }));
+    const open = await handlers['pairwise:summary']({ sheetId: sheet.id, unblind: true });
+    expect(open.student).toMatchObject({ against: 'teacher' });
+    expect(open.student!.wins + open.student!.losses + open.student!.ties).toBe(49);
+    const exported = await handlers['pairwise:export']({ sheetId: sheet.id });
+    expect(exported.reportPath).toBe(reportPath);
+    const md = readFileSync(reportPath, 'utf8');
+    expect(md).toContain(`**Preference share for the student: ${(open.student!.share * 100).toFixed(1)}% [`);
+    // The rating sheet's export updates the same section (it was "not measured" when the report was written).
+    const rating = await handlers['review:create']({ runId, blind: false });
+    for (const d of REVIEW_DIMENSIONS)
+      await handlers['review:rate']({ itemId: rating.items[0]!.id, dimension: d, value: 4 });
+    await handlers['review:export']({ sheetId: rating.id });
+    const after = readFileSync(reportPath, 'utf8');
+    expect(after).toContain('1 of 50 responses rated.');
+    expect(after).toContain('**Preference share for the student:');
+  });
+
+  it('refuses a bad choice, a bad size, an unknown sheet and a run without an evaluation', async () => {
+    const runId = evaluatedRun();
+    const sheet = await handlers['pairwise:create']({ runId, pairs: 2 });
+    expect(await errorOf('pairwise:choose', { itemId: sheet.items[0]!.id, choice: 'left' })).toMatchObject({
+      code: 'invalid_params',
+    });
+    expect(await errorOf('pairwise:create', { runId, pairs: 0 })).toMatchObject({ code: 'invalid_params' });
+    expect(await errorOf('pairwise:get', { sheetId: 'pairwise-nope' })).toMatchObject({ code: 'not_found' });
+    expect(await errorOf('pairwise:choose', { itemId: 987_654, choice: 'a' })).toMatchObject({
+      code: 'not_found',
+    });
+    const bare = store.runs.create({
+      personaId: 'beethoven',
+      personaVersion: 1,
+      scale: 'smoke',
+      dir: dataDir,
+    });
+    expect(await errorOf('pairwise:create', { runId: bare.id })).toMatchObject({ code: 'step_order' });
   });
 });
 
