@@ -1,7 +1,7 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
 import { SCALE_NAMES, trainingDefaults } from '../core/scales';
-import { configureTraining } from '../pipeline/configure-training';
-import { configureCharacter } from '../pipeline/configure-character';
+import { configureTraining } from '../runs/configure-training';
+import { configureCharacter } from '../runs/configure-character';
 import { formatModelSpec } from '../core/model-spec';
 import { parseTrainingConfig } from '../core/training-config';
 import { Reader } from '../core/validate';

@@ -7,7 +7,7 @@
 import { MAX_PORT } from '../../core/limits';
 import { numberFlag } from '../number-flag';
 import { isScale } from '../../core/scales';
-import { createRun } from '../../pipeline/create-run';
+import { createRun } from '../../runs/create-run';
 import { parseModelSpec } from '../../core/model-spec';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';

@@ -8,7 +8,7 @@ import {
   type PipelineStep,
   type SavingsSummary,
 } from '../../../src-shared/contract';
-import { estimateStep } from '../../pipeline/estimate';
+import { estimateStep } from '../../runs/estimate';
 import { ConfigError, NotFoundError } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
@@ -16,9 +16,9 @@ import { runPaths } from '../../core/paths';
 import { isScale, scaleConfig } from '../../core/scales';
 import type { Scale } from '../../../src-shared/contract';
 import type { ModelSpec } from '../../../src-shared/engine-protocol';
-import { checkTeacherContext } from '../../pipeline/context-check';
-import { createRun } from '../../pipeline/create-run';
-import { configureTraining } from '../../pipeline/configure-training';
+import { checkTeacherContext } from '../../runs/context-check';
+import { createRun } from '../../runs/create-run';
+import { configureTraining } from '../../runs/configure-training';
 import { TRAINING_FLAGS, trainingOverrides, type TrainingFlagValues } from '../training-flags';
 import { isRecipe, RECIPES } from '../../core/run-config';
 import { modelSpecName, parseModelSpec } from '../../core/model-spec';

@@ -16,7 +16,7 @@ import { createTeacherProvider, type TeacherProvider } from '../../providers';
 import type { TeacherOutput } from '../../providers/types';
 import { chooseSample, countSelection, emptySelectionCounts } from '../../datasets/select-samples';
 import { emptyTrimCounts, trimCutOffAnswers, type TopkTrimmer } from '../../datasets/trim-answers';
-import { personaMarkers } from '../../robustness/markers';
+import { personaMarkers } from '../../datasets/markers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import { topkFile } from '../../core/paths';

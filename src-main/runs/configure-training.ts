@@ -9,7 +9,7 @@ import { ConfigError } from '../core/errors';
 import { formatModelSpec, parseModelSpec } from '../core/model-spec';
 import { validateTrainingConfig } from '../core/training-config';
 import type { RunRecord } from '../store';
-import type { PipelineServices } from './services';
+import type { PipelineServices } from '../pipeline/services';
 
 export function configureTraining(
   services: Pick<PipelineServices, 'store'>,

@@ -11,7 +11,7 @@ import {
 import { ConfigError } from '../core/errors';
 import { Reader } from '../core/validate';
 import type { RunRecord } from '../store';
-import type { PipelineServices } from './services';
+import type { PipelineServices } from '../pipeline/services';
 
 export function configureCharacter(
   services: Pick<PipelineServices, 'store'>,
