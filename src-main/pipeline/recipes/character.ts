@@ -31,6 +31,7 @@ import { CancelledError, ConfigError, StepOrderError } from '../../core/errors';
 import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
+import type { Trainer } from '../tinker';
 import { formatModelSpec } from '../../core/model-spec';
 import { runEngineTraining, trainSftParams } from '../engine-training';
 import { validateTrainingConfig } from '../../core/training-config';
@@ -71,7 +72,11 @@ function readRejected(path: string): Map<number, string> {
   return out;
 }
 
-export async function characterTrainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
+export async function characterTrainStep(
+  studio: PipelineServices,
+  ctx: StepContext,
+  trainer: Trainer,
+): Promise<void> {
   const { store, engine } = studio;
   const run = ctx.run;
   const cfg = run.config;
@@ -160,7 +165,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
         nll_coef: DPO_NLL,
         ...(kdWeight > 0 ? { kd_weight: kdWeight } : {}),
       };
-      return engine.call('train_dpo', params, { onEvent, signal: ctx.signal });
+      return trainer.train('train_dpo', params, { onEvent, signal: ctx.signal });
     },
   });
 
@@ -218,7 +223,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
     kind: 'sft',
     config: sftConfig,
     start: ({ outputDir, resumeFrom, onEvent }) =>
-      engine.call(
+      trainer.train(
         anchored ? 'train_kd' : 'train_sft',
         {
           ...trainSftParams(sftConfig, {

@@ -20,6 +20,7 @@ import { writeTrainingConfig } from '../../datasets';
 import { countJsonlRows, runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
+import type { Trainer } from '../tinker';
 
 /** Rows of a train/val file that name the teacher's token distributions of their answer. */
 export function rowsWithTopk(path: string): { rows: number; withTopk: number } {
@@ -47,8 +48,7 @@ function requireTopk(config: TrainingConfig, trainPath: string): void {
   }
 }
 
-export async function trainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
-  const { engine } = studio;
+export async function trainStep(studio: PipelineServices, ctx: StepContext, trainer: Trainer): Promise<void> {
   const cfg = ctx.run.config;
   const config = cfg.scaleConfig.training;
   const trainRows = countJsonlRows(ctx.paths.train);
@@ -86,13 +86,13 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
     const opts = { onEvent, signal: ctx.signal };
     switch (config.objective) {
       case 'sft':
-        return engine.call('train_sft', base, opts);
+        return trainer.train('train_sft', base, opts);
       case 'kd':
-        return engine.call('train_kd', base, opts);
+        return trainer.train('train_kd', base, opts);
       case 'on-policy': {
         const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
         const gen = cfg.scaleConfig.generation;
-        return engine.call(
+        return trainer.train(
           'train_on_policy',
           {
             ...base,
