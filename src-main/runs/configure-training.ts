@@ -5,27 +5,35 @@
  * run's student model, so training, evaluation and export all use it.
  */
 import type { TrainingConfig } from '../../src-shared/contract';
-import { ConfigError } from '../core/errors';
+import { ConfigError, errorMessage } from '../core/errors';
 import { formatModelSpec, parseModelSpec } from '../core/model-spec';
+import type { RunConfig } from '../core/run-config';
 import { validateTrainingConfig } from '../core/training-config';
 import type { RunRecord } from '../store';
 import type { PipelineServices } from '../pipeline/services';
 
+/**
+ * The run's config with this training configuration in it, checked against `trainRows` (the
+ * run's training split; 0 when it is not split yet). Pure: the caller saves it.
+ */
+export function withTrainingConfig(runConfig: RunConfig, config: TrainingConfig, trainRows: number): RunConfig {
+  let studentModel;
+  try {
+    studentModel = parseModelSpec(config.baseModel.trim() === '' ? 'default' : config.baseModel);
+  } catch (error) {
+    throw new ConfigError(`base model: ${errorMessage(error)}`, 'baseModel');
+  }
+  const training = { ...config, baseModel: formatModelSpec(studentModel) };
+  validateTrainingConfig(training, trainRows > 0 ? trainRows : undefined);
+  return { ...runConfig, studentModel, scaleConfig: { ...runConfig.scaleConfig, training } };
+}
+
+/** Checks and stores a run's new training configuration (the CLI's `train --config`). */
 export function configureTraining(
   services: Pick<PipelineServices, 'store'>,
   run: RunRecord,
   config: TrainingConfig,
 ): RunRecord {
-  let studentModel;
-  try {
-    studentModel = parseModelSpec(config.baseModel.trim() === '' ? 'default' : config.baseModel);
-  } catch (error) {
-    throw new ConfigError(`base model: ${(error as Error).message}`, 'baseModel');
-  }
-  const training = { ...config, baseModel: formatModelSpec(studentModel) };
   const trainRows = services.store.splits.counts(run.id).train;
-  validateTrainingConfig(training, trainRows > 0 ? trainRows : undefined);
-  return services.store.runs.update(run.id, {
-    config: { ...run.config, studentModel, scaleConfig: { ...run.config.scaleConfig, training } },
-  });
+  return services.store.runs.update(run.id, { config: withTrainingConfig(run.config, config, trainRows) });
 }
