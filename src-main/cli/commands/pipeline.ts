@@ -9,7 +9,7 @@ import {
   type SavingsSummary,
 } from '../../../src-shared/contract';
 import { estimateStep } from '../../runs/estimate';
-import { ConfigError, NotFoundError } from '../../core/errors';
+import { ConfigError, NotFoundError, errorText } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
@@ -125,7 +125,7 @@ export function printEstimates(studio: Studio, run: RunRecord, ctx: CliContext):
         `estimate ${step}: ~${formatDuration(e.seconds)}, ${e.tokens} tokens, $${e.costUsd.toFixed(4)} (${e.explanation})`,
       );
     } catch (error) {
-      ctx.note(`estimate ${step}: not available (${(error as Error).message})`);
+      ctx.note(`estimate ${step}: not available (${errorText(error)})`);
     }
   }
   const introspection = introspectionCountLine(studio, run);
@@ -254,7 +254,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
     const studio = await ctx.open();
     let run0 = requireRun(studio, positionals[0], step);
     // Nothing of a run another process is running changes, not even its configuration.
-    studio.store.owners.assertFree(run0.id);
+    await studio.store.owners.assertFree(run0.id);
     if (flags.config || Object.keys(fromFlags).length > 0) {
       const current = run0.config.scaleConfig.training;
       const fromFile = flags.config
