@@ -8,7 +8,7 @@
  *   characterllm  {"prompt", "output", "source"} (prompted JSONL) or {"dialogue": [...]} (generated JSON)
  */
 import type { ImportFormat } from '../../src-shared/contract';
-import { InputError } from '../core/errors';
+import { InputError, errorText } from '../core/errors';
 
 export interface ImportRecord {
   /** 1-based line (JSON Lines) or entry (JSON array). */
@@ -67,7 +67,7 @@ function parseJsonDocument(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorText(err);
     const pos = /position (\d+)/.exec(message);
     const at = pos ? lineColumn(text, Number(pos[1])) : null;
     throw new InputError(
@@ -114,7 +114,7 @@ export function readRecords(text: string, path = ''): RecordSet {
     try {
       records.push({ at: i + 1, value: JSON.parse(raw) as unknown });
     } catch (err) {
-      broken.push({ at: i + 1, reason: `not valid JSON: ${(err as Error).message}` });
+      broken.push({ at: i + 1, reason: `not valid JSON: ${errorText(err)}` });
     }
   }
   // A pretty-printed JSON document is not JSON Lines: read it whole.

@@ -10,7 +10,7 @@ import { MAX_ELO_K } from '../../core/limits';
 import { numberFlag } from '../number-flag';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { InputError } from '../../core/errors';
+import { InputError, errorText } from '../../core/errors';
 import { formatModelSpec, parseModelSpec } from '../../core/model-spec';
 import { eloRatings, type PairwiseJudgement } from '../../evaluation/elo';
 import { classifierExamples, eloMatches, records } from '../../evaluation/eval-files';
@@ -40,7 +40,7 @@ function readRows(path: string): { line: number; value: unknown }[] {
     try {
       rows.push({ line: i + 1, value: JSON.parse(raw) });
     } catch (error) {
-      throw new InputError(`${path}:${i + 1}: not JSON (${(error as Error).message})`, { path, line: i + 1 });
+      throw new InputError(`${path}:${i + 1}: not JSON (${errorText(error)})`, { path, line: i + 1 });
     }
   });
   return rows;

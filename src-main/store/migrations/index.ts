@@ -6,6 +6,7 @@ import { up as objectives } from './003-training-objectives';
 import { up as teacherThinking } from './004-teacher-thinking';
 import { up as relativePaths } from './005-relative-paths';
 import { up as runOwners } from './006-run-owners';
+import { errorText } from '../../core/errors';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -69,7 +70,7 @@ export function migrate(
     try {
       apply();
     } catch (err) {
-      throw new StoreError(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+      throw new StoreError(`Migration ${m.version} (${m.name}) failed: ${errorText(err)}`, {
         path,
         version: m.version,
       });
