@@ -1,5 +1,5 @@
 /** JSON Lines reading and writing. A broken line is reported by number; the other lines are kept. */
-import { ConflictError, InputError } from '../core/errors';
+import { ConflictError, InputError, errorText } from '../core/errors';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -42,7 +42,7 @@ export function parseJsonl<T = unknown>(
       value = JSON.parse(raw);
       message = opts.validate ? opts.validate(value) : null;
     } catch (err) {
-      message = (err as Error).message;
+      message = errorText(err);
     }
     if (message === null) {
       rows.push(value as T);
@@ -54,6 +54,14 @@ export function parseJsonl<T = unknown>(
     errors.push({ line: i + 1, message });
   }
   return { rows, errors };
+}
+
+/** Non-blank lines of a JSONL file (its rows, unparsed); 0 when the file is missing. */
+export function countJsonlRows(path: string): number {
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
 }
 
 export function readJsonl<T = unknown>(

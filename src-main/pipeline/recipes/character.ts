@@ -17,11 +17,11 @@
  * Rejected answers are appended to rejected.jsonl chunk by chunk, so a crash loses at most the
  * chunk in flight and a resume skips what is there.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainDpoParams } from '../../../src-shared/engine-protocol';
-import { toChatRow, writeJsonl, type ChatRow } from '../../datasets';
+import { readJsonl, toChatRow, writeJsonl, type ChatRow } from '../../datasets';
 import { characterDefaults } from '../../core/character-options';
 import { introspectionData, introspectionSummary } from './introspection';
 import { mergeStage } from './character-merge';
@@ -60,15 +60,8 @@ interface RejectedRow {
 function readRejected(path: string): Map<number, string> {
   const out = new Map<number, string>();
   if (!existsSync(path)) return out;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line) as RejectedRow;
-      out.set(r.question_id, r.answer);
-    } catch {
-      /* a line torn by a crash: that question is generated again */
-    }
-  }
+  // Lenient: a line torn by a crash is left out, and that question is generated again.
+  for (const r of readJsonl<RejectedRow>(path).rows) out.set(r.question_id, r.answer);
   return out;
 }
 

@@ -10,14 +10,13 @@
  *               teacher (with the constitution) scores them; kdWeight adds the kd loss.
  * A failed or cancelled training resumes from its last complete checkpoint.
  */
-import { readFileSync } from 'node:fs';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainResult } from '../../../src-shared/engine-protocol';
 import { ConfigError, StepOrderError } from '../../core/errors';
 import { formatModelSpec } from '../../core/model-spec';
 import { validateTrainingData } from '../../core/training-config';
-import { writeTrainingConfig } from '../../datasets';
-import { countJsonlRows, runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
+import { countJsonlRows, readJsonl, writeTrainingConfig } from '../../datasets';
+import { runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import type { Trainer } from '../tinker';
@@ -26,10 +25,9 @@ import type { Trainer } from '../tinker';
 export function rowsWithTopk(path: string): { rows: number; withTopk: number } {
   let rows = 0;
   let withTopk = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
+  for (const row of readJsonl<{ teacher_topk?: unknown }>(path, { strict: true }).rows) {
     rows += 1;
-    if (typeof (JSON.parse(line) as { teacher_topk?: unknown }).teacher_topk === 'string') withTopk += 1;
+    if (typeof row.teacher_topk === 'string') withTopk += 1;
   }
   return { rows, withTopk };
 }
