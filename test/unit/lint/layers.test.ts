@@ -5,12 +5,12 @@
  * folder, so nothing is written into the tree.
  */
 import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const root = resolve(__dirname, '../../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 interface Layer {
   folders: string[];
