@@ -5,7 +5,10 @@ import { INNER_LAYERS, LAYERS } from './layers.config.js';
 
 /** The pipeline must run under plain Node (CLI, tests): only src-main/electron may import electron. */
 const ELECTRON_ONLY = [
-  { name: 'electron', message: 'Only src-main/electron may import electron: the rest runs under plain Node (CLI, tests).' },
+  {
+    name: 'electron',
+    message: 'Only src-main/electron may import electron: the rest runs under plain Node (CLI, tests).',
+  },
   { name: 'electron-store', message: 'Only src-main/electron may import electron-store.' },
 ];
 
@@ -31,7 +34,9 @@ function layerBlocks() {
         }));
       const paths = folder === 'electron' ? [] : ELECTRON_ONLY;
       for (const depth of [1, 2, 3]) {
-        const inner = INNER_LAYERS.filter((r) => r.files.split('/').length === depth + 1 && r.files.startsWith(`src-main/${folder}/`));
+        const inner = INNER_LAYERS.filter(
+          (r) => r.files.split('/').length === depth + 1 && r.files.startsWith(`src-main/${folder}/`),
+        );
         const glob = `src-main/${folder}/${'*/'.repeat(depth - 1)}*.ts`;
         blocks.push({
           files: [glob],
@@ -111,7 +116,7 @@ export default tseslint.config(
             {
               regex: '^(\\.\\./)+src-(main|renderer)(/|$)',
               message:
-                'src-shared and src-preload are imported across the process boundary: they import only src-shared, never a process\'s code.',
+                "src-shared and src-preload are imported across the process boundary: they import only src-shared, never a process's code.",
             },
           ],
         },

@@ -21,7 +21,8 @@ export const LAYERS = [
   },
   {
     folders: ['personas'],
-    reason: 'constitutions are read and drafted with the store, engine and providers, never with features above',
+    reason:
+      'constitutions are read and drafted with the store, engine and providers, never with features above',
   },
   {
     folders: ['questions'],
@@ -29,7 +30,8 @@ export const LAYERS = [
   },
   {
     folders: ['datasets'],
-    reason: 'datasets (audit, split, markers, files) build on questions and below, never on what measures them',
+    reason:
+      'datasets (audit, split, markers, files) build on questions and below, never on what measures them',
   },
   {
     folders: ['evaluation'],
@@ -78,6 +80,6 @@ export const INNER_LAYERS = [
     files: 'src-main/pipeline/steps',
     forbidden: ['recipes'],
     reason:
-      "a step is shared by the recipes, so it never imports one; move what both need down (e.g. evaluation/stage-checkpoints.ts)",
+      'a step is shared by the recipes, so it never imports one; move what both need down (e.g. evaluation/stage-checkpoints.ts)',
   },
 ];

@@ -27,7 +27,13 @@ function walk(dir, exts, out = []) {
 function resolveImport(from, spec) {
   if (!spec.startsWith('.')) return null;
   const base = resolve(dirname(from), spec.replace(/\.js$/, ''));
-  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, 'index.ts'), join(base, 'index.tsx')])
+  for (const candidate of [
+    base,
+    `${base}.ts`,
+    `${base}.tsx`,
+    join(base, 'index.ts'),
+    join(base, 'index.tsx'),
+  ])
     if (existsSync(candidate) && statSync(candidate).isFile() && /\.tsx?$/.test(candidate)) return candidate;
   return null;
 }
@@ -39,7 +45,9 @@ function cycles(files) {
     const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
     graph.set(
       file,
-      importedFiles.map((i) => resolveImport(file, i.fileName)).filter((t) => t !== null && files.includes(t)),
+      importedFiles
+        .map((i) => resolveImport(file, i.fileName))
+        .filter((t) => t !== null && files.includes(t)),
     );
   }
   let index = 0;
@@ -83,7 +91,9 @@ for (const [name, folder] of [
 }
 
 const sources = [
-  ...['src-main', 'src-shared', 'src-preload', 'src-renderer'].flatMap((d) => walk(join(root, d), ['.ts', '.tsx'])),
+  ...['src-main', 'src-shared', 'src-preload', 'src-renderer'].flatMap((d) =>
+    walk(join(root, d), ['.ts', '.tsx']),
+  ),
   ...['engine/character_engine', 'engine/character_dev'].flatMap((d) => walk(join(root, d), ['.py'])),
 ];
 for (const file of sources) {

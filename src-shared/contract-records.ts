@@ -5,7 +5,6 @@
  * Split from contract.ts, which keeps the channels, events, error codes and the bridge.
  */
 
-import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
 import type { RobustnessSummary } from './robustness';
 import type { LineageParent, RevealedPreferencesSummary, StageMetrics } from './character';
 

@@ -9,7 +9,13 @@
 
 import type { ModalGpu } from './modal-gpus';
 import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './data-import';
-import type { CharacterRecipeOptions, ConstitutionDraft, IntrospectionEstimate, SmokeChoice, SmokePassResult } from './character';
+import type {
+  CharacterRecipeOptions,
+  ConstitutionDraft,
+  IntrospectionEstimate,
+  SmokeChoice,
+  SmokePassResult,
+} from './character';
 import type {
   Scale,
   PipelineStep,

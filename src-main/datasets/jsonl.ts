@@ -3,13 +3,7 @@ import { ConflictError } from '../core/errors';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export {
-  JsonlError,
-  parseJsonl,
-  readJsonl,
-  type JsonlLineError,
-  type JsonlResult,
-} from '../core/jsonl';
+export { JsonlError, parseJsonl, readJsonl, type JsonlLineError, type JsonlResult } from '../core/jsonl';
 
 /** Non-blank lines of a JSONL file (its rows, unparsed); 0 when the file is missing. */
 export function countJsonlRows(path: string): number {

@@ -108,7 +108,10 @@ export function readRecords(text: string, path = ''): RecordSet {
   }
   const parsed = parseJsonl(text);
   const records: ImportRecord[] = parsed.rows.map((value, i) => ({ at: parsed.lines[i] as number, value }));
-  const broken: ImportSkip[] = parsed.errors.map((e) => ({ at: e.line, reason: `not valid JSON: ${e.message}` }));
+  const broken: ImportSkip[] = parsed.errors.map((e) => ({
+    at: e.line,
+    reason: `not valid JSON: ${e.message}`,
+  }));
   // A pretty-printed JSON document is not JSON Lines: read it whole.
   if (trimmed.startsWith('{') && broken.length > 0 && broken[0]?.at === 1) {
     let doc: unknown;

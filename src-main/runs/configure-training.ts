@@ -16,7 +16,11 @@ import type { PipelineServices } from '../pipeline/services';
  * The run's config with this training configuration in it, checked against `trainRows` (the
  * run's training split; 0 when it is not split yet). Pure: the caller saves it.
  */
-export function withTrainingConfig(runConfig: RunConfig, config: TrainingConfig, trainRows: number): RunConfig {
+export function withTrainingConfig(
+  runConfig: RunConfig,
+  config: TrainingConfig,
+  trainRows: number,
+): RunConfig {
   let studentModel;
   try {
     studentModel = parseModelSpec(config.baseModel.trim() === '' ? 'default' : config.baseModel);

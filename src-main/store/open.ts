@@ -156,9 +156,7 @@ export async function openDataStore(
         try {
           await backupIfDue(db, dataDir);
         } catch (error) {
-          warn(
-            `the daily backup of ${path} failed (${errorText(error)}); the data folder opens without it`,
-          );
+          warn(`the daily backup of ${path} failed (${errorText(error)}); the data folder opens without it`);
         }
       }
     } catch (error) {

@@ -41,7 +41,10 @@ describe('layer lint', () => {
   });
 
   it('fails core importing the store, and the store importing the engine (a neighbour)', async () => {
-    const core = await restricted('src-main/core/wrong-import.ts', "import type { Store } from '../store';\nexport type S = Store;\n");
+    const core = await restricted(
+      'src-main/core/wrong-import.ts',
+      "import type { Store } from '../store';\nexport type S = Store;\n",
+    );
     expect(core[0]).toContain('core is the bottom layer');
     const store = await restricted(
       'src-main/store/repos/wrong-import.ts',
@@ -82,7 +85,9 @@ describe('layer lint', () => {
   });
 
   it('places every src-main folder in exactly one layer', async () => {
-    const { LAYERS } = (await import(pathToFileURL(join(root, 'layers.config.js')).href)) as { LAYERS: Layer[] };
+    const { LAYERS } = (await import(pathToFileURL(join(root, 'layers.config.js')).href)) as {
+      LAYERS: Layer[];
+    };
     const placed = LAYERS.flatMap((l) => l.folders).sort();
     const folders = readdirSync(join(root, 'src-main'), { withFileTypes: true })
       .filter((d) => d.isDirectory())
