@@ -248,20 +248,23 @@ export type EngineEvent =
   | { event: 'token'; index: number; text: string }
   | { event: 'log'; level: 'debug' | 'info' | 'warning' | 'error'; message: string };
 
-export type EngineErrorCode =
-  | 'bad_request' // a line that is not JSON, or lacks id/method
-  | 'unknown_method'
-  | 'invalid_params' // names the parameter in detail.param
-  | 'model_not_found'
-  | 'model_load_failed'
-  | 'unsupported_architecture'
-  | 'corrupt_file'
-  | 'download_failed'
-  | 'upload_failed'
-  | 'remote_failed' // a remote service (Tinker) refused or failed: detail.service, detail.status
-  | 'out_of_memory'
-  | 'cancelled'
-  | 'internal';
+/** Every code an engine `error` reply carries: the one list (the client maps others to internal). */
+export const ENGINE_ERROR_CODES = [
+  'bad_request', // a line that is not JSON, or lacks id/method
+  'unknown_method',
+  'invalid_params', // names the parameter in detail.param
+  'model_not_found',
+  'model_load_failed',
+  'unsupported_architecture',
+  'corrupt_file',
+  'download_failed',
+  'upload_failed',
+  'remote_failed', // a remote service (Tinker) refused or failed: detail.service, detail.status
+  'out_of_memory',
+  'cancelled',
+  'internal',
+] as const;
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
 
 export interface EngineErrorPayload {
   code: EngineErrorCode;

@@ -51,7 +51,7 @@ def _fixed_sample_kl(model_dir: str, params: dict[str, Any], adapter: str | None
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from character_engine.handlers.training import sample_answers
+    from character_engine.generation.student_sampler import sample_answers
     from character_engine.training.config import parse_config
     from character_engine.training.lora import attach_lora
     from character_engine.training.on_policy import OnPolicyObjective

@@ -45,10 +45,11 @@ def tinker_run(
 
 
 def local_run(params: dict[str, Any], kind: str) -> tuple[dict[str, Any], Recorder]:
+    from character_engine.training.config import parse_config
     from character_engine.training.run import run_objective
 
     rec = Recorder()
-    return run_objective(params, rec.ctx, kind), rec
+    return run_objective(parse_config(params), rec.ctx, kind), rec
 
 
 def rows(rec: Recorder, kind: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import type {
 } from '../../src-shared/engine-protocol';
 import type { EngineClient } from '../engine/client';
 import type { StudioEvents } from '../core/events';
-import { InputError, InvalidParamsError, NotFoundError, PipelineError } from '../core/errors';
+import { InputError, InvalidParamsError, NotFoundError, PipelineError, errorText } from '../core/errors';
 import { parseModelSpec } from '../core/model-spec';
 import type { SettingsStore } from '../core/settings';
 import type { PersonaLibrary } from '../personas';
@@ -227,7 +227,7 @@ export class ChatService {
       return this.deps.personas.get(personaId, version).systemPrompt;
     } catch (error) {
       throw new PipelineError(
-        `cannot load persona ${personaId} v${version} for the teacher: ${(error as Error).message}`,
+        `cannot load persona ${personaId} v${version} for the teacher: ${errorText(error)}`,
         { personaId, version },
       );
     }

@@ -1,6 +1,7 @@
 /** The CLI's argument conventions: global flags anywhere, strict per-command flags (node:util parseArgs). */
 import { parseArgs } from 'node:util';
 import { CliUsageError } from './context';
+import { errorText } from '../core/errors';
 
 /** Pulls the global flags out wherever they appear; the rest goes to the command. */
 export function splitGlobal(argv: string[]): {
@@ -48,6 +49,6 @@ export function parseCommandArgs<
   try {
     return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new CliUsageError(`${command}: ${(error as Error).message}`, command);
+    throw new CliUsageError(`${command}: ${errorText(error)}`, command);
   }
 }

@@ -92,6 +92,11 @@ export function isCancellation(error: unknown): boolean {
   );
 }
 
+/** An error's whole message, for a thrown value of any type. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The first line of an error's message (engine errors append stderr below it). */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.message;

@@ -7,7 +7,7 @@
  * or "Unexpected token '戀'".
  */
 import { readFileSync, statSync } from 'node:fs';
-import { InputError, StudioError } from './errors';
+import { InputError, StudioError, errorText } from './errors';
 
 export interface DecodedText {
   text: string;
@@ -153,7 +153,7 @@ export function readUserTextFile(path: string, what = 'the file'): DecodedText {
         ? 'no such file'
         : code === 'EACCES' || code === 'EPERM'
           ? 'permission denied'
-          : ((error as Error).message ?? String(error));
+          : errorText(error);
     throw new FileReadError(path, what, reason, code);
   }
   return decodeText(bytes, path);

@@ -2,7 +2,7 @@
  * The dataset files a run writes: teacher_data.jsonl (everything, with audit flags), train.jsonl
  * and val.jsonl in OpenAI chat format without a system message (the student never sees the
  * prompt) and training_config.yaml. (runs.csv, one line per run with its metrics, is the
- * pipeline's: src-main/pipeline/runs-csv.ts.)
+ * pipeline's: src-main/doctor/runs-csv.ts.)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';

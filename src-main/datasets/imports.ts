@@ -4,13 +4,13 @@
  * A write goes through a temporary file and a rename, and never replaces an earlier import
  * unless asked to: a failed import leaves the last good one as it was.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { ImportedFile, ImportSummary } from '../../src-shared/contract';
 import { ConflictError, InputError } from '../core/errors';
 import type { ImportResult } from '../questions';
 import { toChatRow } from './files';
-import { writeJsonlAtomic } from './jsonl';
+import { countJsonlRows, writeJsonlAtomic } from './jsonl';
 
 /** Skipped lines and pairs a summary lists (the counts cover them all). */
 const SUMMARY_SKIPPED = 50;
@@ -138,9 +138,7 @@ export function listImports(dataDir: string): ImportedFile[] {
     const path = join(dir, name);
     const st = statSync(path);
     if (!st.isFile()) continue;
-    const pairs = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '').length;
+    const pairs = countJsonlRows(path);
     files.push({ path, name, pairs, bytes: st.size, modifiedAt: st.mtime.toISOString() });
   }
   return files.sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt) || a.name.localeCompare(b.name));

@@ -1,4 +1,5 @@
 export {
+  countJsonlRows,
   parseJsonl,
   readJsonl,
   writeJsonl,

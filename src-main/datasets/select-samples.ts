@@ -1,6 +1,6 @@
 /**
  * The teacher at its best: several sampled answers per training question, and the one that
- * holds the character is kept. The constitution's markers choose (robustness/markers.ts: names
+ * holds the character is kept. The constitution's markers choose (datasets/markers.ts: names
  * the character or its life and work, never calls itself an AI), then, for a question about who
  * it is, one that names the character itself, then an answer that ended on its own over one cut
  * off at the length limit, then one that does not loop. The 135M teacher
@@ -8,7 +8,7 @@
  * student the misses too. Held-out questions keep their single, unselected answer (the
  * teacher's own figures must not be flattered by selection).
  */
-import { markerScore, type PersonaMarkers } from '../robustness/markers';
+import { markerScore, type PersonaMarkers } from './markers';
 import { repetitionShare } from './audit';
 
 export interface Candidate {

@@ -26,6 +26,7 @@ import {
   engineErrorFromPayload,
 } from './errors';
 import { LineSplitter, parseEngineLine } from './lines';
+import { errorText } from '../core/errors';
 
 /** stderr lines kept for error messages. */
 const DEFAULT_STDERR_LINES = 200;
@@ -267,7 +268,7 @@ export class EngineClient {
       proc.child.stdin.write(`${JSON.stringify(message)}\n`);
     } catch (err) {
       // The exit handler rejects pending calls; nothing else to do here.
-      this.log(`write to engine failed: ${(err as Error).message}`);
+      this.log(`write to engine failed: ${errorText(err)}`);
     }
   }
 
@@ -381,7 +382,7 @@ export class EngineClient {
         try {
           entry.onEvent(parsed.event);
         } catch (e) {
-          this.log(`onEvent handler for ${entry.method} threw: ${(e as Error).message}`);
+          this.log(`onEvent handler for ${entry.method} threw: ${errorText(e)}`);
         }
         return;
       }

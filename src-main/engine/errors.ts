@@ -4,7 +4,11 @@
  * callers can state which failures they expect (`err instanceof EngineCancelledError`,
  * `err.code === 'model_not_found'`).
  */
-import type { EngineErrorCode, EngineErrorPayload } from '../../src-shared/engine-protocol';
+import {
+  ENGINE_ERROR_CODES,
+  type EngineErrorCode,
+  type EngineErrorPayload,
+} from '../../src-shared/engine-protocol';
 import { StudioError } from '../core/errors';
 
 /** The engine's own codes plus the ones the client produces itself. */
@@ -146,21 +150,7 @@ const MODEL_CODES: ReadonlySet<string> = new Set([
   'download_failed',
 ]);
 
-const KNOWN_CODES: ReadonlySet<string> = new Set([
-  'bad_request',
-  'unknown_method',
-  'invalid_params',
-  'model_not_found',
-  'model_load_failed',
-  'unsupported_architecture',
-  'corrupt_file',
-  'download_failed',
-  'upload_failed',
-  'remote_failed',
-  'out_of_memory',
-  'cancelled',
-  'internal',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set(ENGINE_ERROR_CODES);
 
 /** Map an `error` reply from the engine to the matching typed error. Unknown codes become `internal`. */
 export function engineErrorFromPayload(

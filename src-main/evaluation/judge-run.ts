@@ -4,7 +4,7 @@
  * with no endpoint but a local judge model, the engine itself as the judge (judge-local.ts).
  */
 import type { EvaluationItemRow, ModelRole } from '../../src-shared/contract';
-import { StudioError } from '../core/errors';
+import { StudioError, errorMessage } from '../core/errors';
 import type { EndpointSettings } from '../core/settings';
 import { ProviderError } from '../providers/errors';
 import { OpenAIClient } from '../providers/openai-client';
@@ -147,7 +147,7 @@ export async function runOptionalJudge(
       return { model: `local judge ${formatModelSpec(input.localJudge)}`, ...judged };
     } catch (error) {
       if (signal?.aborted) throw error;
-      notes.push(`local judge failed, no Elo: ${(error as Error).message.split('\n')[0]}`);
+      notes.push(`local judge failed, no Elo: ${errorMessage(error)}`);
       return null;
     }
   }
@@ -159,7 +159,7 @@ export async function runOptionalJudge(
     return await runJudge(input.judge, input.characterName, input.systemPrompt, items, signal);
   } catch (error) {
     if (signal?.aborted) throw error;
-    notes.push(`LLM judge failed, no Elo: ${(error as Error).message.split('\n')[0]}`);
+    notes.push(`LLM judge failed, no Elo: ${errorMessage(error)}`);
     return null;
   }
 }

@@ -19,6 +19,7 @@ import type { JudgeVerdict } from './judge';
 import type { EvaluationProgress } from './progress';
 import { SCENES } from './traits';
 import type { EvaluateInput } from './types';
+import { errorMessage } from '../core/errors';
 
 export const REVEALED_METHOD =
   'forced choice between replying "A" and "B", asked in both orders: with d = log p(A) − log p(B), the first trait wins when (d1 − d2) / 2 > 0.01 nats, the second when < −0.01, else a tie, so the order bias cancels; Elo (K 32, averaged over 200 seeded orders) over the choices';
@@ -227,7 +228,7 @@ export async function revealedPreferencesPhase(
       summary = await ask([teacher, base, student]);
     } catch (error) {
       if (input.signal?.aborted) throw error;
-      notes.push(`revealed preferences without the teacher: ${(error as Error).message.split('\n')[0]}`);
+      notes.push(`revealed preferences without the teacher: ${errorMessage(error)}`);
       summary = await ask([base, student]);
     }
   }

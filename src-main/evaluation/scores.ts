@@ -3,8 +3,9 @@
  * hits; validation loss and perplexity of the adapter on val.jsonl; capability and safety sets,
  * base vs student (no prompt for either).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { EvaluationItemRow, ModelRole } from '../../src-shared/contract';
+import { readJsonl } from '../datasets/jsonl';
 import type { EngineClient } from '../engine/client';
 import { isCapabilityCorrect, isRefusal } from '../questions/eval-sets';
 import type { EvaluationItemRecord } from '../store';
@@ -77,9 +78,8 @@ export async function scoredItems(
 export function readValExamples(path: string): { prompt: string; response: string }[] {
   if (!existsSync(path)) return [];
   const out: { prompt: string; response: string }[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const row = JSON.parse(line) as { messages?: { role: string; content: string }[] };
+  const { rows } = readJsonl<{ messages?: { role: string; content: string }[] }>(path, { strict: true });
+  for (const row of rows) {
     const msgs = row.messages ?? [];
     const user = msgs.find((m) => m.role === 'user');
     const assistant = msgs.find((m) => m.role === 'assistant');

@@ -4,10 +4,10 @@
  * (personas:draft).
  */
 import type { SmokeChoice } from '../../src-shared/character';
-import { draftConstitution } from '../pipeline/draft-constitution';
-import { characterOptionsOf } from '../pipeline/configure-character';
-import { runIntrospectionEstimate } from '../pipeline/estimate-character';
-import { runSmokePasses } from '../pipeline/smoke';
+import { draftConstitution } from '../personas/draft-constitution';
+import { characterOptionsOf } from '../runs/configure-character';
+import { runIntrospectionEstimate } from '../runs/estimate-character';
+import { runSmokePasses } from '../runs/smoke';
 import type { HandlerServices } from './context';
 import { requireOneOf, requireString } from './params';
 import type { Handlers } from './types';

@@ -10,7 +10,7 @@ import { checkpointHandlers } from './checkpoints';
 import { modalHandlers } from './modal';
 import type { HandlerServices } from './context';
 import { dataHandlers } from './data';
-import { estimateStep } from '../pipeline/estimate';
+import { estimateStep } from '../runs/estimate';
 import { evaluationHandlers } from './evaluation';
 import { requireString } from './params';
 import { pairwiseHandlers } from './pairwise';

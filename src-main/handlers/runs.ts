@@ -4,7 +4,7 @@ import { InvalidParamsError, NotFoundError } from '../core/errors';
 import { checkImportedData } from '../pipeline/recipes/imported';
 import { PIPELINE_STEPS, toRunSummary } from '../pipeline/runner';
 import { SCALE_NAMES } from '../core/scales';
-import { createRun } from '../pipeline/create-run';
+import { createRun } from '../runs/create-run';
 import { TRAINING_BACKENDS, type TrainingBackend } from '../core/backend';
 import { startInBackground } from './background';
 import type { HandlerServices } from './context';

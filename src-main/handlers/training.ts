@@ -1,7 +1,7 @@
 import type { MetricPoint, TrainingConfig, TrainingJobSummary } from '../../src-shared/contract';
 import { SCALE_NAMES, trainingDefaults } from '../core/scales';
-import { configureTraining } from '../pipeline/configure-training';
-import { configureCharacter } from '../pipeline/configure-character';
+import { withTrainingConfig } from '../runs/configure-training';
+import { withCharacterOptions } from '../runs/configure-character';
 import { formatModelSpec } from '../core/model-spec';
 import { parseTrainingConfig } from '../core/training-config';
 import { Reader } from '../core/validate';
@@ -64,9 +64,17 @@ export function trainingHandlers(s: HandlerServices): Pick<Handlers, TrainingCha
 
     'training:start': async (params) => {
       const runId = requireString(params, 'runId');
-      let run = configureTraining(s, s.store.runs.require(runId), requireConfig(params));
+      const training = requireConfig(params);
       const character = (params as { character?: unknown }).character;
-      if (character !== undefined && character !== null) run = configureCharacter(s, run, character);
+      // Read once, check both changes, save once: a bad character option leaves the stored
+      // training configuration as it was.
+      const run = s.store.transaction(() => {
+        const current = s.store.runs.require(runId);
+        let runConfig = withTrainingConfig(current.config, training, s.store.splits.counts(runId).train);
+        if (character !== undefined && character !== null)
+          runConfig = withCharacterOptions(runId, runConfig, character);
+        return s.store.runs.update(runId, { config: runConfig });
+      });
       const config = run.config.scaleConfig.training;
       const before = s.store.jobs.latestForRun(runId)?.id ?? null;
       await startInBackground(

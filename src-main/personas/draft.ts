@@ -3,7 +3,7 @@
  * constitution out of what the model wrote, and, when that does not validate, assembling one
  * from the model's answers to short per-section prompts (always a valid structure; the words
  * are the model's, with the user's own lines where the model gave nothing usable). The caller
- * (pipeline/draft-constitution.ts) runs the model; the user edits the draft before saving.
+ * (personas/draft-constitution.ts) runs the model; the user edits the draft before saving.
  */
 import { stringify } from 'yaml';
 import { parsePersona, slugify } from './parse';

@@ -8,23 +8,16 @@
  * training a run again (another objective, other settings) never overwrites the checkpoints
  * of an earlier job, which the registry may have promoted.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../src-shared/contract';
 import type { EngineEvent, TrainResult, TrainSftParams } from '../../src-shared/engine-protocol';
-import { CancelledError } from '../core/errors';
+import { CancelledError, errorMessage } from '../core/errors';
 import type { CheckpointRecord, TrainingKind } from '../store';
 import { jobDir } from '../core/paths';
 import type { StepContext } from './runner';
 import type { PipelineServices } from './services';
 import { isTinkerPath } from './tinker';
-
-export function countJsonlRows(path: string): number {
-  if (!existsSync(path)) return 0;
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '').length;
-}
 
 /** The engine's parameters for a TrainingConfig (camelCase -> the wire's snake_case). */
 export function trainSftParams(
@@ -214,7 +207,7 @@ export async function runEngineTraining(
     if (!(error instanceof CancelledError)) {
       store.jobs.update(job.id, {
         status: ctx.signal.aborted ? 'cancelled' : 'failed',
-        error: (error as Error).message.split('\n')[0] ?? String(error),
+        error: errorMessage(error),
       });
     }
     throw error;

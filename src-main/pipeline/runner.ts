@@ -14,7 +14,7 @@ import {
   type RunSummary,
 } from '../../src-shared/contract';
 import type { RunPatch, RunRecord } from '../store/repos/runs';
-import type { RunOwnersRepo } from '../store/repos/run-owners';
+import type { RunLease, RunOwnersRepo } from '../store/repos/run-owners';
 import { CancelledError, ConflictError, errorMessage, isCancellation, StepOrderError } from '../core/errors';
 import type { StudioEvents } from '../core/events';
 import { appendRunLog, ensureRunDir, type RunPaths } from '../core/paths';
@@ -170,13 +170,20 @@ export class PipelineRunner {
   ): Promise<RunRecord> {
     if (this.active.has(runId)) throw new ConflictError(`run ${runId} is already running`, { runId });
     const paths = ensureRunDir(this.deps.dataDir, runId);
-    // Refused here, before anything is written, while another live process runs this run.
-    const lease = this.deps.owners?.acquire(runId, this.deps.owner);
+    // Claimed in this process before the first await, so a second call for this run is refused.
     const controller = new AbortController();
+    this.active.set(runId, controller);
+    let lease: RunLease | undefined;
+    try {
+      // Refused here, before anything is written, while another live process runs this run.
+      lease = await this.deps.owners?.acquire(runId, this.deps.owner);
+    } catch (error) {
+      this.active.delete(runId);
+      throw error;
+    }
     const onOuterAbort = (): void => controller.abort(opts.signal?.reason ?? new CancelledError());
     if (opts.signal?.aborted) onOuterAbort();
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    this.active.set(runId, controller);
     let current: PipelineStep | null = null;
     try {
       hooks.beforeFirst?.();

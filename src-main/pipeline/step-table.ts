@@ -1,7 +1,7 @@
 /**
  * The step table: what the runner calls for each PipelineStep, chosen by the run's recipe
  * (distill, character or good-pairs) and by whether its data is imported. The training backend
- * (local or tinker) changes only the services the train step gets (pipeline/tinker.ts).
+ * (local or tinker) chooses only the trainer the train step gets (pipeline/tinker.ts).
  */
 import { characterTrainStep } from './recipes/character';
 import { goodPairsGenerateStep, goodPairsQuestionsStep } from './recipes/good-pairs';
@@ -12,7 +12,7 @@ import { auditStep, reportStep, splitStep } from './steps/data';
 import { evaluateStep, savingsStep } from './steps/evaluate';
 import { generateStep, questionsStep } from './steps/generate';
 import { trainStep } from './steps/train';
-import { trainingServices } from './tinker';
+import { trainerFor } from './tinker';
 
 export function stepTable(services: PipelineServices): StepTable {
   return {
@@ -32,8 +32,8 @@ export function stepTable(services: PipelineServices): StepTable {
     split: (ctx) => splitStep(services, ctx),
     train: (ctx) =>
       ctx.run.config.recipe === 'character'
-        ? characterTrainStep(trainingServices(services, ctx), ctx)
-        : trainStep(trainingServices(services, ctx), ctx),
+        ? characterTrainStep(services, ctx, trainerFor(services, ctx))
+        : trainStep(services, ctx, trainerFor(services, ctx)),
     evaluate: (ctx) => evaluateStep(services, ctx),
     savings: (ctx) => savingsStep(services, ctx),
     report: (ctx) => reportStep(services, ctx),

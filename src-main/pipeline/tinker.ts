@@ -1,12 +1,13 @@
 /**
  * The tinker backend in the pipeline. Switching a run to Tinker changes no step: the step table
- * hands the train step (and the character recipe) services whose engine sends every training
- * call (train_sft, train_kd, train_dpo, train_on_policy) to tinker_train with the run's Tinker
- * models, and the generate step's teacher samples on Tinker. Checkpoint events carry tinker://
+ * hands the train step (and the character recipe) a Trainer, chosen from the run's backend, that
+ * sends every training call (train_sft, train_kd, train_dpo, train_on_policy) either to the local
+ * engine or to tinker_train with the run's Tinker models, and the generate step's teacher
+ * samples on Tinker. Checkpoint events carry tinker://
  * paths and are registered with their lineage as local ones are; the final adapter comes back
  * as a local folder, so evaluation, savings, chat, review and export run on it locally.
  */
-import type { EngineMethod, EngineMethods, TinkerTarget } from '../../src-shared/engine-protocol';
+import type { EngineMethods, TinkerTarget } from '../../src-shared/engine-protocol';
 import { tinkerConnection } from '../core/backend';
 import { ConfigError } from '../core/errors';
 import type { SettingsStore } from '../core/settings';
@@ -51,32 +52,49 @@ export function tinkerTeacher(studio: PipelineServices, ctx: StepContext): Teach
   });
 }
 
-function isTrainingMethod(method: EngineMethod): method is keyof typeof TRAINING_METHODS {
-  return Object.prototype.hasOwnProperty.call(TRAINING_METHODS, method);
-}
+/** The engine's training methods: the calls a trainer makes. */
+export type TrainingMethod = keyof typeof TRAINING_METHODS;
 
 /**
- * The services a step of this run trains with: for the tinker backend, an engine whose training
- * calls go to tinker_train (every other method is the local engine's); otherwise unchanged.
+ * Where a run's training calls go, chosen once per train step from the run's backend: the local
+ * engine's own method, or tinker_train with the objective and the run's Tinker models. Every
+ * other engine call (generation, merge, metrics) goes to the engine client directly.
  */
-export function trainingServices(services: PipelineServices, ctx: StepContext): PipelineServices {
-  if (ctx.run.config.backend !== 'tinker') return services;
-  const target = tinkerTarget(services.settings, ctx.run.config);
-  const engine = services.engine;
-  const call = <M extends EngineMethod>(
+export interface Trainer {
+  train<M extends TrainingMethod>(
     method: M,
     params: EngineMethods[M]['params'],
     opts?: CallOptions,
-  ): Promise<EngineMethods[M]['result']> => {
-    if (!isTrainingMethod(method)) return engine.call(method, params, opts);
-    const objective = TRAINING_METHODS[method];
-    const tinkerParams = { ...params, objective, tinker: target } as EngineMethods['tinker_train']['params'];
-    return engine.call('tinker_train', tinkerParams, opts) as Promise<EngineMethods[M]['result']>;
+  ): Promise<EngineMethods[M]['result']>;
+}
+
+/** Training on the local engine: each method as itself. */
+export function localTrainer(engine: EngineClient): Trainer {
+  return { train: (method, params, opts) => engine.call(method, params, opts) };
+}
+
+/** Training on Tinker: every method becomes tinker_train with its objective and the run's models. */
+export function tinkerTrainer(engine: EngineClient, target: TinkerTarget): Trainer {
+  return {
+    train: <M extends TrainingMethod>(
+      method: M,
+      params: EngineMethods[M]['params'],
+      opts?: CallOptions,
+    ): Promise<EngineMethods[M]['result']> => {
+      const tinkerParams = {
+        ...params,
+        objective: TRAINING_METHODS[method],
+        tinker: target,
+      } as EngineMethods['tinker_train']['params'];
+      // tinker_train answers with the same TrainResult every local training method does.
+      return engine.call('tinker_train', tinkerParams, opts) as Promise<EngineMethods[M]['result']>;
+    },
   };
-  // A view of the one engine client with `call` rerouted; everything else is the client's own.
-  const routed = new Proxy(engine, {
-    get: (client, prop, receiver): unknown =>
-      prop === 'call' ? call : (Reflect.get(client, prop, receiver) as unknown),
-  }) as EngineClient;
-  return { ...services, engine: routed };
+}
+
+/** The trainer for this run's backend (the step table picks it for the train step). */
+export function trainerFor(services: PipelineServices, ctx: StepContext): Trainer {
+  return ctx.run.config.backend === 'tinker'
+    ? tinkerTrainer(services.engine, tinkerTarget(services.settings, ctx.run.config))
+    : localTrainer(services.engine);
 }

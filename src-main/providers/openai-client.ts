@@ -9,6 +9,7 @@
  * keep answering HTML). The API key is sent as a Bearer token and redacted from every message.
  */
 import { ProviderError, type ProviderErrorCode } from './errors';
+import { errorText } from '../core/errors';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 /** Per request, ms: generous because a long answer from a slow local server takes a while. */
@@ -203,7 +204,7 @@ export class OpenAIClient {
       }
       if (signal.aborted) throw new RetryableFailure('cancelled', 'cancelled', null, null);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      const why = cause?.code ?? cause?.message ?? errorText(e);
       throw new RetryableFailure('network', `could not reach ${this.url}: ${why}`, null, null);
     }
     const latencyMs = performance.now() - started;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuestionsError, questionsDir } from './templates';
+import { errorText } from '../core/errors';
 
 export interface CapabilityItem {
   id: string;
@@ -27,7 +28,7 @@ function read(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new QuestionsError(`Cannot read ${path}: ${(err as Error).message}`, { path });
+    throw new QuestionsError(`Cannot read ${path}: ${errorText(err)}`, { path });
   }
 }
 

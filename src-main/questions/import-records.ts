@@ -8,7 +8,8 @@
  *   characterllm  {"prompt", "output", "source"} (prompted JSONL) or {"dialogue": [...]} (generated JSON)
  */
 import type { ImportFormat } from '../../src-shared/contract';
-import { InputError } from '../core/errors';
+import { InputError, errorText } from '../core/errors';
+import { parseJsonl } from '../core/jsonl';
 
 export interface ImportRecord {
   /** 1-based line (JSON Lines) or entry (JSON array). */
@@ -67,7 +68,7 @@ function parseJsonDocument(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorText(err);
     const pos = /position (\d+)/.exec(message);
     const at = pos ? lineColumn(text, Number(pos[1])) : null;
     throw new InputError(
@@ -105,18 +106,12 @@ export function readRecords(text: string, path = ''): RecordSet {
     if (Array.isArray(doc))
       return { unit: 'entry', records: doc.map((value, i) => ({ at: i + 1, value })), broken: [] };
   }
-  const records: ImportRecord[] = [];
-  const broken: ImportSkip[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] as string).replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    try {
-      records.push({ at: i + 1, value: JSON.parse(raw) as unknown });
-    } catch (err) {
-      broken.push({ at: i + 1, reason: `not valid JSON: ${(err as Error).message}` });
-    }
-  }
+  const parsed = parseJsonl(text);
+  const records: ImportRecord[] = parsed.rows.map((value, i) => ({ at: parsed.lines[i] as number, value }));
+  const broken: ImportSkip[] = parsed.errors.map((e) => ({
+    at: e.line,
+    reason: `not valid JSON: ${e.message}`,
+  }));
   // A pretty-printed JSON document is not JSON Lines: read it whole.
   if (trimmed.startsWith('{') && broken.length > 0 && broken[0]?.at === 1) {
     let doc: unknown;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeText, type DecodedText } from '../core/text-file';
 import { QuestionsError } from './templates';
+import { errorText } from '../core/errors';
 
 export { decodeText, type DecodedText };
 
@@ -15,7 +16,7 @@ export function readTextFile(path: string): DecodedText {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new QuestionsError(`Cannot read ${path}: ${(err as Error).message}`, { path });
+    throw new QuestionsError(`Cannot read ${path}: ${errorText(err)}`, { path });
   }
   return decodeText(bytes, path);
 }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resourcesDir } from '../personas/library';
-import { StudioError } from '../core/errors';
+import { StudioError, errorText } from '../core/errors';
 
 export interface QuestionTemplate {
   id: string;
@@ -30,7 +30,7 @@ function readJson<T>(path: string): T {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (err) {
-    throw new QuestionsError(`Cannot read ${path}: ${(err as Error).message}`, { path });
+    throw new QuestionsError(`Cannot read ${path}: ${errorText(err)}`, { path });
   }
 }
 

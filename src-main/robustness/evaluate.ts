@@ -19,7 +19,7 @@ import { CancelledError } from '../core/errors';
 import type { EngineClient } from '../engine/client';
 import { throughCache, type AnswerCache } from '../evaluation/answer-cache';
 import { bootstrap, shareInterval } from '../evaluation/intervals';
-import { markerScore, type PersonaMarkers } from './markers';
+import { markerScore, type PersonaMarkers } from '../datasets/markers';
 import { appendedPrompts, type HeldOutRobustnessPrompts } from './prompt-sets';
 
 /** One model under test: `system` for the teacher; `adapter` for the student and stages. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BREAK_STYLES, type BreakStyle } from '../../src-shared/robustness';
-import { InputError } from '../core/errors';
+import { InputError, errorText } from '../core/errors';
 import { resourcesDir } from '../personas/library';
 
 export interface RobustnessPrompts {
@@ -53,7 +53,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new InputError(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new InputError(`cannot read ${path}: ${errorText(err)}`, {
       path,
     });
   }

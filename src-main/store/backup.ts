@@ -9,6 +9,7 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { backupsDir, makeDir } from '../core/paths';
+import { errorText } from '../core/errors';
 
 /** Backups kept (older ones are deleted after each new one). */
 export const BACKUPS_KEPT = 10;
@@ -99,7 +100,7 @@ export function checkIntegrity(path: string, full = false): string[] {
     const lines = rows.map((r) => String(Object.values(r)[0]));
     return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
   } catch (error) {
-    return [(error as Error).message];
+    return [errorText(error)];
   } finally {
     db?.close();
   }

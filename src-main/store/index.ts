@@ -32,6 +32,7 @@ import { reviewsRepo, type ReviewsRepo } from './repos/reviews';
 import { runOwnersRepo, type RunOwnersRepo } from './repos/run-owners';
 import { runsRepo, type RunsRepo } from './repos/runs';
 import { jobsRepo, metricsRepo, type JobsRepo, type MetricsRepo } from './repos/training';
+import { errorText } from '../core/errors';
 
 export { StoreError } from './errors';
 export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Migration } from './migrations';
@@ -137,7 +138,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   try {
     db = new Database(path);
   } catch (err) {
-    throw new StoreError(`Cannot open database ${path}: ${(err as Error).message}`, { path });
+    throw new StoreError(`Cannot open database ${path}: ${errorText(err)}`, { path });
   }
   try {
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
@@ -149,7 +150,7 @@ export function openStore(path: string, opts: OpenStoreOptions = {}): Store {
   } catch (err) {
     db.close();
     if (err instanceof StoreError) throw err;
-    throw new StoreError(`Cannot prepare database ${path}: ${(err as Error).message}`, { path });
+    throw new StoreError(`Cannot prepare database ${path}: ${errorText(err)}`, { path });
   }
 
   return {

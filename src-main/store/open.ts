@@ -15,6 +15,7 @@ import { listPersonaFiles } from './persona-files';
 import { StoreError } from './errors';
 import { LATEST_SCHEMA_VERSION, schemaVersion } from './migrations';
 import { openStore, type Store } from './index';
+import { errorText } from '../core/errors';
 
 const DOCTOR = 'character doctor';
 
@@ -112,7 +113,7 @@ function precheck(dataDir: string, path: string): Precheck {
   try {
     db = new Database(path, { fileMustExist: true });
   } catch (error) {
-    throw new DatabaseDamagedError(path, `cannot be opened (${(error as Error).message})`);
+    throw new DatabaseDamagedError(path, `cannot be opened (${errorText(error)})`);
   }
   try {
     const version = schemaVersion(db);
@@ -131,7 +132,7 @@ function precheck(dataDir: string, path: string): Precheck {
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
-    throw new DatabaseDamagedError(path, `is damaged (${(error as Error).message})`);
+    throw new DatabaseDamagedError(path, `is damaged (${errorText(error)})`);
   }
 }
 
@@ -155,14 +156,12 @@ export async function openDataStore(
         try {
           await backupIfDue(db, dataDir);
         } catch (error) {
-          warn(
-            `the daily backup of ${path} failed (${(error as Error).message}); the data folder opens without it`,
-          );
+          warn(`the daily backup of ${path} failed (${errorText(error)}); the data folder opens without it`);
         }
       }
     } catch (error) {
       throw new StoreError(
-        `Cannot back up the database ${path} before migrating it to schema ${LATEST_SCHEMA_VERSION}: ${(error as Error).message}`,
+        `Cannot back up the database ${path} before migrating it to schema ${LATEST_SCHEMA_VERSION}: ${errorText(error)}`,
         { path },
       );
     } finally {

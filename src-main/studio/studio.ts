@@ -14,7 +14,7 @@ import { JsonFileSettingsStore, resolveDataDir, type SettingsStore } from '../co
 import { EngineClient, type EngineClientOptions } from '../engine/client';
 import { personaLibrary } from '../personas';
 import { PipelineRunner, type StepTable } from '../pipeline/runner';
-import { onRunChanged } from '../pipeline/runs-csv';
+import { onRunChanged } from '../doctor/runs-csv';
 import type { PipelineServices } from '../pipeline/services';
 import { stepTable } from '../pipeline/step-table';
 import { createRegistry } from '../registry';

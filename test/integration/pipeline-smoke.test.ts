@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluationItemRow, EvaluationSummary } from '../../src-shared/contract';
 import { difflibRatio } from '../../src-main/evaluation/metrics';
-import { readRunsCsv } from '../../src-main/pipeline/runs-csv';
+import { readRunsCsv } from '../../src-main/doctor/runs-csv';
 import { databasePath } from '../../src-main/core/paths';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -12,7 +12,7 @@ import {
   checkContextFit,
   modelContextLength,
   QUESTION_TOKEN_ALLOWANCE,
-} from '../../src-main/pipeline/context-check';
+} from '../../src-main/runs/context-check';
 import { buildTinyModel, cli, jsonOut } from './helpers';
 
 const work = mkdtempSync(join(tmpdir(), 'rel-context-'));

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PIPELINE_STEPS } from '../../src-shared/contract';
 import { databasePath } from '../../src-main/core/paths';
-import { createRun } from '../../src-main/pipeline/create-run';
+import { createRun } from '../../src-main/runs/create-run';
 import type { StepTable } from '../../src-main/pipeline/runner';
 import { openStudio } from '../../src-main/studio/studio';
 import { cli, jsonOut, type CliResult } from './helpers';

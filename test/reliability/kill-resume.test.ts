@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PIPELINE_STEPS, type PipelineStep } from '../../src-shared/contract';
 import { databasePath } from '../../src-main/core/paths';
-import { readRunsCsv } from '../../src-main/pipeline/runs-csv';
+import { readRunsCsv } from '../../src-main/doctor/runs-csv';
 import { buildTinyModel, cli, jsonOut, waitFor, type CliResult } from './helpers';
 
 const PAUSE_MS = 1500;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PIPELINE_STEPS } from '../../src-shared/contract';
 import { databasePath, jobDir, runPaths } from '../../src-main/core/paths';
-import { createRun } from '../../src-main/pipeline/create-run';
+import { createRun } from '../../src-main/runs/create-run';
 import type { StepTable } from '../../src-main/pipeline/runner';
 import { backupDatabase } from '../../src-main/store/backup';
 import { openStudio } from '../../src-main/studio/studio';

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PIPELINE_STEPS } from '../../src-shared/contract';
 import { runsCsvPath } from '../../src-main/core/paths';
 import type { StepTable } from '../../src-main/pipeline/runner';
-import { readRunsCsv } from '../../src-main/pipeline/runs-csv';
+import { readRunsCsv } from '../../src-main/doctor/runs-csv';
 import { openStudio } from '../../src-main/studio/studio';
 
 const home = mkdtempSync(join(tmpdir(), 'rel-csv-'));

@@ -159,7 +159,7 @@ def phase_kd_vs_sft(
 def phase_on_policy(
     spec: dict[str, Any], settings: dict[str, Any], data: str, work: str, resources: Path
 ) -> dict[str, Any]:
-    from character_engine.handlers.training import sample_answers
+    from character_engine.generation.student_sampler import sample_answers
 
     prompt, _source = system_prompt(resources)
     sampling_s: list[float] = []

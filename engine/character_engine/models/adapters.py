@@ -48,7 +48,7 @@ def add_adapter(model: Any, path: str, name: str) -> Any:
         return peft_model
     except EngineError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - peft and safetensors raise many unrelated types for a bad adapter folder; each becomes ModelLoadFailed
         raise ModelLoadFailed(
             f"failed to load adapter {path}: {type(exc).__name__}: {exc}", path=path, what="adapter"
         ) from exc

@@ -73,7 +73,7 @@ def predict_classifier(embedders: EmbedderCache, path: str, texts: list[str], ct
     try:
         bundle = joblib.load(path)
         clf = bundle["classifier"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - unpickling can raise anything the pickled code can; each becomes ModelLoadFailed
         raise ModelLoadFailed(
             f"cannot read classifier {path}: {type(exc).__name__}: {exc}", path=path
         ) from exc

@@ -47,7 +47,7 @@ class EmbedderCache:
 
             try:
                 model = SentenceTransformer(path, device=select_device().device)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - sentence-transformers fails in many library-specific ways; each becomes ModelLoadFailed
                 raise ModelLoadFailed(
                     f"cannot load embedding model {path}: {type(exc).__name__}: {exc}", path=path
                 ) from exc

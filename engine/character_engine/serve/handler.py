@@ -16,15 +16,12 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .api import ApiError, GenRequest, parse_chat, parse_completion, prepare
 from .responses import Reply
 from .scheduler import Job
-
-if TYPE_CHECKING:
-    from .app import ChatServer
 
 log = logging.getLogger("character_engine.serve")
 
@@ -34,6 +31,25 @@ POLL_S = 0.05
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]", "::1"}
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _HOST = re.compile(r"^(\[[^\]]+\]|[^:\[\]]+)(?::([0-9]{1,5}))?$")
+
+
+class HandlerServer(Protocol):
+    """What a Handler reads from its server (app.py's ChatServer has it all): declared here so
+    the handler does not import the app that constructs it."""
+
+    loopback: bool
+    port: int
+    api_key: str | None
+    model_id: str
+    created: int
+    context: int
+    vocab_size: int
+    token_chars: int
+    request_timeout: float
+    loaded: Any  # models.loaded.LoadedModel
+    tokenizer_lock: Any  # threading.Lock
+    guard: Any  # SlowClientGuard, set once the server is bound
+    scheduler: Any  # scheduler.Scheduler, set once the server is bound
 
 
 class ClientGone(Exception):
@@ -110,7 +126,7 @@ def content_length(headers: Any) -> int:
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: ChatServer
+    server: HandlerServer
     protocol_version = "HTTP/1.1"
     expired = False  # set by the guard when the request took too long to arrive
 

@@ -102,7 +102,7 @@ def session(settings: TinkerSettings) -> Iterator[Any]:
     except Cancelled:
         status = "interrupted"
         raise
-    except BaseException:
+    except BaseException:  # re-raised: only records that the session ended in an error
         status = "errored"
         raise
     finally:

@@ -172,16 +172,18 @@ def main(argv: list[str] | None = None) -> int:
         params = dict(params, output_dir=tempfile.mkdtemp(prefix=f"rank{rank}-"))
     from ..context import RequestContext
     from ..state import EngineState
+    from .config import parse_config
     from .run import run_objective
 
     sample = None
     if args.kind == "on_policy":
-        from ..handlers.training import sample_answers
+        # This process's entry point hands the sampler in, as the training handler does.
+        from ..generation.student_sampler import sample_answers
 
         sample = sample_answers
     ctx = RequestContext(f"rank{rank}", emit, EngineState())
     wrap = (lambda objective: Sharded(objective, group)) if group else None
-    result = run_objective(params, ctx, args.kind, sample=sample, wrap=wrap)
+    result = run_objective(parse_config(params), ctx, args.kind, sample=sample, wrap=wrap)
     if rank == 0:
         out.write(json.dumps({"result": result}) + "\n")
         out.flush()

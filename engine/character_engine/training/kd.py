@@ -37,10 +37,9 @@ from typing import Any
 from ..errors import CorruptFile, InvalidParams
 from ..models.assistant_mask import IGNORE_INDEX, TemplateError, tokenize_conversation
 from ..topk_file import read_topk
-from .config import TrainConfig
-from .data import SftExample, collate, pad_id_of, parse_messages, read_jsonl
+from .data import SftExample, collate, parse_messages, read_jsonl
 from .logprobs import label_logits
-from .objective import SampleFn
+from .token_objective import LabelledTokenObjective
 
 # The smallest "rest" mass told apart from 0: the top-k log-probs are float32 and sum to
 # within ~1e-7 of 1 when the top-k holds all the mass, so log r below this is rounding noise.
@@ -207,41 +206,20 @@ def kd_sums(model: Any, batch: dict[str, Any]) -> tuple[Any, float]:
     return kd.sum(), float(nll.detach().sum())
 
 
-def label_count(batch: dict[str, Any]) -> float:
-    return float((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
-
-
-class KdObjective:
+class KdObjective(LabelledTokenObjective):
     """Mean coarsened forward KL(teacher || student) over the labelled tokens of a step."""
 
     loading_message = "reading the teacher's top-k files"
 
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    @classmethod
-    def check_config(cls, cfg: TrainConfig) -> None:
-        pass  # every setting parse_config accepts works for KD
-
     @classmethod
     def load_examples(cls, path: str, tokenizer: Any, max_length: int, param: str) -> list[KdExample]:
         return load_kd(path, tokenizer, max_length, param)
-
-    @classmethod
-    def from_config(cls, cfg: TrainConfig, tokenizer: Any, sample: SampleFn | None = None) -> KdObjective:
-        return cls(pad_id_of(tokenizer))
 
     def prepare(self, model: Any, train: list[KdExample], val: list[KdExample] | None) -> None:
         check_vocab(train + (val or []), output_vocab(model))
 
     def collate(self, examples: list[KdExample], index: int | None = None) -> dict[str, Any]:
         return kd_batch(examples, self.pad_id)
-
-    def units(self, batch: dict[str, Any]) -> float:
-        return label_count(batch)
-
-    def tokens(self, batch: dict[str, Any]) -> int:
-        return int(batch["attention_mask"].sum())
 
     def loss(self, model: Any, batch: dict[str, Any], denom: float) -> tuple[Any, dict[str, float]]:
         total, nll = kd_sums(model, batch)

@@ -63,12 +63,12 @@ from .kd import (
     kd_batch,
     kd_example,
     kd_sums,
-    label_count,
     output_vocab,
     prompt_and_answer,
 )
 from .logprobs import StoredPrefix, label_logits, store_prefix
 from .objective import SampleFn
+from .token_objective import label_count
 
 
 @dataclass

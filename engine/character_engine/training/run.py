@@ -2,8 +2,9 @@
 of the base, load the data the objective reads, build it and run the loop.
 
 Adding an objective: one class with the Objective shape (objective.py) and one entry in
-OBJECTIVES; the protocol method that names it calls `run_objective(params, ctx, kind)`
-(on-policy also passes `sample`, the student's sampler, from the generation package).
+OBJECTIVES; the protocol method that names it parses its params (config.parse_config) and
+calls `run_objective(cfg, ctx, kind)` (on-policy also passes `sample`, the student's sampler,
+from the generation package). This module never reads a params dict.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..models.cache import load_private
-from .config import parse_config
+from .config import TrainConfig
 from .data import data_hash
 from .dpo import DpoObjective
 from .kd import KdObjective
@@ -32,7 +33,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 
 def run_objective(
-    params: dict[str, Any],
+    cfg: TrainConfig,
     ctx: RequestContext,
     kind: str,
     sample: SampleFn | None = None,
@@ -41,7 +42,6 @@ def run_objective(
     """Train a LoRA adapter with the objective named `kind`; returns a TrainResult. `wrap`
     wraps the built objective (distributed.py's Sharded, for data-parallel processes)."""
     objective = OBJECTIVES[kind]
-    cfg = parse_config(params)
     objective.check_config(cfg)
     ctx.progress("load", 0, 2, "loading the base model")
     # A private copy: training modifies the model, cached models serve other requests.

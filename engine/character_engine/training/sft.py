@@ -8,43 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import TrainConfig
-from .data import SftExample, collate, load_sft, pad_id_of
+from .data import SftExample, collate, load_sft
 from .logprobs import label_logprobs
-from .objective import SampleFn
+from .token_objective import LabelledTokenObjective
 
 
-class SftObjective:
+class SftObjective(LabelledTokenObjective):
     """Mean token cross-entropy over the assistant tokens of an optimizer step."""
 
     loading_message = "tokenizing the training data"
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    @classmethod
-    def check_config(cls, cfg: TrainConfig) -> None:
-        pass  # every setting parse_config accepts works for SFT
 
     @classmethod
     def load_examples(cls, path: str, tokenizer: Any, max_length: int, param: str) -> list[SftExample]:
         return load_sft(path, tokenizer, max_length, param)
 
-    @classmethod
-    def from_config(cls, cfg: TrainConfig, tokenizer: Any, sample: SampleFn | None = None) -> SftObjective:
-        return cls(pad_id_of(tokenizer))
-
-    def prepare(self, model: Any, train: list[Any], val: list[Any] | None) -> None:
-        pass
-
     def collate(self, examples: list[SftExample], index: int | None = None) -> dict[str, Any]:
         return collate(examples, self.pad_id)
-
-    def units(self, batch: dict[str, Any]) -> float:
-        return float((batch["labels"][:, 1:] != -100).sum())
-
-    def tokens(self, batch: dict[str, Any]) -> int:
-        return int(batch["attention_mask"].sum())
 
     def loss(self, model: Any, batch: dict[str, Any], denom: float) -> tuple[Any, dict[str, float]]:
         logps, _rows = label_logprobs(model, batch)

@@ -14,7 +14,7 @@ import {
 } from '../../personas';
 import { parseModelSpec } from '../../core/model-spec';
 import { FileReadError, readUserTextFile } from '../../core/text-file';
-import { draftConstitution } from '../../pipeline/draft-constitution';
+import { draftConstitution } from '../../personas/draft-constitution';
 import { CliUsageError, type CliContext, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
 import { MAX_VERSION } from '../../core/limits';

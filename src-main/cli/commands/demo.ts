@@ -7,11 +7,12 @@
 import { MAX_PORT } from '../../core/limits';
 import { numberFlag } from '../number-flag';
 import { isScale } from '../../core/scales';
-import { createRun } from '../../pipeline/create-run';
+import { createRun } from '../../runs/create-run';
 import { parseModelSpec } from '../../core/model-spec';
 import { CliUsageError, type CommandFn } from '../context';
 import { parseCommandArgs } from '../args';
 import { keyNumbers, printEstimates, runOutcome } from './pipeline';
+import { errorText } from '../../core/errors';
 
 export const demoCommand: CommandFn = async (args, ctx) => {
   const { values } = parseCommandArgs('demo', args, {
@@ -48,7 +49,7 @@ export const demoCommand: CommandFn = async (args, ctx) => {
   try {
     serveApp = (await import('../../bridge/serve')).serveApp;
   } catch (error) {
-    ctx.note(`the app server (src-main/bridge/serve.ts) is not available: ${(error as Error).message}`);
+    ctx.note(`the app server (src-main/bridge/serve.ts) is not available: ${errorText(error)}`);
     ctx.result(outcome);
     return 0;
   }

@@ -5,7 +5,7 @@
  * --rebuild starts a fresh database from the run folders alone. Works on a database the
  * studio refuses to open (it never opens the studio).
  */
-import { diagnose, isHealthy, repair, type DoctorReport } from '../../pipeline/doctor';
+import { diagnose, isHealthy, repair, type DoctorReport } from '../../doctor/doctor';
 import { parseCommandArgs } from '../args';
 import type { CommandFn, CliContext } from '../context';
 

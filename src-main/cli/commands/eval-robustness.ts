@@ -43,7 +43,7 @@ export async function robustnessCommand(args: string[], ctx: CliContext): Promis
   const studio = await ctx.open();
   const run = studio.store.runs.get(id);
   if (!run) throw new NotFoundError('run', id);
-  studio.store.owners.assertFree(run.id);
+  await studio.store.owners.assertFree(run.id);
   const paths = runPaths(studio.dataDir, run.id);
   const summary = await runRobustness(studio, run, paths, {
     sampling,

@@ -11,6 +11,7 @@ import { numberFlag } from '../number-flag';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../core/errors';
+import { parseJsonl } from '../../core/jsonl';
 import { formatModelSpec, parseModelSpec } from '../../core/model-spec';
 import { eloRatings, type PairwiseJudgement } from '../../evaluation/elo';
 import { classifierExamples, eloMatches, records } from '../../evaluation/eval-files';
@@ -34,16 +35,10 @@ function readRows(path: string): { line: number; value: unknown }[] {
       path,
     });
   }
-  const rows: { line: number; value: unknown }[] = [];
-  text.split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    try {
-      rows.push({ line: i + 1, value: JSON.parse(raw) });
-    } catch (error) {
-      throw new InputError(`${path}:${i + 1}: not JSON (${(error as Error).message})`, { path, line: i + 1 });
-    }
-  });
-  return rows;
+  const { rows, lines, errors } = parseJsonl(text);
+  const bad = errors[0];
+  if (bad) throw new InputError(`${path}:${bad.line}: not JSON (${bad.message})`, { path, line: bad.line });
+  return rows.map((value, i) => ({ line: lines[i] as number, value }));
 }
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');

@@ -5,6 +5,7 @@ import { databasePath, engineLogPath } from '../../core/paths';
 import type { HealthResult } from '../../../src-shared/engine-protocol';
 import type { CliContext } from '../context';
 import { parseCommandArgs } from '../args';
+import { errorMessage } from '../../core/errors';
 
 export async function infoCommand(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseCommandArgs('info', args, { 'no-engine': { type: 'boolean' } });
@@ -17,7 +18,7 @@ export async function infoCommand(args: string[], ctx: CliContext): Promise<numb
     try {
       engine = { ...(await studio.engine.health({ timeoutMs: 120_000 })) };
     } catch (error) {
-      engine = { error: (error as Error).message.split('\n')[0] ?? String(error) };
+      engine = { error: errorMessage(error) };
     }
   }
   const runs = studio.store.runs.list();

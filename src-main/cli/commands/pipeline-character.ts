@@ -10,9 +10,9 @@ import {
   validateCharacterOptions,
 } from '../../core/character-options';
 import { ConfigError, PipelineError } from '../../core/errors';
-import type { CreateRunOptions } from '../../pipeline/create-run';
-import { generationTokensPerS } from '../../pipeline/estimate-character';
-import { runSmokePasses, smokeFailureMessage } from '../../pipeline/smoke';
+import type { CreateRunOptions } from '../../runs/create-run';
+import { generationTokensPerS } from '../../runs/estimate-character';
+import { runSmokePasses, smokeFailureMessage } from '../../runs/smoke';
 import type { RunRecord } from '../../store';
 import type { Studio } from '../../studio/studio';
 import { formatDuration } from '../progress';

@@ -8,17 +8,17 @@ import {
   type PipelineStep,
   type SavingsSummary,
 } from '../../../src-shared/contract';
-import { estimateStep } from '../../pipeline/estimate';
-import { ConfigError, NotFoundError } from '../../core/errors';
+import { estimateStep } from '../../runs/estimate';
+import { ConfigError, NotFoundError, errorText } from '../../core/errors';
 import { trainingOverridesFromYaml } from '../training-yaml';
 import { formatDuration } from '../progress';
 import { runPaths } from '../../core/paths';
 import { isScale, scaleConfig } from '../../core/scales';
 import type { Scale } from '../../../src-shared/contract';
 import type { ModelSpec } from '../../../src-shared/engine-protocol';
-import { checkTeacherContext } from '../../pipeline/context-check';
-import { createRun } from '../../pipeline/create-run';
-import { configureTraining } from '../../pipeline/configure-training';
+import { checkTeacherContext } from '../../runs/context-check';
+import { createRun } from '../../runs/create-run';
+import { configureTraining } from '../../runs/configure-training';
 import { TRAINING_FLAGS, trainingOverrides, type TrainingFlagValues } from '../training-flags';
 import { isRecipe, RECIPES } from '../../core/run-config';
 import { modelSpecName, parseModelSpec } from '../../core/model-spec';
@@ -125,7 +125,7 @@ export function printEstimates(studio: Studio, run: RunRecord, ctx: CliContext):
         `estimate ${step}: ~${formatDuration(e.seconds)}, ${e.tokens} tokens, $${e.costUsd.toFixed(4)} (${e.explanation})`,
       );
     } catch (error) {
-      ctx.note(`estimate ${step}: not available (${(error as Error).message})`);
+      ctx.note(`estimate ${step}: not available (${errorText(error)})`);
     }
   }
   const introspection = introspectionCountLine(studio, run);
@@ -254,7 +254,7 @@ export function stepCommand(step: PipelineStep): CommandFn {
     const studio = await ctx.open();
     let run0 = requireRun(studio, positionals[0], step);
     // Nothing of a run another process is running changes, not even its configuration.
-    studio.store.owners.assertFree(run0.id);
+    await studio.store.owners.assertFree(run0.id);
     if (flags.config || Object.keys(fromFlags).length > 0) {
       const current = run0.config.scaleConfig.training;
       const fromFile = flags.config

@@ -17,11 +17,11 @@
  * Rejected answers are appended to rejected.jsonl chunk by chunk, so a crash loses at most the
  * chunk in flight and a resume skips what is there.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainDpoParams } from '../../../src-shared/engine-protocol';
-import { toChatRow, writeJsonl, type ChatRow } from '../../datasets';
+import { readJsonl, toChatRow, writeJsonl, type ChatRow } from '../../datasets';
 import { characterDefaults } from '../../core/character-options';
 import { introspectionData, introspectionSummary } from './introspection';
 import { mergeStage } from './character-merge';
@@ -31,6 +31,7 @@ import { CancelledError, ConfigError, StepOrderError } from '../../core/errors';
 import { generateAll } from '../../engine/generate-all';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
+import type { Trainer } from '../tinker';
 import { formatModelSpec } from '../../core/model-spec';
 import { runEngineTraining, trainSftParams } from '../engine-training';
 import { validateTrainingConfig } from '../../core/training-config';
@@ -59,19 +60,16 @@ interface RejectedRow {
 function readRejected(path: string): Map<number, string> {
   const out = new Map<number, string>();
   if (!existsSync(path)) return out;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line) as RejectedRow;
-      out.set(r.question_id, r.answer);
-    } catch {
-      /* a line torn by a crash: that question is generated again */
-    }
-  }
+  // Lenient: a line torn by a crash is left out, and that question is generated again.
+  for (const r of readJsonl<RejectedRow>(path).rows) out.set(r.question_id, r.answer);
   return out;
 }
 
-export async function characterTrainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
+export async function characterTrainStep(
+  studio: PipelineServices,
+  ctx: StepContext,
+  trainer: Trainer,
+): Promise<void> {
   const { store, engine } = studio;
   const run = ctx.run;
   const cfg = run.config;
@@ -160,7 +158,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
         nll_coef: DPO_NLL,
         ...(kdWeight > 0 ? { kd_weight: kdWeight } : {}),
       };
-      return engine.call('train_dpo', params, { onEvent, signal: ctx.signal });
+      return trainer.train('train_dpo', params, { onEvent, signal: ctx.signal });
     },
   });
 
@@ -218,7 +216,7 @@ export async function characterTrainStep(studio: PipelineServices, ctx: StepCont
     kind: 'sft',
     config: sftConfig,
     start: ({ outputDir, resumeFrom, onEvent }) =>
-      engine.call(
+      trainer.train(
         anchored ? 'train_kd' : 'train_sft',
         {
           ...trainSftParams(sftConfig, {

@@ -22,11 +22,11 @@
  * is deleted: introspection.jsonl and interactions.jsonl keep every answer with its flags; only
  * unflagged answers are trained on (a conversation up to its first flagged turn).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CharacterRecipeOptions } from '../../../src-shared/character';
 import type { ChatMessage, ModelSpec, SamplingParams } from '../../../src-shared/engine-protocol';
-import { flagAnswer, writeJsonlAtomic, type AuditOptions, type ChatRow } from '../../datasets';
+import { flagAnswer, readJsonl, writeJsonlAtomic, type AuditOptions, type ChatRow } from '../../datasets';
 import { CancelledError } from '../../core/errors';
 import type { EngineClient } from '../../engine/client';
 
@@ -202,10 +202,7 @@ async function generate(
 /** The rows of an earlier attempt, or null when the file is not in this layout (a run made before it). */
 function readRows<T>(path: string, key: keyof T): T[] | null {
   if (!existsSync(path)) return null;
-  const rows = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T);
+  const rows = readJsonl<T>(path, { strict: true }).rows;
   return rows.length > 0 && rows.every((r) => typeof r === 'object' && r !== null && key in r) ? rows : null;
 }
 

@@ -12,9 +12,10 @@ import { computeSavings, measureSavings, trainingCostUsd } from '../../savings';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
-import { countJsonlRows, finalCheckpoint } from '../engine-training';
+import { countJsonlRows } from '../../datasets';
+import { finalCheckpoint } from '../engine-training';
 import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
-import { characterStages } from '../recipes/character-stages';
+import { characterStages } from '../../evaluation/stage-checkpoints';
 import { runRobustness } from './robustness';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
@@ -66,7 +67,7 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
     judge: studio.settings.get('judge'),
     localJudge: studio.settings.get('localJudge') ?? null,
     revealedTraits: revealedTraits(constitutionTraits(persona)),
-    stages: characterStages(studio, runId, cp),
+    stages: characterStages(studio.store, runId, cp),
     classifierPath: ctx.paths.classifier,
     resultsPath: ctx.paths.evaluationResults,
     answerCache,

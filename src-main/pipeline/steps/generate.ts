@@ -21,7 +21,7 @@ import {
   IDENTITY_CATEGORIES,
 } from '../../datasets/select-samples';
 import { emptyTrimCounts, trimCutOffAnswers, type TopkTrimmer } from '../../datasets/trim-answers';
-import { personaMarkers } from '../../robustness/markers';
+import { personaMarkers } from '../../datasets/markers';
 import { generateQuestionSet } from '../../questions/generate';
 import { CancelledError, PipelineError, StepOrderError } from '../../core/errors';
 import { topkFile } from '../../core/paths';

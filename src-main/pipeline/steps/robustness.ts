@@ -16,11 +16,11 @@ import { InvalidParamsError, StepOrderError } from '../../core/errors';
 import { evaluationCacheDir, type RunPaths } from '../../core/paths';
 import { openAnswerCache } from '../../evaluation/answer-cache';
 import { evaluateRobustness, type RobustnessModel } from '../../robustness/evaluate';
-import { personaMarkers } from '../../robustness/markers';
+import { personaMarkers } from '../../datasets/markers';
 import { loadHeldOutRobustness } from '../../robustness/prompt-sets';
 import type { RunRecord } from '../../store';
 import { finalCheckpoint } from '../engine-training';
-import { characterStages } from '../recipes/character-stages';
+import { characterStages } from '../../evaluation/stage-checkpoints';
 import type { PipelineServices } from '../services';
 
 /** What users see: chat's defaults (temperature, top-p, length limit, anti-loop penalty), seeded. */
@@ -78,7 +78,7 @@ export async function runRobustness(
       system: persona.systemPrompt,
     });
   models.push({ label: 'student', checkpointId: cp.id, model: cfg.studentModel, adapter: cp.path });
-  for (const stage of characterStages(studio, run.id, cp))
+  for (const stage of characterStages(studio.store, run.id, cp))
     if (stage.checkpointId !== cp.id)
       models.push({
         label: stage.stage,

@@ -10,25 +10,24 @@
  *               teacher (with the constitution) scores them; kdWeight adds the kd loss.
  * A failed or cancelled training resumes from its last complete checkpoint.
  */
-import { readFileSync } from 'node:fs';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import type { TrainResult } from '../../../src-shared/engine-protocol';
 import { ConfigError, StepOrderError } from '../../core/errors';
 import { formatModelSpec } from '../../core/model-spec';
 import { validateTrainingData } from '../../core/training-config';
-import { writeTrainingConfig } from '../../datasets';
-import { countJsonlRows, runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
+import { countJsonlRows, readJsonl, writeTrainingConfig } from '../../datasets';
+import { runEngineTraining, trainSftParams, type TrainingStart } from '../engine-training';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
+import type { Trainer } from '../tinker';
 
 /** Rows of a train/val file that name the teacher's token distributions of their answer. */
 export function rowsWithTopk(path: string): { rows: number; withTopk: number } {
   let rows = 0;
   let withTopk = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
+  for (const row of readJsonl<{ teacher_topk?: unknown }>(path, { strict: true }).rows) {
     rows += 1;
-    if (typeof (JSON.parse(line) as { teacher_topk?: unknown }).teacher_topk === 'string') withTopk += 1;
+    if (typeof row.teacher_topk === 'string') withTopk += 1;
   }
   return { rows, withTopk };
 }
@@ -47,8 +46,7 @@ function requireTopk(config: TrainingConfig, trainPath: string): void {
   }
 }
 
-export async function trainStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
-  const { engine } = studio;
+export async function trainStep(studio: PipelineServices, ctx: StepContext, trainer: Trainer): Promise<void> {
   const cfg = ctx.run.config;
   const config = cfg.scaleConfig.training;
   const trainRows = countJsonlRows(ctx.paths.train);
@@ -86,13 +84,13 @@ export async function trainStep(studio: PipelineServices, ctx: StepContext): Pro
     const opts = { onEvent, signal: ctx.signal };
     switch (config.objective) {
       case 'sft':
-        return engine.call('train_sft', base, opts);
+        return trainer.train('train_sft', base, opts);
       case 'kd':
-        return engine.call('train_kd', base, opts);
+        return trainer.train('train_kd', base, opts);
       case 'on-policy': {
         const persona = studio.personas.get(ctx.run.personaId, ctx.run.personaVersion);
         const gen = cfg.scaleConfig.generation;
-        return engine.call(
+        return trainer.train(
           'train_on_policy',
           {
             ...base,

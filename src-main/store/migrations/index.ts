@@ -7,6 +7,7 @@ import { up as teacherThinking } from './004-teacher-thinking';
 import { up as relativePaths } from './005-relative-paths';
 import { up as runOwners } from './006-run-owners';
 import { up as pairwiseReview } from './007-pairwise-review';
+import { errorText } from '../../core/errors';
 
 export interface Migration {
   /** Becomes PRAGMA user_version once applied. Strictly increasing, starting at 1. */
@@ -71,7 +72,7 @@ export function migrate(
     try {
       apply();
     } catch (err) {
-      throw new StoreError(`Migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+      throw new StoreError(`Migration ${m.version} (${m.name}) failed: ${errorText(err)}`, {
         path,
         version: m.version,
       });

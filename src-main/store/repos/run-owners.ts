@@ -1,23 +1,23 @@
 /**
  * One owner per run: the process running a run's steps holds its row in run_owners (pid, host,
  * the engine's pid, a heartbeat). Taking the row is one IMMEDIATE transaction, so two processes
- * can never both win; a second one is refused with the owner named. An owner is alive while its
- * process (or the engine it started, which may still be writing the run's files after its parent
- * was killed) exists on this host and its heartbeat is recent; on another host (a shared data
- * folder) the heartbeat alone decides. A run left `running` by a dead owner is `interrupted`.
+ * can never both win; a second one is refused with the owner named. Whether an owner is alive
+ * (its pid, /proc, this host, its heartbeat) is core/process-liveness.ts's policy; this module
+ * keeps the rows. A run left `running` by a dead owner is `interrupted`.
  */
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors';
+import {
+  killedLeavingEngine,
+  ownerAlive,
+  thisHost,
+  waitForOrphanEngine,
+  type OwnerProcess,
+} from '../../core/process-liveness';
 import { nowIso } from '../util';
 
 /** How often a live owner writes its heartbeat and its engine's pid (ms): one small UPDATE. */
 export const HEARTBEAT_MS = 2_000;
-/** A heartbeat older than this means the owner is gone, whatever its pid says (pid reuse), ms. */
-export const SAME_HOST_STALE_MS = 10 * 60_000;
-/** On another host only the heartbeat is seen: silent this long and the owner is gone, ms. */
-export const OTHER_HOST_STALE_MS = 60_000;
 
 export interface RunOwner {
   runId: string;
@@ -51,7 +51,7 @@ export class RunBusyError extends ConflictError {
     const age = Math.max(0, Math.round((Date.now() - Date.parse(owner.heartbeatAt)) / 1000));
     const detail = { runId: owner.runId, pid: owner.pid, host: owner.host, enginePid: owner.enginePid };
     super(
-      owner.host === hostname() && !pidAlive(owner.pid) && owner.enginePid !== null
+      killedLeavingEngine(owner)
         ? `run ${owner.runId} is still being written by the engine (pid ${owner.enginePid}) of a process that was killed (pid ${owner.pid}); wait for it to exit, or end it, before resuming`
         : `run ${owner.runId} is being run by another process (pid ${owner.pid} on ${owner.host}${owner.command ? `, ${owner.command}` : ''}, since ${owner.startedAt}, heartbeat ${age} s ago); wait for it to finish or stop it (Ctrl-C) before resuming`,
       detail,
@@ -60,12 +60,15 @@ export class RunBusyError extends ConflictError {
 }
 
 export interface RunOwnersRepo {
-  /** Takes the run for this process; throws RunBusyError when a live owner holds it. */
-  acquire(runId: string, opts?: AcquireOptions): RunLease;
+  /**
+   * Takes the run for this process; rejects with RunBusyError when a live owner holds it. First
+   * waits (asynchronously, bounded) for the engine of a killed owner to exit.
+   */
+  acquire(runId: string, opts?: AcquireOptions): Promise<RunLease>;
   /** The run's owner row, live or dead; null when nobody holds it. */
   owner(runId: string): RunOwner | null;
-  /** Throws RunBusyError when a live process other than this one's leases holds the run. */
-  assertFree(runId: string): void;
+  /** Rejects with RunBusyError when a live process other than this one's leases holds the run. */
+  assertFree(runId: string): Promise<void>;
   /**
    * Runs stored `running` whose owner is gone (killed, crashed, the machine restarted) become
    * `interrupted`, their error saying how to resume. Returns their ids.
@@ -84,41 +87,12 @@ interface OwnerRow {
   heartbeat_at: string;
 }
 
-/** True while a process with this pid exists and is not a zombie (an unreaped, dead child). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    // Linux: "pid (comm) S ..."; state Z is a zombie. Elsewhere the signal test stands.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
+function ownerProcess(r: OwnerRow): OwnerProcess {
+  return { pid: r.pid, host: r.host, enginePid: r.engine_pid, heartbeatAt: r.heartbeat_at };
 }
 
-/** How long a new owner waits for the engine of a killed owner to exit (it does on stdin EOF), ms. */
-export const ORPHAN_ENGINE_WAIT_MS = 30_000;
-
-/** The owner process is gone but the engine it started still runs (winding down, or stuck). */
-function orphanEngine(r: OwnerRow): boolean {
-  return r.host === hostname() && !pidAlive(r.pid) && r.engine_pid !== null && pidAlive(r.engine_pid);
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function isAlive(r: OwnerRow, now = Date.now()): boolean {
-  const age = now - Date.parse(r.heartbeat_at);
-  if (!Number.isFinite(age)) return false;
-  if (r.host !== hostname()) return age < OTHER_HOST_STALE_MS;
-  if (age > SAME_HOST_STALE_MS) return false;
-  return pidAlive(r.pid) || (r.engine_pid !== null && pidAlive(r.engine_pid));
+function isAlive(r: OwnerRow): boolean {
+  return ownerAlive(ownerProcess(r));
 }
 
 function toOwner(r: OwnerRow): RunOwner {
@@ -168,20 +142,14 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
   /** Leases this process holds: its own runs are never "another process". */
   const held = new Map<string, string>();
 
-  /**
-   * A killed owner's engine exits once it sees its stdin close: give it that moment rather than
-   * refusing (or sharing the run's files with it).
-   */
-  const waitForOrphanEngine = (runId: string): void => {
-    const until = Date.now() + ORPHAN_ENGINE_WAIT_MS;
-    let cur = getStmt.get(runId);
-    while (cur && orphanEngine(cur) && Date.now() < until) {
-      sleepSync(200);
-      cur = getStmt.get(runId);
-    }
-  };
+  /** Waits for a killed owner's engine to exit (bounded; the event loop keeps running). */
+  const orphanExit = (runId: string): Promise<void> =>
+    waitForOrphanEngine(() => {
+      const r = getStmt.get(runId);
+      return r ? ownerProcess(r) : null;
+    });
 
-  const acquire = (runId: string, opts: AcquireOptions = {}): RunLease => {
+  const acquire = async (runId: string, opts: AcquireOptions = {}): Promise<RunLease> => {
     const token = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     const enginePid = (): number | null => {
       try {
@@ -190,7 +158,7 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
         return null;
       }
     };
-    waitForOrphanEngine(runId);
+    await orphanExit(runId);
     db.transaction(() => {
       const cur = getStmt.get(runId);
       if (cur && isAlive(cur) && cur.token !== held.get(runId)) throw new RunBusyError(toOwner(cur));
@@ -199,7 +167,7 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
         run_id: runId,
         token,
         pid: process.pid,
-        host: hostname(),
+        host: thisHost(),
         engine_pid: enginePid(),
         command: opts.command ?? '',
         now: nowIso(),
@@ -236,8 +204,8 @@ export function runOwnersRepo(db: Database.Database): RunOwnersRepo {
       const r = getStmt.get(runId);
       return r ? toOwner(r) : null;
     },
-    assertFree: (runId) => {
-      waitForOrphanEngine(runId);
+    assertFree: async (runId) => {
+      await orphanExit(runId);
       const r = getStmt.get(runId);
       if (r && isAlive(r) && r.token !== held.get(runId)) throw new RunBusyError(toOwner(r));
     },

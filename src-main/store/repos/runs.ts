@@ -6,7 +6,7 @@ import {
   type RunSummary,
   type Scale,
 } from '../../../src-shared/contract';
-import { ConfigError, NotFoundError } from '../../core/errors';
+import { ConfigError, NotFoundError, errorText } from '../../core/errors';
 import { defaultRunConfig, parseRunConfig, type RunConfig } from '../../core/run-config';
 import { fromStoredPath, toStoredPath } from '../../core/paths';
 import { newId, nowIso } from '../util';
@@ -78,7 +78,7 @@ function readJson(r: RunDbRow, column: 'config' | 'completed_steps' | 'timings')
     return JSON.parse(r[column]) as unknown;
   } catch (error) {
     throw new ConfigError(
-      `run ${r.id}: the stored ${column} is not valid JSON (${(error as Error).message})`,
+      `run ${r.id}: the stored ${column} is not valid JSON (${errorText(error)})`,
       column,
       { runId: r.id },
     );

@@ -328,6 +328,17 @@ describe('data, training, evaluation', () => {
     expect(bad).toMatchObject({ code: 'config', detail: { field: 'baseModel' } });
   });
 
+  it('saves nothing when the character options are refused after a valid training config', async () => {
+    const run = await newRun();
+    store.runs.update(run.id, { completedSteps: ['questions', 'generate', 'audit', 'split'] });
+    const before = store.runs.require(run.id).config;
+    const config: TrainingConfig = { ...trainingDefaults('smoke'), learningRate: 1e-4, maxSteps: 7 };
+    // This run is not a character-recipe run: its character options are refused.
+    const error = await errorOf('training:start', { runId: run.id, config, character: { mode: 'paper' } });
+    expect(error).toMatchObject({ code: 'config', detail: { field: 'character' } });
+    expect(store.runs.require(run.id).config).toEqual(before);
+  });
+
   it('reports training status and metrics from the store', async () => {
     const run = await newRun();
     const config = trainingDefaults('smoke');

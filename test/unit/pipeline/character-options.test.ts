@@ -7,8 +7,8 @@ import {
 } from '../../../src-main/core/character-options';
 import { defaultRunConfig, parseRunConfig } from '../../../src-main/core/run-config';
 import { scaleConfig } from '../../../src-main/core/scales';
-import { characterOptionsFor } from '../../../src-main/pipeline/create-run';
-import { smokeFailureMessage, smokeScale, smokeSizes } from '../../../src-main/pipeline/smoke';
+import { characterOptionsFor } from '../../../src-main/runs/create-run';
+import { smokeFailureMessage, smokeScale, smokeSizes } from '../../../src-main/runs/smoke';
 
 describe('character recipe options', () => {
   it('default to sequential mode, with the paper scale at the paper’s sizes', () => {

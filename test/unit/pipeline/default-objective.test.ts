@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_OBJECTIVE } from '../../../src-shared/contract';
 import { MemorySettingsStore, type SettingsStore } from '../../../src-main/core/settings';
 import type { EngineClient } from '../../../src-main/engine/client';
-import { createRun } from '../../../src-main/pipeline/create-run';
+import { createRun } from '../../../src-main/runs/create-run';
 import { checkImportedData } from '../../../src-main/pipeline/recipes/imported';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 

@@ -14,8 +14,8 @@ import { defaultRunConfig, parseRunConfig } from '../../../src-main/core/run-con
 import { MemorySettingsStore } from '../../../src-main/core/settings';
 import type { EngineClient } from '../../../src-main/engine/client';
 import { main } from '../../../src-main/cli/main';
-import { createRun } from '../../../src-main/pipeline/create-run';
-import { estimateStep } from '../../../src-main/pipeline/estimate';
+import { createRun } from '../../../src-main/runs/create-run';
+import { estimateStep } from '../../../src-main/runs/estimate';
 import { checkImportedData, IMPORTED_DATA_FILE } from '../../../src-main/pipeline/recipes/imported';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 

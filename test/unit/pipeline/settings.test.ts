@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainingConfig } from '../../../src-shared/contract';
 import { ConfigError } from '../../../src-main/core/errors';
 import { jobDir, runPaths, topkFile } from '../../../src-main/core/paths';
-import { readRunsCsv, writeRunsCsvRows, type RunsCsvRow } from '../../../src-main/pipeline/runs-csv';
+import { readRunsCsv, writeRunsCsvRows, type RunsCsvRow } from '../../../src-main/doctor/runs-csv';
 import { scaleConfig } from '../../../src-main/core/scales';
 import { JsonFileSettingsStore, redactSettings, resolveDataDir } from '../../../src-main/core/settings';
 import { formatModelSpec, parseModelSpec } from '../../../src-main/core/model-spec';

@@ -16,11 +16,11 @@ import { MemorySettingsStore, redactSettings } from '../../../src-main/core/sett
 import type { EngineClient } from '../../../src-main/engine/client';
 import type { StepContext } from '../../../src-main/pipeline/runner';
 import type { PipelineServices } from '../../../src-main/pipeline/services';
-import { isTinkerPath, trainingServices } from '../../../src-main/pipeline/tinker';
+import { isTinkerPath, trainerFor } from '../../../src-main/pipeline/tinker';
 import { TinkerTeacherProvider } from '../../../src-main/providers/tinker';
 import type { RunRecord } from '../../../src-main/store';
 import { runHandlers } from '../../../src-main/handlers/runs';
-import { createRun } from '../../../src-main/pipeline/create-run';
+import { createRun } from '../../../src-main/runs/create-run';
 import { openStudio } from '../../../src-main/studio/studio';
 
 const stored = (): Record<string, unknown> =>
@@ -99,31 +99,29 @@ describe('tinker backend configuration', () => {
   });
 });
 
-describe('trainingServices', () => {
+describe('trainerFor', () => {
   const tinker = { baseModel: 'Qwen/Qwen3-4B', teacherModel: 'Qwen/Qwen3-30B-A3B' };
 
-  it('sends every training call of a Tinker run to tinker_train, and nothing else', async () => {
+  it('sends every training call of a Tinker run to tinker_train', async () => {
     const calls: Call[] = [];
     const services = {
       engine: fakeEngine(calls),
       settings: new MemorySettingsStore({ tinker: { apiKey: 'tk-2', baseUrl: 'https://t.example' } }),
     } as unknown as PipelineServices;
-    const routed = trainingServices(
+    const trainer = trainerFor(
       services,
       context({ ...stored(), backend: 'tinker', teacherProvider: 'tinker', tinker }),
     );
     const params = { train_path: '/t.jsonl' } as never;
-    await routed.engine.call('train_sft', params);
-    await routed.engine.call('train_kd', params);
-    await routed.engine.call('train_dpo', params);
-    await routed.engine.call('train_on_policy', params);
-    await routed.engine.call('generate', params);
+    await trainer.train('train_sft', params);
+    await trainer.train('train_kd', params);
+    await trainer.train('train_dpo', params);
+    await trainer.train('train_on_policy', params);
     expect(calls.map((c) => [c.method, c.params.objective])).toEqual([
       ['tinker_train', 'sft'],
       ['tinker_train', 'kd'],
       ['tinker_train', 'dpo'],
       ['tinker_train', 'on_policy'],
-      ['generate', undefined],
     ]);
     expect(calls[0]!.params.tinker).toEqual({
       base_model: 'Qwen/Qwen3-4B',
@@ -132,16 +130,17 @@ describe('trainingServices', () => {
       base_url: 'https://t.example',
     });
     expect(calls[0]!.params.train_path).toBe('/t.jsonl');
-    // The rest of the client is the client's own.
-    expect(routed.engine.pythonPath).toBe('/usr/bin/python3');
   });
 
-  it('leaves a local run untouched', () => {
+  it('trains a local run on the local engine, each method as itself', async () => {
+    const calls: Call[] = [];
     const services = {
-      engine: fakeEngine([]),
+      engine: fakeEngine(calls),
       settings: new MemorySettingsStore(),
     } as unknown as PipelineServices;
-    expect(trainingServices(services, context(stored()))).toBe(services);
+    const trainer = trainerFor(services, context(stored()));
+    await trainer.train('train_kd', { train_path: '/t.jsonl' } as never);
+    expect(calls.map((c) => [c.method, c.params.objective])).toEqual([['train_kd', undefined]]);
     expect(isTinkerPath('tinker://r:train:0/weights/step-000001')).toBe(true);
     expect(isTinkerPath('/home/u/run/jobs/j/checkpoints/step-000001')).toBe(false);
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readValExamples } from '../../../src-main/evaluation/evaluate';
 import { scaleConfig } from '../../../src-main/core/scales';
-import { countJsonlRows, trainSftParams } from '../../../src-main/pipeline/engine-training';
+import { countJsonlRows } from '../../../src-main/datasets';
+import { trainSftParams } from '../../../src-main/pipeline/engine-training';
 
 const dirs: string[] = [];
 afterEach(() => {

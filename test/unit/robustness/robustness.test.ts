@@ -6,7 +6,7 @@ import type { EngineClient } from '../../../src-main/engine/client';
 import { chooseSample } from '../../../src-main/datasets/select-samples';
 import { evaluateRobustness, type RobustnessModel } from '../../../src-main/robustness/evaluate';
 import { robustnessTable } from '../../../src-main/robustness/format';
-import { claimsAi, markerScore, personaMarkers } from '../../../src-main/robustness/markers';
+import { claimsAi, markerScore, personaMarkers } from '../../../src-main/datasets/markers';
 import {
   loadHeldOutRobustness,
   loadTrainingRobustness,

@@ -4,7 +4,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../src-main/store';
-import { pidAlive, RunBusyError } from '../../../src-main/store/repos/run-owners';
+import { pidAlive } from '../../../src-main/core/process-liveness';
+import { RunBusyError } from '../../../src-main/store/repos/run-owners';
 
 let dir: string;
 let a: Store;
@@ -42,15 +43,15 @@ function ownedBy(store: Store, pid: number, heartbeatAgoMs = 0): void {
 }
 
 describe('run owners', () => {
-  it('gives a run to one owner at a time and frees it on release', () => {
-    const lease = a.owners.acquire(RUN, { command: 'character pipeline --resume run-1' });
-    expect(() => b.owners.acquire(RUN)).toThrow(RunBusyError);
-    expect(() => b.owners.acquire(RUN)).toThrow(
+  it('gives a run to one owner at a time and frees it on release', async () => {
+    const lease = await a.owners.acquire(RUN, { command: 'character pipeline --resume run-1' });
+    await expect(b.owners.acquire(RUN)).rejects.toThrow(RunBusyError);
+    await expect(b.owners.acquire(RUN)).rejects.toThrow(
       /being run by another process \(pid \d+ .*character pipeline/,
     );
-    expect(() => b.owners.assertFree(RUN)).toThrow(RunBusyError);
+    await expect(b.owners.assertFree(RUN)).rejects.toThrow(RunBusyError);
     lease.release();
-    b.owners.acquire(RUN).release();
+    (await b.owners.acquire(RUN)).release();
     expect(a.owners.owner(RUN)).toBeNull();
   });
 
@@ -58,14 +59,14 @@ describe('run owners', () => {
     const child = spawn('sleep', ['30']);
     await new Promise((r) => child.once('spawn', r));
     ownedBy(a, child.pid!);
-    expect(() => b.owners.acquire(RUN)).toThrow(RunBusyError);
+    await expect(b.owners.acquire(RUN)).rejects.toThrow(RunBusyError);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     expect(pidAlive(child.pid!)).toBe(false);
-    b.owners.acquire(RUN).release();
+    (await b.owners.acquire(RUN)).release();
     // This process is alive, but a heartbeat an hour old is a pid reused, not an owner.
     ownedBy(a, process.pid, 60 * 60_000);
-    b.owners.acquire(RUN).release();
+    (await b.owners.acquire(RUN)).release();
   });
 
   it("waits for a killed owner's engine to exit before taking the run", async () => {
@@ -74,11 +75,16 @@ describe('run owners', () => {
     ownedBy(a, 2 ** 22 + 7); // the owner: dead; its engine still writes the run's files
     a.db.prepare('UPDATE run_owners SET engine_pid = ? WHERE run_id = ?').run(engine.pid, RUN);
     const started = Date.now();
-    // Synchronous: the exited engine stays a zombie (unreaped) meanwhile, which counts as dead.
-    b.owners.acquire(RUN).release();
+    // Asynchronous: the event loop runs meanwhile (the main thread must never block), and the
+    // exited engine is reaped (or left a zombie: dead either way).
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 50);
+    (await b.owners.acquire(RUN)).release();
+    clearInterval(timer);
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThan(500);
     expect(waited).toBeLessThan(10_000);
+    expect(ticks).toBeGreaterThan(3);
   });
 
   it('marks a run left running by a dead owner interrupted, with the command that resumes it', () => {
@@ -91,8 +97,8 @@ describe('run owners', () => {
     expect(b.owners.owner(RUN)).toBeNull();
   });
 
-  it('leaves a run whose owner lives alone', () => {
-    const lease = a.owners.acquire(RUN);
+  it('leaves a run whose owner lives alone', async () => {
+    const lease = await a.owners.acquire(RUN);
     a.runs.update(RUN, { status: 'running', step: 'generate' });
     expect(b.owners.markInterrupted()).toEqual([]);
     expect(b.runs.require(RUN).status).toBe('running');
@@ -101,7 +107,7 @@ describe('run owners', () => {
 });
 
 describe('jobs a dead owner left running (issue 21)', () => {
-  it('are marked interrupted when another process takes the run', () => {
+  it('are marked interrupted when another process takes the run', async () => {
     const store = openStore(':memory:');
     const run = store.runs.create({ personaId: 'beethoven', personaVersion: 1, scale: 'smoke' });
     const job = store.jobs.create({
@@ -111,7 +117,7 @@ describe('jobs a dead owner left running (issue 21)', () => {
       totalSteps: 5,
       status: 'running',
     });
-    const lease = store.owners.acquire(run.id);
+    const lease = await store.owners.acquire(run.id);
     expect(store.jobs.get(job.id)?.status).toBe('interrupted');
     lease.release();
     store.close();

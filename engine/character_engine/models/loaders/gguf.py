@@ -34,7 +34,7 @@ def load_gguf(path: str) -> tuple[Any, Any, str]:
         )
     except EngineError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - transformers' GGUF path raises many types; classify_load_error types them
         raise classify_load_error(exc, str(path), architecture) from exc
     archs = getattr(model.config, "architectures", None) or [type(model).__name__]
     return model, tok, archs[0]
@@ -53,7 +53,7 @@ def gguf_architecture(path: str) -> str:
         return bytes(value).decode("utf-8")
     except EngineError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the gguf reader raises ValueError, struct errors, OSError... for one bad file
         raise CorruptFile(f"cannot read GGUF file {path}: {type(exc).__name__}: {exc}", file=path) from exc
 
 

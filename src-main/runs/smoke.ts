@@ -16,8 +16,8 @@ import { errorMessage } from '../core/errors';
 import type { ScaleConfig } from '../core/scales';
 import type { RunRecord } from '../store';
 import { createRun, type CreateRunOptions } from './create-run';
-import type { PipelineRunner } from './runner';
-import type { PipelineServices } from './services';
+import type { PipelineRunner } from '../pipeline/runner';
+import type { PipelineServices } from '../pipeline/services';
 
 /** Optimizer steps of each pass. */
 const SMALL_STEPS = 4;

@@ -5,7 +5,7 @@
  * to choose among the teacher's samples for training (never the classifier alone: it learns
  * what the teacher's answers look like, not whether they claim to be a chatbot).
  */
-import { hasKeyword } from '../datasets/audit';
+import { hasKeyword } from './audit';
 
 export interface PersonaMarkers {
   /** Words that name the character: the full name and its distinctive parts ("Ludwig", "Beethoven"). */

@@ -11,7 +11,7 @@ import { ConfigError } from '../core/errors';
 import { formatModelSpec } from '../core/model-spec';
 import type { SettingsStore } from '../core/settings';
 import type { EngineClient } from '../engine/client';
-import { parsePersona } from '../personas';
+import { parsePersona } from './parse';
 import {
   assembleConstitution,
   DRAFT_SECTIONS,
@@ -21,7 +21,7 @@ import {
   sectionPrompts,
   withName,
   type DraftPrompt,
-} from '../personas/draft';
+} from './draft';
 import { OpenAIClient } from '../providers/openai-client';
 
 /** New tokens of the whole-YAML reply and of each section's answer. */

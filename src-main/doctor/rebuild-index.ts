@@ -16,6 +16,7 @@ import { runPaths, runsCsvPath } from '../core/paths';
 import { defaultRunConfig, parseRunConfig, type RunConfig } from '../core/run-config';
 import { isScale } from '../core/scales';
 import { parseCsv } from '../datasets/csv';
+import { readJsonl } from '../datasets/jsonl';
 import type { Store, TrainingKind } from '../store';
 import { readCheckpointRecord } from '../store/checkpoint-record';
 import { readRunManifest } from '../store/manifest';
@@ -23,6 +24,7 @@ import { listPersonaFiles } from '../store/persona-files';
 import { parsePersona } from '../personas/parse';
 import { interruptedMessage } from '../store/repos/run-owners';
 import { runsOnDisk } from '../store/open';
+import { errorText } from '../core/errors';
 
 export interface RebuildReport {
   /** Runs added to the database, with where their row came from. */
@@ -64,17 +66,10 @@ const STATUSES: readonly RunStatus[] = [
 
 function readJsonLines(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
-  const out: Record<string, unknown>[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const v = JSON.parse(line) as unknown;
-      if (typeof v === 'object' && v !== null) out.push(v as Record<string, unknown>);
-    } catch {
-      /* a line cut by a crash: the rest still counts */
-    }
-  }
-  return out;
+  // Lenient: a line cut by a crash is left out; the rest still counts.
+  return readJsonl<unknown>(path).rows.filter(
+    (v): v is Record<string, unknown> => typeof v === 'object' && v !== null,
+  );
 }
 
 /** One job folder: its checkpoints (step, path, trainer_state.json) and metrics.jsonl. */
@@ -162,7 +157,7 @@ export function rebuildIndex(store: Store, dataDir: string): RebuildReport {
     try {
       config = manifest ? parseRunConfig(manifest.config, id) : defaultRunConfig(scale, personaId);
     } catch (error) {
-      report.skipped.push({ id, reason: `run.json's configuration: ${(error as Error).message}` });
+      report.skipped.push({ id, reason: `run.json's configuration: ${errorText(error)}` });
       continue;
     }
     const csvStatus = STATUSES.find((s) => s === row?.status);

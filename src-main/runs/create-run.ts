@@ -14,7 +14,7 @@ import { characterDefaults, validateCharacterOptions } from '../core/character-o
 import type { CharacterRecipeOptions } from '../../src-shared/character';
 import { tinkerRunConfig, type TrainingBackend } from '../core/backend';
 import type { RunRecord } from '../store';
-import type { PipelineServices } from './services';
+import type { PipelineServices } from '../pipeline/services';
 
 export interface CreateRunOptions {
   personaId: string;

@@ -6,7 +6,7 @@
 import type { ApiResult, PipelineStep } from '../../src-shared/contract';
 import { estimateGeneration } from '../providers';
 import type { RunRecord, Store } from '../store';
-import type { PipelineServices } from './services';
+import type { PipelineServices } from '../pipeline/services';
 
 type Estimate = ApiResult<'runs:estimate'>;
 type EstimateServices = Pick<PipelineServices, 'store' | 'settings'>;

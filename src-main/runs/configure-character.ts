@@ -10,17 +10,14 @@ import {
 } from '../core/character-options';
 import { ConfigError } from '../core/errors';
 import { Reader } from '../core/validate';
+import type { RunConfig } from '../core/run-config';
 import type { RunRecord } from '../store';
-import type { PipelineServices } from './services';
 
-export function configureCharacter(
-  services: Pick<PipelineServices, 'store'>,
-  run: RunRecord,
-  raw: unknown,
-): RunRecord {
-  if (run.config.recipe !== 'character')
+/** The run's config with these character options in it, checked. Pure: the caller saves it. */
+export function withCharacterOptions(runId: string, runConfig: RunConfig, raw: unknown): RunConfig {
+  if (runConfig.recipe !== 'character')
     throw new ConfigError(
-      `run ${run.id} uses the ${run.config.recipe} recipe: paper mode and introspection belong to the character recipe`,
+      `run ${runId} uses the ${runConfig.recipe} recipe: paper mode and introspection belong to the character recipe`,
       'character',
     );
   const options: CharacterRecipeOptions = parseCharacterOptions(
@@ -29,7 +26,7 @@ export function configureCharacter(
     'character',
   );
   validateCharacterOptions(options);
-  return services.store.runs.update(run.id, { config: { ...run.config, character: options } });
+  return { ...runConfig, character: options };
 }
 
 /** A run's options as stored, or its scale's defaults (runs made before the options existed). */
