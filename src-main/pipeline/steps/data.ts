@@ -108,6 +108,7 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
       mergedDir: exported.merged_dir,
       ggufLora: exported.gguf_lora,
       ggufModel: exported.gguf_model,
+      baseGguf: exported.base_gguf ?? null,
       modelfile: exported.modelfile,
       files: exported.files,
       python: engine.pythonPath,
