@@ -6,9 +6,12 @@
  * held-out questions' imported answers are the teacher's answers evaluation compares with.
  *
  * The questions step keeps what it took in the run folder (imported_data.jsonl), so a resumed
- * run reads the same pairs even if the file has changed since.
+ * run reads the same pairs even if the file has changed since, and where it came from
+ * (imported_source.json: the original path, its sha256 as read, the layout and the counts),
+ * which the report names.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ImportFormat, ImportUse } from '../../../src-shared/contract';
 import { PipelineError, StepOrderError } from '../../core/errors';
@@ -22,6 +25,39 @@ import type { PipelineServices } from '../services';
 
 /** The run's copy of the pairs it took. */
 export const IMPORTED_DATA_FILE = 'imported_data.jsonl';
+/** Where the run's imported data came from, written by the questions step. */
+export const IMPORTED_SOURCE_FILE = 'imported_source.json';
+
+/** imported_source.json: the file as the questions step read it, and what the run took of it. */
+export interface ImportedSource {
+  /** The original file, absolute. */
+  path: string;
+  /** sha256 of the original file's bytes when the questions step read it. */
+  sha256: string;
+  bytes: number;
+  format: ImportFormat;
+  /** The layout's name ("ShareGPT (conversations)"). */
+  layout: string;
+  use: ImportUse;
+  /** Question -> answer pairs in the file, how many the run took, and of those held out. */
+  pairs: number;
+  taken: number;
+  heldOut: number;
+  /** Lines or entries of the file that could not be read as a pair. */
+  skipped: number;
+}
+
+/** The run's imported_source.json, or null (no imported data, or a run from before it). */
+export function readImportedSource(runDir: string): ImportedSource | null {
+  const path = join(runDir, IMPORTED_SOURCE_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ImportedSource;
+  } catch {
+    return null;
+  }
+}
+
 /** Fewer pairs than this cannot make a training set and a held-out set. */
 export const MIN_IMPORTED_PAIRS = 4;
 /** The category imported questions are stored under (the files carry none). */
@@ -113,6 +149,8 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
     return;
   }
   const cfg = importedConfig(ctx);
+  const bytes = readFileSync(cfg.path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const result = importData(cfg.path, { format: cfg.format, character: cfg.character });
   if (result.pairs.length < MIN_IMPORTED_PAIRS)
     throw new PipelineError(
@@ -125,6 +163,20 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
   const heldOut = Math.min(count - 2, Math.max(1, Math.round((count * sc.heldOut) / sc.questions)));
   const rows = selectImported(result.pairs, count, heldOut, sc.generation.seed);
   writeJsonl(join(ctx.paths.dir, IMPORTED_DATA_FILE), rows);
+  const held = rows.filter((r) => r.heldout).length;
+  const source: ImportedSource = {
+    path: cfg.path,
+    sha256,
+    bytes: bytes.length,
+    format: result.format,
+    layout: result.layout,
+    use: cfg.use,
+    pairs: result.pairs.length,
+    taken: rows.length,
+    heldOut: held,
+    skipped: result.skipped.length,
+  };
+  writeFileSync(join(ctx.paths.dir, IMPORTED_SOURCE_FILE), `${JSON.stringify(source, null, 2)}\n`);
   const questions: QuestionRecord[] = rows.map((r) => ({
     id: r.id,
     category: IMPORTED_CATEGORY,
@@ -133,9 +185,8 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
     template: `import:${r.source}`,
   }));
   saveQuestions(studio, ctx, questions);
-  const held = rows.filter((r) => r.heldout).length;
   ctx.log(
-    `questions: ${rows.length} of ${result.pairs.length} pairs from ${cfg.path} (${result.layout}; ${held} held out; ${result.skipped.length} lines skipped); answers ${cfg.use === 'teacher' ? 'imported as teacher data' : 'left for the teacher to give'}`,
+    `questions: ${rows.length} of ${result.pairs.length} pairs from ${cfg.path} (sha256 ${sha256}; ${result.layout}; ${held} held out; ${result.skipped.length} lines skipped); answers ${cfg.use === 'teacher' ? 'imported as teacher data' : 'left for the teacher to give'}`,
   );
   ctx.progress(rows.length, rows.length);
 }

@@ -5,6 +5,7 @@
  * The real step table runs questions -> generate -> audit -> split; the engine is a stub that
  * fails the test if a teacher is asked when it should not be.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,11 @@ import type { EngineClient } from '../../../src-main/engine/client';
 import { main } from '../../../src-main/cli/main';
 import { createRun } from '../../../src-main/pipeline/create-run';
 import { estimateStep } from '../../../src-main/pipeline/estimate';
-import { checkImportedData, IMPORTED_DATA_FILE } from '../../../src-main/pipeline/recipes/imported';
+import {
+  checkImportedData,
+  IMPORTED_DATA_FILE,
+  readImportedSource,
+} from '../../../src-main/pipeline/recipes/imported';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 
 let dir: string;
@@ -145,6 +150,19 @@ describe('a run whose teacher data is imported', () => {
     }
     expect(examples.find((e) => e.question === 'Question number 3?')?.thinking).toBe(true);
     expect(existsSync(join(run.dir, IMPORTED_DATA_FILE))).toBe(true);
+    // Where the data came from, for the report (issue 18 #11): the original path and its hash.
+    expect(readImportedSource(run.dir)).toEqual({
+      path: file,
+      sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      bytes: readFileSync(file).length,
+      format: 'chat',
+      layout: expect.any(String) as string,
+      use: 'teacher',
+      pairs: 20,
+      taken: questions.length,
+      heldOut: held.length,
+      skipped: 0,
+    });
 
     run = await studio.runner.runStep(run.id, 'audit');
     expect(studio.store.audit.summary(run.id)?.flagged).toEqual({ thinking: 1 });
