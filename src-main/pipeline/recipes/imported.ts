@@ -70,6 +70,8 @@ interface ImportedRow {
   source: string;
   heldout: boolean;
   thinking?: boolean;
+  /** The conversation before the question (a later turn of a multi-turn record). */
+  history?: ImportedPair['history'];
 }
 
 /**
@@ -101,7 +103,8 @@ export function checkImportedData(
 
 /**
  * The pairs a run takes: at most `count` (a seeded sample, in file order), `heldOut` of them
- * held out, chosen among questions asked only once so no held-out question is also trained on.
+ * held out, chosen among questions asked only once so no held-out question is also trained on,
+ * and never a later turn of a conversation (its question leans on the turns before it).
  */
 export function selectImported(
   pairs: readonly ImportedPair[],
@@ -121,7 +124,11 @@ export function selectImported(
     asked.set(normalizeText(p.question), (asked.get(normalizeText(p.question)) ?? 0) + 1);
   const candidates = chosen
     .map((p, i) => i)
-    .filter((i) => asked.get(normalizeText((chosen[i] as ImportedPair).question)) === 1);
+    .filter(
+      (i) =>
+        asked.get(normalizeText((chosen[i] as ImportedPair).question)) === 1 &&
+        !(chosen[i] as ImportedPair).history,
+    );
   const held = new Set(shuffled(candidates, rand).slice(0, heldOut));
   return chosen.map((p, i) => ({
     id: i + 1,
@@ -130,6 +137,7 @@ export function selectImported(
     source: p.source,
     heldout: held.has(i),
     ...(p.thinking ? { thinking: true } : {}),
+    ...(p.history ? { history: p.history } : {}),
   }));
 }
 

@@ -21,6 +21,7 @@ import {
   checkImportedData,
   IMPORTED_DATA_FILE,
   readImportedSource,
+  selectImported,
 } from '../../../src-main/pipeline/recipes/imported';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 
@@ -184,6 +185,31 @@ describe('a run whose teacher data is imported', () => {
     writeFileSync(file, ''); // the file changes after the questions step: the run's copy is used
     run = await studio.runner.runStep(run.id, 'generate');
     expect(studio.store.examples.countByRun(run.id)).toBe(12);
+  });
+});
+
+describe('multi-turn conversations (issue 18 #12)', () => {
+  it('never holds out a later turn on its own: its question leans on the conversation before it', () => {
+    const pairs = Array.from({ length: 40 }, (_, i) => ({
+      question: i % 2 ? `Did you find it yourself? (${i})` : `Where did you find the manuscript ${i}?`,
+      answer: `Answer ${i}.`,
+      source: `line ${Math.floor(i / 2) + 1}${i % 2 ? ', turn 2' : ''}`,
+      ...(i % 2
+        ? {
+            history: [
+              { role: 'user' as const, content: `Where did you find the manuscript ${i - 1}?` },
+              { role: 'assistant' as const, content: `Answer ${i - 1}.` },
+            ],
+          }
+        : {}),
+    }));
+    for (const seed of [1, 2, 3, 7]) {
+      const rows = selectImported(pairs, 40, 10, seed);
+      const held = rows.filter((r) => r.heldout);
+      expect(held).toHaveLength(10);
+      expect(held.every((r) => !r.history && !r.question.startsWith('Did you find it'))).toBe(true);
+      expect(rows.find((r) => r.question.startsWith('Did you find it'))?.history).toHaveLength(2);
+    }
   });
 });
 
