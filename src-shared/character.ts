@@ -142,6 +142,19 @@ export interface LineageParent {
   weight: number;
 }
 
+/**
+ * Where a draft stands ('personas:draftProgress'): stage 1 asks for the whole YAML in one reply,
+ * stage 2 (only when that does not validate) one question per section; done when total is reached.
+ */
+export interface DraftProgress {
+  /** The name being drafted, to tell drafts apart. */
+  name: string;
+  done: number;
+  total: number;
+  fraction: number;
+  message: string;
+}
+
 /** A constitution drafted by a model from a name and a few lines, validated before it is shown. */
 export interface ConstitutionDraft {
   /** Structured YAML, ready to edit and save. */

@@ -100,7 +100,10 @@ export interface AuditSummary {
 export interface MetricPoint {
   step: number;
   kind: 'train' | 'eval';
+  /** The objective's own loss (src-shared/losses.ts names it: kd loss, NLL, DPO loss, reverse KL). */
   loss: number;
+  /** kd (and on-policy's validation): the NLL of the teacher's answer tokens beside the kd loss. */
+  nll?: number;
   lr?: number;
   gradNorm?: number;
   tokensPerS?: number;

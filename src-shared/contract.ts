@@ -12,6 +12,7 @@ import type { ImportedFile, ImportFormat, ImportSummary, ImportUse } from './dat
 import type {
   CharacterRecipeOptions,
   ConstitutionDraft,
+  DraftProgress,
   IntrospectionEstimate,
   SmokeChoice,
   SmokePassResult,
@@ -238,6 +239,8 @@ export interface EventContract {
   'training:metric': { runId: string; point: MetricPoint };
   'training:checkpoint': { runId: string; checkpoint: CheckpointRow };
   'chat:token': { sessionId: string; role: 'student' | 'teacher'; text: string };
+  /** "Draft with a model": which stage the draft is in (a 135M model takes minutes). */
+  'personas:draftProgress': DraftProgress;
 }
 
 export type EventChannel = keyof EventContract;
@@ -378,6 +381,7 @@ export const EVENT_CHANNELS = [
   'training:metric',
   'training:checkpoint',
   'chat:token',
+  'personas:draftProgress',
 ] as const satisfies readonly EventChannel[];
 
 type MissingApiChannel = Exclude<ApiChannel, (typeof API_CHANNELS)[number]>;

@@ -153,6 +153,8 @@ export interface EngineMethods {
       merged_dir: string | null;
       gguf_lora: string | null;
       gguf_model: string | null;
+      /** gguf/base/<file>: the export's copy of a GGUF base (the Modelfile's FROM), when gguf. */
+      base_gguf?: string | null;
       modelfile: string | null;
       /** How the base is loaded and obtained elsewhere (card.json's "base"). */
       base: ExportedBase;

@@ -228,3 +228,34 @@ def test_merged_model_files_read_like_transformers_4(tiny_export: tuple[dict, st
     )
     model = AutoModelForCausalLM.from_pretrained(str(merged))
     assert model.config.rope_parameters["rope_theta"] == config["rope_theta"]
+
+
+def test_export_on_a_gguf_base_is_self_contained_and_names_its_architecture(
+    tiny_model_dir: str, tmp_path: Path
+) -> None:
+    """Issue 18 #14: a config read from a GGUF file has no `architectures`, which llama.cpp's
+    convert_lora_to_gguf.py --base needs; the Modelfile's FROM named the base where it lay on the
+    exporting machine (for the embedded model, inside the clone's venv)."""
+    from character_engine.export.gguf_convert import write_model_gguf
+
+    models = tmp_path / "elsewhere"
+    models.mkdir()
+    base_gguf = models / "tiny.gguf"
+    write_model_gguf(Path(tiny_model_dir), base_gguf, "tiny base")
+    adapter = make_random_adapter(tiny_model_dir, tmp_path / "adapter")
+    result = export({"source": "gguf", "path": str(base_gguf)}, adapter, tmp_path / "export", gguf=True)
+    out = Path(result["output_dir"])
+
+    config = json.loads((out / "base" / "config.json").read_text(encoding="utf-8"))
+    assert config["architectures"] == ["LlamaForCausalLM"]
+
+    found = parse_modelfile(out / "Modelfile")
+    assert found["FROM"] == ["./gguf/base/tiny.gguf"] and found["ADAPTER"] == ["./gguf/adapter.gguf"]
+    bundled = out / "gguf" / "base" / "tiny.gguf"
+    assert result["base_gguf"] == str(bundled)
+    assert bundled.read_bytes() == base_gguf.read_bytes()
+    assert str(models) not in (out / "Modelfile").read_text(encoding="utf-8")
+    # the hub push leaves the copy out (it is the base, not the adapter)
+    from character_engine.export.push import LEFT_OUT
+
+    assert "gguf/base/*" in LEFT_OUT

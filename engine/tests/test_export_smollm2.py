@@ -7,6 +7,7 @@ the greedy comparison of the GGUF files on the tiny model.) CHARACTER_ENGINE_SKI
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,8 +31,6 @@ N_TOKENS = 16
 def write_random_lora(base_dir: str, gguf_file: str, out: Path, r: int = 4, alpha: int = 8) -> str:
     """A seeded LoRA on q/k/v/o written straight to PEFT's files (no model load: this test's
     budget goes to the two loads that matter, the engine's and the deploy example's)."""
-    import json
-
     import torch
     from safetensors.torch import save_file
     from transformers import AutoConfig
@@ -68,6 +67,7 @@ def test_smollm2_export_runs_elsewhere_and_its_gguf_lora_matches(
 
     copy = tmp_path / "elsewhere" / "export"
     shutil.copytree(out, copy)
+    shutil.rmtree(copy / "gguf" / "base")  # the export's copy of the base: find it through the package
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run = subprocess.run(
         [sys.executable, "deploy_example.py", "--max-new-tokens", str(N_TOKENS), QUESTION],
@@ -81,7 +81,13 @@ def test_smollm2_export_runs_elsewhere_and_its_gguf_lora_matches(
     assert run.stdout.removesuffix("\n") == expected
 
     modelfile = parse_modelfile(out / "Modelfile")
-    assert modelfile["FROM"] == [gguf_path] and modelfile["ADAPTER"] == ["./gguf/adapter.gguf"]
+    # FROM the export's own copy of the package's file, not the clone's venv
+    assert modelfile["FROM"] == [f"./gguf/base/{os.path.basename(gguf_path)}"]
+    assert modelfile["ADAPTER"] == ["./gguf/adapter.gguf"]
+    assert os.path.samefile(out / "gguf" / "base" / os.path.basename(gguf_path), gguf_path) or (
+        (out / "gguf" / "base" / os.path.basename(gguf_path)).read_bytes() == Path(gguf_path).read_bytes()
+    )
+    assert json.loads((out / "base" / "config.json").read_text())["architectures"] == ["LlamaForCausalLM"]
     # the student's context: an empty system turn in place of SmolLM2's injected default identity
     assert "SmolLM" not in modelfile["TEMPLATE"][0]
     assert "{{ if not .System }}<|im_start|>system\n<|im_end|>\n{{ end }}" in modelfile["TEMPLATE"][0]
@@ -89,8 +95,6 @@ def test_smollm2_export_runs_elsewhere_and_its_gguf_lora_matches(
 
 
 def assert_gguf_lora_is_the_adapter(gguf_lora: str, export_dir: Path) -> None:
-    import json
-
     from gguf import GGUFReader
     from safetensors.numpy import load_file
     from transformers.modeling_gguf_pytorch_utils import LlamaTensorProcessor

@@ -9,6 +9,7 @@ import { makeDir, runsCsvPath } from '../core/paths';
 import type { RunRecord, Store } from '../store';
 import { writeRunManifest } from '../store/manifest';
 import { describeModel } from '../core/model-spec';
+import { lossKindOf } from '../../src-shared/losses';
 
 export interface RunsCsvSource {
   dataDir: string;
@@ -34,8 +35,14 @@ export function runsCsvRow(src: Pick<RunsCsvSource, 'store'>, run: RunRecord): R
     student_model: describeModel(run.config.studentModel),
     examples: store.examples.countByRun(run.id),
     train_steps: job?.step ?? null,
+    // Each loss for what it is (src-shared/losses.ts): the job's own (kd, nll, dpo, reverse_kl)
+    // on training and validation, the training loop's validation NLL, and the evaluation's NLL.
+    train_loss_kind: job ? lossKindOf(job.kind, 'train') : null,
     final_train_loss: lastTrain?.loss ?? null,
-    val_loss: s?.valLoss ?? lastEval?.loss ?? null,
+    final_val_loss: lastEval?.loss ?? null,
+    final_val_nll:
+      job && lossKindOf(job.kind, 'eval') === 'nll' ? (lastEval?.loss ?? null) : (lastEval?.nll ?? null),
+    eval_val_nll: s?.valLoss ?? null,
     in_character_student: s?.inCharacterShare.student ?? null,
     in_character_base: s?.inCharacterShare.base ?? null,
     in_character_teacher: s?.inCharacterShare.teacher ?? null,
@@ -94,8 +101,11 @@ export const RUNS_CSV_COLUMNS = [
   'student_model',
   'examples',
   'train_steps',
+  'train_loss_kind',
   'final_train_loss',
-  'val_loss',
+  'final_val_loss',
+  'final_val_nll',
+  'eval_val_nll',
   'in_character_student',
   'in_character_base',
   'in_character_teacher',

@@ -53,7 +53,13 @@ export function characterHandlers(s: HandlerServices): Pick<Handlers, CharacterC
       const name = requireString(params, 'name');
       const about = requireString(params, 'about');
       const provider = (params as { provider?: unknown }).provider === 'openai' ? 'openai' : 'local';
-      return draftConstitution(s, { name, about, provider });
+      return draftConstitution(s, {
+        name,
+        about,
+        provider,
+        progress: (done, total, message) =>
+          s.events.emit('personas:draftProgress', { name, done, total, fraction: done / total, message }),
+      });
     },
   };
 }

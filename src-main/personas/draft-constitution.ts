@@ -38,6 +38,8 @@ export interface DraftOptions {
   model?: ModelSpec;
   seed?: number;
   signal?: AbortSignal;
+  /** Called as each stage starts and when the draft is done (stage counts in DraftProgress). */
+  progress?: (done: number, total: number, message: string) => void;
 }
 
 type Ask = (prompts: readonly DraftPrompt[], maxTokens: number) => Promise<string[]>;
@@ -119,6 +121,7 @@ export async function draftConstitution(
           model: `local ${formatModelSpec(local)}`,
         };
   const notes: string[] = [];
+  opts.progress?.(0, 2, `asking ${model} for the whole constitution (up to ${FULL_MAX_TOKENS} tokens)`);
   const [full = ''] = await ask([fullDraftPrompt(name, about)], FULL_MAX_TOKENS);
   const yamlText = extractYaml(full);
   let source: string;
@@ -133,6 +136,11 @@ export async function draftConstitution(
         : 'the model wrote no YAML: the draft is assembled from its answers to one question per section',
     );
     const prompts = sectionPrompts(name, about);
+    opts.progress?.(
+      1,
+      2,
+      `its YAML did not validate: asking one question per section (${DRAFT_SECTIONS.length} x up to ${SECTION_MAX_TOKENS} tokens)`,
+    );
     const answers = await ask(
       DRAFT_SECTIONS.map((s) => prompts[s]),
       SECTION_MAX_TOKENS,
@@ -142,6 +150,7 @@ export async function draftConstitution(
     source = assembleConstitution(name, about, bySection);
   }
   notes.push('a small model drafts poorly: edit the draft before saving it');
+  opts.progress?.(2, 2, 'validating the draft');
   const { issues } = parsePersona(source, 'yaml');
   return { source, issues, raw, model, notes };
 }

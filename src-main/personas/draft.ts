@@ -92,10 +92,36 @@ export function listLines(text: string, max: number, minWords = 3): string[] {
   return out;
 }
 
-/** Single-word traits: letters only, 3 to 20 of them, lower case, at most `max`. */
-export function traitWords(text: string, max = 6): string[] {
+/**
+ * Words that are never a trait: English function words, and the words a small model echoes from
+ * the question ("Give five single words for the character traits of ...": a 135M model answered
+ * "these, five, evoke").
+ */
+const NOT_TRAITS = new Set(
+  (
+    'a about above after again all also am an and any are as at be because been before being below ' +
+    'between both but by can could did do does doing down during each even every few for from further ' +
+    'had has have having he her here hers herself him himself his how however into is it its itself ' +
+    'just like many may might more most much must my myself no nor not now of off often on once one ' +
+    'only or other our ours ourselves out over own same shall she should so some such than that the ' +
+    'their theirs them themselves then there these they this those through thus to too under until up ' +
+    'upon us very was we were what when where which while who whom whose why will with within without ' +
+    'would yet you your yours yourself ' +
+    // the prompt's own words and what a model wraps a list in
+    'give five single word words trait traits character characters personality describe describes ' +
+    'described description list following here sure certainly evoke evokes evoking represent ' +
+    'represents reflect reflects include includes including known someone person people name named ' +
+    'two three four six seven eight nine ten first second third answer'
+  ).split(' '),
+);
+
+/**
+ * Single-word traits: letters only, 3 to 20 of them, lower case, at most `max`; no stop-words,
+ * no word of the prompt, none of `exclude` (the character's own name).
+ */
+export function traitWords(text: string, max = 6, exclude: readonly string[] = []): string[] {
   const words = text.toLowerCase().match(/\b[a-z]{3,20}\b/g) ?? [];
-  const skip = new Set(['and', 'the', 'with', 'are', 'who', 'their', 'traits', 'character', 'words']);
+  const skip = new Set([...NOT_TRAITS, ...exclude.map((w) => w.toLowerCase())]);
   return [...new Set(words.filter((w) => !skip.has(w)))].slice(0, max);
 }
 
@@ -130,7 +156,7 @@ export function assembleConstitution(
   directives.response_guidelines = [
     `Stay in character as ${name} in every answer; never mention being an AI or a role-play.`,
   ];
-  const traits = traitWords(answers.traits ?? '');
+  const traits = traitWords(answers.traits ?? '', 6, name.split(/[^A-Za-z]+/).filter(Boolean));
   const doc = {
     meta: { id: slugify(name), name, version: 1, description: (fallback[0] ?? '').slice(0, 160) },
     persona: {

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointRow, MetricPoint, TrainingConfig } from '../../src-shared/contract';
 import type { EngineEvent, TrainResult, TrainSftParams } from '../../src-shared/engine-protocol';
+import { LOSS_NAMES, lossKindOf } from '../../src-shared/losses';
 import { CancelledError, errorMessage } from '../core/errors';
 import type { CheckpointRecord, TrainingKind } from '../store';
 import { jobDir } from '../core/paths';
@@ -156,10 +157,13 @@ export async function runEngineTraining(
         ...(e.lr !== undefined ? { lr: e.lr } : {}),
         ...(e.grad_norm !== undefined ? { gradNorm: e.grad_norm } : {}),
         ...(e.tokens_per_s !== undefined ? { tokensPerS: e.tokens_per_s } : {}),
+        ...(e.nll !== undefined && Number.isFinite(e.nll) ? { nll: e.nll } : {}),
       };
-      store.metrics.append(job.id, [
-        { ...point, ...(e.epoch !== undefined ? { extra: { epoch: e.epoch } } : {}) },
-      ]);
+      const extra: Record<string, number> = {
+        ...(e.epoch !== undefined ? { epoch: e.epoch } : {}),
+        ...(point.nll !== undefined ? { nll: point.nll } : {}),
+      };
+      store.metrics.append(job.id, [{ ...point, ...(Object.keys(extra).length ? { extra } : {}) }]);
       if (e.kind === 'train') store.jobs.update(job.id, { step: e.step });
       events.emit('training:metric', { runId: run.id, point });
     } else if (e.event === 'progress') {
@@ -177,12 +181,17 @@ export async function runEngineTraining(
     const result = await opts.start({ outputDir: jobDir(ctx.paths, job.id), resumeFrom, onEvent });
     dataHash = result.data_hash;
     const lastTrain = store.metrics.last(job.id, 'train');
+    const lastEval = store.metrics.last(job.id, 'eval');
+    // Each loss under its own name (src-shared/losses.ts): trainKdLoss, valKdLoss, valNll.
+    const trainKind = LOSS_NAMES[lossKindOf(opts.kind, 'train')];
+    const evalKind = LOSS_NAMES[lossKindOf(opts.kind, 'eval')];
     const final = register(
       result.steps,
       result.final_checkpoint,
       {
-        trainLoss: result.train_loss,
-        ...(result.val_loss !== null ? { valLoss: result.val_loss } : {}),
+        [`train${trainKind.key}`]: result.train_loss,
+        ...(result.val_loss !== null ? { [`val${evalKind.key}`]: result.val_loss } : {}),
+        ...(lastEval?.nll !== undefined && evalKind.key !== 'Nll' ? { valNll: lastEval.nll } : {}),
         ...(lastTrain?.tokensPerS !== undefined ? { tokensPerS: lastTrain.tokensPerS } : {}),
       },
       // Tinker: the final checkpoint is the adapter pulled into the job's folder.
@@ -200,7 +209,7 @@ export async function runEngineTraining(
       finishedAt: new Date().toISOString(),
     });
     ctx.log(
-      `${opts.kind} trained ${result.steps} steps: train loss ${result.train_loss.toFixed(4)}, val loss ${result.val_loss?.toFixed(4) ?? 'n/a'}`,
+      `${opts.kind} trained ${result.steps} steps: train ${trainKind.short} ${result.train_loss.toFixed(4)}, validation ${evalKind.short} ${result.val_loss?.toFixed(4) ?? 'n/a'}${lastEval?.nll !== undefined && evalKind.key !== 'Nll' ? `, validation NLL ${lastEval.nll.toFixed(4)}` : ''}`,
     );
     return final;
   } catch (error) {

@@ -22,6 +22,12 @@ export interface ImportedPair {
   thinking?: boolean;
   /** Character-LLM: the scene's location. */
   location?: string | null;
+  /**
+   * A later turn of a conversation: the user and assistant turns before its question (system
+   * turns left out). Such a question leans on them ("Did you find it yourself?"), so it is
+   * never held out for evaluation on its own.
+   */
+  history?: { role: 'user' | 'assistant'; content: string }[];
 }
 
 export interface PairsFromRecords {
@@ -132,11 +138,19 @@ function pairsOfRecord(
       emptied += 1;
       continue;
     }
+    const history = turns
+      .slice(0, i - 1)
+      .filter((t): t is Turn & { role: 'user' | 'assistant' } => t.role === 'user' || t.role === 'assistant')
+      .map((t) => ({
+        role: t.role,
+        content: (t.role === 'assistant' ? splitThinking(t.content).text : t.content).trim(),
+      }));
     pairs.push({
       question,
       answer: text.trim(),
       source: `${unit} ${record.at}${pairs.length > 0 ? `, turn ${pairs.length + 1}` : ''}`,
       ...(thinking ? { thinking: true } : {}),
+      ...(history.length > 0 ? { history } : {}),
     });
   }
   if (pairs.length === 0)

@@ -20,6 +20,8 @@ export interface DeploymentInput {
   /** gguf/adapter.gguf, gguf/model.gguf and the Ollama Modelfile, when the export wrote them. */
   ggufLora?: string | null;
   ggufModel?: string | null;
+  /** The export's own copy of a GGUF base (gguf/base/<file>), when it made one. */
+  baseGguf?: string | null;
   modelfile?: string | null;
   /** Files the export wrote, listed for the reader. */
   files?: string[];
@@ -31,6 +33,18 @@ export interface DeploymentInput {
 }
 
 const QUESTION = 'What does music mean to you?';
+
+/**
+ * How to get each tool a block uses, on a machine that has none of them. torch from PyPI is the
+ * CUDA build (several GB) on Linux; a machine without an NVIDIA GPU takes the CPU wheel.
+ */
+export const GET_TORCH_CPU = 'pip install torch --index-url https://download.pytorch.org/whl/cpu';
+const GET_LLAMA_CPP =
+  'Get llama.cpp from https://github.com/ggml-org/llama.cpp/releases (prebuilt `llama-cli` and `llama-server`), `brew install llama.cpp`, or build it (`cmake -B build && cmake --build build`). `-st` (single turn) makes `llama-cli` answer once and exit instead of waiting for the next message.';
+const GET_OLLAMA =
+  'Get Ollama from https://ollama.com/download (Linux: `curl -fsSL https://ollama.com/install.sh | sh`).';
+const GET_VLLM =
+  'Get vLLM with `pip install vllm` (Linux with an NVIDIA GPU; see https://docs.vllm.ai for other machines).';
 
 function pyStr(s: string): string {
   return JSON.stringify(s);
@@ -77,33 +91,37 @@ function llamaCppSection(input: DeploymentInput): string[] {
   const lora = input.ggufLora;
   if (!lora && !input.ggufModel) return [];
   const out = ['## llama.cpp, Ollama and vLLM'];
+  out.push(GET_LLAMA_CPP);
   if (lora && base.gguf_file) {
-    const baseGguf = `${base.folder}/${base.gguf_file}`;
+    // The export's copy when it made one: the original lies in the exporting clone's venv.
+    const baseGguf = input.baseGguf ?? `${base.folder}/${base.gguf_file}`;
     out.push(
-      `llama.cpp applies the GGUF LoRA to the GGUF base it was trained on (\`${base.gguf_file}\`, sha256 \`${base.sha256 ?? '?'}\`):`,
+      `llama.cpp applies the GGUF LoRA to the GGUF base it was trained on (\`${base.gguf_file}\`, sha256 \`${base.sha256 ?? '?'}\`${input.baseGguf ? ', copied into the export' : ''}):`,
       block('sh', [
-        `llama-cli -m ${shellQuote(baseGguf)} --lora ${shellQuote(lora)} -p ${shellQuote(QUESTION)} -n 64 --temp 0`,
+        `llama-cli -m ${shellQuote(baseGguf)} --lora ${shellQuote(lora)} -p ${shellQuote(QUESTION)} -n 64 --temp 0 -st`,
         `llama-server -m ${shellQuote(baseGguf)} --lora ${shellQuote(lora)} --port 8080`,
       ]),
     );
   } else if (lora) {
     out.push(
-      "llama.cpp needs the base as GGUF first (llama.cpp's converter; the export's `base/` folder has its config and tokenizer):",
+      "llama.cpp needs the base as GGUF first: its converter is `convert_hf_to_gguf.py` in a clone of llama.cpp (`git clone https://github.com/ggml-org/llama.cpp`, then `pip install -r llama.cpp/requirements/requirements-convert_hf_to_gguf.txt`); the export's `base/` folder has the base's config and tokenizer:",
       block('sh', [
-        `python convert_hf_to_gguf.py ${shellQuote(base.folder)} --outfile base.gguf --outtype f32`,
-        `llama-cli -m base.gguf --lora ${shellQuote(lora)} -p ${shellQuote(QUESTION)} -n 64 --temp 0`,
+        `python llama.cpp/convert_hf_to_gguf.py ${shellQuote(base.folder)} --outfile base.gguf --outtype f32`,
+        `llama-cli -m base.gguf --lora ${shellQuote(lora)} -p ${shellQuote(QUESTION)} -n 64 --temp 0 -st`,
       ]),
     );
   }
   if (input.ggufModel) {
     out.push(
       'The merged model as one GGUF needs no adapter:',
-      block('sh', [`llama-cli -m ${shellQuote(input.ggufModel)} -p ${shellQuote(QUESTION)} -n 64 --temp 0`]),
+      block('sh', [
+        `llama-cli -m ${shellQuote(input.ggufModel)} -p ${shellQuote(QUESTION)} -n 64 --temp 0 -st`,
+      ]),
     );
   }
   if (input.modelfile) {
     out.push(
-      'Ollama, with the Modelfile the export wrote (FROM the base, ADAPTER the GGUF LoRA, the chat template):',
+      `Ollama, with the Modelfile the export wrote (FROM the base${input.baseGguf ? " (the export's copy)" : ''}, ADAPTER the GGUF LoRA, the chat template). ${GET_OLLAMA}`,
       block('sh', [
         `ollama create ${shellQuote(slug(input.personaName))} -f ${shellQuote(input.modelfile)}`,
         `ollama run ${shellQuote(slug(input.personaName))} ${shellQuote(QUESTION)}`,
@@ -112,7 +130,7 @@ function llamaCppSection(input: DeploymentInput): string[] {
   }
   const vllmBase = base.source === 'default' ? (base.converted_from ?? base.name) : base.folder;
   out.push(
-    `vLLM serves the PEFT adapter on a Hugging Face base${base.gguf_file ? ` (here the hub repo the GGUF was converted from, whose weights differ slightly from the ${base.gguf_file} the adapter was trained on; the merged model is exact)` : ''}:`,
+    `vLLM serves the PEFT adapter on a Hugging Face base${base.gguf_file ? ` (here the hub repo the GGUF was converted from, whose weights differ slightly from the ${base.gguf_file} the adapter was trained on; the merged model is exact)` : ''}. ${GET_VLLM}`,
     block('sh', [
       `vllm serve ${shellQuote(vllmBase)} --enable-lora --lora-modules ${slug(input.personaName)}=${shellQuote(input.adapterDir)} --max-lora-rank 64`,
       ...(input.mergedDir ? [`vllm serve ${shellQuote(input.mergedDir)}`] : []),
@@ -141,7 +159,7 @@ export function renderDeployment(input: DeploymentInput): string {
     `The adapter needs exactly this base: **${base.name}**${base.note ? ` (${base.note})` : ''}.${base.install ? ` On another machine: \`${base.install}\`.` : ''} The export's README.md says the same, and its \`deploy_example.py\` runs from a copy of the folder alone.`,
     input.files?.length ? `## Files\n\n${input.files.map((f) => `- \`${f}\``).join('\n')}` : '',
     '## Load with transformers + peft',
-    `Needs \`torch\`, \`transformers\` (5; for 4.x write \`torch_dtype\` for \`dtype\`) and \`peft\`${gguf ? ', and `gguf` for the GGUF base' : ''}: the engine's Python has them all (\`${py}\`).`,
+    `Needs \`torch\`, \`transformers\` (5; for 4.x write \`torch_dtype\` for \`dtype\`) and \`peft\`${gguf ? ', and `gguf` for the GGUF base' : ''}. On the machine that exported it the engine's Python has them all (\`${py}\`); elsewhere \`${GET_TORCH_CPU}\` on a machine without an NVIDIA GPU (plain \`pip install torch\` pulls the CUDA build, several GB), then \`pip install transformers peft${gguf ? ' gguf' : ''}\`.`,
     block('python', [
       'import importlib.util',
       '',
@@ -166,6 +184,7 @@ export function renderDeployment(input: DeploymentInput): string {
       ? `A merged model (adapter folded into the weights, readable by transformers 4.44 and later) is in \`${input.mergedDir}\`: load it with \`AutoModelForCausalLM.from_pretrained(${pyStr(input.mergedDir)})\` and no peft.`
       : `For a merged model (adapter folded into the weights, safetensors and GGUF): \`character checkpoint export ${input.checkpointId} --merged\`.`,
     '## Serve an OpenAI-compatible API',
+    `With this Character Studio checkout's engine (\`character_engine\` in \`${py}\`); a copy of the export folder on a machine without the checkout is served by llama-server or vLLM (below).`,
     block('bash', [
       `${shellQuote(py)} -m character_engine serve ${serveBaseArgs(base)} --adapter ${shellQuote(input.adapterDir)} --port ${port}`,
     ]),

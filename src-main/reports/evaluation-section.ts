@@ -6,6 +6,7 @@
 import type { EvaluationSummary, ModelRole } from '../../src-shared/contract';
 import { isNum, NOT_MEASURED, num, numCi, pctCi, table } from './format';
 import { characterSection } from './character-section';
+import { EVALUATION_NLL } from '../../src-shared/losses';
 
 const ROLES: ModelRole[] = ['base', 'teacher', 'student'];
 
@@ -76,7 +77,7 @@ export function evaluationSection(e: EvaluationSummary | undefined | null): stri
       ? `The student's in-character share is ${pctCi(ratio.value, ratio.interval)} of the teacher's (paired by question).`
       : '',
     sim,
-    `Validation loss: ${num(e.valLoss, 4)}; perplexity: ${num(e.perplexity, 2)}.`,
+    `Validation ${EVALUATION_NLL.short}: ${num(e.valLoss, 4)}; perplexity: ${num(e.perplexity, 2)}. This is the ${EVALUATION_NLL.long}; the Training section's validation losses are the training loop's, on the stored answer tokens.`,
     characterSection(e),
     gate,
   ]

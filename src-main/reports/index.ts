@@ -17,6 +17,7 @@ export {
   pct,
   num,
   NOT_MEASURED,
+  type ReportImportedData,
   type ResultsReportInput,
 } from './results';
 export { renderDeployment, type DeploymentInput } from './deployment';
@@ -46,10 +47,12 @@ export function collectReportInput(
     const ckpt = store.checkpoints.list({ runId })[0];
     training = {
       config: job.config,
+      kind: job.kind,
       steps: job.step,
       firstTrainLoss: train[0]?.loss ?? null,
       finalTrainLoss: train[train.length - 1]?.loss ?? null,
       finalValLoss: evals[evals.length - 1]?.loss ?? null,
+      finalValNll: evals[evals.length - 1]?.nll ?? null,
       wallSeconds: Number.isFinite(finished - started) ? (finished - started) / 1000 : null,
       checkpointId: ckpt?.id ?? null,
     };

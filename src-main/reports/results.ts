@@ -21,8 +21,23 @@ import {
   DEFAULT_OBJECTIVE_REASON,
   TRAINING_OBJECTIVE_INFO,
 } from '../../src-shared/contract';
+import { EVALUATION_NLL, LOSS_NAMES, lossKindOf } from '../../src-shared/losses';
 
 export { NOT_MEASURED, num, pct };
+
+/** Where a run's imported data came from (the run folder's imported_source.json). */
+export interface ReportImportedData {
+  path: string;
+  /** sha256 of the original file as the run read it; null for a run from before it was recorded. */
+  sha256: string | null;
+  layout: string;
+  use: 'teacher' | 'questions';
+  /** Pairs in the file, taken by the run, held out of those; lines that were no pair. */
+  pairs: number | null;
+  taken: number | null;
+  heldOut: number | null;
+  skipped: number | null;
+}
 
 export interface ResultsReportInput {
   run: RunSummary;
@@ -42,10 +57,15 @@ export interface ResultsReportInput {
   split?: { train: number; val: number } | null;
   training?: {
     config: TrainingConfig;
+    /** The job's kind (the character recipe's DPO stage is 'dpo'); absent: the config's objective. */
+    kind?: TrainingObjective | 'dpo';
     steps: number;
+    /** The objective's own loss (src-shared/losses.ts names it). */
     firstTrainLoss?: number | null;
     finalTrainLoss: number | null;
     finalValLoss: number | null;
+    /** kd: the training loop's validation NLL of the stored answer tokens, beside the kd loss. */
+    finalValNll?: number | null;
     wallSeconds?: number | null;
     checkpointId?: string | null;
   } | null;
@@ -54,6 +74,8 @@ export interface ResultsReportInput {
   review?: ReviewSummary | null;
   /** The newest pairwise A/B sheet with a judged pair (student against teacher). */
   pairwise?: PairwiseSummary | null;
+  /** The run's questions (and with use 'teacher' its answers) came from a file. */
+  imported?: ReportImportedData | null;
   /** Further honest notes from the caller (hardware, shortcuts taken, ...). */
   notes?: string[];
   generatedAt?: string;
@@ -102,7 +124,11 @@ function configSection(i: ResultsReportInput): string {
     ],
     [
       'Teacher',
-      i.teacher ? `${i.teacher.model} via ${i.teacher.provider}, with the system prompt` : NOT_MEASURED,
+      i.imported?.use === 'teacher'
+        ? `none: the answers were imported from \`${i.imported.path}\``
+        : i.teacher
+          ? `${i.teacher.model} via ${i.teacher.provider}, with the system prompt`
+          : NOT_MEASURED,
     ],
     [
       'Student',
@@ -115,9 +141,10 @@ function configSection(i: ResultsReportInput): string {
 
 function dataSection(i: ResultsReportInput): string {
   const parts: string[] = ['## Data'];
+  if (i.imported) parts.push(importedDataNote(i.imported));
   if (i.questions) {
     parts.push(
-      `Questions: ${i.questions.total} generated (${i.questions.heldout} held out for evaluation only).\n\n` +
+      `Questions: ${i.questions.total} ${i.imported ? 'imported' : 'generated'} (${i.questions.heldout} held out for evaluation only).\n\n` +
         table(
           ['Category', 'Questions'],
           Object.entries(i.questions.byCategory)
@@ -131,7 +158,11 @@ function dataSection(i: ResultsReportInput): string {
       isNum(i.generation.wallSeconds) ? `in ${(i.generation.wallSeconds / 60).toFixed(1)} min` : null,
       isNum(i.generation.tokensPerS) ? `${i.generation.tokensPerS.toFixed(1)} tokens/s` : null,
     ].filter(Boolean);
-    parts.push(`Teacher examples: ${i.generation.examples}${extra.length ? ` (${extra.join(', ')})` : ''}.`);
+    parts.push(
+      i.imported?.use === 'teacher'
+        ? `Teacher examples: ${i.generation.examples}, the imported answers (no teacher was asked).`
+        : `Teacher examples: ${i.generation.examples}${extra.length ? ` (${extra.join(', ')})` : ''}.`,
+    );
   }
   const a = i.audit;
   if (a) {
@@ -178,9 +209,24 @@ function dataSection(i: ResultsReportInput): string {
   return parts.join('\n\n');
 }
 
+/** Where the imported data came from and what the run took of it. */
+function importedDataNote(d: ReportImportedData): string {
+  const counts =
+    d.taken !== null && d.pairs !== null
+      ? `; the run took ${d.taken} of its ${d.pairs} question -> answer pairs${d.heldOut !== null ? `, ${d.heldOut} of them held out for evaluation` : ''}${d.skipped ? ` (${d.skipped} lines or entries were no pair and were skipped)` : ''}`
+      : '';
+  const used =
+    d.use === 'teacher'
+      ? 'its questions and its answers are the teacher data (no teacher model was asked)'
+      : 'its questions were answered by the teacher';
+  return `Imported data: \`${d.path}\` (${d.layout}, sha256 ${d.sha256 ? `\`${d.sha256}\`` : 'not recorded for this run'})${counts}; ${used}. The pairs taken are kept in the run folder as imported_data.jsonl.`;
+}
+
 /** Which objective ran, and why kd is the default (the measurement is the README's). */
-function objectiveNote(objective: TrainingObjective): string {
+function objectiveNote(objective: TrainingObjective, imported?: ReportImportedData | null): string {
   const why = `Why kd is the default: ${DEFAULT_OBJECTIVE_REASON}`;
+  if (imported?.use === 'teacher' && objective === 'sft')
+    return `Objective: sft, because the teacher's answers were imported: a file of answers carries no token distributions, which kd (the default where a teacher gives them) needs. ${TRAINING_OBJECTIVE_INFO.sft.text}\n\n${why}`;
   return objective === DEFAULT_OBJECTIVE
     ? `Objective: ${objective}, the default. ${TRAINING_OBJECTIVE_INFO[objective].text}\n\n${why}`
     : `Objective: ${objective}, chosen for this run (the default is ${DEFAULT_OBJECTIVE}${objective === 'sft' ? '; sft is also what runs when the teacher gave no token distributions' : ''}). ${TRAINING_OBJECTIVE_INFO[objective].text}\n\n${why}`;
@@ -190,6 +236,18 @@ function trainingSection(i: ResultsReportInput): string {
   const t = i.training;
   if (!t) return `## Training\n\n${NOT_MEASURED}: no training job finished for this run.`;
   const c = t.config;
+  const kind = t.kind ?? c.objective;
+  const trainName = LOSS_NAMES[lossKindOf(kind, 'train')];
+  const valName = LOSS_NAMES[lossKindOf(kind, 'eval')];
+  const lossRows: string[][] = [
+    [`First train ${trainName.short}`, num(t.firstTrainLoss, 4)],
+    [`Final train ${trainName.short}`, num(t.finalTrainLoss, 4)],
+    [`Final validation ${valName.short}`, num(t.finalValLoss, 4)],
+    ...(valName.key !== 'Nll' && isNum(t.finalValNll)
+      ? [['Final validation NLL', num(t.finalValNll, 4)]]
+      : []),
+  ];
+  const named = [...new Set([trainName, valName, ...(isNum(t.finalValNll) ? [LOSS_NAMES.nll] : [])])];
   return [
     '## Training',
     table(
@@ -203,15 +261,13 @@ function trainingSection(i: ResultsReportInput): string {
         ['Batch x accumulation', `${c.batchSize} x ${c.gradAccum}`],
         ['Max length', `${c.maxLength} tokens`],
         ['Steps run', String(t.steps)],
-        ['First train loss', num(t.firstTrainLoss, 4)],
-        ['Final train loss', num(t.finalTrainLoss, 4)],
-        ['Final validation loss', num(t.finalValLoss, 4)],
+        ...lossRows,
         ['Wall time', isNum(t.wallSeconds) ? `${(t.wallSeconds / 60).toFixed(1)} min` : NOT_MEASURED],
         ['Checkpoint evaluated', t.checkpointId ?? NOT_MEASURED],
       ],
     ),
-    objectiveNote(c.objective),
-    'Loss is computed on assistant tokens only; the student never sees the system prompt.',
+    objectiveNote(c.objective, i.imported),
+    `Losses are computed on assistant tokens only; the student never sees the system prompt. ${named.map((n) => `${n.long.charAt(0).toUpperCase()}${n.long.slice(1)}.`).join(' ')} The Evaluation section's NLL scores the same validation answers differently (as text, with an end token after each).`,
   ].join('\n\n');
 }
 
@@ -327,7 +383,7 @@ function notesSection(i: ResultsReportInput): string {
   if (!i.audit) missing.push('dataset audit');
   if (!i.training) missing.push('training');
   if (!e) missing.push('evaluation');
-  if (e && !isNum(e.valLoss)) missing.push('validation loss');
+  if (e && !isNum(e.valLoss)) missing.push(`validation ${EVALUATION_NLL.short}`);
   if (e && !isNum(e.perplexity)) missing.push('perplexity');
   if (e && !e.elo) missing.push('Elo / pairwise preference');
   if (!i.savings) missing.push('savings (tokens, latency, cost)');

@@ -5,6 +5,7 @@
  */
 import type { ApiResult, PipelineStep } from '../../src-shared/contract';
 import { estimateGeneration } from '../providers';
+import { loadHeldOutRobustness } from '../robustness/prompt-sets';
 import type { RunRecord, Store } from '../store';
 import type { PipelineServices } from '../pipeline/services';
 
@@ -21,6 +22,8 @@ const ASSUMED_GENERATION_TPS = 35;
 const ASSUMED_TRAINING_TPS = 300;
 /** Answers embedded per second by the audit's MiniLM on CPU (assumed, cautious). */
 const ASSUMED_EMBEDS_PER_S = 20;
+/** The report step's export and reports, assumed until a run here has timed it (seconds). */
+const ASSUMED_REPORT_SECONDS = 20;
 /** Tokens per word of English prose under BPE tokenizers (about 1.3). */
 const TOKENS_PER_WORD = 1.3;
 /** Chat-template and question tokens added to the system prompt per item (about). */
@@ -62,6 +65,38 @@ function promptTokensPerItem(s: EstimateServices, run: RunRecord): { tokens: num
   const persona = s.store.personas.get(run.personaId, run.personaVersion);
   const words = persona ? persona.source.split(/\s+/).length : 500;
   return { tokens: Math.round(words * TOKENS_PER_WORD) + QUESTION_TOKENS, measured: false };
+}
+
+/**
+ * Seconds a step took in the newest run of this scale and recipe on this machine (this run's own
+ * earlier pass included): what evaluate, savings and report cost is mostly fixed work that a
+ * token count misses (loading models, scoring, the classifier, embeddings, the export).
+ */
+function measuredStep(
+  store: Store,
+  run: RunRecord,
+  step: PipelineStep,
+): { seconds: number; runId: string } | null {
+  for (const r of store.runs.list()) {
+    if (r.scale !== run.scale || r.config.recipe !== run.config.recipe) continue;
+    const seconds = r.timings[step];
+    if (seconds && seconds > 0) return { seconds, runId: r.id };
+  }
+  return null;
+}
+
+/** Answers the robustness evaluation samples: every held-out robustness prompt, per model. */
+function robustnessAnswers(run: RunRecord): { answers: number; models: number } {
+  const p = loadHeldOutRobustness();
+  const turns = p.multiturn.length ? Math.min(...p.multiturn.map((c) => c.length)) : 0;
+  const perModel =
+    p.identity.length +
+    Object.values(p.break).reduce((a, list) => a + list.length, 0) +
+    Math.min(p.appended.count, run.config.scaleConfig.heldOut) +
+    p.multiturn.length * turns;
+  const cfg = run.config;
+  const models = 2 + (cfg.teacherProvider === 'local' && cfg.importedData?.use !== 'teacher' ? 1 : 0);
+  return { answers: perModel * models, models };
 }
 
 function describe(t: Throughput, what: string): string {
@@ -143,18 +178,29 @@ export function estimateStep(s: EstimateServices, run: RunRecord, step: Pipeline
     case 'evaluate':
     case 'savings': {
       const ev = sc.evaluation;
-      // evaluate: held-out questions answered by student, teacher and base; savings: timed pairs.
+      // evaluate: held-out questions answered by student, teacher and base, the classifier's
+      // negatives, capability and safety items, and the robustness prompts at chat's length for
+      // each model; savings: timed pairs.
+      const robustness = step === 'evaluate' ? robustnessAnswers(run) : { answers: 0, models: 0 };
       const answers =
         step === 'evaluate'
-          ? sc.heldOut * 3 + ev.capabilityItems * 3 + ev.safetyItems * 3
+          ? sc.heldOut * 3 + ev.classifierNegatives + ev.capabilityItems * 3 + ev.safetyItems * 3
           : ev.savingsQuestions * 2;
-      const tokens = answers * ev.maxNewTokens;
-      const seconds = tokens / gen.tps;
+      const tokens = answers * ev.maxNewTokens + robustness.answers * ev.robustnessMaxTokens;
+      const measured = measuredStep(s.store, run, step);
+      const counted = `${answers} answers x up to ${ev.maxNewTokens} new tokens${robustness.answers ? ` + ${robustness.answers} robustness answers (${robustness.models} models) x up to ${ev.robustnessMaxTokens}` : ''} on the local engine`;
+      if (measured)
+        return {
+          seconds: Math.round(measured.seconds),
+          tokens,
+          costUsd: 0,
+          explanation: `${step} took ${Math.round(measured.seconds)} s in run ${measured.runId} at this scale on this machine (${counted}).`,
+        };
       return {
-        seconds: Math.round(seconds),
+        seconds: Math.round(tokens / gen.tps),
         tokens,
         costUsd: 0,
-        explanation: `${answers} answers x up to ${ev.maxNewTokens} new tokens on the local engine at ${describe(gen, 'generated')}.`,
+        explanation: `${counted} at ${describe(gen, 'generated')}; scoring, the classifier and embeddings add to it.`,
       };
     }
     case 'audit': {
@@ -167,9 +213,20 @@ export function estimateStep(s: EstimateServices, run: RunRecord, step: Pipeline
         explanation: `embeds ${examples} answers once (all-MiniLM-L6-v2) for near-duplicates, at an assumed ${ASSUMED_EMBEDS_PER_S} answers/s; no generation.`,
       };
     }
+    case 'report': {
+      // The report step exports the adapter (GGUF LoRA, Modelfile) and counts the prompt's tokens.
+      const measured = measuredStep(s.store, run, step);
+      return {
+        seconds: measured ? Math.round(measured.seconds) : ASSUMED_REPORT_SECONDS,
+        tokens: 0,
+        costUsd: 0,
+        explanation: measured
+          ? `report (the adapter's export and the reports) took ${Math.round(measured.seconds)} s in run ${measured.runId} on this machine.`
+          : `exports the adapter (GGUF LoRA, Modelfile) and writes the reports: an assumed ${ASSUMED_REPORT_SECONDS} s (nothing measured here yet).`,
+      };
+    }
     case 'questions':
     case 'split':
-    case 'report':
       return {
         seconds: 1,
         tokens: 0,

@@ -1,7 +1,11 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CharacterRecipeOptions, RevealedPreferencesSummary } from '../../src-shared/character';
+import type {
+  CharacterRecipeOptions,
+  ConstitutionDraft,
+  RevealedPreferencesSummary,
+} from '../../src-shared/character';
 import { callsTo, fakeApi, handle, resetFakeApi } from './fakeApi';
 import { configFixture } from './fixtures';
 
@@ -11,7 +15,7 @@ const { CharacterRecipePanel } = await import('../../src-renderer/src/components
 const { RevealedPreferencesPanel, StagesPanel } =
   await import('../../src-renderer/src/components/CharacterEvalPanels');
 const { DraftConstitutionPanel } = await import('../../src-renderer/src/components/DraftConstitutionPanel');
-const { resetCharacterStore } = await import('../../src-renderer/src/stores/character');
+const { resetCharacterStore, useCharacterStore } = await import('../../src-renderer/src/stores/character');
 const { resetTrainingStore, useTrainingStore } = await import('../../src-renderer/src/stores/training');
 const { resetPersonasStore, usePersonasStore } = await import('../../src-renderer/src/stores/personas');
 
@@ -175,5 +179,44 @@ describe('the Personas page’s draft panel', () => {
     expect(usePersonasStore.getState().draft).toBe('meta:\n  name: Grace Hopper\n');
     expect(usePersonasStore.getState().dirty).toBe(true);
     expect(screen.getByTestId('persona-draft-notes').textContent).toMatch(/It validates/);
+  });
+
+  it('shows which stage a draft is in while the model works (issue 18 #10: 201 s of "Drafting…")', async () => {
+    let finish: (draft: ConstitutionDraft) => void = () => undefined;
+    handle(
+      'personas:draft',
+      () =>
+        new Promise<ConstitutionDraft>((resolve) => {
+          finish = resolve;
+        }),
+    );
+    render(<DraftConstitutionPanel />);
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Grace Hopper' } });
+    fireEvent.change(screen.getByLabelText('A few lines about them'), {
+      target: { value: 'Compiler pioneer.' },
+    });
+    fireEvent.click(screen.getByTestId('persona-draft-run'));
+    await settle();
+    expect(screen.getByTestId('persona-draft-progress').textContent).toContain('starting the model');
+    const receive = useCharacterStore.getState().receiveDraftProgress;
+    act(() => receive({ name: 'Someone else', done: 1, total: 2, fraction: 0.5, message: 'not ours' }));
+    act(() =>
+      receive({
+        name: 'Grace Hopper',
+        done: 1,
+        total: 2,
+        fraction: 0.5,
+        message: 'one question per section',
+      }),
+    );
+    const progress = screen.getByTestId('persona-draft-progress').textContent ?? '';
+    expect(progress).toContain('50% stage 2 of 2: one question per section');
+    expect(progress).not.toContain('not ours');
+    await act(async () => {
+      finish({ source: 'meta:\n  name: Grace Hopper\n', issues: [], raw: '', model: 'local', notes: [] });
+      await Promise.resolve();
+    });
+    await settle();
+    expect(screen.queryByTestId('persona-draft-progress')).toBeNull();
   });
 });

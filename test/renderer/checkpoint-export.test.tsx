@@ -82,4 +82,11 @@ describe('checkpoint export', () => {
     fireEvent.click(screen.getByText('Cancel'));
     expect(screen.queryByTestId('checkpoints-overwrite-confirm')).toBeNull();
   });
+
+  it('says where an export goes by default: <data folder>/exports/<checkpoint id>, as main writes it (registry/export.ts)', async () => {
+    render(<CheckpointsPage />);
+    const field = (await screen.findByLabelText('Export folder (optional)')) as HTMLInputElement;
+    // issue 18 #10: it read "default: the run's export folder" while files went to <home>/exports/<ckpt>
+    expect(field.placeholder).toBe('default: <data folder>/exports/<checkpoint id>');
+  });
 });

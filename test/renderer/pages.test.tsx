@@ -256,6 +256,31 @@ describe('training page', () => {
   });
 });
 
+describe('losses named for what they are (issue 18 #10, #15)', () => {
+  it('the Training page names a kd run’s losses and its validation NLL; the Evaluation page its own NLL', async () => {
+    handle('training:metrics', () => [
+      { step: 10, kind: 'train', loss: 0.036 },
+      { step: 10, kind: 'eval', loss: 0.0862, nll: 1.485 },
+    ]);
+    go('#/training');
+    const { unmount } = render(<App />);
+    await settle();
+    const stats = screen.getByTestId('training-stats').textContent ?? '';
+    expect(stats).toContain('0.0360train kd loss');
+    expect(stats).toContain('0.0862validation kd loss');
+    expect(screen.getByTestId('training-val-nll').textContent).toBe('1.4850');
+    expect(stats).toContain('validation NLL');
+    expect(stats).not.toMatch(/validation loss/);
+    unmount();
+    go('#/evaluation');
+    render(<App />);
+    await settle();
+    const nll = screen.getByTestId('evaluation-val-nll').textContent ?? '';
+    expect(nll).toContain('evaluation NLL of the validation answers 1.2300');
+    expect(screen.getByTestId('evaluation-gate').textContent).not.toContain('validation loss');
+  });
+});
+
 describe('chat page', () => {
   it('warms the chosen model up when the page opens and says so', async () => {
     let loaded: (v: { checkpointId: string | null; withTeacher: boolean; loadMs: number }) => void = () =>

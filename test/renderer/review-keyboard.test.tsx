@@ -117,6 +117,20 @@ describe('review page keyboard flow', () => {
     expect(callsTo('review:rate')).toEqual([{ itemId: 102, dimension: 'characterConsistency', value: 5 }]);
   });
 
+  it('moves focus to the new sheet once it is created (issue 18 #10: it dropped to the page)', async () => {
+    handle('review:list', () => []);
+    handle('review:create', ({ runId }) => ({ ...sheetFixture(3, runId), id: 'sheet-2' }));
+    useReviewStore.setState({ sheet: null });
+    render(<ReviewPage />);
+    await settle();
+    const button = screen.getByTestId('review-create');
+    button.focus();
+    fireEvent.click(button);
+    for (let i = 0; i < 3; i += 1) await settle();
+    expect(useReviewStore.getState().sheet?.id).toBe('sheet-2');
+    expect(document.activeElement?.id).toBe('review-list');
+  });
+
   it('hides the source of each answer in blind mode', () => {
     render(<ReviewPage />);
     expect(screen.queryAllByTestId('review-source')).toHaveLength(0);

@@ -172,7 +172,10 @@ describe('training store', () => {
     expect(selectEvalLoss(state).map((p) => p.step)).toEqual([5]);
     expect(state.job?.step).toBe(5);
     expect(selectTokensPerS(state)).toBe(410);
-    expect(selectLatestLoss(state)).toEqual({ train: 3, eval: 2.9 });
+    expect(selectLatestLoss(state)).toEqual({ train: 3, eval: 2.9, evalNll: null });
+    // a kd job's validation point carries its NLL beside the kd loss (issue 18 #15)
+    receive({ runId: 'run-1', point: { ...point(6, 'eval', 0.08), nll: 1.48 } });
+    expect(selectLatestLoss(useTrainingStore.getState())).toEqual({ train: 3, eval: 0.08, evalNll: 1.48 });
   });
 
   it('shows the running job’s settings in the form unless the form was edited', async () => {

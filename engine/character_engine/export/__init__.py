@@ -12,6 +12,10 @@
   base/                                            the base's config.json and tokenizer, no
                                                    weights (llama.cpp's converter needs them)
   gguf/adapter.gguf, Modelfile (gguf=true)         GGUF LoRA and an Ollama Modelfile
+  gguf/base/<file>.gguf (gguf=true, GGUF base)     the base the LoRA applies to (a hard link
+                                                   where it can, else a copy), so the Modelfile
+                                                   and llama.cpp need nothing outside the folder
+                                                   (not pushed to the hub: push.py)
   merged/ (merged=true)                            base + adapter merged, safetensors, readable
                                                    by transformers 4.x and 5.x (merged.py)
   gguf/model.gguf (merged and gguf)                the merged model as one F32 GGUF
@@ -23,6 +27,7 @@ else is refused, so an export never mixes into unrelated files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +197,12 @@ def export_adapter(
 
     ctx.progress("export", step, steps, "writing the model card, deploy example and Modelfile")
     title = str(card.get("title") or card.get("name") or "the character adapter")
-    modelfile = _write_modelfile(out, base, gguf_lora, gguf_model, tokenizer, title)
+    base_gguf: Path | None = None
+    if gguf_lora is not None and base.get("gguf_file"):
+        base_gguf = _bundle_base_gguf(base, out / "gguf" / "base")
+        files.append(str(base_gguf))
+        made["base_gguf"] = str(base_gguf)
+    modelfile = _write_modelfile(out, base, gguf_lora, gguf_model, tokenizer, title, base_gguf)
     if modelfile:
         files.append(modelfile)
         made["modelfile"] = modelfile
@@ -223,10 +233,26 @@ def export_adapter(
         "merged_dir": merged_dir,
         "gguf_lora": str(gguf_lora) if gguf_lora else None,
         "gguf_model": str(gguf_model) if gguf_model else None,
+        "base_gguf": str(base_gguf) if base_gguf else None,
         "modelfile": modelfile,
         "base": base,
         "notes": notes,
     }
+
+
+def _bundle_base_gguf(base: dict[str, Any], folder: Path) -> Path:
+    """The base GGUF inside the export (gguf/base/<its file name>): the embedded model lives in the
+    exporting clone's venv, so a Modelfile or llama.cpp command naming it there breaks once the
+    folder is copied. A hard link costs no space; across file systems it is copied."""
+    source = Path(base["folder"]) / base["gguf_file"]
+    target = folder / base["gguf_file"]
+    folder.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
 
 
 def _write_modelfile(
@@ -236,17 +262,26 @@ def _write_modelfile(
     gguf_model: Path | None,
     tokenizer: Any,
     title: str,
+    base_gguf: Path | None = None,
 ) -> str | None:
     """FROM the base + ADAPTER the GGUF LoRA; FROM the merged GGUF when the base is a hub repo
-    (Ollama reads neither a hub repo nor its cache by name); None when there is neither."""
-    if gguf_lora is not None and base.get("gguf_file"):
-        from_path, adapter = str(Path(base["folder"]) / base["gguf_file"]), str(gguf_lora)
+    (Ollama reads neither a hub repo nor its cache by name); None when there is neither. A GGUF
+    base is the export's own copy (relative FROM); a local folder stays where it is, and the
+    Modelfile says to copy it."""
+    fetch: str | None = None
+    if gguf_lora is not None and base_gguf is not None:
+        from_path, adapter = str(base_gguf), str(gguf_lora)
     elif gguf_lora is not None and base["source"] == "local":
         from_path, adapter = base["folder"], str(gguf_lora)
+        fetch = (
+            "FROM is the base's folder on the exporting machine: on another machine copy that folder "
+            "and change FROM to where it lies"
+        )
     elif gguf_model is not None:
         from_path, adapter = str(gguf_model), None
     else:
         return None
     path = out / "Modelfile"
-    path.write_text(render_modelfile(from_path, adapter, str(out), tokenizer, title), encoding="utf-8")
+    text = render_modelfile(from_path, adapter, str(out), tokenizer, title, fetch)
+    path.write_text(text, encoding="utf-8")
     return str(path)

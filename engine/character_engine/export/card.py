@@ -38,6 +38,7 @@ def _files_section(files: dict[str, str | None]) -> str:
         "base_config": "base/: the base model's config.json and tokenizer (no weights), for llama.cpp's "
         "convert_lora_to_gguf.py --base and for reference",
         "gguf_lora": "gguf/adapter.gguf: this adapter as a GGUF LoRA (llama.cpp --lora, Ollama ADAPTER)",
+        "base_gguf": "gguf/base/: the GGUF base the LoRA applies to (llama.cpp -m, the Modelfile's FROM)",
         "modelfile": "Modelfile: Ollama (FROM the base + ADAPTER this adapter)",
         "merged": "merged/: the base with the adapter merged in (safetensors + tokenizer); no peft needed",
         "gguf_model": "gguf/model.gguf: the merged model as one F32 GGUF (llama.cpp, Ollama FROM)",

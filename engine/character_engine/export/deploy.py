@@ -1,8 +1,8 @@
 """deploy_example.py: a standalone script in the export folder that loads the base model and the
 adapter next to it and answers WITHOUT a system prompt. It needs only torch, transformers,
 peft (and gguf for a GGUF base), never this checkout: the base is found from --base, the
-CHARACTER_BASE_MODEL variable, the installed package that ships it, or where it was on the
-exporting machine, in that order."""
+CHARACTER_BASE_MODEL variable, the export's own copy of a GGUF base (gguf/base/), the installed
+package that ships it, or where it was on the exporting machine, in that order."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ def find_base(explicit):
         if os.path.isdir(path):
             return path, gguf_file if gguf_file and os.path.isfile(os.path.join(path, gguf_file)) else None
         sys.exit("base model not found: " + path)
+    bundled = os.path.join(HERE, "gguf", "base")  # the export's own copy of a GGUF base
+    if gguf_file and os.path.isfile(os.path.join(bundled, gguf_file)):
+        return bundled, gguf_file
     if BASE.get("package"):
         spec = importlib.util.find_spec(BASE["package"].replace("-", "_"))
         if spec is not None and spec.submodule_search_locations:

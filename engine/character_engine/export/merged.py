@@ -53,7 +53,27 @@ def save_base_files(config: Any, tokenizer: Any, folder: Path) -> list[str]:
     config.save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
     make_transformers4_compatible(folder)
+    add_architectures(folder / "config.json")
     return sorted(str(p) for p in folder.iterdir() if p.is_file())
+
+
+def add_architectures(config_path: Path) -> None:
+    """`architectures` where the config has none: a config read from a GGUF file (the embedded
+    SmolLM2) lacks it, and llama.cpp's convert_lora_to_gguf.py --base picks its model class by
+    architectures[0] and stops without it. The class is transformers' causal-LM class for the
+    config's model_type (llama -> LlamaForCausalLM)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if not config_path.is_file():
+        return
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("architectures"):
+        return
+    name = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(str(config.get("model_type")))
+    if not name:
+        return
+    config["architectures"] = [name]
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def make_transformers4_compatible(folder: Path) -> None:

@@ -47,12 +47,20 @@ def _rel(path: str, folder: str) -> str:
 
 
 def render_modelfile(
-    from_path: str, adapter_path: str | None, folder: str, tokenizer: Any, title: str
+    from_path: str,
+    adapter_path: str | None,
+    folder: str,
+    tokenizer: Any,
+    title: str,
+    fetch: str | None = None,
 ) -> str:
+    """`fetch`: what to get on another machine when FROM lies outside the export folder."""
     lines = [
         f"# Ollama Modelfile for {title}, written by Character Studio's export.",
+        "# Get Ollama from https://ollama.com/download, then, in this folder:",
         "# ollama create character -f Modelfile && ollama run character",
         "# FROM is the base model the adapter was trained on; ADAPTER is the LoRA (GGUF).",
+        *([f"# {fetch}."] if fetch else []),
         f"FROM {_rel(from_path, folder)}",
     ]
     if adapter_path:

@@ -12,7 +12,9 @@ from typing import Any
 from ..errors import InvalidParams, UploadFailed
 
 DATA_FOLDER = "data"
-LEFT_OUT = ["merged/*", "merged.tmp/*", "gguf/model.gguf"]
+# The merged model and the export's copy of a GGUF base are full models: the card says how to
+# get the base, and the hub repo holds the adapter.
+LEFT_OUT = ["merged/*", "merged.tmp/*", "gguf/model.gguf", "gguf/base/*"]
 
 
 def stage_data_files(folder: Path, data_files: list[str]) -> list[str]:

@@ -41,6 +41,7 @@ import {
   runSmokeFirst,
 } from './pipeline-character';
 import { BACKEND_FLAGS, backendOption } from '../backend-flags';
+import { EVALUATION_NLL } from '../../../src-shared/losses';
 
 export interface RunOutcome {
   run: RunRecord;
@@ -93,7 +94,7 @@ export function keyNumbers(o: RunOutcome): string[] {
     lines.push(
       `similarity to teacher: difflib student ${num(e.difflib.student)} vs base ${num(e.difflib.base)}; cosine student ${num(e.cosine.student)} vs base ${num(e.cosine.base)}`,
       `keyword presence: student ${pctCi(e.keywordPresence.student, r?.keywordPresence.student)}, teacher ${pctCi(e.keywordPresence.teacher, r?.keywordPresence.teacher)}, base ${pctCi(e.keywordPresence.base, r?.keywordPresence.base)}`,
-      `validation loss ${num(e.valLoss)}, perplexity ${num(e.perplexity, 2)}`,
+      `${EVALUATION_NLL.short} of the validation answers ${num(e.valLoss)} (end token counted after every answer), perplexity ${num(e.perplexity, 2)}`,
       `promotion gate: ${e.gate.passed ? 'PASSED' : 'not passed'} (${e.gate.score})${e.gate.reasons.length ? `: ${e.gate.reasons.join('; ')}` : ''}`,
       ...characterKeyLines(e),
     );

@@ -6,9 +6,12 @@
  * held-out questions' imported answers are the teacher's answers evaluation compares with.
  *
  * The questions step keeps what it took in the run folder (imported_data.jsonl), so a resumed
- * run reads the same pairs even if the file has changed since.
+ * run reads the same pairs even if the file has changed since, and where it came from
+ * (imported_source.json: the original path, its sha256 as read, the layout and the counts),
+ * which the report names.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ImportFormat, ImportUse } from '../../../src-shared/contract';
 import { PipelineError, StepOrderError } from '../../core/errors';
@@ -19,9 +22,16 @@ import type { QuestionRecord } from '../../store';
 import type { StepContext } from '../runner';
 import { saveQuestions } from '../steps/generate';
 import type { PipelineServices } from '../services';
+import { IMPORTED_SOURCE_FILE, type ImportedSource } from '../../datasets/imported-source';
 
 /** The run's copy of the pairs it took. */
 export const IMPORTED_DATA_FILE = 'imported_data.jsonl';
+export {
+  IMPORTED_SOURCE_FILE,
+  readImportedSource,
+  type ImportedSource,
+} from '../../datasets/imported-source';
+
 /** Fewer pairs than this cannot make a training set and a held-out set. */
 export const MIN_IMPORTED_PAIRS = 4;
 /** The category imported questions are stored under (the files carry none). */
@@ -34,6 +44,8 @@ interface ImportedRow {
   source: string;
   heldout: boolean;
   thinking?: boolean;
+  /** The conversation before the question (a later turn of a multi-turn record). */
+  history?: ImportedPair['history'];
 }
 
 /**
@@ -65,7 +77,8 @@ export function checkImportedData(
 
 /**
  * The pairs a run takes: at most `count` (a seeded sample, in file order), `heldOut` of them
- * held out, chosen among questions asked only once so no held-out question is also trained on.
+ * held out, chosen among questions asked only once so no held-out question is also trained on,
+ * and never a later turn of a conversation (its question leans on the turns before it).
  */
 export function selectImported(
   pairs: readonly ImportedPair[],
@@ -85,7 +98,11 @@ export function selectImported(
     asked.set(normalizeText(p.question), (asked.get(normalizeText(p.question)) ?? 0) + 1);
   const candidates = chosen
     .map((p, i) => i)
-    .filter((i) => asked.get(normalizeText((chosen[i] as ImportedPair).question)) === 1);
+    .filter(
+      (i) =>
+        asked.get(normalizeText((chosen[i] as ImportedPair).question)) === 1 &&
+        !(chosen[i] as ImportedPair).history,
+    );
   const held = new Set(shuffled(candidates, rand).slice(0, heldOut));
   return chosen.map((p, i) => ({
     id: i + 1,
@@ -94,6 +111,7 @@ export function selectImported(
     source: p.source,
     heldout: held.has(i),
     ...(p.thinking ? { thinking: true } : {}),
+    ...(p.history ? { history: p.history } : {}),
   }));
 }
 
@@ -113,6 +131,8 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
     return;
   }
   const cfg = importedConfig(ctx);
+  const bytes = readFileSync(cfg.path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const result = importData(cfg.path, { format: cfg.format, character: cfg.character });
   if (result.pairs.length < MIN_IMPORTED_PAIRS)
     throw new PipelineError(
@@ -125,6 +145,20 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
   const heldOut = Math.min(count - 2, Math.max(1, Math.round((count * sc.heldOut) / sc.questions)));
   const rows = selectImported(result.pairs, count, heldOut, sc.generation.seed);
   writeJsonl(join(ctx.paths.dir, IMPORTED_DATA_FILE), rows);
+  const held = rows.filter((r) => r.heldout).length;
+  const source: ImportedSource = {
+    path: cfg.path,
+    sha256,
+    bytes: bytes.length,
+    format: result.format,
+    layout: result.layout,
+    use: cfg.use,
+    pairs: result.pairs.length,
+    taken: rows.length,
+    heldOut: held,
+    skipped: result.skipped.length,
+  };
+  writeFileSync(join(ctx.paths.dir, IMPORTED_SOURCE_FILE), `${JSON.stringify(source, null, 2)}\n`);
   const questions: QuestionRecord[] = rows.map((r) => ({
     id: r.id,
     category: IMPORTED_CATEGORY,
@@ -133,9 +167,8 @@ export async function importedQuestionsStep(studio: PipelineServices, ctx: StepC
     template: `import:${r.source}`,
   }));
   saveQuestions(studio, ctx, questions);
-  const held = rows.filter((r) => r.heldout).length;
   ctx.log(
-    `questions: ${rows.length} of ${result.pairs.length} pairs from ${cfg.path} (${result.layout}; ${held} held out; ${result.skipped.length} lines skipped); answers ${cfg.use === 'teacher' ? 'imported as teacher data' : 'left for the teacher to give'}`,
+    `questions: ${rows.length} of ${result.pairs.length} pairs from ${cfg.path} (sha256 ${sha256}; ${result.layout}; ${held} held out; ${result.skipped.length} lines skipped); answers ${cfg.use === 'teacher' ? 'imported as teacher data' : 'left for the teacher to give'}`,
   );
   ctx.progress(rows.length, rows.length);
 }

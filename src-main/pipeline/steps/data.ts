@@ -6,12 +6,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRun, exportRunData, splitRun, writeTeacherData } from '../../datasets';
 import { modelSpecName } from '../../core/model-spec';
-import { collectReportInput, writeReports, type DeploymentInput } from '../../reports';
+import {
+  collectReportInput,
+  writeReports,
+  type DeploymentInput,
+  type ReportImportedData,
+} from '../../reports';
 import { PipelineError, StepOrderError } from '../../core/errors';
 import type { StepContext } from '../runner';
 import type { PipelineServices } from '../services';
 import { formatModelSpec } from '../../core/model-spec';
 import { finalCheckpoint } from '../engine-training';
+import { readImportedSource } from '../../datasets/imported-source';
 
 export async function auditStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -108,6 +114,7 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
       mergedDir: exported.merged_dir,
       ggufLora: exported.gguf_lora,
       ggufModel: exported.gguf_model,
+      baseGguf: exported.base_gguf ?? null,
       modelfile: exported.modelfile,
       files: exported.files,
       python: engine.pythonPath,
@@ -138,7 +145,8 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
         ? `on Tinker (LoRA on ${cfg.tinker?.baseModel ?? '?'}; the adapter was pulled back)`
         : 'on the local engine'
     } and was evaluated on the local engine.`,
-    ...(cfg.teacherModel.source === cfg.studentModel.source &&
+    ...(cfg.importedData?.use !== 'teacher' &&
+    cfg.teacherModel.source === cfg.studentModel.source &&
     formatModelSpec(cfg.teacherModel) === formatModelSpec(cfg.studentModel)
       ? [
           'Teacher and student are the same base model: the teacher has the constitution in its prompt, the student does not (prompt distillation).',
@@ -154,6 +162,7 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
     },
     studentBase: modelSpecName(cfg.studentModel),
     generation: { examples: store.examples.countByRun(runId), wallSeconds: timings.generate ?? null },
+    imported: importedForReport(ctx),
     notes,
   });
   // The report is the run's last act: it describes the run as it ends (completed).
@@ -175,6 +184,24 @@ export async function reportStep(studio: PipelineServices, ctx: StepContext): Pr
   if (!deployment) ctx.log('no checkpoint: DEPLOYMENT.md not written');
   ctx.progress(3, 3, 'reports written');
   ctx.log(`reports: ${written.resultsPath}${written.deploymentPath ? `, ${written.deploymentPath}` : ''}`);
+}
+
+/** Where the run's imported data came from: imported_source.json, else (a run from before it) the config. */
+function importedForReport(ctx: StepContext): ReportImportedData | null {
+  const cfg = ctx.run.config.importedData;
+  if (!cfg) return null;
+  const src = readImportedSource(ctx.paths.dir);
+  if (src) return { ...src };
+  return {
+    path: cfg.path,
+    sha256: null,
+    layout: cfg.format,
+    use: cfg.use,
+    pairs: null,
+    taken: null,
+    heldOut: null,
+    skipped: null,
+  };
 }
 
 /** Whether the evaluated checkpoint was promoted, and why (not). */

@@ -17,6 +17,7 @@ import { finalCheckpoint } from '../engine-training';
 import { constitutionTraits, revealedTraits } from '../../evaluation/traits';
 import { characterStages } from '../../evaluation/stage-checkpoints';
 import { runRobustness } from './robustness';
+import { EVALUATION_NLL } from '../../../src-shared/losses';
 
 export async function evaluateStep(studio: PipelineServices, ctx: StepContext): Promise<void> {
   const { store } = studio;
@@ -91,7 +92,8 @@ export async function evaluateStep(studio: PipelineServices, ctx: StepContext): 
   if (s.distillation && finite(s.distillation.klStudent)) metrics.klToTeacher = s.distillation.klStudent;
   if (finite(s.difflib.student)) metrics.difflib = s.difflib.student;
   if (finite(s.cosine.student)) metrics.cosine = s.cosine.student;
-  if (finite(s.valLoss)) metrics.valLoss = s.valLoss;
+  // The evaluation's NLL, not the training loop's validation loss (src-shared/losses.ts).
+  if (finite(s.valLoss)) metrics[`val${EVALUATION_NLL.key}`] = s.valLoss;
   if (finite(s.perplexity)) metrics.perplexity = s.perplexity;
   store.checkpoints.update(cp.id, { metrics });
   for (const note of result.notes) ctx.log(`note: ${note}`);

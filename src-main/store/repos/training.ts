@@ -165,6 +165,7 @@ function toPoint(r: MetricDbRow): MetricPoint & { extra: Record<string, number> 
   if (r.lr !== null) p.lr = r.lr;
   if (r.grad_norm !== null) p.gradNorm = r.grad_norm;
   if (r.tokens_per_s !== null) p.tokensPerS = r.tokens_per_s;
+  if (typeof p.extra.nll === 'number') p.nll = p.extra.nll;
   return p;
 }
 

@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { selectLastDraft, useCharacterStore } from '../stores/character';
 import { usePersonasStore } from '../stores/personas';
 import { ErrorNotice } from './ErrorNotice';
+import { ProgressBar } from './ProgressBar';
 
 /**
  * "Draft with a model": from a name and a few lines, the local engine or the configured
@@ -10,13 +11,14 @@ import { ErrorNotice } from './ErrorNotice';
  * it opens in the editor, unsaved, for the user to edit.
  */
 export function DraftConstitutionPanel(): JSX.Element {
-  const { draftName, draftAbout, draftProvider, drafting, draftError } = useCharacterStore(
+  const { draftName, draftAbout, draftProvider, drafting, draftError, draftProgress } = useCharacterStore(
     useShallow((s) => ({
       draftName: s.draftName,
       draftAbout: s.draftAbout,
       draftProvider: s.draftProvider,
       drafting: s.drafting,
       draftError: s.draftError,
+      draftProgress: s.draftProgress,
     })),
   );
   const lastDraft = useCharacterStore(selectLastDraft);
@@ -72,6 +74,18 @@ export function DraftConstitutionPanel(): JSX.Element {
       >
         {drafting ? 'Drafting…' : 'Draft with a model'}
       </button>
+      {drafting && (
+        <div role="status" data-testid="persona-draft-progress">
+          <ProgressBar
+            fraction={draftProgress?.fraction ?? 0}
+            label={
+              draftProgress
+                ? `stage ${Math.min(draftProgress.done + 1, draftProgress.total)} of ${draftProgress.total}: ${draftProgress.message}`
+                : 'starting the model'
+            }
+          />
+        </div>
+      )}
       <ErrorNotice error={draftError} />
       {lastDraft && (
         <ul className="small" data-testid="persona-draft-notes">

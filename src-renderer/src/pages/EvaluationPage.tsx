@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type JSX } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { EvaluationSummary, ModelRole, SavingsSummary } from '../../../src-shared/contract';
+import { EVALUATION_NLL } from '../../../src-shared/losses';
 import { BarChart } from '../components/BarChart';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -304,7 +305,13 @@ export function EvaluationPage(): JSX.Element {
             <p>
               Student {formatNumber(summary.gate.student, 3)} vs base {formatNumber(summary.gate.base, 3)} on{' '}
               {summary.n} questions
-              {summary.valLoss !== null && ` · validation loss ${summary.valLoss.toFixed(4)}`}
+              {summary.valLoss !== null && (
+                <span title={EVALUATION_NLL.long} data-testid="evaluation-val-nll">
+                  {' '}
+                  · {EVALUATION_NLL.short} of the validation answers {summary.valLoss.toFixed(4)} (end token
+                  counted after each; not the Training page’s kd loss or validation NLL)
+                </span>
+              )}
               {summary.perplexity !== null && ` · perplexity ${summary.perplexity.toFixed(2)}`}
             </p>
             {summary.gate.reasons.length > 0 && (

@@ -286,6 +286,21 @@ export function ReviewPage(): JSX.Element {
   const [blind, setBlind] = useState(true);
   const [mode, setMode] = useState<ReviewMode>('sheet');
   useReviewKeys(mode === 'sheet');
+  // After "Create", focus goes to the new sheet: the button is disabled while it works, which
+  // dropped focus to the page, and the next Tab started from the top.
+  const focusNewSheet = useRef(false);
+  const sheetId = sheet?.id ?? null;
+  useEffect(() => {
+    if (!focusNewSheet.current || sheetId === null) return;
+    focusNewSheet.current = false;
+    document.getElementById('review-list')?.focus();
+  }, [sheetId]);
+  const createSheet = (id: string): void => {
+    focusNewSheet.current = true;
+    void create(id, blind).then(() => {
+      if (useReviewStore.getState().error) focusNewSheet.current = false;
+    });
+  };
 
   useEffect(() => {
     if (runId) void openRun(runId);
@@ -329,7 +344,7 @@ export function ReviewPage(): JSX.Element {
           className="primary"
           data-testid="review-create"
           disabled={loading}
-          onClick={() => void create(runId, blind)}
+          onClick={() => createSheet(runId)}
         >
           {showSheet ? 'New sheet of 50' : 'Create a sheet of 50 responses'}
         </button>

@@ -8,6 +8,7 @@ import {
   type TrainingConfig,
   type TrainingObjective,
 } from '../../../src-shared/contract';
+import { LOSS_NAMES, lossKindOf } from '../../../src-shared/losses';
 import { CharacterRecipePanel } from '../components/CharacterRecipePanel';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -232,20 +233,34 @@ function ConfigForm({ disabled }: { disabled: boolean }): JSX.Element | null {
 
 function LiveStats(): JSX.Element {
   const job = useTrainingStore(selectTrainingJob);
+  const form = useTrainingStore(selectTrainingConfig);
   const tokensPerS = useTrainingStore(selectTokensPerS);
   const latest = useTrainingStore(useShallow(selectLatestLoss));
+  // Each loss named for what it is (src-shared/losses.ts): a kd run's loss is no NLL.
+  const objective = job?.config.objective ?? form?.objective ?? DEFAULT_OBJECTIVE;
+  const trainName = LOSS_NAMES[lossKindOf(objective, 'train')];
+  const valName = LOSS_NAMES[lossKindOf(objective, 'eval')];
   return (
     <div className="stats" data-testid="training-stats">
       <div className="stat">
         <strong data-testid="training-step">{job ? `${job.step} / ${job.totalSteps}` : '—'}</strong>
         step
       </div>
-      <div className="stat">
-        <strong>{latest.train === null ? '—' : latest.train.toFixed(4)}</strong>train loss
+      <div className="stat" title={trainName.long}>
+        <strong data-testid="training-train-loss">
+          {latest.train === null ? '—' : latest.train.toFixed(4)}
+        </strong>
+        train {trainName.short}
       </div>
-      <div className="stat">
-        <strong>{latest.eval === null ? '—' : latest.eval.toFixed(4)}</strong>validation loss
+      <div className="stat" title={valName.long}>
+        <strong data-testid="training-val-loss">{latest.eval === null ? '—' : latest.eval.toFixed(4)}</strong>
+        validation {valName.short}
       </div>
+      {valName.key !== 'Nll' && latest.evalNll !== null && (
+        <div className="stat" title={LOSS_NAMES.nll.long}>
+          <strong data-testid="training-val-nll">{latest.evalNll.toFixed(4)}</strong>validation NLL
+        </div>
+      )}
       <div className="stat">
         <strong data-testid="training-tokens-per-s">{formatNumber(tokensPerS, 1)}</strong>tokens/s
       </div>
@@ -312,8 +327,10 @@ export function TrainingPage(): JSX.Element {
     <section aria-labelledby="training-title">
       <h2 id="training-title">Training</h2>
       <p className="muted">
-        The student learns to answer like the teacher without seeing the persona prompt. The loss is measured
-        on the answer tokens only; watch the validation loss to spot overfitting.
+        The student learns to answer like the teacher without seeing the persona prompt. Losses are measured
+        on the answer tokens only and named for what they are (a kd loss is no NLL); watch the validation loss
+        to spot overfitting. The Evaluation page’s NLL scores the validation answers as text with an end token
+        after each, so it reads higher than the validation NLL here.
       </p>
       <ConfigForm disabled={training} />
       <CharacterRecipePanel runId={runId} disabled={training} />

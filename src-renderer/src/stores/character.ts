@@ -2,6 +2,7 @@ import { create, type StateCreator } from 'zustand';
 import type {
   CharacterRecipeOptions,
   ConstitutionDraft,
+  DraftProgress,
   IntrospectionEstimate,
   SmokeChoice,
   SmokePassResult,
@@ -32,6 +33,9 @@ interface DraftSlice {
   drafting: boolean;
   lastDraft: ConstitutionDraft | null;
   draftError: ApiErrorPayload | null;
+  /** The running draft's stage ('personas:draftProgress'); null when none runs. */
+  draftProgress: DraftProgress | null;
+  receiveDraftProgress: (event: DraftProgress) => void;
   setDraftField: (field: 'draftName' | 'draftAbout', value: string) => void;
   setDraftProvider: (provider: 'local' | 'openai') => void;
   /** The validated draft, or null on failure (draftError says why). */
@@ -57,7 +61,7 @@ function initialRecipe(): Pick<
 
 function initialDraft(): Pick<
   DraftSlice,
-  'draftName' | 'draftAbout' | 'draftProvider' | 'drafting' | 'lastDraft' | 'draftError'
+  'draftName' | 'draftAbout' | 'draftProvider' | 'drafting' | 'lastDraft' | 'draftError' | 'draftProgress'
 > {
   return {
     draftName: '',
@@ -66,6 +70,7 @@ function initialDraft(): Pick<
     drafting: false,
     lastDraft: null,
     draftError: null,
+    draftProgress: null,
   };
 }
 
@@ -108,19 +113,24 @@ const createDraftSlice: StateCreator<CharacterState, [], [], DraftSlice> = (set,
   setDraftProvider(provider) {
     set({ draftProvider: provider });
   },
+  receiveDraftProgress(event) {
+    // Only the draft this window asked for, while it runs.
+    const { drafting, draftName } = get();
+    if (drafting && event.name === draftName.trim()) set({ draftProgress: event });
+  },
   async draftConstitution() {
     const { draftName, draftAbout, draftProvider } = get();
-    set({ drafting: true, draftError: null, lastDraft: null });
+    set({ drafting: true, draftError: null, lastDraft: null, draftProgress: null });
     try {
       const draft = await api.invoke('personas:draft', {
         name: draftName,
         about: draftAbout,
         provider: draftProvider,
       });
-      set({ drafting: false, lastDraft: draft });
+      set({ drafting: false, lastDraft: draft, draftProgress: null });
       return draft;
     } catch (error) {
-      set({ drafting: false, draftError: toErrorPayload(error) });
+      set({ drafting: false, draftError: toErrorPayload(error), draftProgress: null });
       return null;
     }
   },

@@ -1,4 +1,5 @@
 import { api } from '../api';
+import { useCharacterStore } from './character';
 import { useChatStore } from './chat';
 import { useRunsStore } from './runs';
 import { useTrainingStore } from './training';
@@ -17,6 +18,7 @@ export function connectEvents(): () => void {
     api.on('training:metric', (event) => useTrainingStore.getState().receiveMetric(event)),
     api.on('training:checkpoint', (event) => useTrainingStore.getState().receiveCheckpoint(event)),
     api.on('chat:token', (event) => useChatStore.getState().receiveToken(event)),
+    api.on('personas:draftProgress', (event) => useCharacterStore.getState().receiveDraftProgress(event)),
   ];
   return () => {
     for (const unsubscribe of unsubscribers) unsubscribe();

@@ -261,13 +261,16 @@ export const selectTokensPerS = (s: TrainingState): number | null => {
   return null;
 };
 
-export const selectLatestLoss = (s: TrainingState): { train: number | null; eval: number | null } => {
+/** The newest train and validation loss (the objective's own), and the validation NLL beside a kd loss. */
+export const selectLatestLoss = (
+  s: TrainingState,
+): { train: number | null; eval: number | null; evalNll: number | null } => {
   let train: number | null = null;
-  let evalLoss: number | null = null;
-  for (let i = s.points.length - 1; i >= 0 && (train === null || evalLoss === null); i -= 1) {
+  let evalPoint: MetricPoint | null = null;
+  for (let i = s.points.length - 1; i >= 0 && (train === null || evalPoint === null); i -= 1) {
     const p = s.points[i] as MetricPoint;
     if (p.kind === 'train' && train === null) train = p.loss;
-    if (p.kind === 'eval' && evalLoss === null) evalLoss = p.loss;
+    if (p.kind === 'eval' && evalPoint === null) evalPoint = p;
   }
-  return { train, eval: evalLoss };
+  return { train, eval: evalPoint?.loss ?? null, evalNll: evalPoint?.nll ?? null };
 };

@@ -9,6 +9,9 @@ import {
   withName,
 } from '../../../src-main/personas/draft';
 import { constitutionTraits } from '../../../src-main/evaluation/traits';
+import { MemorySettingsStore } from '../../../src-main/core/settings';
+import type { EngineClient } from '../../../src-main/engine/client';
+import { draftConstitution } from '../../../src-main/personas/draft-constitution';
 
 describe('drafting a constitution', () => {
   it('finds the YAML in a reply, fenced or not', () => {
@@ -47,6 +50,12 @@ describe('drafting a constitution', () => {
     expect(p.systemPrompt).toContain('brilliant mathematician');
     expect(listLines('- a b\n- one two three', 5)).toEqual(['one two three']);
     expect(traitWords('the traits are: bold and kind')).toEqual(['bold', 'kind']);
+    // issue 18 #10: a 135M model echoed the question; its words and stop-words are no traits
+    expect(traitWords('These five words evoke Ludwig: stubborn, passionate, proud.', 6, ['Ludwig'])).toEqual([
+      'stubborn',
+      'passionate',
+      'proud',
+    ]);
     expect(withName('meta:\n  id: x\n  name: Someone', 'Ada Lovelace')).toBe(
       'meta:\n  id: ada-lovelace\n  name: "Ada Lovelace"',
     );
@@ -67,5 +76,32 @@ describe('the persona gallery', () => {
       });
       expect(traits.length, b.id).toBeGreaterThanOrEqual(2);
     }
+  });
+});
+
+describe('draft progress (issue 18 #10)', () => {
+  it('reports each stage: the whole YAML, then one question per section, then done', async () => {
+    const engine = {
+      call: async (_method: string, params: { items: unknown[] }) => ({
+        outputs: params.items.map(() => ({ text: 'No YAML here, sorry.' })),
+      }),
+    } as unknown as EngineClient;
+    const stages: [number, number, string][] = [];
+    await draftConstitution(
+      { engine, settings: new MemorySettingsStore({ dataDir: '/tmp/x' }) },
+      {
+        name: 'Ada Lovelace',
+        about: 'Mathematician.',
+        provider: 'local',
+        progress: (done, total, message) => stages.push([done, total, message]),
+      },
+    );
+    expect(stages.map(([d, t]) => [d, t])).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(stages[0]?.[2]).toContain('the whole constitution');
+    expect(stages[1]?.[2]).toContain('one question per section');
   });
 });

@@ -5,6 +5,7 @@
  * The real step table runs questions -> generate -> audit -> split; the engine is a stub that
  * fails the test if a teacher is asked when it should not be.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,12 @@ import type { EngineClient } from '../../../src-main/engine/client';
 import { main } from '../../../src-main/cli/main';
 import { createRun } from '../../../src-main/runs/create-run';
 import { estimateStep } from '../../../src-main/runs/estimate';
-import { checkImportedData, IMPORTED_DATA_FILE } from '../../../src-main/pipeline/recipes/imported';
+import {
+  checkImportedData,
+  IMPORTED_DATA_FILE,
+  readImportedSource,
+  selectImported,
+} from '../../../src-main/pipeline/recipes/imported';
 import { openStudio, type Studio } from '../../../src-main/studio/studio';
 
 let dir: string;
@@ -145,6 +151,19 @@ describe('a run whose teacher data is imported', () => {
     }
     expect(examples.find((e) => e.question === 'Question number 3?')?.thinking).toBe(true);
     expect(existsSync(join(run.dir, IMPORTED_DATA_FILE))).toBe(true);
+    // Where the data came from, for the report (issue 18 #11): the original path and its hash.
+    expect(readImportedSource(run.dir)).toEqual({
+      path: file,
+      sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      bytes: readFileSync(file).length,
+      format: 'chat',
+      layout: expect.any(String) as string,
+      use: 'teacher',
+      pairs: 20,
+      taken: questions.length,
+      heldOut: held.length,
+      skipped: 0,
+    });
 
     run = await studio.runner.runStep(run.id, 'audit');
     expect(studio.store.audit.summary(run.id)?.flagged).toEqual({ thinking: 1 });
@@ -166,6 +185,31 @@ describe('a run whose teacher data is imported', () => {
     writeFileSync(file, ''); // the file changes after the questions step: the run's copy is used
     run = await studio.runner.runStep(run.id, 'generate');
     expect(studio.store.examples.countByRun(run.id)).toBe(12);
+  });
+});
+
+describe('multi-turn conversations (issue 18 #12)', () => {
+  it('never holds out a later turn on its own: its question leans on the conversation before it', () => {
+    const pairs = Array.from({ length: 40 }, (_, i) => ({
+      question: i % 2 ? `Did you find it yourself? (${i})` : `Where did you find the manuscript ${i}?`,
+      answer: `Answer ${i}.`,
+      source: `line ${Math.floor(i / 2) + 1}${i % 2 ? ', turn 2' : ''}`,
+      ...(i % 2
+        ? {
+            history: [
+              { role: 'user' as const, content: `Where did you find the manuscript ${i - 1}?` },
+              { role: 'assistant' as const, content: `Answer ${i - 1}.` },
+            ],
+          }
+        : {}),
+    }));
+    for (const seed of [1, 2, 3, 7]) {
+      const rows = selectImported(pairs, 40, 10, seed);
+      const held = rows.filter((r) => r.heldout);
+      expect(held).toHaveLength(10);
+      expect(held.every((r) => !r.history && !r.question.startsWith('Did you find it'))).toBe(true);
+      expect(rows.find((r) => r.question.startsWith('Did you find it'))?.history).toHaveLength(2);
+    }
   });
 });
 

@@ -76,6 +76,12 @@ describe('chat JSONL', () => {
       [Q2, A2, 'line 6'],
       ['And then?', 'Then I wrote it down.', 'line 6, turn 2'],
     ]);
+    // issue 18 #12: a later turn keeps the conversation before it
+    expect(r.pairs[1]?.history).toBeUndefined();
+    expect(r.pairs[2]?.history).toEqual([
+      { role: 'user', content: Q2 },
+      { role: 'assistant', content: A2 },
+    ]);
     expect(r.systemPrompts).toBe(1);
     expect(r.skipped.map((s) => s.at)).toEqual([2, 3, 4]);
     expect(r.skipped[0]!.reason).toMatch(/not valid JSON/);

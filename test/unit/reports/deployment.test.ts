@@ -107,6 +107,27 @@ describe('DEPLOYMENT.md code blocks', () => {
     );
   });
 
+  it("points llama.cpp at the export's own copy of the GGUF base, never into the exporting clone's venv", () => {
+    const copy = "/data/runs/r 1/export's/gguf/base/SmolLM2-135M-Instruct.Q4_1.gguf";
+    const doc = renderDeployment({ ...INPUT, baseGguf: copy });
+    const llama = codeBlocks(doc)[3]!.body;
+    expect(llama).toContain(
+      `llama-cli -m '/data/runs/r 1/export'\\''s/gguf/base/SmolLM2-135M-Instruct.Q4_1.gguf'`,
+    );
+    for (const b of codeBlocks(doc).slice(3)) expect(b.body).not.toContain('/venv/');
+  });
+
+  it('says how to get llama.cpp, Ollama, vLLM and a CPU torch, and ends llama-cli after one answer', () => {
+    const doc = renderDeployment({ ...INPUT, mergedDir: '/m', ggufModel: '/m.gguf' });
+    expect(doc).toContain('https://github.com/ggml-org/llama.cpp/releases');
+    expect(doc).toContain('https://ollama.com/download');
+    expect(doc).toContain('pip install vllm');
+    expect(doc).toContain('pip install torch --index-url https://download.pytorch.org/whl/cpu');
+    const cli = doc.split('\n').filter((l) => l.startsWith('llama-cli '));
+    expect(cli.length).toBeGreaterThan(1);
+    for (const line of cli) expect(line).toMatch(/ -st$/);
+  });
+
   it('names the merged export command when no merged model was written', () => {
     expect(renderDeployment(INPUT)).toContain('character checkpoint export ckpt-1 --merged');
     const merged = renderDeployment({ ...INPUT, mergedDir: '/m', ggufModel: '/m.gguf' });

@@ -197,6 +197,54 @@ describe('RESULTS_REPORT.md', () => {
       },
     });
     expect(kd).toContain('Objective: kd, the default.');
+    // Each loss named for what it is (issue 18 #15): a kd run's losses are kd losses, its
+    // validation NLL a row of its own, and the evaluation's NLL says how it differs.
+    const named = renderResultsReport({
+      run: RUN,
+      generatedAt: 'GEN',
+      training: {
+        config: { ...CONFIG, objective: 'kd' },
+        steps: 80,
+        finalTrainLoss: 0.036,
+        finalValLoss: 0.0862,
+        finalValNll: 1.485,
+      },
+      evaluation: { summary: SUMMARY, items: ITEMS },
+    });
+    expect(named).toContain('| Final train kd loss | 0.0360 |');
+    expect(named).toContain('| Final validation kd loss | 0.0862 |');
+    expect(named).toContain('| Final validation NLL | 1.4850 |');
+    expect(named).toContain('Validation evaluation NLL: 1.9876');
+    expect(named).not.toMatch(/Final (train|validation) loss/);
+  });
+
+  it('says where imported data came from, what was taken and why sft ran (issue 18 #11)', () => {
+    const sha = 'c0ffee'.repeat(10) + 'abcd';
+    const md = renderResultsReport({
+      run: RUN,
+      generatedAt: 'GEN',
+      teacher: { provider: 'local', model: 'SmolLM2-135M-Instruct' },
+      questions: { total: 12, heldout: 2, byCategory: { imported: 12 } },
+      generation: { examples: 12 },
+      imported: {
+        path: '/home/me/chats.json',
+        sha256: sha,
+        layout: 'ShareGPT (conversations)',
+        use: 'teacher',
+        pairs: 30,
+        taken: 12,
+        heldOut: 2,
+        skipped: 1,
+      },
+      training: { config: CONFIG, steps: 10, finalTrainLoss: 1, finalValLoss: 1 },
+    });
+    expect(md).toContain('`/home/me/chats.json` (ShareGPT (conversations), sha256 `' + sha + '`)');
+    expect(md).toContain('the run took 12 of its 30 question -> answer pairs, 2 of them held out');
+    expect(md).toContain('Questions: 12 imported');
+    expect(md).toContain('| Teacher | none: the answers were imported from `/home/me/chats.json` |');
+    expect(md).toContain("Objective: sft, because the teacher's answers were imported");
+    for (const wrong of ['with the system prompt', 'Questions: 12 generated', 'chosen for this run'])
+      expect(md).not.toContain(wrong);
   });
 
   it('says "not measured" for every missing section and invents no number', () => {
