@@ -25,6 +25,13 @@ export interface Choice {
 
 /** Question categories that ask who the character is: the chosen answer should name it. */
 export const IDENTITY_CATEGORIES: readonly string[] = ['identity', 'robustness_identity'];
+/** The break-character training prompts' category (pipeline/steps/generate.ts adds them). */
+export const BREAK_CATEGORY = 'robustness_break';
+
+/** Categories where the 135M teacher most often misses and a user first looks: more samples. */
+export function wantsMoreSamples(category: string): boolean {
+  return IDENTITY_CATEGORIES.includes(category) || category === BREAK_CATEGORY;
+}
 
 /** Loops at or above this share of repeated 3-gram words lose to any answer below it (the audit's threshold). */
 const LOOP_SHARE = 0.3;

@@ -18,7 +18,9 @@ import {
   chooseSample,
   countSelection,
   emptySelectionCounts,
+  BREAK_CATEGORY,
   IDENTITY_CATEGORIES,
+  wantsMoreSamples,
 } from '../../datasets/select-samples';
 import { emptyTrimCounts, trimCutOffAnswers, type TopkTrimmer } from '../../datasets/trim-answers';
 import { personaMarkers } from '../../datasets/markers';
@@ -137,7 +139,7 @@ export function withRobustnessTraining(
   };
   training.identity.forEach((t, i) => add(t, 'robustness_identity', `robustness-identity-${i}`));
   for (const style of BREAK_STYLES)
-    training.break[style].forEach((t, i) => add(t, 'robustness_break', `robustness-break-${style}-${i}`));
+    training.break[style].forEach((t, i) => add(t, BREAK_CATEGORY, `robustness-break-${style}-${i}`));
   return { kept: [...kept, ...extra], dropped, added: extra.length };
 }
 
@@ -177,11 +179,7 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
   // Questions about who the character is and pushes to break it get more: they are where the
   // 135M teacher most often misses, and where a user first looks.
   const samplesFor = (q: QuestionRecord): number =>
-    q.heldout
-      ? 1
-      : IDENTITY_CATEGORIES.includes(q.category) || q.category === 'robustness_break'
-        ? Math.max(samples, gen.robustnessSamples)
-        : samples;
+    q.heldout ? 1 : wantsMoreSamples(q.category) ? Math.max(samples, gen.robustnessSamples) : samples;
   const markers = personaMarkers(persona.name, persona.keywords);
   const selection = emptySelectionCounts(samples);
   const trimCounts = emptyTrimCounts();
