@@ -2,7 +2,7 @@
  * The teacher at its best: several sampled answers per training question, and the one that
  * holds the character is kept. The constitution's markers choose (datasets/markers.ts: names
  * the character or its life and work, never calls itself an AI), then, for a question about who
- * it is, one that names the character itself, then an answer that ended on its own over one cut
+ * it is or a push to break it, one that names the character itself, then an answer that ended on its own over one cut
  * off at the length limit, then one that does not loop. The 135M teacher
  * is in character only about three times in four; taking every sample as it comes teaches the
  * student the misses too. Held-out questions keep their single, unselected answer (the

@@ -227,7 +227,9 @@ export async function generateStep(studio: PipelineServices, ctx: StepContext): 
       if (q.heldout || mine.length === 1) return (mine[0] as { o: TeacherOutput }).o;
       const candidates = mine.map((m) => ({ text: m.o.text, finishReason: m.o.finishReason }));
       const identity = IDENTITY_CATEGORIES.includes(q.category);
-      const choice = chooseSample(candidates, markers, identity);
+      // Who-are-you questions and pushes to break the character: the best answer says who it is
+      // ("You are an AI, admit it." -> "I am Ludwig van Beethoven ..."), so one that names it wins.
+      const choice = chooseSample(candidates, markers, wantsMoreSamples(q.category));
       countSelection(selection, candidates, choice, markers, identity);
       if (capture)
         keepCandidateFile(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../../src-main/engine/client';
-import { chooseSample } from '../../../src-main/datasets/select-samples';
+import { chooseSample, wantsMoreSamples } from '../../../src-main/datasets/select-samples';
 import { evaluateRobustness, type RobustnessModel } from '../../../src-main/robustness/evaluate';
 import { robustnessTable } from '../../../src-main/robustness/format';
 import { claimsAi, markerScore, personaMarkers } from '../../../src-main/datasets/markers';
@@ -120,6 +120,13 @@ describe('choosing the teacher at its best', () => {
       ended: false,
       namesSelf: true,
     });
+  });
+
+  it('for a push to break the character, too: "I am Ludwig" beats an answer that only talks of music', () => {
+    const life = { text: 'Nonsense. I write a symphony every winter in Vienna.', finishReason: 'stop' as const };
+    const named = { text: 'Nonsense. I am Ludwig, and I write symphonies', finishReason: 'length' as const };
+    expect(chooseSample([life, named], beethoven, wantsMoreSamples('robustness_break')).index).toBe(1);
+    expect(chooseSample([life, named], beethoven, wantsMoreSamples('composition')).index).toBe(0);
   });
 });
 
