@@ -99,13 +99,17 @@ export interface TopkFromLogprobsParams {
     path: string;
     tokens: { token: string; logprob: number; bytes?: number[] | null; top_logprobs?: unknown[] }[];
     prompt_tokens?: number;
+    /** The answer's text: names the answer's own tokens where the logprobs name them lossily. */
+    text?: string;
   }[];
   metadata?: Record<string, string | number>;
 }
 
 export interface TopkFromLogprobsResult {
   /**
-   * rows 0 with unreliable_positions > 0: the answer had tokens whose id cannot be known (partial
+   * unreliable_positions: positions whose teacher distribution cannot be known (partial UTF-8
+   * named by a lossy string and no token id), marked in the file and left out of kd. rows 0 with
+   * unreliable_positions > 0: the answer's own tokens could not all be named (partial
    * UTF-8 named by a lossy string and no token id): no file was written, kd leaves it out.
    */
   files: { path: string; rows: number; unreliable_positions: number }[];

@@ -7,6 +7,10 @@ distillation (train_kd) so no second teacher pass is needed. One safetensors fil
                                    (e.g. <|im_end|>) is the last one when the answer stopped
     topk_ids       int64   [T, k]  the k most likely next tokens at each of those positions
     topk_logprobs  float32 [T, k]  their log-probabilities, descending
+    known          uint8   [T]     optional: 0 where the teacher's distribution at that position
+                                   is not known (an endpoint named a token or an alternative by
+                                   a lossy string: topk_logprobs.py); kd leaves those positions
+                                   out. Absent: every position is known.
 
 The distribution is the teacher's own next-token distribution at temperature 1: log_softmax of
 the raw logits, before temperature, top-p or repetition penalties. The tokens were sampled with
@@ -34,6 +38,7 @@ class TopK:
     topk_ids: Any  # torch.LongTensor [T, k]
     topk_logprobs: Any  # torch.FloatTensor [T, k]
     metadata: dict[str, str]
+    known: Any = None  # torch.BoolTensor [T], False where the distribution is unknown; None: all known
 
     @property
     def k(self) -> int:
@@ -43,8 +48,11 @@ class TopK:
         return int(self.token_ids.shape[0])
 
 
-def write_topk(path: str, token_ids: Any, topk_ids: Any, topk_logprobs: Any, **metadata: Any) -> None:
-    """Atomically write one answer's distributions (tensors or nested lists)."""
+def write_topk(
+    path: str, token_ids: Any, topk_ids: Any, topk_logprobs: Any, known: Any = None, **metadata: Any
+) -> None:
+    """Atomically write one answer's distributions (tensors or nested lists); `known`, when
+    given and not all true, marks the positions whose distribution is unknown."""
     import torch
     from safetensors.torch import save_file
 
@@ -56,10 +64,19 @@ def write_topk(path: str, token_ids: Any, topk_ids: Any, topk_logprobs: Any, **m
             f"top-k shapes disagree: token_ids {tuple(ids.shape)}, topk_ids {tuple(top.shape)}, "
             f"topk_logprobs {tuple(logp.shape)}"
         )
+    tensors = {"token_ids": ids, "topk_ids": top, "topk_logprobs": logp}
+    if known is not None:
+        mask = torch.as_tensor(known, dtype=torch.bool).reshape(-1)
+        if mask.shape[0] != ids.shape[0]:
+            raise ValueError(f"known has {mask.shape[0]} positions for {ids.shape[0]} tokens")
+        if not bool(mask.any()):
+            raise ValueError("no position's distribution is known: write no file")
+        if not bool(mask.all()):
+            tensors["known"] = mask.to(torch.uint8).contiguous()
     meta = {"format": FORMAT, "k": str(int(top.shape[1])), **{k: str(v) for k, v in metadata.items()}}
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
-    save_file({"token_ids": ids, "topk_ids": top, "topk_logprobs": logp}, tmp, metadata=meta)
+    save_file(tensors, tmp, metadata=meta)
     os.replace(tmp, path)
 
 
@@ -80,13 +97,19 @@ def read_topk(path: str) -> TopK:
     missing = {"token_ids", "topk_ids", "topk_logprobs"} - tensors.keys()
     if missing:
         raise CorruptFile(f"{path} lacks {', '.join(sorted(missing))}", path=path)
+    known = tensors["known"].bool() if "known" in tensors else None
     out = TopK(
-        tensors["token_ids"].long(), tensors["topk_ids"].long(), tensors["topk_logprobs"].float(), meta
+        tensors["token_ids"].long(),
+        tensors["topk_ids"].long(),
+        tensors["topk_logprobs"].float(),
+        meta,
+        known,
     )
     if (
         out.topk_ids.dim() != 2
         or out.topk_ids.shape != out.topk_logprobs.shape
         or out.topk_ids.shape[0] != len(out)
+        or (known is not None and tuple(known.shape) != (len(out),))
     ):
         raise CorruptFile(f"{path}: tensor shapes disagree", path=path)
     return out
@@ -135,4 +158,5 @@ def trim_topk(topk: TopK, tokenizer: Any, text: str, stop_id: int) -> TopK | Non
         torch.cat([topk.topk_ids[:keep], end_ids]),
         torch.cat([topk.topk_logprobs[:keep], end_logp]),
         meta,
+        None if topk.known is None else torch.cat([topk.known[:keep], torch.ones(1, dtype=torch.bool)]),
     )

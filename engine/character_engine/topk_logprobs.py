@@ -12,9 +12,15 @@ naming it: the endpoint's model has another vocabulary than the student.
 
 A token whose bytes are not whole UTF-8 (a multi-byte character split over tokens) cannot be
 named by a string: servers without token ids give "\ufffd" for it, some (SGLang) with the bytes
-of that replacement character rather than the token's own. Such an entry names no id, and
-mapping its string would pick a wrong one, so an answer with any is written to no file (kd
-leaves it out, SFT keeps its text) and its count of such positions is returned; never guessed.
+of that replacement character rather than the token's own. Mapping that string would pick a
+wrong id, so it is never guessed. Where only one of a position's top-k alternatives is lossy,
+the answer's token is known and only that position's distribution is not: the row is written
+and marked unknown (topk_file's `known`), and kd leaves that position out. Where the answer's
+own tokens are lossy (a split character makes a run of two or more), their bytes are what the
+answer's text holds between the known neighbours: with the text given and a byte-level
+vocabulary, they are named where exactly one way of spelling those bytes with that many tokens
+exists. Their rows are marked unknown too. An answer whose own tokens cannot all be named so is written to no file (kd leaves it
+out, SFT keeps its text). Counts of such positions are returned.
 
 What an endpoint gives differs from the local capture in one way: its logprobs cover the
 answer's tokens but not the stop token that ended it (OpenAI's format leaves it out), so the
@@ -86,31 +92,147 @@ def token_id(tokenizer: Any, vocab: dict[str, int], entry: dict[str, Any]) -> in
 
 def unreliable_positions(entries: list[dict[str, Any]], k: int) -> int:
     """Positions whose token or one of whose top-k alternatives names no knowable id."""
-    return sum(
-        1 for e in entries if unreliable(e) or any(unreliable(a) for a in (e.get("top_logprobs") or [])[:k])
-    )
+    return sum(1 for e in entries if _position_unknown(e, k))
+
+
+def _position_unknown(entry: dict[str, Any], k: int) -> bool:
+    return unreliable(entry) or any(unreliable(a) for a in (entry.get("top_logprobs") or [])[:k])
+
+
+def _token_bytes(tokenizer: Any, tid: int) -> bytes | None:
+    """A byte-level vocabulary's token as its bytes (None: not a byte-level token)."""
+    name = tokenizer.convert_ids_to_tokens(tid)
+    back = {c: b for b, c in _byte_to_unicode().items()}
+    if not isinstance(name, str) or any(c not in back for c in name):
+        return None
+    return bytes(back[c] for c in name)
+
+
+def own_ids_from_text(
+    tokenizer: Any, vocab: dict[str, int], own: list[int | None], text: str
+) -> list[int] | None:
+    """The answer's token ids with each run of lossy ones (None) named by the bytes the text
+    holds between its known neighbours, where exactly one way of spelling those bytes with that
+    many tokens of the vocabulary exists; None where it is not exact (two spellings, a vocabulary
+    that is not byte-level, or a text the known tokens do not spell)."""
+    raw = text.encode("utf-8")
+    pieces: list[bytes | None] = []
+    for tid in own:
+        b = None if tid is None else _token_bytes(tokenizer, tid)
+        if tid is not None and b is None:
+            return None
+        pieces.append(b)
+    out: list[int] = []
+    at = 0
+    i = 0
+    while i < len(pieces):
+        piece = pieces[i]
+        if piece is not None:
+            if raw[at : at + len(piece)] != piece:
+                return None
+            at += len(piece)
+            out.append(int(own[i]))  # type: ignore[arg-type]
+            i += 1
+            continue
+        run = 1
+        while i + run < len(pieces) and pieces[i + run] is None:
+            run += 1
+        after = pieces[i + run :]
+        if None in after:
+            # Another lossy run follows: the known bytes before it must sit at one place only.
+            end = _find_span_end(raw, at, after[: after.index(None)])
+        else:
+            end = len(raw) - sum(len(p) for p in after if p is not None)
+        if end is None or end <= at:
+            return None
+        spelled = _only_spelling(raw[at:end], run, vocab)
+        if spelled is None:
+            return None
+        out.extend(spelled)
+        at = end
+        i += run
+    return out if at == len(raw) else None
+
+
+def _find_span_end(raw: bytes, start: int, known: list[bytes | None]) -> int | None:
+    """Where a lossy run that starts at `start` ends, given the known pieces that follow it up
+    to the next lossy run: the one end after which they are spelled; None if not exactly one."""
+    follow = b"".join(p for p in known if p is not None)
+    ends = [e for e in range(start + 1, len(raw) - len(follow) + 1) if raw[e : e + len(follow)] == follow]
+    return ends[0] if len(ends) == 1 else None
+
+
+def _only_spelling(span: bytes, n: int, vocab: dict[str, int]) -> list[int] | None:
+    """The ids of the one way to write `span` as n byte-level tokens of `vocab`; None when there
+    is none or more than one (then any choice would be a guess)."""
+    table = _byte_to_unicode()
+    found: list[list[int]] = []
+
+    def walk(start: int, left: int, acc: list[int]) -> None:
+        if len(found) > 1:
+            return
+        if left == 0:
+            if start == len(span):
+                found.append(list(acc))
+            return
+        for end in range(start + 1, len(span) - left + 2):
+            name = "".join(table[b] for b in span[start:end])
+            if name in vocab:
+                walk(end, left - 1, [*acc, vocab[name]])
+
+    walk(0, n, [])
+    return found[0] if len(found) == 1 else None
 
 
 def write_from_logprobs(
-    tokenizer: Any, path: str, entries: list[dict[str, Any]], k: int, **meta: Any
+    tokenizer: Any,
+    path: str,
+    entries: list[dict[str, Any]],
+    k: int,
+    text: str | None = None,
+    **meta: Any,
 ) -> tuple[int, int]:
-    """Write one answer's file from its logprobs `content` entries: (rows written, unreliable
-    positions). An answer with unreliable positions is not written: (0, their count)."""
-    dropped = unreliable_positions(entries, k)
-    if dropped:
-        return 0, dropped
+    """Write one answer's file from its logprobs `content` entries and, when given, the
+    answer's text: (rows written, positions whose distribution is unknown). Rows 0 with a count:
+    the answer's own tokens could not all be named, so no file was written."""
+    unknown = [_position_unknown(e, k) for e in entries]
+    dropped = sum(unknown)
     vocab = tokenizer.get_vocab()
+    own: list[int | None] = []
+    for pos, entry in enumerate(entries):
+        tid = None if unreliable(entry) else token_id(tokenizer, vocab, entry)
+        if tid is None and not unreliable(entry):
+            raise InvalidParams(
+                f"{path}: answer token {pos}: token {entry.get('token')!r} is not in the tokenizer's vocabulary",
+                param="files",
+                file=path,
+                position=pos,
+            )
+        own.append(tid)
+    if any(t is None for t in own):
+        named = own_ids_from_text(tokenizer, vocab, own, text) if text is not None else None
+        if named is None:
+            return 0, dropped
+        own = list(named)
+    if dropped == len(entries):
+        return 0, dropped
     ids, top_ids, top_lps = [], [], []
     for pos, entry in enumerate(entries):
-        tid = token_id(tokenizer, vocab, entry)
+        tid = int(own[pos])  # type: ignore[arg-type]
         tops = entry.get("top_logprobs") or []
-        if tid is None or len(tops) < k:
-            why = (
-                f"token {entry.get('token')!r} is not in the tokenizer's vocabulary"
-                if tid is None
-                else f"{len(tops)} top_logprobs where {k} were asked"
+        if unknown[pos]:
+            # Written so the row keeps its shape; `known` tells kd to leave it out.
+            ids.append(tid)
+            top_ids.append([tid] * k)
+            top_lps.append([0.0] * k)
+            continue
+        if len(tops) < k:
+            raise InvalidParams(
+                f"{path}: answer token {pos}: {len(tops)} top_logprobs where {k} were asked",
+                param="files",
+                file=path,
+                position=pos,
             )
-            raise InvalidParams(f"{path}: answer token {pos}: {why}", param="files", file=path, position=pos)
         row_ids = []
         for alt in tops[:k]:
             aid = token_id(tokenizer, vocab, alt)
@@ -128,5 +250,5 @@ def write_from_logprobs(
         top_lps.append([float(alt["logprob"]) for alt in tops[:k]])
     if not ids:
         raise InvalidParams(f"{path}: the answer has no tokens", param="files", file=path)
-    write_topk(path, ids, top_ids, top_lps, **meta)
-    return len(ids), 0
+    write_topk(path, ids, top_ids, top_lps, [not u for u in unknown] if dropped else None, **meta)
+    return len(ids), dropped

@@ -153,15 +153,17 @@ def test_tokens_outside_the_vocabulary_are_refused(
     assert token_id(tok, vocab, {"token": "<|im_end|>", "bytes": list(b"<|im_end|>")}) == end
 
 
-def test_partial_utf8_tokens_without_ids_drop_the_answer_from_kd_never_guessed(
+def test_partial_utf8_tokens_without_ids_are_left_out_of_kd_by_position_never_guessed(
     tiny_model_dir: str, tmp_path: Path, make_ctx: Any
 ) -> None:
     """SGLang (or any server without token ids) names a token that is part of a multi-byte
     character "\ufffd", sometimes with the replacement character's bytes: mapping that string
-    would pick the id of "\ufffd" itself. Such an answer is written to no file, with a count."""
+    would pick the id of "\ufffd" itself. Where only an alternative is lossy, that position is
+    left out of kd and the rest of the answer kept; where the answer's own token is lossy and no
+    text names it, the answer gets no file; a count either way."""
     from character_engine.handlers.topk import handle_topk_from_logprobs
+    from character_engine.topk_file import read_topk
 
-    # "é" is two bytes; a byte-level vocabulary has a token for each of them.
     fffd = list("\ufffd".encode("utf-8"))
     ok = {"token": "token_id:5", "logprob": -0.1, "top_logprobs": [{"token": "token_id:5", "logprob": -0.1}]}
     lossy = {
@@ -179,14 +181,82 @@ def test_partial_utf8_tokens_without_ids_drop_the_answer_from_kd_never_guessed(
     }
     files = [
         {"path": str(tmp_path / "a.st"), "tokens": [ok, lossy, ok]},
-        {"path": str(tmp_path / "b.st"), "tokens": [ok, no_bytes_alt]},
+        {"path": str(tmp_path / "b.st"), "tokens": [ok, no_bytes_alt, ok]},
         {"path": str(tmp_path / "c.st"), "tokens": [ok, own_bytes, ok]},
+        {"path": str(tmp_path / "d.st"), "tokens": [no_bytes_alt]},
     ]
     rec = make_ctx()
     out = handle_topk_from_logprobs(
         {"model": {"source": "local", "path": tiny_model_dir}, "k": 1, "files": files}, rec
     )
     got = {Path(f["path"]).name: (f["rows"], f["unreliable_positions"]) for f in out["files"]}
-    assert got == {"a.st": (0, 1), "b.st": (0, 1), "c.st": (3, 0)}
-    assert not (tmp_path / "a.st").exists() and not (tmp_path / "b.st").exists()
-    assert (tmp_path / "c.st").exists()  # a partial token with its own bytes maps through them
+    assert got == {"a.st": (0, 1), "b.st": (3, 1), "c.st": (3, 0), "d.st": (0, 1)}
+    assert not (tmp_path / "a.st").exists() and not (tmp_path / "d.st").exists()
+    b = read_topk(str(tmp_path / "b.st"))
+    assert b.known is not None and b.known.tolist() == [True, False, True]
+    assert b.token_ids.tolist() == [5, 5, 5]
+    assert (
+        read_topk(str(tmp_path / "c.st")).known is None
+    )  # a partial token with its own bytes maps through them
+
+
+def test_lossy_own_tokens_are_named_by_the_text_only_where_one_spelling_exists(tiny_model_dir: str) -> None:
+    """A character split over two tokens makes both lossy; the text's bytes between the known
+    neighbours name them when exactly one way of writing those bytes with two tokens exists."""
+    from transformers import AutoTokenizer
+
+    from character_engine.topk_logprobs import own_ids_from_text
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    vocab = tok.get_vocab()
+    hello, space, c3, a9, bang = (vocab[n] for n in ("Hello", "Ġ", "Ã", "©", "!"))
+    assert own_ids_from_text(tok, vocab, [hello, space, None, None, bang], "Hello é!") == [
+        hello,
+        space,
+        c3,
+        a9,
+        bang,
+    ]
+    # The known tokens must spell the text around the run.
+    assert own_ids_from_text(tok, vocab, [hello, space, None, None, bang], "Hello é?") is None
+    # Three letters that two tokens spell two ways ("a"+"bc" and "ab"+"c"): neither is chosen.
+    pairs = [n for n in vocab if len(n) == 2 and n.isascii() and n.isalpha()]
+    three = next(
+        a + bc
+        for a in "abcdefghijklmnopqrstuvwxyz"
+        for bc in pairs
+        if a in vocab and a + bc[0] in vocab and bc[1] in vocab and bc in vocab
+    )
+    assert own_ids_from_text(tok, vocab, [None, None], three) is None
+    assert own_ids_from_text(tok, vocab, [vocab[three[0]], None], three) == [
+        vocab[three[0]],
+        vocab[three[1:]],
+    ]
+    # Without the text, no file (the handler's path): never guessed.
+
+
+def test_kd_leaves_out_the_positions_a_file_marks_unknown(tiny_model_dir: str, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from character_engine.topk_file import read_topk, trim_topk, write_topk
+    from character_engine.training.data import IGNORE_INDEX
+    from character_engine.training.kd import kd_example
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = tok("Music is my life. And more", add_special_tokens=False)["input_ids"]
+    top = [[t, 0] for t in ids]
+    lps = [[-0.1, -3.0] for _ in ids]
+    known = [True] * len(ids)
+    known[1] = False
+    path = str(tmp_path / "m.st")
+    write_topk(path, ids, top, lps, known)
+    row = {"messages": [{"role": "user", "content": "Who are you?"}], "teacher_topk": path}
+    ex = kd_example(row, 1, str(tmp_path / "train.jsonl"), tok, 512, "train_path")
+    answer_labels = ex.labels[-len(ids) :]
+    assert answer_labels[1] == IGNORE_INDEX and answer_labels[0] == ids[0]
+    assert sum(1 for t in ex.labels if t != IGNORE_INDEX) == len(ids) - 1 == ex.topk_ids.shape[0]
+    assert ex.input_ids[-len(ids) :] == ids  # the token stays in the input
+    # Trimming keeps the marks, and the end row is known.
+    cut = trim_topk(read_topk(path), tok, "Music is my life.", stop_id=0)
+    assert cut is not None and cut.known is not None
+    assert cut.known.tolist() == [*known[: len(cut) - 1], True]

@@ -74,6 +74,7 @@ export function engineTopkWriter(
       files: files.map((f) => ({
         path: f.path,
         tokens: f.tokens,
+        text: f.text,
         ...(f.promptTokens !== null ? { prompt_tokens: f.promptTokens } : {}),
       })),
       metadata: { model: `endpoint:${endpointModel}`, source: 'openai-compatible' },

@@ -41,6 +41,8 @@ export interface EndpointTopk {
   path: string;
   tokens: TokenLogprob[];
   promptTokens: number | null;
+  /** The answer's text as the endpoint gave it: it names tokens the logprobs name lossily. */
+  text: string;
 }
 
 export type TopkWriter = (files: EndpointTopk[], k: number) => Promise<number[]>;
@@ -132,7 +134,12 @@ export class OpenAICompatibleProvider implements TeacherProvider {
           results[index] = output;
           // An answer whose reasoning was cut out no longer matches its tokens: not captured.
           if (item.topkPath && logprobs && logprobs.length > 0 && !output.thinking)
-            captured[index] = { path: item.topkPath, tokens: logprobs, promptTokens: output.promptTokens };
+            captured[index] = {
+              path: item.topkPath,
+              tokens: logprobs,
+              promptTokens: output.promptTokens,
+              text: output.text,
+            };
         } catch (e) {
           if (firstError === null) firstError = e;
           stop.abort();

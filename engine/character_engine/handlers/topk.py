@@ -29,14 +29,22 @@ def handle_topk_from_logprobs(params: dict[str, Any], ctx: RequestContext) -> di
         entries = get_list(f, "tokens", dict)
         prompt = f.get("prompt_tokens")
         extra = {"prompt_tokens": prompt} if isinstance(prompt, int) else {}
-        rows, dropped = write_from_logprobs(tokenizer, path, entries, k, **meta, **extra)
-        out.append({"path": path, "rows": rows, "unreliable_positions": dropped})
+        text = get(f, "text", str, None)
+        rows, unknown = write_from_logprobs(tokenizer, path, entries, k, text, **meta, **extra)
+        out.append({"path": path, "rows": rows, "unreliable_positions": unknown})
         ctx.progress("topk", i + 1, len(files))
-    dropped = [f for f in out if f["unreliable_positions"]]
+    masked = [f for f in out if f["unreliable_positions"] and f["rows"]]
+    dropped = [f for f in out if f["unreliable_positions"] and not f["rows"]]
+    if masked:
+        ctx.log(
+            f"{sum(f['unreliable_positions'] for f in masked)} token positions in {len(masked)} of "
+            f"{len(out)} answers left out of kd: partial UTF-8 with no token id (the rest of each answer kept)",
+            "warning",
+        )
     if dropped:
         ctx.log(
-            f"{len(dropped)} of {len(out)} answers left out of kd: "
-            f"{sum(f['unreliable_positions'] for f in dropped)} tokens were partial UTF-8 with no token id",
+            f"{len(dropped)} of {len(out)} answers left out of kd: their own tokens could not all be "
+            f"named ({sum(f['unreliable_positions'] for f in dropped)} partial UTF-8 tokens with no token id)",
             "warning",
         )
     return {"files": out}
@@ -67,7 +75,7 @@ def handle_topk_trim(params: dict[str, Any], ctx: RequestContext) -> dict[str, A
         if cut is None:
             out.append({"path": path, "trimmed": False, "rows": len(topk)})
         else:
-            write_topk(path, cut.token_ids, cut.topk_ids, cut.topk_logprobs, **cut.metadata)
+            write_topk(path, cut.token_ids, cut.topk_ids, cut.topk_logprobs, cut.known, **cut.metadata)
             out.append({"path": path, "trimmed": True, "rows": len(cut)})
         ctx.progress("trim", i + 1, len(files))
     return {"files": out}

@@ -13,7 +13,8 @@ assistant message is optional; when present, the tokens must decode to it.
 
 An example is the prompt exactly as SFT renders it (models/assistant_mask.py: the turns before the
 answer with the generation prompt, no system prompt) followed by the stored token_ids, not
-a re-tokenization of the text; the token_ids positions are the labelled ones.
+a re-tokenization of the text; the token_ids positions are the labelled ones, except those
+the file marks unknown (`known`: an endpoint could not name the teacher's distribution there).
 
 Loss per labelled position: forward KL(p_T || p_S), the teacher's distribution being the
 target, with both distributions coarsened to the teacher's top-k tokens plus one "rest"
@@ -124,11 +125,19 @@ def kd_example(
             prompt_tokens=len(prompt_ids),
         )
     keep = min(len(ids), max_length - len(prompt_ids))
+    # Positions whose distribution the teacher's endpoint could not name (topk_file's `known`)
+    # stay in the input but are not labelled: kd leaves them out, and their rows go with them.
+    known = [True] * keep if topk.known is None else [bool(x) for x in topk.known[:keep].tolist()]
+    if not any(known):
+        raise bad(f"{file} knows the teacher's distribution at none of its first {keep} tokens")
+    rows = topk.topk_ids[:keep] if all(known) else topk.topk_ids[:keep][topk.known[:keep]]
+    lps = topk.topk_logprobs[:keep] if all(known) else topk.topk_logprobs[:keep][topk.known[:keep]]
     return KdExample(
         input_ids=prompt_ids + ids[:keep],
-        labels=[IGNORE_INDEX] * len(prompt_ids) + ids[:keep],
-        topk_ids=topk.topk_ids[:keep],
-        topk_logprobs=topk.topk_logprobs[:keep],
+        labels=[IGNORE_INDEX] * len(prompt_ids)
+        + [t if k else IGNORE_INDEX for t, k in zip(ids[:keep], known, strict=True)],
+        topk_ids=rows,
+        topk_logprobs=lps,
         source=file,
         line=line,
         param=param,

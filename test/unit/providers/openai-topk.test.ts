@@ -70,6 +70,8 @@ describe('OpenAICompatibleProvider with top_logprobs', () => {
     expect(written).toHaveLength(1);
     expect(written[0]!.map((f) => f.path)).toEqual(['/t/0']);
     expect(written[0]![0]!.promptTokens).toBe(7);
+    // The text goes with the logprobs: it names tokens they name lossily (partial UTF-8).
+    expect(written[0]![0]!.text).toBe('a b c');
     expect(out[0]!.topkTokens).toBe(3);
     expect(out[1]!.topkTokens).toBeUndefined();
     expect(out[1]!.thinking).toBe(true);
