@@ -14,6 +14,9 @@ for arg in "$@"; do
 done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+# A supported Node first on PATH (Node 24 into .node/ when this one is older than 22.12).
+# shellcheck source=scripts/node-env.sh
+source scripts/node-env.sh
 # GNU's sha256sum, or macOS's shasum (same output): the stamps below stay as they were.
 sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
 lock_hash=$(sha package-lock.json package.json | sha | cut -c1-16)
@@ -32,7 +35,8 @@ if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" 
   npm ci --no-audit --no-fund >&2
   echo "$lock_hash" > node_modules/.studio-stamp
 fi
-# better-sqlite3 must be compiled for Node's ABI (npm may skip its install script).
+# better-sqlite3 ships Node-API builds for the common platforms (no compiler); elsewhere it is
+# compiled for this Node (npm may skip its install script).
 if ! node -e "new (require('better-sqlite3'))(':memory:').close()" 2>/dev/null; then
   log "building better-sqlite3 for Node $(node --version) (about a minute)"
   npm rebuild better-sqlite3 >&2

@@ -123,7 +123,10 @@ describe('choosing the teacher at its best', () => {
   });
 
   it('for a push to break the character, too: "I am Ludwig" beats an answer that only talks of music', () => {
-    const life = { text: 'Nonsense. I write a symphony every winter in Vienna.', finishReason: 'stop' as const };
+    const life = {
+      text: 'Nonsense. I write a symphony every winter in Vienna.',
+      finishReason: 'stop' as const,
+    };
     const named = { text: 'Nonsense. I am Ludwig, and I write symphonies', finishReason: 'length' as const };
     expect(chooseSample([life, named], beethoven, wantsMoreSamples('robustness_break')).index).toBe(1);
     expect(chooseSample([life, named], beethoven, wantsMoreSamples('composition')).index).toBe(0);
