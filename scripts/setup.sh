@@ -30,15 +30,19 @@ if [ -z "${npm_config_nodedir:-}" ] && [ "$(npm config get nodedir 2>/dev/null)"
 fi
 if [ ! -f node_modules/.studio-stamp ] || [ "$(cat node_modules/.studio-stamp)" != "$lock_hash" ]; then
   # npm ci installs exactly the lock (which lists every platform's optional rollup package) and
-  # never rewrites it, so a fresh clone stays clean.
+  # never rewrites it, so a fresh clone stays clean. No install scripts: better-sqlite3 ships
+  # prebuilt binaries, and the script npm would run for it (node-gyp rebuild) downloads Node's
+  # headers and needs a compiler; electron's downloads a binary this app does not use here.
+  # esbuild's alone is wanted (it checks its platform binary), and npm rebuild runs it.
   log "installing node modules (npm ci from package-lock.json)"
-  npm ci --no-audit --no-fund >&2
+  npm ci --ignore-scripts --no-audit --no-fund >&2
+  npm rebuild esbuild >&2
   echo "$lock_hash" > node_modules/.studio-stamp
 fi
 # better-sqlite3 ships Node-API builds for the common platforms (no compiler); elsewhere it is
 # compiled for this Node (npm may skip its install script).
 if ! node -e "new (require('better-sqlite3'))(':memory:').close()" 2>/dev/null; then
-  log "building better-sqlite3 for Node $(node --version) (about a minute)"
+  log "no prebuilt better-sqlite3 for this platform: building it for Node $(node --version) (a compiler and Node's headers needed)"
   npm rebuild better-sqlite3 >&2
 fi
 
