@@ -6,4 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 printf '\n\033[1m== %s\033[0m\n' "scripts/gpu-check.sh on the CPU (the script itself, CPU figures)"
-bash scripts/gpu-check.sh --device cpu --out "${TMPDIR:-/tmp}/gpu-check-cpu.json"
+# A folder of this run's own: another user's earlier JSON in /tmp must not be in the way.
+out=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check-cpu.XXXXXX")
+bash scripts/gpu-check.sh --device cpu --out "$out/gpu-check-cpu.json"
