@@ -90,19 +90,20 @@ def token_id(tokenizer: Any, vocab: dict[str, int], entry: dict[str, Any]) -> in
     return None
 
 
-def unreliable_positions(entries: list[dict[str, Any]], k: int) -> int:
-    """Positions whose token or one of whose top-k alternatives names no knowable id."""
-    return sum(1 for e in entries if _position_unknown(e, k))
-
-
 def _position_unknown(entry: dict[str, Any], k: int) -> bool:
+    """The token or one of its top-k alternatives names no knowable id."""
     return unreliable(entry) or any(unreliable(a) for a in (entry.get("top_logprobs") or [])[:k])
+
+
+@lru_cache(maxsize=1)
+def _unicode_to_byte() -> dict[str, int]:
+    return {c: b for b, c in _byte_to_unicode().items()}
 
 
 def _token_bytes(tokenizer: Any, tid: int) -> bytes | None:
     """A byte-level vocabulary's token as its bytes (None: not a byte-level token)."""
     name = tokenizer.convert_ids_to_tokens(tid)
-    back = {c: b for b, c in _byte_to_unicode().items()}
+    back = _unicode_to_byte()
     if not isinstance(name, str) or any(c not in back for c in name):
         return None
     return bytes(back[c] for c in name)
